@@ -1,0 +1,51 @@
+/*
+ * hal.h: the only seam between the portable firmware and a board family.
+ *
+ * Each family under firmware/port/<family>/ implements every function
+ * here, plus its startup code and linker script. Nothing else in the
+ * firmware touches a peripheral register.
+ */
+#ifndef HIL_HAL_H
+#define HIL_HAL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* Clock, UART, cycle counter and fault handler set up; called once from main. */
+void hal_init(void);
+
+/* Blocking write of one byte to the host link (waits while TX is full). */
+void hal_uart_putc(uint8_t byte);
+
+/* Blocking read of one byte from the host link. */
+uint8_t hal_uart_getc(void);
+
+/*
+ * Cycle counter. hal_cycles_now() is a free-running 64-bit count in units of
+ * hal_cycle_source_hz(). hal_cycle_source() says what it counts:
+ *   HAL_CYCLES_DWT      core clock cycles from DWT_CYCCNT (silicon)
+ *   HAL_CYCLES_SYSTICK  SysTick ticks on the processor clock (emulators
+ *                       without a DWT; under QEMU -icount these are
+ *                       proportional to executed instructions)
+ * The choice is made at run time in hal_init() by probing the DWT.
+ */
+enum hal_cycle_source { HAL_CYCLES_DWT = 1, HAL_CYCLES_SYSTICK = 2 };
+uint64_t hal_cycles_now(void);
+enum hal_cycle_source hal_cycle_source(void);
+uint32_t hal_cycle_source_hz(void);
+
+/* Reset the device (does not return). */
+void hal_reset(void) __attribute__((noreturn));
+
+/*
+ * Provided by the portable firmware, called by the port's fault handler
+ * with the stacked exception frame and the fault status registers. It
+ * reports the fault to the host and never returns.
+ */
+struct hal_fault {
+    uint32_t r0, r1, r2, r3, r12, lr, pc, xpsr;
+    uint32_t cfsr, hfsr, mmfar, bfar, exc_return;
+};
+void hil_on_fault(const struct hal_fault *fault) __attribute__((noreturn));
+
+#endif /* HIL_HAL_H */

@@ -1,0 +1,54 @@
+"""One exception root for everything hil reports to a user.
+
+Each subclass maps to a distinct CLI exit code. Every error carries a
+one-line message naming the problem and, where there is one, a hint naming
+the fix; the CLI prints both and no traceback (``--verbose`` shows it).
+"""
+
+from __future__ import annotations
+
+
+class HilError(Exception):
+    """Root of hil's errors. ``hint`` says how to fix it."""
+
+    exit_code = 1
+
+    def __init__(self, message: str, *, hint: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+
+    def __str__(self) -> str:
+        return self.message
+
+
+class ConfigError(HilError):
+    """Bad input from the user: options, model files, board files, tensors."""
+
+    exit_code = 2
+
+
+class KernelParameterError(ConfigError):
+    """A kernel was called with parameters the CMSIS-NN function rejects."""
+
+
+class BuildError(HilError):
+    """The firmware could not be generated, compiled or linked."""
+
+    exit_code = 3
+
+
+class DeviceError(HilError):
+    """The device, its emulator, its probe or the link to it failed."""
+
+    exit_code = 4
+
+
+class ProtocolError(DeviceError):
+    """The device answered, but not in a way the protocol allows."""
+
+
+class MismatchError(HilError):
+    """A device result differs from the host reference."""
+
+    exit_code = 5
