@@ -180,3 +180,7 @@ KERNEL_SPECS: dict[str, KernelSpec] = {
 # Functions whose DSP (SIMD) and plain-C paths compute different results.
 VARIANT_DEPENDENT = frozenset({"arm_maxpool_q7_HWC", "arm_avepool_q7_HWC"})
 VARIANTS = ("dsp", "plain")
+
+# Stable numeric ids used on the wire and in the generated model tables:
+# 1-based, in the order above. Append new functions; never reorder.
+FUNCTION_IDS: dict[str, int] = {name: i + 1 for i, name in enumerate(KERNEL_SPECS)}
