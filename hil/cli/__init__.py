@@ -22,6 +22,7 @@ COMMAND_MODULES = (
     "flash",
     "run",
     "boards",
+    "model",
 )
 
 app = typer.Typer(
