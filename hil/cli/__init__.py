@@ -34,10 +34,22 @@ app = typer.Typer(
 )
 
 
+def _print_version(value: bool) -> None:
+    if value:
+        from hil import __version__
+
+        print(f"hil {__version__}")
+        raise typer.Exit()
+
+
 @app.callback()
 def _root(
     verbose_flag: bool = typer.Option(
         False, "--verbose", "-v", help="Show tracebacks and where each setting came from."
+    ),
+    version: bool = typer.Option(
+        False, "--version", help="Print hil's version and exit.", is_eager=True,
+        callback=_print_version,
     ),
 ) -> None:
     set_verbose(verbose_flag)
