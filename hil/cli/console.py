@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+import os
+import sys
+
 from rich.console import Console
 
-console = Console(highlight=False)
-err_console = Console(stderr=True, highlight=False)
+# Logs (CI, pipes) get wide tables instead of rich's 80-column default.
+_width = None if sys.stdout.isatty() or os.environ.get("COLUMNS") else 200
+
+console = Console(highlight=False, width=_width)
+err_console = Console(stderr=True, highlight=False, width=_width)
 
 _verbose = False
 

@@ -1,0 +1,57 @@
+"""Stream vectors through a device and judge every layer against the reference."""
+
+from __future__ import annotations
+
+from typing import Callable
+
+import numpy as np
+
+from hil.compare import LayerVerdict, compare_layer
+from hil.errors import ConfigError
+from hil.model import Network
+from hil.reference.network import run_network
+from hil.report import RunReport
+from hil.session import DeviceSession, LayerResult
+
+DUMP_CHOICES = ("all", "mismatch", "none")
+
+
+def check_vector(session: DeviceSession, network: Network, index: int, x: np.ndarray,
+                 *, variant: str, dump: str) -> list[LayerVerdict]:
+    """Run one vector on the device; a verdict per layer.
+
+    ``dump``: "all" sends every layer's tensor; "mismatch" sends digests and
+    re-runs the vector with full dumps when a digest differs, so mismatches
+    still get element-level detail; "none" sends digests only.
+    """
+    if dump not in DUMP_CHOICES:
+        raise ConfigError(f"unknown dump mode {dump!r}", hint=f"use one of {', '.join(DUMP_CHOICES)}")
+    expected = run_network(network, x, variant)
+    results = session.infer(x, dump="all" if dump == "all" else "digest")
+    verdicts = _judge(index, expected, results)
+    if dump == "mismatch" and not all(v.matched for v in verdicts):
+        verdicts = _judge(index, expected, session.infer(x, dump="all"))
+    return verdicts
+
+
+def _judge(index: int, expected: list[np.ndarray], results: list[LayerResult]) -> list[LayerVerdict]:
+    verdicts = []
+    for r in results:
+        v = compare_layer(index, r.index, expected[r.index], r.output,
+                          None if r.output is not None else r.crc32, r.ticks)
+        if r.status != 0 and v.matched:
+            # The kernel refused its parameters; whatever the buffer holds is stale.
+            v = LayerVerdict(index, r.index, False, None, None, None, None, None, r.ticks, v.from_digest)
+        verdicts.append(v)
+    return verdicts
+
+
+def check_vectors(session: DeviceSession, network: Network, inputs: np.ndarray, report: RunReport,
+                  *, variant: str, dump: str = "all", start: int = 0,
+                  on_vector: Callable[[int], None] | None = None) -> RunReport:
+    """Check ``inputs[start:]``; every vector's verdicts go to ``report`` as they arrive."""
+    for i in range(start, len(inputs)):
+        report.add_vector(check_vector(session, network, i, inputs[i], variant=variant, dump=dump))
+        if on_vector is not None:
+            on_vector(i)
+    return report

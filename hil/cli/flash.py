@@ -1,0 +1,52 @@
+"""`hil flash`: build, put the image on the board, and handshake with it."""
+
+from __future__ import annotations
+
+import typer
+from rich.table import Table
+
+from hil.cli.console import console
+from hil.cli.options import (DEFAULT_BOARD, DEFAULT_MODEL, BoardOpt, BuildDirOpt, CmsisNnOpt,
+                             ModelOpt, PortOpt, TimeoutOpt)
+
+
+def hello_table(info) -> Table:
+    t = Table(title="device", show_header=False)
+    t.add_column("field")
+    t.add_column("value")
+    for k, v in (("board", info.board_id), ("core", info.core), ("model", info.model_name),
+                 ("model hash", info.model_hash.hex()), ("firmware build", info.build_id),
+                 ("kernels", f"{info.backend}, {info.variant} path"),
+                 ("cycle source", f"{info.cycle_source} @ {info.cycle_hz:,} Hz"),
+                 ("protocol", f"v{info.protocol_version} ({info.protocol_hash:08x})"),
+                 ("layers", str(info.num_layers)), ("input", f"{info.input_size} B")):
+        t.add_row(k, v)
+    return t
+
+
+def register(app: typer.Typer) -> None:
+    @app.command("flash")
+    def flash_cmd(
+        board: BoardOpt = DEFAULT_BOARD,
+        model: ModelOpt = DEFAULT_MODEL,
+        cmsis_nn: CmsisNnOpt = None,
+        build_dir: BuildDirOpt = None,
+        port: PortOpt = None,
+        timeout: TimeoutOpt = 5.0,
+    ) -> None:
+        """Build MODEL for BOARD, put it on the board (for an emulator: boot it) and handshake."""
+        from hil.boards import load_board
+        from hil.deploy import default_build_root, open_device, prepare_image
+        from hil.model.hashing import model_hash
+        from hil.model.io import load_model
+
+        b = load_board(board)
+        net = load_model(model)
+        root = build_dir or default_build_root()
+        with console.status(f"building {net.name} for {b.id}") as status:
+            image = prepare_image(b, net, build_root=root, cmsis_nn=cmsis_nn,
+                                  say=lambda msg: status.update(msg))
+        with open_device(b, image, log_dir=root / "logs", port=port, timeout=timeout) as dev:
+            dev.session.check_image(model_hash(net), b.id, model=model, variant=b.variant)
+            console.print(hello_table(dev.info))
+        console.print(f"[green]{b.id} runs {net.name}[/] ({image.elf})")

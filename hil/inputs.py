@@ -1,0 +1,46 @@
+"""Input tensors for a run: from a user's .npy file or generated from a seed."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from hil.errors import ConfigError
+from hil.model import Network
+
+
+def load_inputs(path: Path, network: Network) -> np.ndarray:
+    """Vectors of ``path`` as int8 (N, *input_shape). One unbatched tensor is N = 1."""
+    shape = tuple(network.input_shape)
+    want = f"int8 of shape (N, {', '.join(map(str, shape))}) or {shape}"
+    if not path.is_file():
+        raise ConfigError(f"input file {path} does not exist",
+                          hint=f"pass a .npy file holding {want}")
+    try:
+        x = np.load(path, allow_pickle=False)
+    except (ValueError, OSError, EOFError) as exc:
+        raise ConfigError(f"input file {path} is not a readable .npy array: {exc}",
+                          hint=f"save the inputs with numpy.save as {want}") from exc
+    if not isinstance(x, np.ndarray):
+        raise ConfigError(f"input file {path} holds several arrays, not one",
+                          hint=f"save a single array with numpy.save as {want}")
+    if x.dtype != np.int8:
+        raise ConfigError(f"inputs in {path} have dtype {x.dtype}, model {network.name} takes int8 (q7)",
+                          hint="quantise the inputs to q7 first, e.g. np.clip(np.round(x * 2**frac), -128, 127).astype(np.int8)")
+    if x.shape == shape:
+        x = x[None]
+    if x.ndim == len(shape) + 1 and x.shape[1:] == shape:
+        if x.shape[0] == 0:
+            raise ConfigError(f"input file {path} holds no vectors", hint=f"save {want}")
+        return np.ascontiguousarray(x)
+    raise ConfigError(f"inputs in {path} have shape {x.shape}, model {network.name} takes {want}",
+                      hint="reshape the array (HWC order for images)")
+
+
+def generated_inputs(network: Network, count: int, seed: int) -> np.ndarray:
+    """``count`` seeded random vectors spanning the int8 range."""
+    if count < 1:
+        raise ConfigError(f"--vectors must be at least 1, got {count}", hint="e.g. --vectors 8")
+    rng = np.random.default_rng(seed)
+    return rng.integers(-128, 128, size=(count, *network.input_shape), dtype=np.int8)
