@@ -1,0 +1,107 @@
+/*
+ * arm_avepool_q7_HWC: square average pooling, plain-C or DSP-path semantics
+ * (HIL_NN_POOL_SEPARABLE, arm_nn_math_types.h). Semantics:
+ * arm_nnfunctions.h.
+ */
+#include "hil_nn_internal.h"
+
+#if HIL_NN_POOL_SEPARABLE
+
+/* Element-wise average of `count` blocks of n values, block k at
+ * src + k*step, truncated toward zero, stored into dst. Each sum is
+ * complete before its element is stored, so dst may be one of the blocks;
+ * the genuine code sums into a separate int16 buffer with the same effect. */
+static void average_into(q7_t *dst, const q7_t *src, uint32_t step, uint32_t count, uint32_t n)
+{
+    for (uint32_t i = 0; i < n; i++) {
+        int32_t sum = 0;
+        const q7_t *p = src + i;
+        for (uint32_t k = 0; k < count; k++, p += step) {
+            sum += *p;
+        }
+        dst[i] = (q7_t)(sum / (int32_t)count);
+    }
+}
+
+void arm_avepool_q7_HWC(q7_t *Im_in,
+                        const uint16_t dim_im_in,
+                        const uint16_t ch_im_in,
+                        const uint16_t dim_kernel,
+                        const uint16_t padding,
+                        const uint16_t stride,
+                        const uint16_t dim_im_out,
+                        q7_t *bufferA,
+                        q7_t *Im_out)
+{
+    (void)bufferA;
+    const uint32_t ch = ch_im_in;
+    const uint32_t row_len = (uint32_t)dim_im_in * ch;
+
+    /* Pass 1, along x, in place; a window clipped on the left starts at
+     * column ox itself, and at least one column is always averaged. */
+    for (uint32_t y = 0; y < dim_im_in; y++) {
+        q7_t *row = Im_in + y * row_len;
+        for (int32_t ox = 0; ox < (int32_t)dim_im_out; ox++) {
+            const int32_t x0 = ox * (int32_t)stride - (int32_t)padding;
+            const int32_t start = x0 < 0 ? ox : x0;
+            const int32_t stop = x0 + (int32_t)dim_kernel >= (int32_t)dim_im_in ? (int32_t)dim_im_in
+                                                                              : x0 + (int32_t)dim_kernel;
+            const uint32_t count = stop > start + 1 ? (uint32_t)(stop - start) : 1u;
+            average_into(row + (uint32_t)ox * ch, row + (uint32_t)start * ch, ch, count, ch);
+        }
+    }
+
+    /* Pass 2, along y, over the first dim_im_out columns of each row. */
+    const uint32_t out_row_len = (uint32_t)dim_im_out * ch;
+    for (int32_t oy = 0; oy < (int32_t)dim_im_out; oy++) {
+        const int32_t y0 = oy * (int32_t)stride - (int32_t)padding;
+        const int32_t start = y0 < 0 ? 0 : y0;
+        const int32_t stop = y0 + (int32_t)dim_kernel >= (int32_t)dim_im_in ? (int32_t)dim_im_in
+                                                                          : y0 + (int32_t)dim_kernel;
+        const uint32_t count = stop > start + 1 ? (uint32_t)(stop - start) : 1u;
+        average_into(Im_out + (uint32_t)oy * out_row_len, Im_in + (uint32_t)start * row_len, row_len,
+                     count, out_row_len);
+    }
+}
+
+#else /* plain-C path: textbook pooling over the clipped window */
+
+void arm_avepool_q7_HWC(q7_t *Im_in,
+                        const uint16_t dim_im_in,
+                        const uint16_t ch_im_in,
+                        const uint16_t dim_kernel,
+                        const uint16_t padding,
+                        const uint16_t stride,
+                        const uint16_t dim_im_out,
+                        q7_t *bufferA,
+                        q7_t *Im_out)
+{
+    (void)bufferA;
+    const int32_t n = dim_im_in;
+    const uint32_t ch = ch_im_in;
+
+    for (int32_t oy = 0; oy < (int32_t)dim_im_out; oy++) {
+        const int32_t y0 = oy * (int32_t)stride - (int32_t)padding;
+        const int32_t ya = y0 < 0 ? 0 : y0;
+        const int32_t yb = y0 + (int32_t)dim_kernel > n ? n : y0 + (int32_t)dim_kernel;
+        for (int32_t ox = 0; ox < (int32_t)dim_im_out; ox++) {
+            const int32_t x0 = ox * (int32_t)stride - (int32_t)padding;
+            const int32_t xa = x0 < 0 ? 0 : x0;
+            const int32_t xb = x0 + (int32_t)dim_kernel > n ? n : x0 + (int32_t)dim_kernel;
+            const int32_t count = (yb > ya && xb > xa) ? (yb - ya) * (xb - xa) : 0;
+            for (uint32_t c = 0; c < ch; c++) {
+                int32_t sum = 0;
+                for (int32_t y = ya; y < yb; y++) {
+                    const q7_t *p = Im_in + ((uint32_t)(y * n + xa)) * ch + c;
+                    for (int32_t x = xa; x < xb; x++, p += ch) {
+                        sum += *p;
+                    }
+                }
+                /* an empty window gives 0, as a Cortex-M divide by zero */
+                *Im_out++ = (q7_t)(count > 0 ? sum / count : 0);
+            }
+        }
+    }
+}
+
+#endif
