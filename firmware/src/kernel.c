@@ -1,0 +1,117 @@
+/*
+ * kernel.c: kernel conformance on the device. The host declares region sizes
+ * (KERNEL_SETUP), fills input/weights/bias in chunks (KERNEL_LOAD) and calls
+ * one function (KERNEL_RUN); the rest of the arena is the kernels' scratch.
+ */
+#include <string.h>
+
+#include "hal.h"
+#include "hil_fw.h"
+
+#ifndef HIL_KERNEL_ARENA_BYTES
+#define HIL_KERNEL_ARENA_BYTES (64u * 1024u)
+#endif
+
+const uint32_t hil_kernel_arena_bytes = HIL_KERNEL_ARENA_BYTES;
+static uint8_t arena[HIL_KERNEL_ARENA_BYTES] __attribute__((aligned(8)));
+
+enum { R_INPUT, R_WEIGHTS, R_BIAS, R_OUTPUT, R_COUNT };
+static uint32_t region_off[R_COUNT], region_size[R_COUNT], scratch_off;
+static int ready;
+
+static uint32_t align4(uint32_t x) { return (x + 3u) & ~3u; }
+
+void hil_kernel_setup(uint16_t seq, const uint8_t *payload, uint16_t len)
+{
+    hil_kernel_setup_t s;
+    if (len != sizeof s) {
+        hil_send_error(seq, HIL_STATUS_BAD_LENGTH, HIL_MSG_KERNEL_SETUP, "kernel_setup size");
+        return;
+    }
+    memcpy(&s, payload, sizeof s);
+    const uint32_t sizes[R_COUNT] = { s.input_size, s.weights_size, s.bias_size, s.output_size };
+    uint64_t end = 0;
+    for (int r = 0; r < R_COUNT; r++) {
+        region_off[r] = (uint32_t)end;
+        region_size[r] = sizes[r];
+        /* +4 keeps a readable byte after every region (the RGB kernel reads
+         * one byte past its last pixel). */
+        end = align4((uint32_t)(end + sizes[r] + 4u));
+        if (end > HIL_KERNEL_ARENA_BYTES)
+            break;
+    }
+    ready = end <= HIL_KERNEL_ARENA_BYTES;
+    if (!ready) {
+        hil_send_error(seq, HIL_STATUS_NO_SPACE, HIL_MSG_KERNEL_SETUP,
+                       "regions exceed HIL_KERNEL_ARENA_BYTES");
+        return;
+    }
+    scratch_off = (uint32_t)end;
+    memset(arena, 0, sizeof arena);
+    hil_send_ack(seq, HIL_STATUS_OK, HIL_KERNEL_ARENA_BYTES - scratch_off);
+}
+
+void hil_kernel_load(uint16_t seq, const uint8_t *payload, uint16_t len)
+{
+    hil_kernel_chunk_t c;
+    if (len < sizeof c) {
+        hil_send_error(seq, HIL_STATUS_BAD_LENGTH, HIL_MSG_KERNEL_LOAD, "kernel_chunk size");
+        return;
+    }
+    memcpy(&c, payload, sizeof c);
+    uint32_t n = len - (uint32_t)sizeof c;
+    if (!ready || c.region >= R_OUTPUT) {
+        hil_send_error(seq, HIL_STATUS_BAD_REQUEST, HIL_MSG_KERNEL_LOAD,
+                       ready ? "unknown region" : "KERNEL_SETUP first");
+        return;
+    }
+    if (c.offset > region_size[c.region] || n > region_size[c.region] - c.offset) {
+        hil_send_error(seq, HIL_STATUS_OUT_OF_RANGE, HIL_MSG_KERNEL_LOAD, "chunk outside region");
+        return;
+    }
+    memcpy(arena + region_off[c.region] + c.offset, payload + sizeof c, n);
+    hil_send_ack(seq, HIL_STATUS_OK, c.offset + n);
+}
+
+void hil_kernel_run(uint16_t seq, const uint8_t *payload, uint16_t len)
+{
+    hil_kernel_run_t r;
+    int32_t params[HIL_FN_MAX_NPARAMS];
+    if (len < sizeof r) {
+        hil_send_error(seq, HIL_STATUS_BAD_LENGTH, HIL_MSG_KERNEL_RUN, "kernel_run size");
+        return;
+    }
+    memcpy(&r, payload, sizeof r);
+    if (len != sizeof r + 4u * r.n_params) {
+        hil_send_error(seq, HIL_STATUS_BAD_LENGTH, HIL_MSG_KERNEL_RUN, "n_params vs length");
+        return;
+    }
+    if (!ready || r.dump > HIL_DUMP_NONE) {
+        hil_send_error(seq, HIL_STATUS_BAD_REQUEST, HIL_MSG_KERNEL_RUN,
+                       ready ? "dump mode" : "KERNEL_SETUP first");
+        return;
+    }
+    /* A longer list is refused by hil_kernel_call (BAD_PARAMS); copy what fits. */
+    memcpy(params, payload + sizeof r,
+           4u * (r.n_params < HIL_FN_MAX_NPARAMS ? r.n_params : HIL_FN_MAX_NPARAMS));
+
+    q7_t *in = (q7_t *)(arena + region_off[R_INPUT]);
+    q7_t *out = (q7_t *)(arena + region_off[R_OUTPUT]);
+    uint32_t out_size = region_size[R_OUTPUT];
+    uint32_t stage = region_size[R_INPUT] < out_size ? region_size[R_INPUT] : out_size;
+    hil_fault_context_set(HIL_FAULT_CONTEXT_KERNEL, r.function, seq);
+    hil_kernel_stage(r.function, in, out, stage);
+    uint64_t t0 = hal_cycles_now();
+    int32_t status = hil_kernel_call(r.function, params, r.n_params, in,
+                                     (const q7_t *)(arena + region_off[R_WEIGHTS]),
+                                     (const q7_t *)(arena + region_off[R_BIAS]), out,
+                                     (q15_t *)(void *)(arena + scratch_off));
+    uint64_t ticks = hal_cycles_now() - t0;
+    hil_fault_context_set(HIL_FAULT_CONTEXT_IDLE, 0xFFFF, seq);
+
+    hil_kernel_done_t done = {
+        .function = r.function, .status = (int16_t)status, .size = out_size, .ticks = ticks,
+    };
+    done.crc32 = hil_send_output(seq, HIL_MSG_KERNEL_OUTPUT, 0, out, out_size, r.dump);
+    hil_send(HIL_MSG_KERNEL_DONE, seq, &done, sizeof done, NULL, 0);
+}

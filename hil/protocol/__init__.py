@@ -1,0 +1,1 @@
+"""The wire protocol: generated constants, framing (no I/O) and the link."""

@@ -1,0 +1,72 @@
+"""FAULT frames: decoded Cortex-M fault registers and the DeviceFault error."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from hil.errors import DeviceError
+from hil.protocol import generated as g
+from hil.protocol.messages import unpack
+
+# Configurable Fault Status Register (MMFSR | BFSR << 8 | UFSR << 16).
+CFSR_BITS = {
+    0: "IACCVIOL", 1: "DACCVIOL", 3: "MUNSTKERR", 4: "MSTKERR", 5: "MLSPERR", 7: "MMARVALID",
+    8: "IBUSERR", 9: "PRECISERR", 10: "IMPRECISERR", 11: "UNSTKERR", 12: "STKERR",
+    13: "LSPERR", 15: "BFARVALID",
+    16: "UNDEFINSTR", 17: "INVSTATE", 18: "INVPC", 19: "NOCP", 20: "STKOF",
+    24: "UNALIGNED", 25: "DIVBYZERO",
+}
+HFSR_BITS = {1: "VECTTBL", 30: "FORCED", 31: "DEBUGEVT"}
+_CONTEXTS = {v: k.lower() for k, v in g.ENUMS["fault_context"].items()}
+NO_INDEX = 0xFFFF
+
+
+def bit_names(value: int, names: dict[int, str]) -> tuple[str, ...]:
+    return tuple(name for bit, name in sorted(names.items()) if value >> bit & 1)
+
+
+@dataclass(frozen=True)
+class FaultInfo:
+    registers: dict[str, int]   # r0..xpsr, cfsr, hfsr, mmfar, bfar, exc_return
+    context: str                # "idle", "layer" or "kernel"
+    index: int | None           # layer index, or function id for a kernel
+
+    @property
+    def cfsr_flags(self) -> tuple[str, ...]:
+        return bit_names(self.registers["cfsr"], CFSR_BITS)
+
+    @property
+    def hfsr_flags(self) -> tuple[str, ...]:
+        return bit_names(self.registers["hfsr"], HFSR_BITS)
+
+    def describe(self) -> str:
+        r = self.registers
+        where = {"layer": f"in layer {self.index}", "kernel": f"in kernel id {self.index}"}
+        parts = [f"device fault {where.get(self.context, 'outside a kernel')}",
+                 f"pc=0x{r['pc']:08x} lr=0x{r['lr']:08x}",
+                 f"CFSR=0x{r['cfsr']:08x} [{' '.join(self.cfsr_flags) or '-'}]"]
+        if "MMARVALID" in self.cfsr_flags:
+            parts.append(f"MMFAR=0x{r['mmfar']:08x}")
+        if "BFARVALID" in self.cfsr_flags:
+            parts.append(f"BFAR=0x{r['bfar']:08x}")
+        return ", ".join(parts)
+
+
+def decode_fault(payload: bytes) -> FaultInfo:
+    fields, _ = unpack("fault", payload)
+    index = fields.pop("index")
+    context = _CONTEXTS.get(fields.pop("context"), "unknown")
+    fields.pop("reserved")
+    return FaultInfo(fields, context, None if index == NO_INDEX else index)
+
+
+class DeviceFault(DeviceError):
+    """The device took a CPU fault (HardFault/UsageFault/...) and halted."""
+
+    def __init__(self, fault: FaultInfo) -> None:
+        super().__init__(
+            fault.describe(),
+            hint="the device halted: reset or relaunch it; a fault inside a kernel usually "
+                 "means layer parameters outside the kernel's documented limits",
+        )
+        self.fault = fault
