@@ -1,0 +1,185 @@
+/*
+ * hal_mps2.c: hal.h for the QEMU mps2 machines (an385/an386/an500).
+ *
+ * UART0 is the host link. QEMU models no DWT, so the cycle counter falls
+ * back to SysTick on the 25 MHz processor clock; under -icount its ticks
+ * are proportional to executed instructions.
+ */
+#include <stdint.h>
+
+#include "hal.h"
+#include "mps2_regs.h"
+
+#ifndef HIL_UART_BAUD
+#define HIL_UART_BAUD 115200u
+#endif
+
+#define SYSTICK_RELOAD 0x00FFFFFFu
+
+/* Linker script symbols: the no-access region just below the stack. */
+extern uint32_t __stack_guard_start, __stack_guard_end;
+
+static enum hal_cycle_source cycle_source;
+static volatile uint32_t systick_wraps;
+static uint32_t dwt_last, dwt_high;
+
+static inline uint32_t irq_save(void)
+{
+    uint32_t primask;
+    __asm volatile("mrs %0, primask\n\tcpsid i" : "=r"(primask)::"memory");
+    return primask;
+}
+
+static inline void irq_restore(uint32_t primask)
+{
+    __asm volatile("msr primask, %0" ::"r"(primask) : "memory");
+}
+
+static void uart_init(void)
+{
+    uint32_t div = MPS2_CORE_HZ / HIL_UART_BAUD;
+    UART0_CTRL = 0;
+    UART0_BAUDDIV = div < 16u ? 16u : div;   /* the CMSDK UART needs >= 16 */
+    UART0_STATE = UART_STATE_TXOVR | UART_STATE_RXOVR;
+    UART0_CTRL = UART_CTRL_TXEN | UART_CTRL_RXEN;
+    /* QEMU delays the first received byte by ~1 s without this read. */
+    (void)UART0_DATA;
+}
+
+void hal_uart_putc(uint8_t byte)
+{
+    while (UART0_STATE & UART_STATE_TXFULL)
+        ;
+    UART0_DATA = byte;
+}
+
+uint8_t hal_uart_getc(void)
+{
+    while (!(UART0_STATE & UART_STATE_RXFULL))
+        ;
+    return (uint8_t)UART0_DATA;
+}
+
+/* DEMCR/DWT read as zero on QEMU; a counter that moves means silicon. */
+static int dwt_probe(void)
+{
+    DEMCR |= DEMCR_TRCENA;
+    DWT_CYCCNT = 0;
+    DWT_CTRL |= DWT_CTRL_CYCCNTENA;
+    uint32_t first = DWT_CYCCNT;
+    for (volatile int i = 0; i < 64; i++)
+        ;
+    return DWT_CYCCNT != first;
+}
+
+/* Extends DWT_CYCCNT to 64 bits; the SysTick interrupt calls it often enough. */
+static uint64_t dwt_now(void)
+{
+    uint32_t primask = irq_save();
+    uint32_t now = DWT_CYCCNT;
+    if (now < dwt_last)
+        dwt_high++;
+    dwt_last = now;
+    uint64_t count = ((uint64_t)dwt_high << 32) | now;
+    irq_restore(primask);
+    return count;
+}
+
+static uint64_t systick_now(void)
+{
+    uint32_t primask = irq_save();
+    uint32_t wraps = systick_wraps;
+    uint32_t value = SYST_CVR;
+    /*
+     * A wrap whose interrupt has not run yet (we masked it) shows as a
+     * pending SysTick: count it, and re-read so the value is post-wrap.
+     */
+    if (SCB_ICSR & ICSR_PENDSTSET) {
+        wraps++;
+        value = SYST_CVR;
+    }
+    irq_restore(primask);
+    return (uint64_t)wraps * (SYSTICK_RELOAD + 1u) + (SYSTICK_RELOAD - value);
+}
+
+void SysTick_Handler(void)
+{
+    if (cycle_source == HAL_CYCLES_DWT)
+        (void)dwt_now();
+    else
+        systick_wraps++;
+}
+
+static void cycles_init(void)
+{
+    cycle_source = dwt_probe() ? HAL_CYCLES_DWT : HAL_CYCLES_SYSTICK;
+    dwt_last = DWT_CYCCNT;
+    SYST_CSR = 0;
+    SYST_RVR = SYSTICK_RELOAD;
+    SYST_CVR = 0;
+    SYST_CSR = SYST_CSR_CLKSRC | SYST_CSR_TICKINT | SYST_CSR_ENABLE;
+}
+
+uint64_t hal_cycles_now(void)
+{
+    return cycle_source == HAL_CYCLES_DWT ? dwt_now() : systick_now();
+}
+
+enum hal_cycle_source hal_cycle_source(void)
+{
+    return cycle_source;
+}
+
+uint32_t hal_cycle_source_hz(void)
+{
+    return MPS2_CORE_HZ;
+}
+
+/* A stack overflow into the guard raises MemManage instead of corrupting .bss. */
+static void stack_guard_init(void)
+{
+    if (((MPU_TYPE >> 8) & 0xFFu) == 0)
+        return;   /* no MPU regions */
+    uint32_t base = (uint32_t)(uintptr_t)&__stack_guard_start;
+    uint32_t size = (uint32_t)((uintptr_t)&__stack_guard_end - (uintptr_t)&__stack_guard_start);
+    uint32_t size_field = 31u - (uint32_t)__builtin_clz(size) - 1u;  /* 2^(field+1) bytes */
+    MPU_RNR = 0;
+    MPU_RBAR = base;
+    MPU_RASR = (1u << 28) /* XN */ | (0u << 24) /* AP: no access */ | (size_field << 1) | 1u;
+    MPU_CTRL = MPU_CTRL_ENABLE | MPU_CTRL_PRIVDEFENA;
+    __asm volatile("dsb\n\tisb" ::: "memory");
+}
+
+void hal_init(void)
+{
+    uart_init();
+    SCB_SHCSR |= SHCSR_MEMFAULTENA | SHCSR_BUSFAULTENA | SHCSR_USGFAULTENA;
+    SCB_CCR |= CCR_DIV_0_TRP;
+    stack_guard_init();
+    cycles_init();
+    __asm volatile("cpsie i" ::: "memory");
+}
+
+void hal_reset(void)
+{
+    __asm volatile("dsb" ::: "memory");
+    SCB_AIRCR = AIRCR_SYSRESETREQ;
+    __asm volatile("dsb" ::: "memory");
+    for (;;)
+        ;
+}
+
+/* Called from hal_fault_entry on the fault stack. */
+__attribute__((noreturn, used)) void hal_fault_report(const uint32_t *frame, uint32_t exc_return)
+{
+    /* The frame may sit in the guard region: lift the MPU to read it. */
+    MPU_CTRL = 0;
+    __asm volatile("dsb\n\tisb" ::: "memory");
+    struct hal_fault fault = {
+        .r0 = frame[0], .r1 = frame[1], .r2 = frame[2], .r3 = frame[3],
+        .r12 = frame[4], .lr = frame[5], .pc = frame[6], .xpsr = frame[7],
+        .cfsr = SCB_CFSR, .hfsr = SCB_HFSR, .mmfar = SCB_MMFAR, .bfar = SCB_BFAR,
+        .exc_return = exc_return,
+    };
+    hil_on_fault(&fault);
+}

@@ -1,0 +1,73 @@
+/*
+ * mps2_regs.h: the few registers the mps2 port touches.
+ *
+ * Addresses from the Armv7-M Architecture Reference Manual (System Control
+ * Space) and the CMSDK APB UART description. Only what this port uses.
+ */
+#ifndef HIL_MPS2_REGS_H
+#define HIL_MPS2_REGS_H
+
+#include <stdint.h>
+
+#define REG32(addr) (*(volatile uint32_t *)(addr))
+
+/* CMSDK APB UART0 */
+#define UART0_BASE        0x40004000u
+#define UART0_DATA        REG32(UART0_BASE + 0x00u)
+#define UART0_STATE       REG32(UART0_BASE + 0x04u)
+#define UART0_CTRL        REG32(UART0_BASE + 0x08u)
+#define UART0_BAUDDIV     REG32(UART0_BASE + 0x10u)
+#define UART_STATE_TXFULL (1u << 0)
+#define UART_STATE_RXFULL (1u << 1)
+#define UART_STATE_TXOVR  (1u << 2)
+#define UART_STATE_RXOVR  (1u << 3)
+#define UART_CTRL_TXEN    (1u << 0)
+#define UART_CTRL_RXEN    (1u << 1)
+
+/* SysTick */
+#define SYST_CSR          REG32(0xE000E010u)
+#define SYST_RVR          REG32(0xE000E014u)
+#define SYST_CVR          REG32(0xE000E018u)
+#define SYST_CSR_ENABLE   (1u << 0)
+#define SYST_CSR_TICKINT  (1u << 1)
+#define SYST_CSR_CLKSRC   (1u << 2)   /* processor clock */
+
+/* System Control Block */
+#define SCB_ICSR          REG32(0xE000ED04u)
+#define SCB_VTOR          REG32(0xE000ED08u)
+#define SCB_AIRCR         REG32(0xE000ED0Cu)
+#define SCB_CCR           REG32(0xE000ED14u)
+#define SCB_SHCSR         REG32(0xE000ED24u)
+#define SCB_CFSR          REG32(0xE000ED28u)
+#define SCB_HFSR          REG32(0xE000ED2Cu)
+#define SCB_MMFAR         REG32(0xE000ED34u)
+#define SCB_BFAR          REG32(0xE000ED38u)
+#define SCB_CPACR         REG32(0xE000ED88u)
+#define ICSR_PENDSTSET    (1u << 26)
+#define AIRCR_SYSRESETREQ (0x05FA0000u | (1u << 2))
+#define CCR_DIV_0_TRP     (1u << 4)
+#define SHCSR_MEMFAULTENA (1u << 16)
+#define SHCSR_BUSFAULTENA (1u << 17)
+#define SHCSR_USGFAULTENA (1u << 18)
+#define CPACR_CP10_CP11   (0xFu << 20)
+
+/* MPU (PMSAv7) */
+#define MPU_CTRL          REG32(0xE000ED94u)
+#define MPU_RNR           REG32(0xE000ED98u)
+#define MPU_RBAR          REG32(0xE000ED9Cu)
+#define MPU_RASR          REG32(0xE000EDA0u)
+#define MPU_TYPE          REG32(0xE000ED90u)
+#define MPU_CTRL_ENABLE     (1u << 0)
+#define MPU_CTRL_PRIVDEFENA (1u << 2)
+
+/* Debug: DEMCR and the DWT cycle counter */
+#define DEMCR             REG32(0xE000EDFCu)
+#define DEMCR_TRCENA      (1u << 24)
+#define DWT_CTRL          REG32(0xE0001000u)
+#define DWT_CYCCNT        REG32(0xE0001004u)
+#define DWT_CTRL_CYCCNTENA (1u << 0)
+
+/* The FPGA images run the core and the APB at 25 MHz. */
+#define MPS2_CORE_HZ      25000000u
+
+#endif /* HIL_MPS2_REGS_H */
