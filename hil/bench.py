@@ -1,0 +1,99 @@
+"""Timing of the host reference on an example network (``hil bench reference``)."""
+
+from __future__ import annotations
+
+import statistics
+import time
+from dataclasses import dataclass
+
+import numpy as np
+from rich.console import Console
+from rich.table import Table
+
+from hil.errors import ConfigError
+from hil.model.examples import EXAMPLES, build_example
+from hil.model.layer import Network
+from hil.reference._kernel import check_variant
+from hil.reference.network import layer_plan, run_network
+
+DEFAULT_REPEAT = 200
+WARMUP = 10
+
+
+@dataclass(frozen=True)
+class BenchResult:
+    model: str
+    variant: str
+    repeat: int
+    layers: tuple[tuple[str, str], ...]        # (layer name, function)
+    layer_ms: tuple[tuple[float, ...], ...]    # per layer, one time per repetition
+    total_ms: tuple[float, ...]                # per repetition, whole inference
+
+    @property
+    def median_ms(self) -> float:
+        return statistics.median(self.total_ms)
+
+    def layer_median_ms(self, i: int) -> float:
+        return statistics.median(self.layer_ms[i])
+
+
+def _timed_inference(network: Network, plans, x: np.ndarray) -> tuple[list[float], float]:
+    """One inference with a timestamp between layers (the plans are already built)."""
+    clock = time.perf_counter
+    start = clock()
+    stamps = []
+    y = x.reshape(-1)
+    for plan in plans:
+        y = plan(y)
+        stamps.append(clock())
+    edges = [start, *stamps]
+    return [(b - a) * 1e3 for a, b in zip(edges, edges[1:])], (stamps[-1] - start) * 1e3
+
+
+def bench_network(network: Network, repeat: int = DEFAULT_REPEAT, variant: str = "dsp",
+                  warmup: int = WARMUP, seed: int = 0) -> BenchResult:
+    """Median timings of ``repeat`` inferences on seeded random inputs after warm-ups."""
+    check_variant(variant)
+    if repeat < 1:
+        raise ConfigError(f"--repeat {repeat} must be at least 1", hint="use e.g. --repeat 200")
+    rng = np.random.default_rng(seed)
+    x = rng.integers(-128, 128, size=network.input_size, dtype=np.int8)
+    for _ in range(warmup):
+        run_network(network, x, variant)     # validates the input and builds the plans
+    plans = [layer_plan(layer, variant) for layer in network.layers]
+    per_layer: list[list[float]] = [[] for _ in network.layers]
+    totals = []
+    for _ in range(repeat):
+        times, total = _timed_inference(network, plans, x)
+        for acc, t in zip(per_layer, times):
+            acc.append(t)
+        totals.append(total)
+    return BenchResult(network.name, variant, repeat,
+                       tuple((layer.name, layer.function) for layer in network.layers),
+                       tuple(tuple(t) for t in per_layer), tuple(totals))
+
+
+def bench_reference(model: str = "cifar10", repeat: int = DEFAULT_REPEAT,
+                    variant: str = "dsp") -> BenchResult:
+    if model not in EXAMPLES:
+        raise ConfigError(f"no built-in model '{model}'", hint="use one of: " + ", ".join(EXAMPLES))
+    return bench_network(build_example(model), repeat=repeat, variant=variant)
+
+
+def render_bench(result: BenchResult, console: Console) -> None:
+    """Per-layer medians, then the plain line 'median <X> ms per inference'."""
+    table = Table(title=f"host reference: {result.model} ({result.variant}, "
+                        f"{result.repeat} runs, median)")
+    table.add_column("layer", no_wrap=True)
+    table.add_column("function", no_wrap=True)
+    table.add_column("ms", justify="right")
+    table.add_column("share", justify="right")
+    medians = [result.layer_median_ms(i) for i in range(len(result.layers))]
+    whole = sum(medians) or 1.0
+    for (name, function), ms in zip(result.layers, medians):
+        table.add_row(name, function, f"{ms:.3f}", f"{100 * ms / whole:.0f}%")
+    table.add_section()
+    table.add_row("total", "", f"{result.median_ms:.3f}", "")
+    console.print(table)
+    console.print(f"median {result.median_ms:.3f} ms per inference", markup=False,
+                  highlight=False)
