@@ -6,11 +6,12 @@ serial numbers or tty paths. Every check runs at load time so a bad file
 fails with a message naming the file and the key.
 
 QEMU timing: under ``-icount shift=S`` every instruction advances virtual
-time by 2**S ns and SysTick counts the 25 MHz processor clock (40 ns), so
-``instructions = ticks * 40 / 2**S``. The shipped boards use S=3: one tick is
-exactly 5 instructions, fine enough for the smallest layers, and SysTick's
-24-bit wrap interrupt comes only every ~84 M instructions so it barely
-perturbs what is measured.
+time by 2**S ns and the port's timer counts the 25 MHz clock (40 ns), so
+``instructions = ticks * 40 / 2**S``. The shipped boards use S=7: one
+instruction is 3.2 ticks, so rounding ``ticks * 40 / 128`` recovers the exact
+instruction count whatever the timer's phase when a layer starts (a coarser
+tick would let the phase, which depends on when host bytes arrived, move a
+count by one tick between runs).
 """
 
 from __future__ import annotations
@@ -68,7 +69,7 @@ class CpuFlags:
 @dataclass(frozen=True)
 class QemuSpec:
     machine: str
-    icount_shift: int = 3
+    icount_shift: int = 7
 
     def instructions(self, ticks: int) -> float:
         """Executed instructions for a SysTick count taken under -icount."""
@@ -281,7 +282,7 @@ def parse_board(data: dict, path: Path) -> Board:
     qemu = None
     q = f.table("qemu", required=(kind == "qemu"))
     if q is not None:
-        shift = q.get("icount_shift", int, 3)
+        shift = q.get("icount_shift", int, 7)
         if not 0 <= shift <= 10:
             q.fail("icount_shift", f"is {shift}; QEMU accepts 0..10")
         qemu = QemuSpec(machine=q.get("machine", str), icount_shift=shift)

@@ -2,9 +2,9 @@
 
 The firmware reports raw ticks and what produced them (HELLO names the
 source and its clock). On silicon the DWT counts core cycles. On QEMU there
-is no DWT; SysTick runs from the processor clock, and under
-``-icount shift=S`` QEMU advances it by 2**S / 40 ticks per executed
-instruction, so instructions = ticks * 40 / 2**S.
+is no DWT; a timer runs from the 25 MHz clock, and under ``-icount
+shift=S`` QEMU advances it by 2**S / 40 ticks per executed instruction, so
+instructions = ticks * 40 / 2**S (rounded: exact when 2**S / 40 > 2).
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ class CountSource:
 def count_source(device_source: str, *, emulated: bool, icount_shift: int | None) -> CountSource:
     """Pick the label and scale for a device's reported tick source.
 
-    ``device_source`` is the name from HELLO ("dwt" or "systick").
+    ``device_source`` is the name from HELLO ("dwt", "systick", "timer").
     """
     if device_source == "dwt":
         if emulated:
@@ -37,7 +37,7 @@ def count_source(device_source: str, *, emulated: bool, icount_shift: int | None
             # its "cycles" are still not silicon cycles.
             return CountSource("emulated-dwt", "ticks", 1.0)
         return CountSource("dwt", "cycles", 1.0)
-    if device_source in ("systick", "host") and emulated and icount_shift is not None:
+    if device_source in ("systick", "timer") and emulated and icount_shift is not None:
         return CountSource("qemu-icount", "instructions",
                            QEMU_NS_PER_TICK_AT_SHIFT0 / 2 ** icount_shift)
     return CountSource(device_source, "ticks", 1.0)

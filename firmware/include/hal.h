@@ -27,11 +27,17 @@ uint8_t hal_uart_getc(void);
  *   HAL_CYCLES_SYSTICK  SysTick ticks on the processor clock (emulators
  *                       without a DWT; under QEMU -icount these are
  *                       proportional to executed instructions)
+ *   HAL_CYCLES_TIMER    ticks of a free-running peripheral timer on the
+ *                       processor clock, read without interrupts (emulators
+ *                       without a DWT; under QEMU -icount these are
+ *                       proportional to executed instructions)
  *   HAL_CYCLES_HOST     nanoseconds of a host build (firmware/port/host),
  *                       wall-clock time: for tests only, never a cycle count
  * The choice is made at run time in hal_init() by probing the DWT.
  */
-enum hal_cycle_source { HAL_CYCLES_DWT = 1, HAL_CYCLES_SYSTICK = 2, HAL_CYCLES_HOST = 3 };
+enum hal_cycle_source {
+    HAL_CYCLES_DWT = 1, HAL_CYCLES_SYSTICK = 2, HAL_CYCLES_HOST = 3, HAL_CYCLES_TIMER = 4
+};
 uint64_t hal_cycles_now(void);
 enum hal_cycle_source hal_cycle_source(void);
 uint32_t hal_cycle_source_hz(void);

@@ -6,7 +6,7 @@
 #include <stdint.h>
 
 #define HIL_PROTOCOL_VERSION 1u
-#define HIL_PROTOCOL_HASH 0xDFD174BDu
+#define HIL_PROTOCOL_HASH 0xBE7A2E06u
 #define HIL_MAX_PAYLOAD 1024u
 #define HIL_ERROR_DETAIL_MAX 60u
 #define HIL_HEADER_BYTES 6u
@@ -57,6 +57,7 @@
 #define HIL_CYCLE_SOURCE_DWT 1u
 #define HIL_CYCLE_SOURCE_SYSTICK 2u
 #define HIL_CYCLE_SOURCE_HOST 3u
+#define HIL_CYCLE_SOURCE_TIMER 4u
 
 #define HIL_REGION_INPUT 0u
 #define HIL_REGION_WEIGHTS 1u
@@ -170,7 +171,7 @@ _Static_assert(sizeof(hil_chunk_t) == 4, "hil_chunk_t layout");
 typedef struct __attribute__((packed)) {
     uint8_t dump;
     uint8_t reserved;
-    uint16_t reserved2;
+    uint16_t max_chunk;
 } hil_run_t;
 _Static_assert(sizeof(hil_run_t) == 4, "hil_run_t layout");
 

@@ -18,6 +18,7 @@
 _Static_assert(HAL_CYCLES_DWT == HIL_CYCLE_SOURCE_DWT, "cycle source ids");
 _Static_assert(HAL_CYCLES_SYSTICK == HIL_CYCLE_SOURCE_SYSTICK, "cycle source ids");
 _Static_assert(HAL_CYCLES_HOST == HIL_CYCLE_SOURCE_HOST, "cycle source ids");
+_Static_assert(HAL_CYCLES_TIMER == HIL_CYCLE_SOURCE_TIMER, "cycle source ids");
 
 static void copy_str(char *dst, size_t cap, const char *src)
 {
@@ -88,7 +89,7 @@ static void run(uint16_t seq, const uint8_t *payload, uint16_t len)
         hil_send_error(seq, HIL_STATUS_BAD_REQUEST, HIL_MSG_RUN, "dump mode");
         return;
     }
-    hil_run_network(seq, r.dump);
+    hil_run_network(seq, r.dump, r.max_chunk);
 }
 
 void hil_dispatch(const hil_header_t *hdr, const uint8_t *payload)

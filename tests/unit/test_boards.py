@@ -90,8 +90,8 @@ def test_shipped_boards_match_their_cores() -> None:
 
 def test_icount_conversion() -> None:
     qemu = load_board("qemu-m7").qemu
-    assert qemu.icount_shift == 3
-    assert qemu.instructions(1000) == 5000  # 40 ns per tick, 8 ns per instruction
+    assert qemu.icount_shift == 7
+    assert qemu.instructions(3200) == 1000  # 40 ns per tick, 128 ns per instruction
 
 
 def test_unknown_board_lists_known_ones_and_where_they_live() -> None:

@@ -2,8 +2,8 @@
  * hal_mps2.c: hal.h for the QEMU mps2 machines (an385/an386/an500).
  *
  * UART0 is the host link. QEMU models no DWT, so the cycle counter falls
- * back to SysTick on the 25 MHz processor clock; under -icount its ticks
- * are proportional to executed instructions.
+ * back to the CMSDK APB timer 0 on the 25 MHz clock; under -icount its
+ * ticks are proportional to executed instructions.
  */
 #include <stdint.h>
 
@@ -14,14 +14,10 @@
 #define HIL_UART_BAUD 115200u
 #endif
 
-#define SYSTICK_RELOAD 0x00FFFFFFu
-
 /* Linker script symbols: the no-access region just below the stack. */
 extern uint32_t __stack_guard_start, __stack_guard_end;
 
 static enum hal_cycle_source cycle_source;
-static volatile uint32_t systick_wraps;
-static uint32_t dwt_last, dwt_high;
 
 static inline uint32_t irq_save(void)
 {
@@ -72,57 +68,42 @@ static int dwt_probe(void)
     return DWT_CYCCNT != first;
 }
 
-/* Extends DWT_CYCCNT to 64 bits; the SysTick interrupt calls it often enough. */
-static uint64_t dwt_now(void)
+/*
+ * Both counters are 32 bits wide and extended to 64 in software on every
+ * read, with no interrupt: an interrupt handler's instructions would land
+ * inside whichever layer it hit and make emulated counts vary run to run.
+ * A difference between two reads is exact while they are less than 2^32
+ * ticks apart (172 s at 25 MHz), which every single kernel call is.
+ */
+static uint32_t counter_last, counter_high;
+
+static uint64_t extend(uint32_t up)
 {
     uint32_t primask = irq_save();
-    uint32_t now = DWT_CYCCNT;
-    if (now < dwt_last)
-        dwt_high++;
-    dwt_last = now;
-    uint64_t count = ((uint64_t)dwt_high << 32) | now;
+    if (up < counter_last)
+        counter_high++;
+    counter_last = up;
+    uint64_t count = ((uint64_t)counter_high << 32) | up;
     irq_restore(primask);
     return count;
 }
 
-static uint64_t systick_now(void)
-{
-    uint32_t primask = irq_save();
-    uint32_t wraps = systick_wraps;
-    uint32_t value = SYST_CVR;
-    /*
-     * A wrap whose interrupt has not run yet (we masked it) shows as a
-     * pending SysTick: count it, and re-read so the value is post-wrap.
-     */
-    if (SCB_ICSR & ICSR_PENDSTSET) {
-        wraps++;
-        value = SYST_CVR;
-    }
-    irq_restore(primask);
-    return (uint64_t)wraps * (SYSTICK_RELOAD + 1u) + (SYSTICK_RELOAD - value);
-}
-
-void SysTick_Handler(void)
-{
-    if (cycle_source == HAL_CYCLES_DWT)
-        (void)dwt_now();
-    else
-        systick_wraps++;
-}
-
 static void cycles_init(void)
 {
-    cycle_source = dwt_probe() ? HAL_CYCLES_DWT : HAL_CYCLES_SYSTICK;
-    dwt_last = DWT_CYCCNT;
-    SYST_CSR = 0;
-    SYST_RVR = SYSTICK_RELOAD;
-    SYST_CVR = 0;
-    SYST_CSR = SYST_CSR_CLKSRC | SYST_CSR_TICKINT | SYST_CSR_ENABLE;
+    cycle_source = dwt_probe() ? HAL_CYCLES_DWT : HAL_CYCLES_TIMER;
+    if (cycle_source == HAL_CYCLES_TIMER) {
+        /* CMSDK APB timer 0 counting down from 2^32-1 on the 25 MHz APB clock. */
+        TIMER0_CTRL = 0;
+        TIMER0_RELOAD = 0xFFFFFFFFu;
+        TIMER0_VALUE = 0xFFFFFFFFu;
+        TIMER0_CTRL = TIMER_CTRL_ENABLE;
+    }
+    counter_last = 0;
 }
 
 uint64_t hal_cycles_now(void)
 {
-    return cycle_source == HAL_CYCLES_DWT ? dwt_now() : systick_now();
+    return extend(cycle_source == HAL_CYCLES_DWT ? DWT_CYCCNT : ~TIMER0_VALUE);
 }
 
 enum hal_cycle_source hal_cycle_source(void)

@@ -11,6 +11,12 @@
 
 #define REG32(addr) (*(volatile uint32_t *)(addr))
 
+/* CMSDK APB timer 0 (down-counter, reloads from RELOAD at zero) */
+#define TIMER0_CTRL       REG32(0x40000000u)
+#define TIMER0_VALUE      REG32(0x40000004u)
+#define TIMER0_RELOAD     REG32(0x40000008u)
+#define TIMER_CTRL_ENABLE (1u << 0)
+
 /* CMSDK APB UART0 */
 #define UART0_BASE        0x40004000u
 #define UART0_DATA        REG32(UART0_BASE + 0x00u)

@@ -16,7 +16,6 @@ extern uint32_t _sidata, _sdata, _edata, _sbss, _ebss, _estack;
 int main(void);
 void Reset_Handler(void);
 void hal_fault_entry(void);
-void SysTick_Handler(void);
 
 /* Any exception without a handler of its own is reported as a fault. */
 #define FAULT_ALIAS __attribute__((alias("hal_fault_entry")))
@@ -28,6 +27,7 @@ void UsageFault_Handler(void) FAULT_ALIAS;
 void SVC_Handler(void) FAULT_ALIAS;
 void DebugMon_Handler(void) FAULT_ALIAS;
 void PendSV_Handler(void) FAULT_ALIAS;
+void SysTick_Handler(void) FAULT_ALIAS;  /* the port runs no SysTick */
 void Unexpected_IRQHandler(void) FAULT_ALIAS;
 
 #define MPS2_NUM_IRQS 32
