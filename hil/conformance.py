@@ -178,8 +178,13 @@ def _function_folders(directory: Path) -> list[Path]:
 
 
 def run_conformance(directory: Path, variant: str = "dsp", function: str | None = None,
-                    kernel_runner: KernelRunner | None = None) -> ConformanceReport:
+                    kernel_runner: KernelRunner | None = None,
+                    skip: frozenset[str] = frozenset(),
+                    on_case: Callable[[str, str], None] | None = None) -> ConformanceReport:
     """Run every case under ``directory`` (a set, or one function's folder).
+
+    ``skip`` leaves out functions by name; ``on_case(function, case_id)`` is
+    called before each case (progress).
 
     A ConfigError from loading a case or from the runner (e.g. parameters the
     kernel rejects) fails that case as kind "error"; any other error (a dead
@@ -195,6 +200,7 @@ def run_conformance(directory: Path, variant: str = "dsp", function: str | None 
         if not folders:
             raise ConfigError(f"no vectors for function '{function}' in {directory}",
                               hint="available: " + (", ".join(available) or "none"))
+    folders = [(f, name) for f, name in folders if name not in skip]
     if not folders:
         raise ConfigError(f"no golden vectors (*.npz) in {directory}",
                           hint="pass a folder holding <function>/<case>.npz files")
@@ -206,21 +212,26 @@ def run_conformance(directory: Path, variant: str = "dsp", function: str | None 
             result.cases = [CaseResult(name, c.stem, False, "unknown function",
                                        message=f"unknown function '{name}'") for c in cases]
         else:
-            result = FunctionResult(name, [run_case(c, name, runner) for c in cases])
+            result = FunctionResult(name)
+            for c in cases:
+                if on_case is not None:
+                    on_case(name, c.stem)
+                result.cases.append(run_case(c, name, runner))
         report.functions.append(result)
     return report
 
 
-def render_report(report: ConformanceReport, console: Console) -> None:
+def render_report(report: ConformanceReport, console: Console, *,
+                  count_label: str = "median ticks", where: str = "host reference") -> None:
     """One table row per function, then the plain line 'N passed, M failed'."""
     with_ticks = any(f.median_ticks is not None for f in report.functions)
-    table = Table(title=f"conformance: {report.directory} ({report.variant})")
+    table = Table(title=f"conformance: {report.directory} ({where}, {report.variant})")
     table.add_column("function", no_wrap=True)
     for col in ("cases", "passed", "failed"):
         table.add_column(col, justify="right")
     table.add_column("first mismatch", overflow="fold")
     if with_ticks:
-        table.add_column("median ticks", justify="right")
+        table.add_column(count_label, justify="right")
     for f in report.functions:
         first = f.first_failure
         row = [f.function, str(len(f.cases)), str(f.passed),
