@@ -1,0 +1,81 @@
+"""Several devices at once: vectors are shared out, verdicts merged into one report.
+
+Each device gets its own worker thread that pulls the next vector index
+from a shared queue, so a slow device simply takes fewer vectors. Verdicts
+reach the report on the calling thread, in the order they complete, each
+tagged with its vector index.
+"""
+
+from __future__ import annotations
+
+import queue
+import threading
+from contextlib import ExitStack, contextmanager
+from pathlib import Path
+from typing import Callable, Iterator
+
+import numpy as np
+
+from hil.boards import Board
+from hil.check import check_vector
+from hil.deploy import Device, open_device
+from hil.firmware.build import FirmwareImage
+from hil.model import Network
+from hil.report import RunReport
+
+
+@contextmanager
+def open_devices(board: Board, image: FirmwareImage, count: int, *, log_dir: Path,
+                 **options) -> Iterator[list[Device]]:
+    """``count`` devices running ``image``; each logs to its own directory."""
+    with ExitStack() as stack:
+        yield [stack.enter_context(open_device(board, image, log_dir=log_dir / f"device{k}",
+                                               **options))
+               for k in range(count)]
+
+
+def check_sharded(devices: list[Device], network: Network, inputs: np.ndarray,
+                  report: RunReport, *, variant: str, dump: str = "all",
+                  start: int = 0, on_vector: Callable[[int], None] | None = None) -> RunReport:
+    """Check ``inputs[start:]`` across ``devices``; the first error stops every worker."""
+    todo: queue.SimpleQueue[int] = queue.SimpleQueue()
+    for i in range(start, len(inputs)):
+        todo.put(i)
+    done: queue.SimpleQueue = queue.SimpleQueue()
+    stop = threading.Event()
+
+    def work(dev: Device) -> None:
+        try:
+            while not stop.is_set():
+                try:
+                    i = todo.get_nowait()
+                except queue.Empty:
+                    return
+                done.put((i, check_vector(dev.session, network, i, inputs[i],
+                                          variant=variant, dump=dump)))
+        except BaseException as exc:  # handed to the caller's thread
+            stop.set()
+            done.put((None, exc))
+        finally:
+            done.put((None, None))  # this worker is finished
+
+    workers = [threading.Thread(target=work, args=(d,), daemon=True) for d in devices]
+    for w in workers:
+        w.start()
+    running, error = len(workers), None
+    while running:
+        i, item = done.get()
+        if i is None:
+            if item is None:
+                running -= 1
+            elif error is None:
+                error = item
+            continue
+        report.add_vector(item)
+        if on_vector is not None:
+            on_vector(i)
+    for w in workers:
+        w.join()
+    if error is not None:
+        raise error
+    return report
