@@ -175,6 +175,10 @@ def test_emulated_counts_repeat_exactly(build_root, tmp_path):
     runs = []
     for _ in range(2):
         with open_device(board, image, log_dir=tmp_path) as dev:
-            runs.append([r.ticks for r in dev.session.infer(x, dump="digest")])
+            # Raw ticks may differ by one (the timer's phase when a layer
+            # starts depends on when host bytes arrived); instructions may not.
+            runs.append([dev.counts.convert(r.ticks)
+                         for r in dev.session.infer(x, dump="digest")])
+    assert dev.counts.unit == "instructions"
     assert runs[0] == runs[1]
-    assert all(t > 0 for t in runs[0])
+    assert all(n > 0 for n in runs[0])

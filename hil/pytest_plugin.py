@@ -1,0 +1,128 @@
+"""pytest plugin: a connected hil device and the host reference for users' own tests.
+
+Registered through the ``pytest11`` entry point, so installing hil is enough.
+Give a board on the command line and the device fixtures build the image,
+start it and handshake once per test session::
+
+    pytest --hil-board qemu-m7 --hil-model lenet5
+
+    def test_first_layer(hil_device, hil_reference, hil_network):
+        x = np.zeros(hil_network.input_shape, dtype=np.int8)
+        got = hil_device.session.infer(x)
+        assert np.array_equal(got[0].output, hil_reference(x)[0])
+
+Without ``--hil-board`` every test that needs a device is skipped, with a
+reason that says how to give one; tests that only need the network or the
+reference of a board-independent variant still run.
+"""
+
+from __future__ import annotations
+
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Callable, Iterator
+
+import numpy as np
+import pytest
+
+_NO_BOARD = "no hil board given: run pytest with --hil-board BOARD (see `hil boards`)"
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("hil", "hardware-in-the-loop tests with hil")
+    group.addoption("--hil-board", default=None, metavar="BOARD",
+                    help="Board id (see `hil boards`) or board .toml; without it, tests that "
+                         "need a device are skipped.")
+    group.addoption("--hil-model", default=None, metavar="MODEL",
+                    help="Built-in example (cifar10, lenet5) or .toml model file [default: cifar10].")
+    group.addoption("--hil-port", default=None, metavar="URL",
+                    help="The device's UART as a pyserial URL; overrides what the runner finds.")
+    group.addoption("--hil-build-dir", default=None, metavar="DIR",
+                    help="Where images and logs go [default: $HIL_BUILD_DIR or ./build/hil].")
+    group.addoption("--hil-timeout", default=10.0, type=float, metavar="SECONDS",
+                    help="Seconds to wait for each device reply [default: 10].")
+
+
+def pytest_report_header(config: pytest.Config) -> str | None:
+    board = config.getoption("--hil-board")
+    if board is None:
+        return None
+    return f"hil: board {board}, model {_model_spec(config)}"
+
+
+def _model_spec(config: pytest.Config) -> str:
+    from hil.cli.options import DEFAULT_MODEL
+
+    return config.getoption("--hil-model") or DEFAULT_MODEL
+
+
+@contextmanager
+def _as_pytest_failure() -> Iterator[None]:
+    """A HilError in a fixture fails the test with hil's message and hint, not a traceback."""
+    from hil.errors import HilError
+
+    try:
+        yield
+    except HilError as exc:
+        hint = f"\nhint: {exc.hint}" if exc.hint else ""
+        raise pytest.fail.Exception(f"hil: {exc.message}{hint}", pytrace=False) from None
+
+
+@pytest.fixture(scope="session")
+def hil_board(pytestconfig: pytest.Config):
+    """The hil.boards.Board given with --hil-board; skips the test when none was given."""
+    spec = pytestconfig.getoption("--hil-board")
+    if spec is None:
+        pytest.skip(_NO_BOARD)
+    from hil.boards import load_board
+
+    with _as_pytest_failure():
+        return load_board(spec)
+
+
+@pytest.fixture(scope="session")
+def hil_network(pytestconfig: pytest.Config):
+    """The hil.model.Network given with --hil-model (needs no board)."""
+    from hil.model.io import load_model
+
+    with _as_pytest_failure():
+        return load_model(_model_spec(pytestconfig))
+
+
+@pytest.fixture(scope="session")
+def hil_device(pytestconfig: pytest.Config, hil_board, hil_network):
+    """A connected, handshaken hil.deploy.Device running ``hil_network`` on ``hil_board``.
+
+    Built and started once per session and shut down at its end. The image is
+    checked against the network (model hash, board) before any test uses it.
+    """
+    from hil.deploy import default_build_root, open_device, prepare_image
+    from hil.model.hashing import model_hash
+
+    opt = pytestconfig.getoption
+    root = Path(opt("--hil-build-dir")) if opt("--hil-build-dir") else default_build_root()
+    with _as_pytest_failure():
+        image = prepare_image(hil_board, hil_network, build_root=root)
+        with open_device(hil_board, image, log_dir=root / "logs", port=opt("--hil-port"),
+                         timeout=opt("--hil-timeout")) as device:
+            device.session.check_image(model_hash(hil_network), hil_board.id,
+                                       model=_model_spec(pytestconfig), variant=hil_board.variant)
+            yield device
+
+
+@pytest.fixture(scope="session")
+def hil_reference(hil_device, hil_network) -> Callable[[np.ndarray], list[np.ndarray]]:
+    """``reference(x)``: every layer's expected output (flat int8) for input ``x``.
+
+    Uses the reference variant the device's image was built with (SIMD or
+    plain C pooling), so it is what this device must compute bit for bit.
+    """
+    from hil.reference.network import run_network
+
+    variant = hil_device.info.variant
+
+    def reference(x: np.ndarray) -> list[np.ndarray]:
+        with _as_pytest_failure():
+            return run_network(hil_network, x, variant)
+
+    return reference

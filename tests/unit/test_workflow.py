@@ -1,0 +1,129 @@
+"""The nightly GitHub Actions workflow: it cannot run here, so check what it says it does.
+
+Its `hil run` command lines are parsed by the real CLI, so a renamed option
+fails here instead of at 2 a.m.
+"""
+
+from __future__ import annotations
+
+import re
+import shlex
+from pathlib import Path
+
+import pytest
+import typer
+
+yaml = pytest.importorskip("yaml", reason="pyyaml is in the test extra: pip install -e '.[test]'")
+
+REPO = Path(__file__).resolve().parents[2]
+WORKFLOW = REPO / ".github" / "workflows" / "nightly.yml"
+BOARDS = {"qemu-m7", "qemu-m4", "qemu-m3"}
+
+
+@pytest.fixture(scope="module")
+def wf() -> dict:
+    return yaml.safe_load(WORKFLOW.read_text())
+
+
+def _triggers(wf: dict) -> dict:
+    return wf.get("on", wf.get(True))   # YAML 1.1 reads a bare `on` as True
+
+
+def _steps(wf: dict, job: str) -> list[dict]:
+    return wf["jobs"][job]["steps"]
+
+
+def _runs(wf: dict, job: str) -> list[str]:
+    return [s["run"] for s in _steps(wf, job) if "run" in s]
+
+
+def _hil_runs(wf: dict, job: str) -> list[list[str]]:
+    """Every `hil run` invocation of a job, with `\\` line continuations folded."""
+    out = []
+    for script in _runs(wf, job):
+        for cmd in script.replace("\\\n", " ").splitlines():
+            if "hil run" in cmd:
+                words = shlex.split(cmd)
+                out.append(words[words.index("run") + 1:])
+    return out
+
+
+def _parse_run(args: list[str], env: dict[str, str]) -> dict:
+    from hil.cli import app
+
+    args = [re.sub(r"\$(\w+)|\$\{(\w+)\}", lambda m: env[m.group(1) or m.group(2)], a) for a in args]
+    cmd = typer.main.get_command(app)
+    ctx = cmd.make_context("hil", ["run", *args], resilient_parsing=False)
+    sub = cmd.get_command(ctx, "run")
+    assert sub is not None
+    return sub.make_context("run", args).params
+
+
+def test_triggers_nightly_and_by_hand(wf):
+    on = _triggers(wf)
+    crons = [s["cron"] for s in on["schedule"]]
+    assert crons and all(len(c.split()) == 5 for c in crons)
+    assert "workflow_dispatch" in on
+
+
+def test_jobs_run_on_debian_with_the_bootstrap_packages(wf):
+    bootstrap = (REPO / "scripts" / "bootstrap").read_text()
+    needed = set(re.search(r"debian_packages=\(([^)]*)\)", bootstrap).group(1).split())
+    assert needed, "scripts/bootstrap lists its Debian packages"
+    installed = set(wf["env"]["DEBIAN_PACKAGES"].split())
+    assert needed <= installed
+    for name, job in wf["jobs"].items():
+        assert job["runs-on"].startswith("ubuntu-"), name
+        assert job["container"].startswith("debian:"), name
+        assert any("apt-get install" in r and "$DEBIAN_PACKAGES" in r for r in _runs(wf, name)), name
+        assert any(s.get("uses", "").startswith("actions/checkout@") for s in _steps(wf, name)), name
+
+
+def test_runs_the_test_suite(wf):
+    assert any(r.strip().startswith("./scripts/test") for r in _runs(wf, "test"))
+
+
+def test_hil_run_on_the_three_emulated_boards_with_all_reports(wf):
+    from hil.boards import load_board
+
+    job = wf["jobs"]["run"]
+    assert job["needs"] == "test"
+    assert set(job["strategy"]["matrix"]["board"]) == BOARDS
+    for board in BOARDS:
+        assert load_board(board).kind == "qemu"
+    env = {**wf["env"], **job["env"], "BOARD": "qemu-m7", "REPORTS": "reports/qemu-m7",
+           "LAST_BASELINE": ".hil-baseline/qemu-m7.json"}
+    runs = [_parse_run(args, env) for args in _hil_runs(wf, "run")]
+    full = [p for p in runs if p["json_path"]]
+    assert len(full) == 1
+    p = full[0]
+    assert p["board"] == "qemu-m7" and p["vectors"] == int(env["VECTORS"])
+    for key in ("json_path", "junit_path", "html_path", "save_baseline_path"):
+        assert str(p[key]).startswith(env["REPORTS"] + "/"), key
+    uploads = [s for s in _steps(wf, "run") if s.get("uses", "").startswith("actions/upload-artifact@")]
+    assert len(uploads) == 1 and uploads[0]["if"] == "always()"
+    assert uploads[0]["with"]["path"].rstrip("/") == "reports/${{ matrix.board }}"
+    assert "${{ matrix.board }}" in uploads[0]["with"]["name"]
+
+
+def test_baseline_gate_step(wf):
+    gate = next(s for s in _steps(wf, "run") if s.get("name") == "Baseline gate")
+    job = wf["jobs"]["run"]
+    env = {**wf["env"], **job["env"], "BOARD": "qemu-m4", "REPORTS": "reports/qemu-m4",
+           "LAST_BASELINE": ".hil-baseline/qemu-m4.json"}
+    gated = [_parse_run(a, env) for a in _hil_runs(wf, "run")]
+    gated = [p for p in gated if p["baseline_path"]]
+    assert len(gated) == 1
+    assert str(gated[0]["baseline_path"]) == env["LAST_BASELINE"]
+    assert gated[0]["max_regression"] == "0%"
+    assert "hil run" in gate["run"] and "reset_baselines" in gate["if"]
+    names = [s.get("uses", "") for s in _steps(wf, "run")]
+    restore = names.index(next(n for n in names if n.startswith("actions/cache/restore@")))
+    save = names.index(next(n for n in names if n.startswith("actions/cache/save@")))
+    assert restore < _steps(wf, "run").index(gate) < save
+
+
+def test_the_test_report_is_uploaded_even_on_failure(wf):
+    up = [s for s in _steps(wf, "test") if s.get("uses", "").startswith("actions/upload-artifact@")]
+    assert up and up[0]["if"] == "always()"
+    assert any("--junitxml=reports/" in r for r in _runs(wf, "test"))
