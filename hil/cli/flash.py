@@ -6,8 +6,9 @@ import typer
 from rich.table import Table
 
 from hil.cli.console import console
+from hil.cli.lab_bench import runner_options
 from hil.cli.options import (DEFAULT_BOARD, DEFAULT_MODEL, BoardOpt, BuildDirOpt, CmsisNnOpt,
-                             ModelOpt, PortOpt, TimeoutOpt)
+                             LabOpt, ModelOpt, PackOpt, PortOpt, ProbeOpt, TimeoutOpt)
 
 
 def hello_table(info) -> Table:
@@ -33,6 +34,9 @@ def register(app: typer.Typer) -> None:
         build_dir: BuildDirOpt = None,
         port: PortOpt = None,
         timeout: TimeoutOpt = 5.0,
+        probe: ProbeOpt = None,
+        pack: PackOpt = None,
+        lab: LabOpt = None,
     ) -> None:
         """Build MODEL for BOARD, put it on the board (for an emulator: boot it) and handshake."""
         from hil.boards import load_board
@@ -46,7 +50,9 @@ def register(app: typer.Typer) -> None:
         with console.status(f"building {net.name} for {b.id}") as status:
             image = prepare_image(b, net, build_root=root, cmsis_nn=cmsis_nn,
                                   say=lambda msg: status.update(msg))
-        with open_device(b, image, log_dir=root / "logs", port=port, timeout=timeout) as dev:
+        with runner_options(b, console, probe=probe, pack=pack, lab=lab, port=port) as options, \
+                open_device(b, image, log_dir=root / "logs", port=port, timeout=timeout,
+                            runner_options=options) as dev:
             dev.session.check_image(model_hash(net), b.id, model=model, variant=b.variant)
             console.print(hello_table(dev.info))
         console.print(f"[green]{b.id} runs {net.name}[/] ({image.elf})")

@@ -29,3 +29,17 @@ TimeoutOpt = Annotated[float, typer.Option(
 
 DEFAULT_BOARD = "qemu-m7"
 DEFAULT_MODEL = "cifar10"
+
+# Lab bench (boards of kind "pyocd"); the lab file fills in what is not given.
+ProbeOpt = Annotated[Optional[str], typer.Option(
+    "--probe", envvar="HIL_PROBE",
+    help="Debug probe of a pyOCD board: its unique id (`pyocd list`), or remote:HOST:PORT for "
+         "a probe served by `pyocd server` on another machine. Overrides the lab file.")]
+PackOpt = Annotated[Optional[Path], typer.Option(
+    "--pack", envvar="HIL_PACK",
+    help="CMSIS device family pack (.pack) giving pyOCD the board's target, for benches "
+         "without `pyocd pack install`.")]
+LabOpt = Annotated[Optional[Path], typer.Option(
+    "--lab",
+    help="Lab file mapping boards to probes and ports (default: $HIL_LAB, else ./lab.toml "
+         "if present).")]

@@ -1,0 +1,190 @@
+/*
+ * hal_stm32f7.c: hal.h for the STM32F7 (NUCLEO-F746ZG): caches, clock,
+ * UART, the DWT cycle counter, stack guard, reset and fault reporting.
+ *
+ * Cycles are DWT_CYCCNT at the core clock (source "dwt"), extended to 64
+ * bits by a SysTick interrupt that samples it well inside its 32-bit wrap
+ * (2^24 cycles between samples, the counter wraps after 2^32).
+ */
+#include <stdint.h>
+
+#include "hal.h"
+#include "stm32f7_port.h"
+#include "stm32f7_regs.h"
+
+#ifndef HIL_UART_BAUD
+#define HIL_UART_BAUD 115200u
+#endif
+
+#define SYSTICK_RELOAD 0x00FFFFFFu
+
+/* Linker script symbols: the no-access region just below the stack. */
+extern uint32_t __stack_guard_start, __stack_guard_end;
+
+static enum hal_cycle_source cycle_source;
+static volatile uint32_t systick_wraps;
+static uint32_t dwt_last, dwt_high;
+
+static inline uint32_t irq_save(void)
+{
+    uint32_t primask;
+    __asm volatile("mrs %0, primask\n\tcpsid i" : "=r"(primask)::"memory");
+    return primask;
+}
+
+static inline void irq_restore(uint32_t primask)
+{
+    __asm volatile("msr primask, %0" ::"r"(primask) : "memory");
+}
+
+static inline void barrier(void)
+{
+    __asm volatile("dsb\n\tisb" ::: "memory");
+}
+
+/* Cortex-M7 TRM / Armv7-M ARM: invalidate, then enable (the caches are off out of reset). */
+static void caches_enable(void)
+{
+    barrier();
+    SCB_ICIALLU = 0;
+    barrier();
+    SCB_CCR |= CCR_IC;
+    barrier();
+
+    SCB_CSSELR = 0;   /* level 1 data cache */
+    barrier();
+    uint32_t ccsidr = SCB_CCSIDR;
+    for (uint32_t set = 0; set <= CCSIDR_SETS(ccsidr); set++)
+        for (uint32_t way = 0; way <= CCSIDR_WAYS(ccsidr); way++)
+            SCB_DCISW = (set << DCISW_SET_SHIFT) | (way << DCISW_WAY_SHIFT);
+    barrier();
+    SCB_CCR |= CCR_DC;
+    barrier();
+}
+
+/* The M7's DWT ignores writes until its lock access register is unlocked. */
+static int dwt_start(void)
+{
+    DEMCR |= DEMCR_TRCENA;
+    DWT_LAR = DWT_LAR_KEY;
+    DWT_CYCCNT = 0;
+    DWT_CTRL |= DWT_CTRL_CYCCNTENA;
+    uint32_t first = DWT_CYCCNT;
+    for (volatile int i = 0; i < 64; i++)
+        ;
+    return DWT_CYCCNT != first;
+}
+
+static uint64_t dwt_now(void)
+{
+    uint32_t primask = irq_save();
+    uint32_t now = DWT_CYCCNT;
+    if (now < dwt_last)
+        dwt_high++;
+    dwt_last = now;
+    uint64_t count = ((uint64_t)dwt_high << 32) | now;
+    irq_restore(primask);
+    return count;
+}
+
+static uint64_t systick_now(void)
+{
+    uint32_t primask = irq_save();
+    uint32_t wraps = systick_wraps;
+    uint32_t value = SYST_CVR;
+    if (SYST_CSR & (1u << 16)) {   /* COUNTFLAG: wrapped since the ISR last ran */
+        wraps++;
+        systick_wraps = wraps;
+        value = SYST_CVR;
+    }
+    irq_restore(primask);
+    return (uint64_t)wraps * (SYSTICK_RELOAD + 1u) + (SYSTICK_RELOAD - value);
+}
+
+void SysTick_Handler(void)
+{
+    if (cycle_source == HAL_CYCLES_DWT) {
+        (void)dwt_now();
+    } else if (SYST_CSR & (1u << 16)) {   /* reading COUNTFLAG clears it */
+        systick_wraps++;
+    }
+}
+
+static void cycles_init(void)
+{
+    /* Silicon always has a DWT; SysTick only if a debugger holds it disabled. */
+    cycle_source = dwt_start() ? HAL_CYCLES_DWT : HAL_CYCLES_SYSTICK;
+    dwt_last = DWT_CYCCNT;
+    SYST_CSR = 0;
+    SYST_RVR = SYSTICK_RELOAD;
+    SYST_CVR = 0;
+    SCB_SHPR3 = (SCB_SHPR3 & 0x00FFFFFFu) | (0xF0u << 24);   /* lowest: below the UART */
+    SYST_CSR = SYST_CSR_CLKSRC | SYST_CSR_TICKINT | SYST_CSR_ENABLE;
+}
+
+uint64_t hal_cycles_now(void)
+{
+    return cycle_source == HAL_CYCLES_DWT ? dwt_now() : systick_now();
+}
+
+enum hal_cycle_source hal_cycle_source(void)
+{
+    return cycle_source;
+}
+
+uint32_t hal_cycle_source_hz(void)
+{
+    return SystemCoreClock;
+}
+
+/* A stack overflow hits the guard and raises MemManage instead of corrupting memory. */
+static void stack_guard_init(void)
+{
+    uint32_t base = (uint32_t)(uintptr_t)&__stack_guard_start;
+    uint32_t size = (uint32_t)((uintptr_t)&__stack_guard_end - (uintptr_t)&__stack_guard_start);
+    uint32_t size_field = 31u - (uint32_t)__builtin_clz(size) - 1u;  /* 2^(field+1) bytes */
+    MPU_RNR = 0;
+    MPU_RBAR = base;
+    MPU_RASR = (1u << 28) /* XN */ | (0u << 24) /* AP: no access */ | (size_field << 1) | 1u;
+    MPU_CTRL = MPU_CTRL_ENABLE | MPU_CTRL_PRIVDEFENA;
+    barrier();
+}
+
+void hal_init(void)
+{
+    caches_enable();
+    stm32f7_clock_init();
+    stm32f7_uart_init(HIL_UART_BAUD);
+    SCB_SHCSR |= SHCSR_MEMFAULTENA | SHCSR_BUSFAULTENA | SHCSR_USGFAULTENA;
+    SCB_CCR |= CCR_DIV_0_TRP;
+    stack_guard_init();
+    cycles_init();
+    __asm volatile("cpsie i" ::: "memory");
+}
+
+void hal_reset(void)
+{
+    /* Let the last response leave the shift register before the reset cuts it. */
+    while (!(USART3_ISR & USART_ISR_TC) && (USART3_CR1 & USART_CR1_UE))
+        ;
+    __asm volatile("dsb" ::: "memory");
+    SCB_AIRCR = AIRCR_SYSRESETREQ;
+    __asm volatile("dsb" ::: "memory");
+    for (;;)
+        ;
+}
+
+/* Called from hal_fault_entry on the fault stack. */
+__attribute__((noreturn, used)) void hal_fault_report(const uint32_t *frame, uint32_t exc_return)
+{
+    /* The frame may sit in the guard region: lift the MPU to read it. */
+    MPU_CTRL = 0;
+    barrier();
+    struct hal_fault fault = {
+        .r0 = frame[0], .r1 = frame[1], .r2 = frame[2], .r3 = frame[3],
+        .r12 = frame[4], .lr = frame[5], .pc = frame[6], .xpsr = frame[7],
+        .cfsr = SCB_CFSR, .hfsr = SCB_HFSR, .mmfar = SCB_MMFAR, .bfar = SCB_BFAR,
+        .exc_return = exc_return,
+    };
+    hil_on_fault(&fault);
+}

@@ -1,0 +1,228 @@
+"""The stm32f7 port's clock and UART code, compiled for the host against a register model.
+
+No STM32F7 emulator is at hand (QEMU 7.2 has no F7 machine), so clock.c and
+uart.c are built with host gcc and their REG32/REG8 accesses routed to a
+small model of the RCC, PWR, flash interface and USART3: ready flags follow
+their enable bits, SWS follows SW, USART3 hands out queued bytes. The tests
+then check what the code programs (RM0385 values) and how it behaves.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from hil.firmware import firmware_root
+
+pytestmark = pytest.mark.skipif(shutil.which("gcc") is None, reason="host gcc not installed")
+
+PORT = firmware_root() / "port" / "stm32f7"
+
+FAKE_REGS_H = r"""
+#include <stdint.h>
+volatile uint32_t *fake_reg32(uint32_t addr);
+volatile uint8_t *fake_reg8(uint32_t addr);
+#define REG32(addr) (*fake_reg32((uint32_t)(addr)))
+#define REG8(addr) (*fake_reg8((uint32_t)(addr)))
+"""
+
+HARNESS_C = r"""
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "hal.h"
+#include "stm32f7_port.h"
+#include "stm32f7_regs.h"
+
+static struct { uint32_t addr, value; } regs[128];
+static int nregs;
+static uint8_t bytes8[256];
+static int hse_present = 1, pll_locks = 1;
+static uint8_t rx_queue[8192];
+static int rx_len, rx_pos;
+
+static uint32_t *slot(uint32_t addr)
+{
+    for (int i = 0; i < nregs; i++)
+        if (regs[i].addr == addr)
+            return &regs[i].value;
+    regs[nregs].addr = addr;
+    return &regs[nregs++].value;
+}
+
+/* Bring status bits in line with the last write, as the hardware would. */
+static void settle(void)
+{
+    uint32_t *cr = slot(0x40023800u), *cfgr = slot(0x40023808u);
+    uint32_t *pwr_cr1 = slot(0x40007000u), *pwr_csr1 = slot(0x40007004u);
+    *cr = (*cr & RCC_CR_HSION) ? (*cr | RCC_CR_HSIRDY) : (*cr & ~RCC_CR_HSIRDY);
+    int hse = (*cr & RCC_CR_HSEON) && (*cr & RCC_CR_HSEBYP) && hse_present;
+    *cr = hse ? (*cr | RCC_CR_HSERDY) : (*cr & ~RCC_CR_HSERDY);
+    int pll = (*cr & RCC_CR_PLLON) && pll_locks;
+    *cr = pll ? (*cr | RCC_CR_PLLRDY) : (*cr & ~RCC_CR_PLLRDY);
+    *pwr_csr1 = (*pwr_cr1 & PWR_CR1_ODEN) ? (*pwr_csr1 | PWR_CSR1_ODRDY) : (*pwr_csr1 & ~PWR_CSR1_ODRDY);
+    *pwr_csr1 = (*pwr_cr1 & PWR_CR1_ODSWEN) ? (*pwr_csr1 | PWR_CSR1_ODSWRDY) : (*pwr_csr1 & ~PWR_CSR1_ODSWRDY);
+    *cfgr = (*cfgr & ~RCC_CFGR_SWS_MASK) | ((*cfgr & RCC_CFGR_SW_MASK) << 2);
+    uint32_t *isr = slot(USART3_BASE + 0x1Cu);
+    *isr = USART_ISR_TXE | USART_ISR_TC | (rx_pos < rx_len ? USART_ISR_RXNE : 0);
+}
+
+volatile uint32_t *fake_reg32(uint32_t addr)
+{
+    settle();
+    uint32_t *reg = slot(addr);
+    if (addr == USART3_BASE + 0x24u && rx_pos < rx_len)   /* RDR: a read takes the byte */
+        *reg = rx_queue[rx_pos++];
+    return reg;
+}
+
+volatile uint8_t *fake_reg8(uint32_t addr) { return &bytes8[addr & 0xFFu]; }
+
+#define SHOW(name, value) printf("%s=%lu\n", name, (unsigned long)(value))
+
+int main(int argc, char **argv)
+{
+    if (argc < 2)
+        return 2;
+    const char *what = argv[1];
+    if (!strcmp(what, "clock")) {
+        hse_present = atoi(argv[2]);
+        pll_locks = atoi(argv[3]);
+        SHOW("source", stm32f7_clock_init());
+        SHOW("hz", SystemCoreClock);
+        SHOW("pllcfgr", RCC_PLLCFGR);
+        SHOW("cr", RCC_CR);
+        SHOW("cfgr", RCC_CFGR);
+        SHOW("acr", FLASH_ACR);
+        SHOW("pwr_cr1", PWR_CR1);
+    } else if (!strcmp(what, "uart")) {
+        SystemCoreClock = (uint32_t)strtoul(argv[2], NULL, 0);
+        stm32f7_uart_init((uint32_t)strtoul(argv[3], NULL, 0));
+        SHOW("brr", USART3_BRR);
+        SHOW("cr1", USART3_CR1);
+        SHOW("dckcfgr2", RCC_DCKCFGR2);
+        SHOW("moder", GPIOD_MODER);
+        SHOW("afrh", GPIOD_AFRH);
+        SHOW("iser1", NVIC_ISER(1));
+        SHOW("ipr", NVIC_IPR(USART3_IRQn));
+    } else if (!strcmp(what, "ring")) {
+        /* ring N EXPECT: N bytes arrive in one burst; read EXPECT of them back,
+         * then one marker byte: it comes next only if the ring held exactly EXPECT. */
+        int n = atoi(argv[2]), expect = atoi(argv[3]), in_order = 1;
+        SystemCoreClock = 216000000u;
+        stm32f7_uart_init(115200u);
+        for (int i = 0; i < n; i++)
+            rx_queue[i] = (uint8_t)(i * 7 + 3);
+        rx_len = n;
+        USART3_IRQHandler();   /* one interrupt drains everything the USART has */
+        for (int i = 0; i < expect; i++)
+            in_order &= hal_uart_getc() == (uint8_t)(i * 7 + 3);
+        rx_queue[rx_len++] = 0xA5;
+        USART3_IRQHandler();
+        SHOW("in_order", in_order);
+        SHOW("marker_next", hal_uart_getc() == 0xA5);
+        SHOW("left_in_usart", rx_len - rx_pos);
+    }
+    return 0;
+}
+"""
+
+
+@pytest.fixture(scope="module")
+def harness(tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("stm32f7_logic")
+    (out / "fake_regs.h").write_text(FAKE_REGS_H)
+    (out / "harness.c").write_text(HARNESS_C)
+    exe = out / "harness"
+    cmd = ["gcc", "-std=gnu11", "-O1", "-Wall", "-Wextra", "-Werror", "-include",
+           str(out / "fake_regs.h"), f"-I{firmware_root() / 'include'}", f"-I{PORT}",
+           str(PORT / "clock.c"), str(PORT / "uart.c"), str(out / "harness.c"), "-o", str(exe)]
+    result = subprocess.run(cmd, capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    return exe
+
+
+def run(exe: Path, *args: object) -> dict[str, int]:
+    out = subprocess.run([str(exe), *map(str, args)], capture_output=True, text=True,
+                         check=True).stdout
+    return {k: int(v) for k, v in (line.split("=") for line in out.split())}
+
+
+def bits(value: int, lo: int, width: int) -> int:
+    return (value >> lo) & ((1 << width) - 1)
+
+
+def test_216_mhz_from_the_stlink_clock(harness):
+    r = run(harness, "clock", 1, 1)
+    assert r["source"] == 1 and r["hz"] == 216_000_000
+    pll = r["pllcfgr"]
+    m, n, p, q = bits(pll, 0, 6), bits(pll, 6, 9), 2 * (bits(pll, 16, 2) + 1), bits(pll, 24, 4)
+    assert bits(pll, 22, 1) == 1, "PLL source must be HSE"
+    assert 8_000_000 // m == 2_000_000 and 8_000_000 // m * n // p == 216_000_000
+    assert 8_000_000 // m * n // q == 48_000_000
+    assert r["cr"] & (1 << 18) and r["cr"] & (1 << 16), "HSE must run in bypass mode"
+    assert bits(r["cfgr"], 0, 2) == 2, "SYSCLK must be the PLL"
+    assert bits(r["cfgr"], 4, 4) == 0                      # AHB /1: 216 MHz
+    assert bits(r["cfgr"], 10, 3) == 0b101                 # APB1 /4: 54 MHz (max 54)
+    assert bits(r["cfgr"], 13, 3) == 0b100                 # APB2 /2: 108 MHz (max 108)
+    assert bits(r["acr"], 0, 4) == 7, "216 MHz needs 7 flash wait states"
+    assert bits(r["pwr_cr1"], 14, 2) == 3 and r["pwr_cr1"] & (3 << 16), "scale 1 + over-drive"
+
+
+@pytest.mark.parametrize("hse, pll", [(0, 1), (1, 0)])
+def test_falls_back_to_16_mhz_hsi(harness, hse, pll):
+    r = run(harness, "clock", hse, pll)
+    assert r["source"] == 2 and r["hz"] == 16_000_000
+    assert bits(r["cfgr"], 0, 2) == 0, "SYSCLK must be HSI"
+    assert not r["cr"] & ((1 << 24) | (1 << 16) | (1 << 18)), "PLL and HSE must be off"
+    assert bits(r["acr"], 0, 4) == 0
+    assert not r["pwr_cr1"] & (3 << 16), "over-drive must be off"
+
+
+def uart_rate(harness, fck: int, baud: int) -> float:
+    r = run(harness, "uart", fck, baud)
+    assert bits(r["dckcfgr2"], 4, 2) == 1, "USART3 clock must be SYSCLK"
+    brr = r["brr"]
+    if r["cr1"] & (1 << 15):   # OVER8: USARTDIV = BRR[15:4] << 4 | BRR[2:0] << 1
+        assert not brr & 0x8, "BRR[3] must stay clear in 8x mode"
+        return 2 * fck / ((brr & ~0xF) | ((brr & 0x7) << 1))
+    return fck / brr
+
+
+@pytest.mark.parametrize("baud", [115200, 921600, 2_000_000])
+def test_board_baud_rates_are_accurate_at_216_mhz(harness, baud):
+    assert abs(uart_rate(harness, 216_000_000, baud) - baud) / baud < 0.002
+
+
+@pytest.mark.parametrize("fck, baud", [(216_000_000, 115200), (216_000_000, 921600),
+                                       (216_000_000, 2_000_000), (16_000_000, 115200),
+                                       (16_000_000, 921600), (16_000_000, 2_000_000),
+                                       (16_000_000, 1_600_000)])
+def test_baud_rate_is_the_nearest_the_clock_allows(harness, fck, baud):
+    """Every mode reaches exactly the rates fck / k; the code must pick the nearest."""
+    k = round(fck / baud)
+    assert uart_rate(harness, fck, baud) == pytest.approx(fck / k)
+
+
+def test_usart3_is_on_pd8_pd9_with_rx_interrupt(harness):
+    r = run(harness, "uart", 216_000_000, 115200)
+    assert bits(r["moder"], 16, 2) == 2 and bits(r["moder"], 18, 2) == 2     # alternate function
+    assert bits(r["afrh"], 0, 4) == 7 and bits(r["afrh"], 4, 4) == 7         # AF7 = USART3
+    cr1 = r["cr1"]
+    assert cr1 & 1 and cr1 & (1 << 2) and cr1 & (1 << 3) and cr1 & (1 << 5)  # UE, RE, TE, RXNEIE
+    assert r["iser1"] == 1 << (39 - 32)
+    assert r["ipr"] == 0x40
+
+
+def test_rx_ring_keeps_a_burst_in_order(harness):
+    r = run(harness, "ring", 1500, 1500)
+    assert (r["in_order"], r["marker_next"], r["left_in_usart"]) == (1, 1, 0)
+
+
+def test_rx_ring_keeps_the_oldest_bytes_when_full(harness):
+    """A burst longer than the ring loses its newest bytes (the frame's CRC fails, the host resends)."""
+    r = run(harness, "ring", 5000, 4096)
+    assert (r["in_order"], r["marker_next"], r["left_in_usart"]) == (1, 1, 0)
