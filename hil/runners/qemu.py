@@ -106,7 +106,9 @@ class QemuRunner(Runner):
             "-display", "none",
             "-monitor", "none",
             "-no-reboot",
-            "-icount", f"shift={self.icount_shift},align=off,sleep=off",
+            # sleep=on: a guest idle in WFI (waiting for the host) leaves the
+            # host CPU free; counts stay exact because only compute is timed.
+            "-icount", f"shift={self.icount_shift},align=off,sleep=on",
             "-chardev", f"socket,id=ser0,fd={serial_fd},server=on,wait=on,nodelay=on",
             "-serial", "chardev:ser0",
             "-chardev", f"socket,id=qmp,fd={qmp_fd},server=on,wait=off",

@@ -37,7 +37,12 @@ static void uart_init(void)
     UART0_CTRL = 0;
     UART0_BAUDDIV = div < 16u ? 16u : div;   /* the CMSDK UART needs >= 16 */
     UART0_STATE = UART_STATE_TXOVR | UART_STATE_RXOVR;
-    UART0_CTRL = UART_CTRL_TXEN | UART_CTRL_RXEN;
+    UART0_CTRL = UART_CTRL_TXEN | UART_CTRL_RXEN | UART_CTRL_RXINTEN;
+    /*
+     * The RX interrupt is enabled in the NVIC only to wake WFI in
+     * hal_uart_getc; PRIMASK stays set there, so no handler ever runs.
+     */
+    NVIC_ISER0 = 1u << UART0_RX_IRQ;
     /* QEMU delays the first received byte by ~1 s without this read. */
     (void)UART0_DATA;
 }
@@ -49,10 +54,29 @@ void hal_uart_putc(uint8_t byte)
     UART0_DATA = byte;
 }
 
+/* Only acknowledges: the RX interrupt exists to wake WFI (hal_uart_getc). */
+void UART0_RX_IRQHandler(void)
+{
+    UART0_INTCLEAR = UART_INT_RX;
+}
+
+/*
+ * Waits in WFI rather than spinning, so an idle emulator leaves the host CPU
+ * to the host (and to other emulated devices). The pending flags are cleared
+ * before RXFULL is tested: a byte arriving after the test pends the
+ * interrupt again and WFI returns at once.
+ */
 uint8_t hal_uart_getc(void)
 {
-    while (!(UART0_STATE & UART_STATE_RXFULL))
-        ;
+    uint32_t primask = irq_save();
+    for (;;) {
+        UART0_INTCLEAR = UART_INT_RX;
+        NVIC_ICPR0 = 1u << UART0_RX_IRQ;
+        if (UART0_STATE & UART_STATE_RXFULL)
+            break;
+        __asm volatile("wfi" ::: "memory");
+    }
+    irq_restore(primask);
     return (uint8_t)UART0_DATA;
 }
 

@@ -29,6 +29,14 @@
 #define UART_STATE_RXOVR  (1u << 3)
 #define UART_CTRL_TXEN    (1u << 0)
 #define UART_CTRL_RXEN    (1u << 1)
+#define UART_CTRL_RXINTEN (1u << 3)
+#define UART0_INTCLEAR    REG32(UART0_BASE + 0x0Cu)
+#define UART_INT_RX       (1u << 1)
+#define UART0_RX_IRQ      0u
+
+/* NVIC (Armv7-M ARM, B3.4) */
+#define NVIC_ISER0        REG32(0xE000E100u)
+#define NVIC_ICPR0        REG32(0xE000E280u)
 
 /* SysTick */
 #define SYST_CSR          REG32(0xE000E010u)

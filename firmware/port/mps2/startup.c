@@ -16,6 +16,7 @@ extern uint32_t _sidata, _sdata, _edata, _sbss, _ebss, _estack;
 int main(void);
 void Reset_Handler(void);
 void hal_fault_entry(void);
+void UART0_RX_IRQHandler(void);
 
 /* Any exception without a handler of its own is reported as a fault. */
 #define FAULT_ALIAS __attribute__((alias("hal_fault_entry")))
@@ -50,6 +51,7 @@ const vector_t hal_vector_table[16 + MPS2_NUM_IRQS] = {
     PendSV_Handler,
     SysTick_Handler,
     [16 ... 16 + MPS2_NUM_IRQS - 1] = Unexpected_IRQHandler,
+    [16 + 0] = UART0_RX_IRQHandler,
 };
 
 __attribute__((noreturn)) void Reset_Handler(void)
