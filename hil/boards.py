@@ -215,7 +215,7 @@ def _pyocd_target(fields: _Fields) -> str:
         if key in _LAB_KEYS:
             raise ConfigError(
                 f"board file {fields.path}: pyocd.{key} is lab wiring, not a board setting",
-                hint="put probe ids and ports in the lab file (lab.toml, see docs/lab-bench.md)")
+                hint="put probe ids and ports in the lab file (lab.toml, see the README's lab-bench section)")
         if key != "target":
             p.fail(key, "is not a pyocd setting (known: target)")
     return p.get("target", str)
