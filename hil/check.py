@@ -14,31 +14,36 @@ from hil.report import RunReport
 from hil.session import DeviceSession, LayerResult
 
 DUMP_CHOICES = ("all", "mismatch", "none")
+KeepDiff = Callable[[int, int, np.ndarray, np.ndarray], None]
 
 
 def check_vector(session: DeviceSession, network: Network, index: int, x: np.ndarray,
-                 *, variant: str, dump: str) -> list[LayerVerdict]:
+                 *, variant: str, dump: str, keep_diff: KeepDiff | None = None) -> list[LayerVerdict]:
     """Run one vector on the device; a verdict per layer.
 
     ``dump``: "all" sends every layer's tensor; "mismatch" sends digests and
     re-runs the vector with full dumps when a digest differs, so mismatches
-    still get element-level detail; "none" sends digests only.
+    still get element-level detail; "none" sends digests only. ``keep_diff(layer,
+    vector, expected, got)`` receives the tensors of every full-dump mismatch.
     """
     if dump not in DUMP_CHOICES:
         raise ConfigError(f"unknown dump mode {dump!r}", hint=f"use one of {', '.join(DUMP_CHOICES)}")
     expected = run_network(network, x, variant)
     results = session.infer(x, dump="all" if dump == "all" else "digest")
-    verdicts = _judge(index, expected, results)
+    verdicts = _judge(index, expected, results, keep_diff)
     if dump == "mismatch" and not all(v.matched for v in verdicts):
-        verdicts = _judge(index, expected, session.infer(x, dump="all"))
+        verdicts = _judge(index, expected, session.infer(x, dump="all"), keep_diff)
     return verdicts
 
 
-def _judge(index: int, expected: list[np.ndarray], results: list[LayerResult]) -> list[LayerVerdict]:
+def _judge(index: int, expected: list[np.ndarray], results: list[LayerResult],
+           keep_diff: KeepDiff | None = None) -> list[LayerVerdict]:
     verdicts = []
     for r in results:
         v = compare_layer(index, r.index, expected[r.index], r.output,
                           None if r.output is not None else r.crc32, r.ticks)
+        if keep_diff is not None and not v.matched and r.output is not None:
+            keep_diff(r.index, index, expected[r.index], r.output)
         if r.status != 0 and v.matched:
             # The kernel refused its parameters; whatever the buffer holds is stale.
             v = LayerVerdict(index, r.index, False, None, None, None, None, None, r.ticks, v.from_digest)
@@ -51,7 +56,8 @@ def check_vectors(session: DeviceSession, network: Network, inputs: np.ndarray, 
                   on_vector: Callable[[int], None] | None = None) -> RunReport:
     """Check ``inputs[start:]``; every vector's verdicts go to ``report`` as they arrive."""
     for i in range(start, len(inputs)):
-        report.add_vector(check_vector(session, network, i, inputs[i], variant=variant, dump=dump))
+        report.add_vector(check_vector(session, network, i, inputs[i], variant=variant, dump=dump,
+                                       keep_diff=report.keep_diff))
         if on_vector is not None:
             on_vector(i)
     return report

@@ -22,9 +22,11 @@ from hil.firmware.build import FirmwareImage, build_firmware
 from hil.firmware.codegen import generate_model_sources
 from hil.model import Network
 from hil.model.hashing import model_hash
-from hil.protocol.link import Link
-from hil.runners import Runner, runner_for
-from hil.session import DeviceInfo, DeviceSession
+from hil.linkfaults import BITS_PER_BYTE, LinkFaults
+from hil.protocol import generated as proto
+from hil.protocol.link import DeviceGone, Link
+from hil.runners import RESET, Runner, runner_for
+from hil.session import DeviceInfo, DeviceSession, layer_timeouts
 
 Say = Callable[[str], None]
 EMULATED_KINDS = frozenset({"qemu", "renode"})
@@ -73,17 +75,56 @@ def device_count_source(board: Board, info: DeviceInfo) -> CountSource:
     return count_source(info.cycle_source, emulated=emulated, icount_shift=shift)
 
 
+def alive_check(runner: Runner) -> Callable[[], None]:
+    """Raises DeviceGone with the runner's log tail once the device/emulator has ended."""
+    def check() -> None:
+        if not runner.alive():
+            tail = runner.log_tail() if hasattr(runner, "log_tail") else ""
+            raise DeviceGone(f"{type(runner).__name__}: the device stopped running; "
+                             f"log: {runner.log_path}",
+                             hint=f"its last output:\n{tail}" if tail else "check the device log")
+    return check
+
+
+def reply_wait(baud: int | None, timeout: float) -> float:
+    """How long to wait for a reply before resending: the largest frame there and back at
+    ``baud`` (None: an unthrottled emulator link) plus slack for the device to answer."""
+    wire = 2 * proto.MAX_ENCODED * BITS_PER_BYTE / baud if baud else 0.0
+    return min(timeout, 0.1 + wire)
+
+
 @contextmanager
 def open_device(board: Board, image: FirmwareImage, *, log_dir: Path,
                 port: str | None = None, timeout: float = 5.0,
-                runner_options: dict | None = None) -> Iterator[Device]:
-    """Start ``image`` on ``board`` and yield the connected device; always cleans up."""
+                runner_options: dict | None = None, link_faults: LinkFaults | None = None,
+                layer_macs: list[int] | None = None,
+                link_wrap: Callable[[object], object] | None = None) -> Iterator[Device]:
+    """Start ``image`` on ``board`` and yield the connected device; always cleans up.
+
+    ``link_faults`` puts the fault injector/throttle between host and device;
+    ``layer_macs`` scales the wait for each layer's output with its work;
+    ``link_wrap`` wraps the port outermost (e.g. hil.wire.WireTap.wrap).
+    """
     with ExitStack() as stack:
         runner = stack.enter_context(runner_for(board, image.elf, log_dir, **(runner_options or {})))
         url = port or runner.url
         assert url is not None
+        baud = (link_faults.spec.baud if link_faults is not None else 0) or \
+            (None if board.kind in EMULATED_KINDS and port is None else board.baud)
+        base = reply_wait(baud, timeout)
         link = stack.enter_context(
-            Link.open(url, baudrate=board.baud, timeout=timeout, log_path=runner.log_path))
-        session = DeviceSession(link)
+            Link.open(url, baudrate=board.baud, timeout=timeout, log_path=runner.log_path,
+                      wrap=_compose(link_faults.wrap if link_faults is not None else None,
+                                    link_wrap),
+                      resend_after=base, alive=alive_check(runner)))
+        session = DeviceSession(
+            link, reset=runner.reset if RESET in runner.capabilities else None,
+            layer_timeouts=layer_timeouts(layer_macs, base) if layer_macs else None)
         info = session.hello()
         yield Device(board, runner, session, info, device_count_source(board, info))
+
+
+def _compose(inner, outer):
+    if inner is None or outer is None:
+        return inner or outer
+    return lambda port: outer(inner(port))

@@ -52,3 +52,9 @@ class MismatchError(HilError):
     """A device result differs from the host reference."""
 
     exit_code = 5
+
+
+class BudgetError(HilError):
+    """A layer's cycle or instruction count grew past its baseline's tolerance."""
+
+    exit_code = 6

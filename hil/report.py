@@ -14,6 +14,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
+import numpy as np
 from rich.console import Console
 from rich.table import Table
 
@@ -45,6 +46,15 @@ class LayerSummary:
         return int(statistics.median(self.ticks)) if self.ticks else None
 
 
+@dataclass(frozen=True)
+class LayerDiff:
+    """Both tensors (flat int8) of a layer's first mismatching vector, for element-wise views."""
+
+    vector: int
+    expected: np.ndarray
+    got: np.ndarray
+
+
 @dataclass
 class RunInfo:
     model: str
@@ -53,6 +63,7 @@ class RunInfo:
     backend: str
     count_source: CountSource
     device: dict[str, Any] = field(default_factory=dict)
+    inputs_sha256: str = ""   # identifies the input set, so --resume continues the same run
 
 
 class RunReport:
@@ -66,6 +77,7 @@ class RunReport:
             for i, l in enumerate(network.layers)
         ]
         self.vectors_done = 0
+        self.diffs: dict[int, LayerDiff] = {}   # layer index -> its first full-tensor mismatch
         self._log = log
         if log is not None:
             self._emit({"record": "run", **self._info_dict()})
@@ -101,6 +113,12 @@ class RunReport:
             if self._log is not None:
                 self._emit({"record": "layer", **asdict(v)})
         self.vectors_done += 1
+
+    def keep_diff(self, layer: int, vector: int, expected: np.ndarray, got: np.ndarray) -> None:
+        """Keep a mismatching layer's tensors; only the first per layer, so memory stays bounded."""
+        if layer not in self.diffs and expected.size == got.size:
+            self.diffs[layer] = LayerDiff(vector, np.array(expected, dtype=np.int8).ravel(),
+                                          np.array(got, dtype=np.int8).ravel())
 
     @property
     def passed(self) -> bool:

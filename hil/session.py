@@ -2,32 +2,72 @@
 
 DeviceSession speaks the protocol of hil/protocol over a Link; it knows
 nothing of how the device was started (runners) or what is right (compare).
+
+Recovery: a vector's run is repeated until every layer's result has arrived
+in frames that passed their checks (results from different attempts of the
+same input are merged: the device is deterministic); a timeout, a cut or a
+device reset makes the session re-handshake first (reopen the link, then
+reset the device if it stays silent) and resume at the same vector. Each
+vector has a retry budget; past it, DeviceError says what kept failing.
 """
 
 from __future__ import annotations
 
 import struct
+import time
 import zlib
-from dataclasses import dataclass
-from typing import Mapping
+from dataclasses import dataclass, field
+from typing import Callable, Mapping, Sequence
 
 import numpy as np
 
 from hil.errors import ConfigError, DeviceError, ProtocolError
 from hil.protocol import generated as g
 from hil.protocol.fault import DeviceFault, FaultInfo  # noqa: F401  (re-exported)
-from hil.protocol.link import Link
+from hil.protocol.link import DeviceGone, Link, LinkTimeout
 from hil.protocol.messages import pack, size, text, unpack
 from hil.reference.spec import FUNCTION_IDS, KERNEL_SPECS
 
 __all__ = ["DeviceSession", "DeviceInfo", "LayerResult", "KernelResult", "DeviceFault",
-           "FaultInfo", "DUMP_MODES"]
+           "FaultInfo", "DUMP_MODES", "SessionStats", "ImageChanged", "layer_timeouts"]
 
 DUMP_MODES = {name.lower(): value for name, value in g.ENUMS["dump"].items()}
 _BACKENDS = {1: "portable", 2: "cmsis-nn"}
 _VARIANTS = {v: k.lower() for k, v in g.ENUMS["variant"].items()}
 _CYCLE_SOURCES = {v: k.lower() for k, v in g.ENUMS["cycle_source"].items()}
 DEFAULT_RUN_TIMEOUT = 30.0
+DEFAULT_VECTOR_RETRIES = 5
+MIN_CHUNK = 128              # smallest payload the adaptive chunking goes down to
+SECONDS_PER_MAC = 2e-7       # pessimistic: QEMU's slowest core on a loaded CI runner
+WORK_MARGIN = 4.0
+
+
+def layer_timeouts(macs: Sequence[int], base: float, *,
+                   seconds_per_mac: float = SECONDS_PER_MAC) -> list[float]:
+    """Seconds to wait for each layer's first frame: ``base`` plus its expected work."""
+    return [base + WORK_MARGIN * m * seconds_per_mac for m in macs]
+
+
+class ImageChanged(DeviceError):
+    """After a resync the device announced a different image: never resume on it."""
+
+
+@dataclass
+class SessionStats:
+    reruns: int = 0      # vector runs repeated because output frames were lost or damaged
+    resyncs: int = 0     # re-handshakes after a timeout, a cut or a device reset
+    resets: int = 0      # device resets the host asked for (device silent after a resync)
+    failures: list[str] = field(default_factory=list)   # last few causes, for the give-up error
+
+    def note(self, cause: str) -> None:
+        self.failures = (self.failures + [cause])[-3:]
+
+    def causes(self) -> str:
+        """The last causes, a repeated one once with its count."""
+        seen: dict[str, int] = {}
+        for cause in self.failures:
+            seen[cause] = seen.get(cause, 0) + 1
+        return " | ".join(c if n == 1 else f"{c} (x{n})" for c, n in seen.items())
 
 
 @dataclass(frozen=True)
@@ -83,12 +123,25 @@ class KernelResult:
 
 
 class DeviceSession:
-    """Talks to one device over ``link``. Call hello() (or check_image()) first."""
+    """Talks to one device over ``link``. Call hello() (or check_image()) first.
 
-    def __init__(self, link: Link, *, run_timeout: float = DEFAULT_RUN_TIMEOUT) -> None:
+    ``layer_timeouts`` (seconds per layer, see layer_timeouts()) bounds the
+    wait for each layer's frames; without it every wait is ``run_timeout``.
+    ``reset`` restarts the device when it stays silent after a resync.
+    """
+
+    def __init__(self, link: Link, *, run_timeout: float = DEFAULT_RUN_TIMEOUT,
+                 layer_timeouts: Sequence[float] | None = None,
+                 reset: Callable[[], None] | None = None,
+                 vector_retries: int = DEFAULT_VECTOR_RETRIES) -> None:
         self.link = link
         self.run_timeout = run_timeout
+        self.layer_timeouts = list(layer_timeouts) if layer_timeouts is not None else None
+        self.reset = reset
+        self.vector_retries = vector_retries
         self.info: DeviceInfo | None = None
+        self.stats = SessionStats()
+        self._chunk: int | None = None    # current payload limit; shrinks on a noisy link
 
     # -- handshake --------------------------------------------------------------
 
@@ -132,12 +185,66 @@ class DeviceSession:
     def _require_info(self) -> DeviceInfo:
         return self.info or self.hello()
 
-    def _chunk_bytes(self, header: str) -> int:
+    def _max_chunk(self, header: str) -> int:
         return min(self._require_info().max_payload, g.MAX_PAYLOAD) - size(header)
+
+    def _chunk_bytes(self, header: str) -> int:
+        full = self._max_chunk(header)
+        return full if self._chunk is None else min(full, self._chunk)
+
+    def link_stats(self) -> dict[str, int]:
+        """Recovery counters of the link and the session together."""
+        d = self.link.counters()
+        d.update(reruns=self.stats.reruns, resyncs=self.stats.resyncs, resets=self.stats.resets)
+        return d
+
+    # -- recovery ---------------------------------------------------------------
+
+    def resync(self) -> DeviceInfo:
+        """Get back in step with the device: reopen a dead link, re-handshake, reset
+        the device if it stays silent; ImageChanged if a different image answers."""
+        self.stats.resyncs += 1
+        if self.link.broken:
+            self.link.reopen()
+        self.link.flush_input()
+        try:
+            info = DeviceInfo.from_payload(
+                self.link.request(g.MSG_HELLO_REQ, expect={g.MSG_HELLO}).payload)
+        except (DeviceFault, DeviceGone):
+            raise
+        except DeviceError:
+            if self.reset is None:
+                raise
+            self.stats.resets += 1
+            self.reset()
+            if self.link.broken:
+                self.link.reopen()
+            info = DeviceInfo.from_payload(
+                self.link.request(g.MSG_HELLO_REQ, expect={g.MSG_HELLO}).payload)
+        old = self.info
+        if old is not None and _identity(old) != _identity(info):
+            raise ImageChanged(
+                f"after a resync the device runs {info.model_name!r} build {info.build_id!r} "
+                f"on {info.board_id!r}, before it ran {old.model_name!r} build "
+                f"{old.build_id!r} on {old.board_id!r}",
+                hint="something else flashed the board mid-run; rerun with --resume")
+        self.info = info
+        return info
+
+    def _shrink_chunk(self, header: str) -> None:
+        current = self._chunk_bytes(header)
+        self._chunk = max(MIN_CHUNK, current // 2)
+
+    def _grow_chunk(self, header: str) -> None:
+        if self._chunk is not None:
+            self._chunk = None if self._chunk * 2 >= self._max_chunk(header) else self._chunk * 2
 
     # -- inference --------------------------------------------------------------
 
     def load_input(self, x: np.ndarray) -> None:
+        self._send_input(self._input_bytes(x))
+
+    def _input_bytes(self, x: np.ndarray) -> bytes:
         info = self._require_info()
         if not isinstance(x, np.ndarray) or x.dtype != np.int8:
             raise ConfigError(
@@ -148,7 +255,9 @@ class DeviceSession:
                 f"input has {x.size} elements {tuple(x.shape)}, the device's model "
                 f"{info.model_name!r} takes {info.input_size}",
                 hint="pass one input tensor of the model's input shape")
-        data = np.ascontiguousarray(x).tobytes()
+        return np.ascontiguousarray(x).tobytes()
+
+    def _send_input(self, data: bytes) -> None:
         step = self._chunk_bytes("chunk")
         for off in range(0, len(data), step):
             self._expect_ack(g.MSG_LOAD_INPUT, pack("chunk", offset=off) + data[off:off + step])
@@ -156,39 +265,110 @@ class DeviceSession:
     def infer(self, x: np.ndarray, dump: str = "all") -> list[LayerResult]:
         """Run the network on ``x``; one LayerResult per layer that ran.
 
-        A DeviceError (DeviceFault included) raised mid-run carries the layers
-        that completed before it as ``exc.results``.
+        Lost or damaged frames, timeouts, cuts and device resets are recovered
+        from (see the module doc). A DeviceError (DeviceFault included) that
+        ends the vector carries the layers received intact as ``exc.results``.
         """
         mode = _dump_mode(dump)
-        self.load_input(x)
-        results: list[LayerResult] = []
-        try:
-            self._collect_run(mode, results)
-        except DeviceError as exc:
-            exc.results = results  # a run that dies half-way keeps what it had
-            raise
-        return results
+        data = self._input_bytes(x)
+        state = _RunState(mode, self._require_info().num_layers, zlib.crc32(data))
+        failures = stalled = best = 0
+        resent_before = self.link.stats.retransmissions
+        while True:
+            try:
+                self._send_input(data)
+                if self._collect_run(state):
+                    break
+                self.stats.reruns += 1
+                self.stats.note(state.problem or "output frames lost or damaged")
+                state.problem = ""
+            except (DeviceFault, DeviceGone, ImageChanged) as exc:
+                exc.results = state.results()  # a run that dies half-way keeps what it had
+                raise
+            except DeviceError as exc:
+                self.stats.note(str(exc))
+                self._try_resync(state)
+            failures += 1
+            self._shrink_chunk("layer_chunk")
+            # The budget counts attempts that brought nothing new, so a noisy
+            # link that still makes progress is not given up on (hard cap aside).
+            progress = state.progress()
+            stalled = 0 if progress > best else stalled + 1
+            best = max(best, progress)
+            if stalled > self.vector_retries or failures > 8 * (self.vector_retries + 1):
+                err = DeviceError(
+                    f"gave up on a vector after {failures} attempts; last causes: "
+                    f"{self.stats.causes()}",
+                    hint=self.link.log_hint() + "; a noisy link needs a lower baud rate or "
+                         "a better cable, a silent device a reset")
+                err.results = state.results()
+                raise err
+        # Frames shrink while the link damages them and grow back once a
+        # vector goes through clean: the size settles where most frames survive.
+        if failures or self.link.stats.retransmissions > resent_before:
+            self._shrink_chunk("layer_chunk")
+        else:
+            self._grow_chunk("layer_chunk")
+        return state.results()
 
-    def _collect_run(self, mode: int, results: list[LayerResult]) -> None:
-        parts: dict[int, bytearray] = {}
-        for frame in self.link.exchange(g.MSG_RUN, pack("run", dump=mode),
-                                        until={g.MSG_RUN_DONE}, timeout=self.run_timeout):
-            if frame.type == g.MSG_LAYER_OUTPUT:
-                f, data = unpack("layer_chunk", frame.payload, exact=False)
-                _place(parts.setdefault(f["layer"], bytearray()), f["offset"], data)
-            elif frame.type == g.MSG_LAYER_DONE:
-                f, _ = unpack("layer_done", frame.payload)
-                output = _assemble(parts.pop(f["layer"], bytearray()), f, mode,
-                                   f"layer {f['layer']}")
-                results.append(LayerResult(f["layer"], output, f["crc32"], f["ticks"],
-                                           f["status"]))
-            elif frame.type == g.MSG_RUN_DONE:
-                f, _ = unpack("run_done", frame.payload)
-                if f["layers_run"] != len(results):
-                    raise ProtocolError(
-                        f"device ran {f['layers_run']} layers but reported {len(results)}")
-            else:
-                raise ProtocolError(f"unexpected frame type 0x{frame.type:02x} during RUN")
+    def _try_resync(self, state: "_RunState") -> None:
+        try:
+            self.resync()
+        except (DeviceFault, DeviceGone, ImageChanged) as exc:
+            exc.results = state.results()
+            raise
+        except DeviceError as exc:
+            # Counted as a failed attempt by the caller; the next one resyncs again.
+            self.stats.note(f"resync: {exc}")
+            time.sleep(0.05)
+
+    def _collect_run(self, state: "_RunState") -> bool:
+        """One RUN; True once every layer has arrived intact (possibly over several runs)."""
+        run = pack("run", dump=state.mode,
+                   max_chunk=0 if self._chunk is None else self._chunk_bytes("layer_chunk"))
+        state.begin_run()
+        stream = self.link.exchange(g.MSG_RUN, run, until={g.MSG_RUN_DONE},
+                                    timeout=lambda: self._layer_wait(state.waiting_for),
+                                    retries=1)
+        try:
+            for frame in stream:
+                self._take(state, frame)
+                if state.complete():
+                    # RUN_DONE adds nothing once every layer is in; it ends up stale.
+                    return True
+        except LinkTimeout as exc:
+            self._back_off(state.waiting_for)
+            raise LinkTimeout(f"no frame from layer {state.waiting_for} in time: {exc}",
+                              hint=exc.hint) from exc
+        finally:
+            stream.close()
+        return state.complete()
+
+    def _take(self, state: "_RunState", frame) -> None:
+        if frame.type == g.MSG_LAYER_OUTPUT:
+            f, data = unpack("layer_chunk", frame.payload, exact=False)
+            state.chunk(f["layer"], f["offset"], data)
+        elif frame.type == g.MSG_LAYER_DONE:
+            f, _ = unpack("layer_done", frame.payload)
+            state.done(f)
+        elif frame.type == g.MSG_RUN_DONE:
+            f, _ = unpack("run_done", frame.payload)
+            state.run_done(f["layers_run"])
+        else:
+            raise ProtocolError(f"unexpected frame type 0x{frame.type:02x} during RUN")
+
+    def _back_off(self, layer: int) -> None:
+        """A layer that outlasted its wait gets twice as long next time: a slow but
+        alive device (a loaded CI runner) converges instead of being given up on."""
+        if self.layer_timeouts is not None and 0 <= layer < len(self.layer_timeouts):
+            self.layer_timeouts[layer] = min(self.run_timeout, 2 * self.layer_timeouts[layer])
+
+    def _layer_wait(self, layer: int) -> float:
+        if self.layer_timeouts is None:
+            return self.run_timeout
+        if 0 <= layer < len(self.layer_timeouts):
+            return self.layer_timeouts[layer]
+        return self.link.resend_after
 
     # -- single kernels ---------------------------------------------------------
 
@@ -262,6 +442,101 @@ class DeviceSession:
         if f["status"] != g.STATUS["OK"]:
             raise ProtocolError(f"device answered ACK with status {f['status']}")
         return f["value"]
+
+
+def _identity(info: DeviceInfo) -> tuple:
+    return (info.protocol_hash, info.build_id, info.model_hash, info.board_id)
+
+
+class _RunState:
+    """Layer results of one vector gathered over one or more RUNs.
+
+    A layer counts only once its LAYER_DONE has arrived and, for full dumps,
+    every output byte has arrived and their CRC-32 equals the device's. The
+    output chunks of a RUN are held back until a LAYER_DONE of that same RUN
+    shows it ran on our input (a device that restarted computes on another);
+    a RUN that never shows it contributes nothing.
+    """
+
+    def __init__(self, mode: int, num_layers: int, input_crc32: int | None = None) -> None:
+        self.mode = mode
+        self.input_crc32 = input_crc32
+        self.num_layers = num_layers
+        self.parts: dict[int, bytearray] = {}
+        self.have: dict[int, bytearray] = {}     # 1 per output byte received
+        self.finished: dict[int, LayerResult] = {}
+        self.layers_run: int | None = None
+        self.waiting_for = 0                     # the layer whose frames come next
+        self.problem = ""                        # why the last run did not complete
+        self.begin_run()
+
+    def begin_run(self) -> None:
+        self.waiting_for = 0
+        self._trusted: bool | None = None if self.input_crc32 is not None else True
+        self._held: list[tuple[int, int, bytes]] = []
+
+    def chunk(self, layer: int, offset: int, data: bytes) -> None:
+        self.waiting_for = layer
+        if layer in self.finished or self._trusted is False:
+            return
+        if self._trusted is None:
+            self._held.append((layer, offset, data))
+            return
+        _place(self.parts.setdefault(layer, bytearray()), offset, data)
+        _place(self.have.setdefault(layer, bytearray()), offset, b"\x01" * len(data))
+
+    def run_done(self, layers_run: int) -> None:
+        if self._trusted:   # a RUN on another input may have stopped elsewhere
+            self.layers_run = layers_run
+
+    def done(self, f: dict) -> None:
+        layer = f["layer"]
+        self.waiting_for = layer + 1
+        if self._trusted is None:
+            self._trusted = f["input_crc32"] == self.input_crc32
+            held, self._held = self._held, []
+            for args in held:
+                self.chunk(*args)
+        if not self._trusted:
+            self.problem = f"layer {layer}: the device ran on another input (it restarted?)"
+            return
+        if layer in self.finished:
+            return
+        output = None
+        if self.mode == DUMP_MODES["all"]:
+            buf, have = self.parts.get(layer, bytearray()), self.have.get(layer, bytearray())
+            if len(buf) != f["size"] or have.count(0):
+                return   # some chunk was lost: a later run fills it in
+            if zlib.crc32(buf) != f["crc32"]:
+                self.problem = f"layer {layer}: output CRC-32 differs from the device's digest"
+                self.parts.pop(layer)  # cannot tell which chunk is wrong: fetch them all again
+                self.have.pop(layer)
+                return
+            output = np.frombuffer(bytes(buf), dtype=np.int8).copy()
+        self.finished[layer] = LayerResult(layer, output, f["crc32"], f["ticks"], f["status"])
+        self.parts.pop(layer, None)
+        self.have.pop(layer, None)
+
+    def progress(self) -> int:
+        """Grows with every layer finished and output byte received."""
+        return 1_000_000 * len(self.finished) + sum(len(h) - h.count(0) for h in self.have.values())
+
+    def expected_layers(self) -> int:
+        stopped = [i for i, r in self.finished.items() if r.status != 0]
+        if stopped:
+            return min(stopped) + 1        # the device stops after a refused layer
+        return self.num_layers if self.layers_run is None else self.layers_run
+
+    def complete(self) -> bool:
+        return all(i in self.finished for i in range(self.expected_layers()))
+
+    def results(self) -> list[LayerResult]:
+        out = []
+        for i in range(self.expected_layers()):
+            if i not in self.finished:
+                break
+            out.append(self.finished[i])
+        return out
 
 
 def _dump_mode(dump: str) -> int:

@@ -6,7 +6,7 @@
 #include <stdint.h>
 
 #define HIL_PROTOCOL_VERSION 1u
-#define HIL_PROTOCOL_HASH 0xBE7A2E06u
+#define HIL_PROTOCOL_HASH 0x160D4063u
 #define HIL_MAX_PAYLOAD 1024u
 #define HIL_ERROR_DETAIL_MAX 60u
 #define HIL_HEADER_BYTES 6u
@@ -187,7 +187,7 @@ typedef struct __attribute__((packed)) {
     int16_t status;
     uint32_t crc32;
     uint32_t size;
-    uint32_t reserved;
+    uint32_t input_crc32;
     uint64_t ticks;
 } hil_layer_done_t;
 _Static_assert(sizeof(hil_layer_done_t) == 24, "hil_layer_done_t layout");

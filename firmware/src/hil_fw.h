@@ -34,7 +34,7 @@ void hil_dispatch(const hil_header_t *hdr, const uint8_t *payload);
 void hil_send_hello(uint16_t seq);
 
 /* runner.c: runs hil_layers on the input already in hil_arena. */
-void hil_run_network(uint16_t seq, uint8_t dump);
+void hil_run_network(uint16_t seq, uint8_t dump, uint16_t max_chunk);
 
 /* kernel.c: the kernel-conformance arena and its messages. */
 void hil_kernel_setup(uint16_t seq, const uint8_t *payload, uint16_t len);
@@ -51,10 +51,11 @@ int32_t hil_kernel_call(uint8_t function, const int32_t *params, uint8_t n_param
                         q7_t *in, const q7_t *weights, const q7_t *bias, q7_t *out,
                         q15_t *scratch);
 
-/* Sends the bytes of out[0..size) as *_OUTPUT chunks (dump ALL) and returns
- * their CRC-32 (0 for dump NONE). */
+/* Sends the bytes of out[0..size) as *_OUTPUT chunks of at most max_chunk
+ * bytes (0: as many as fit; dump ALL) and returns their CRC-32 (0 for dump
+ * NONE). */
 uint32_t hil_send_output(uint16_t seq, uint8_t msg, uint16_t index, const q7_t *out,
-                         uint32_t size, uint8_t dump);
+                         uint32_t size, uint8_t dump, uint16_t max_chunk);
 
 /* fault.c: what was running when a fault hits, for the FAULT frame. */
 void hil_fault_context_set(uint8_t context, uint16_t index, uint16_t seq);

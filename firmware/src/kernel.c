@@ -19,8 +19,6 @@ enum { R_INPUT, R_WEIGHTS, R_BIAS, R_OUTPUT, R_COUNT };
 static uint32_t region_off[R_COUNT], region_size[R_COUNT], scratch_off;
 static int ready;
 
-static uint32_t align4(uint32_t x) { return (x + 3u) & ~3u; }
-
 void hil_kernel_setup(uint16_t seq, const uint8_t *payload, uint16_t len)
 {
     hil_kernel_setup_t s;
@@ -31,12 +29,18 @@ void hil_kernel_setup(uint16_t seq, const uint8_t *payload, uint16_t len)
     memcpy(&s, payload, sizeof s);
     const uint32_t sizes[R_COUNT] = { s.input_size, s.weights_size, s.bias_size, s.output_size };
     uint64_t end = 0;
+    ready = 0;
     for (int r = 0; r < R_COUNT; r++) {
+        /* Checked before adding: a size near 2^32 must not wrap the sum. */
+        if (sizes[r] > HIL_KERNEL_ARENA_BYTES) {
+            end = (uint64_t)HIL_KERNEL_ARENA_BYTES + 1u;
+            break;
+        }
         region_off[r] = (uint32_t)end;
         region_size[r] = sizes[r];
         /* +4 keeps a readable byte after every region (the RGB kernel reads
          * one byte past its last pixel). */
-        end = align4((uint32_t)(end + sizes[r] + 4u));
+        end = (end + sizes[r] + 4u + 3u) & ~(uint64_t)3u;
         if (end > HIL_KERNEL_ARENA_BYTES)
             break;
     }
@@ -112,6 +116,6 @@ void hil_kernel_run(uint16_t seq, const uint8_t *payload, uint16_t len)
     hil_kernel_done_t done = {
         .function = r.function, .status = (int16_t)status, .size = out_size, .ticks = ticks,
     };
-    done.crc32 = hil_send_output(seq, HIL_MSG_KERNEL_OUTPUT, 0, out, out_size, r.dump);
+    done.crc32 = hil_send_output(seq, HIL_MSG_KERNEL_OUTPUT, 0, out, out_size, r.dump, 0);
     hil_send(HIL_MSG_KERNEL_DONE, seq, &done, sizeof done, NULL, 0);
 }

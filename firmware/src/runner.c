@@ -22,10 +22,40 @@ static void test_fault(uint16_t layer)
 #define test_fault(layer) ((void)(layer))
 #endif
 
-void hil_run_network(uint16_t seq, uint8_t dump)
+#ifdef HIL_TEST_STACK_OVERFLOW_AT_LAYER
+/* Test-only: unbounded recursion, so the stack guard (MPU on mps2) is hit. */
+static volatile uint32_t sink;
+static uint32_t test_recurse(uint32_t depth)
+{
+    volatile uint8_t frame[64];
+    frame[depth % sizeof frame] = (uint8_t)depth;
+    sink += test_recurse(depth + 1);
+    return frame[0] + sink;
+}
+#define test_overflow(layer) \
+    ((void)((layer) == (uint16_t)(HIL_TEST_STACK_OVERFLOW_AT_LAYER) ? test_recurse(0) : 0))
+#else
+#define test_overflow(layer) ((void)(layer))
+#endif
+
+#ifdef HIL_TEST_HANG_AT_LAYER
+/* Test-only: a layer that never ends, for the host's hang detection. */
+#define test_hang(layer)                                    \
+    do {                                                    \
+        while ((layer) == (uint16_t)(HIL_TEST_HANG_AT_LAYER)) \
+            sink_hang++;                                    \
+    } while (0)
+static volatile uint32_t sink_hang;
+#else
+#define test_hang(layer) ((void)(layer))
+#endif
+
+void hil_run_network(uint16_t seq, uint8_t dump, uint16_t max_chunk)
 {
     uint64_t total = 0;
     uint16_t i;
+    /* Before any layer may reuse the input's place in the arena. */
+    const uint32_t input_crc = hil_crc32(0, hil_arena + hil_input_offset, hil_input_size);
     for (i = 0; i < hil_num_layers; i++) {
         const hil_layer_t *L = &hil_layers[i];
         int32_t params[HIL_MAX_PARAMS];
@@ -38,6 +68,8 @@ void hil_run_network(uint16_t seq, uint8_t dump)
         hil_fault_context_set(HIL_FAULT_CONTEXT_LAYER, i, seq);
         hil_kernel_stage(L->function, in, out, L->in_size);
         test_fault(i);
+        test_overflow(i);
+        test_hang(i);
         uint64_t t0 = hal_cycles_now();
         int32_t status = hil_kernel_call(L->function, params, L->n_params, in, L->weights,
                                          L->bias, out, hil_scratch);
@@ -46,9 +78,10 @@ void hil_run_network(uint16_t seq, uint8_t dump)
         total += ticks;
 
         hil_layer_done_t done = {
-            .layer = i, .status = (int16_t)status, .size = L->out_size, .ticks = ticks,
+            .layer = i, .status = (int16_t)status, .size = L->out_size,
+            .input_crc32 = input_crc, .ticks = ticks,
         };
-        done.crc32 = hil_send_output(seq, HIL_MSG_LAYER_OUTPUT, i, out, L->out_size, dump);
+        done.crc32 = hil_send_output(seq, HIL_MSG_LAYER_OUTPUT, i, out, L->out_size, dump, max_chunk);
         hil_send(HIL_MSG_LAYER_DONE, seq, &done, sizeof done, NULL, 0);
         if (status != HIL_KSTATUS_SUCCESS) {
             i++;

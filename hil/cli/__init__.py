@@ -21,6 +21,7 @@ COMMAND_MODULES = (
     "build",
     "flash",
     "run",
+    "soak",
     "boards",
     "model",
 )

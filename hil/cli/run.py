@@ -9,8 +9,9 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from hil.cli.console import console
+from hil.cli.lab_bench import runner_options
 from hil.cli.options import (DEFAULT_BOARD, DEFAULT_MODEL, BoardOpt, BuildDirOpt, CmsisNnOpt,
-                             ModelOpt, PortOpt, TimeoutOpt)
+                             LabOpt, ModelOpt, PackOpt, PortOpt, ProbeOpt, TimeoutOpt)
 from hil.errors import MismatchError
 
 
@@ -33,6 +34,17 @@ def register(app: typer.Typer) -> None:
             "--json", help="Write the per-layer report as JSON.")] = None,
         junit_path: Annotated[Optional[Path], typer.Option(
             "--junit", help="Write a JUnit XML report (one test case per layer).")] = None,
+        html_path: Annotated[Optional[Path], typer.Option(
+            "--html", help="Write a self-contained HTML report: layer table, count chart, "
+                           "heatmaps of mismatching layers.")] = None,
+        save_baseline_path: Annotated[Optional[Path], typer.Option(
+            "--save-baseline", help="Write this run's per-layer counts as a baseline file.")] = None,
+        baseline_path: Annotated[Optional[Path], typer.Option(
+            "--baseline", help="Fail (exit 6) when a layer's count grows past this baseline "
+                               "by more than --max-regression.")] = None,
+        max_regression: Annotated[str, typer.Option(
+            "--max-regression", help="Growth per layer tolerated by --baseline: 2%, 0.5%, "
+                                     "0 for an exact gate.")] = "2%",
         log_path: Annotated[Optional[Path], typer.Option(
             "--log", help="JSON Lines log of every verdict as it arrives "
                           "[default: <build-dir>/results/<board>-<model>.jsonl].")] = None,
@@ -40,8 +52,22 @@ def register(app: typer.Typer) -> None:
         build_dir: BuildDirOpt = None,
         port: PortOpt = None,
         timeout: TimeoutOpt = 10.0,
+        probe: ProbeOpt = None,
+        pack: PackOpt = None,
+        lab: LabOpt = None,
+        link_faults: Annotated[Optional[str], typer.Option(
+            "--link-faults", envvar="HIL_LINK_FAULTS",
+            help="Inject link faults, e.g. 'drop=0.001,flip=0.001,dup=0,garbage=0.0001,"
+                 "cut_after=20000,cuts=1,seed=7' (see docs/reliability.md).")] = None,
+        link_baud: Annotated[Optional[int], typer.Option(
+            "--link-baud", help="Pace the link at this baud rate (10 bits per byte), as a "
+                                "real UART would; emulators are otherwise unthrottled.")] = None,
+        resume: Annotated[bool, typer.Option(
+            "--resume", help="Continue the run recorded in --log: keep its judged vectors, "
+                             "run the rest (same board, model and inputs only).")] = False,
     ) -> None:
         """Run MODEL on BOARD and check every layer of every vector bit-exactly."""
+        from hil.baseline import load_baseline, parse_tolerance
         from hil.boards import load_board
         from hil.check import DUMP_CHOICES, check_vectors
         from hil.deploy import EMULATED_KINDS, default_build_root, open_device, prepare_image
@@ -50,7 +76,13 @@ def register(app: typer.Typer) -> None:
         from hil.model.hashing import model_hash
         from hil.model.io import load_model
         from hil.report import RunInfo, RunReport
+        from hil.report_html import write_html
+        from hil.resume import LazyLog, check_same_run, inputs_digest, read_log
+        from hil.cli.soak import fault_injector, print_link_stats
+        from hil.symbols import symbolized
 
+        gate = load_baseline(baseline_path) if baseline_path else None
+        tolerance = parse_tolerance(max_regression)
         b = load_board(board)
         net = load_model(model)
         if dump is None:
@@ -58,26 +90,47 @@ def register(app: typer.Typer) -> None:
         if dump not in DUMP_CHOICES:
             raise ConfigError(f"unknown --dump {dump!r}", hint=f"use one of {', '.join(DUMP_CHOICES)}")
         x = load_inputs(inputs, net) if inputs is not None else generated_inputs(net, vectors, seed)
+        if gate is not None:
+            gate.check_target(b.id, net.name)
         root = build_dir or default_build_root()
+        log_path = log_path or root / "results" / f"{b.id}-{net.name}.jsonl"
+        digest = inputs_digest(x)
+        previous = None
+        if resume:
+            previous = read_log(log_path, len(net.layers))
+            check_same_run(previous, {"model": net.name, "board": b.id, "inputs_sha256": digest,
+                                      "device.model_hash": model_hash(net)[:8].hex()}, log_path)
+        faults = fault_injector(link_faults, link_baud)
 
         with console.status(f"building {net.name} for {b.id}") as status:
             image = prepare_image(b, net, build_root=root, cmsis_nn=cmsis_nn,
                                   say=lambda msg: status.update(msg))
-        log_path = log_path or root / "results" / f"{b.id}-{net.name}.jsonl"
         log_path.parent.mkdir(parents=True, exist_ok=True)
-        with log_path.open("w") as log, \
-                open_device(b, image, log_dir=root / "logs", port=port, timeout=timeout) as dev:
+        with LazyLog(log_path) as log, \
+                runner_options(b, console, probe=probe, pack=pack, lab=lab, port=port) as options, \
+                symbolized(image.elf), \
+                open_device(b, image, log_dir=root / "logs", port=port, timeout=timeout,
+                            runner_options=options, link_faults=faults,
+                            layer_macs=[layer.macs for layer in net.layers]) as dev:
             info = dev.session.check_image(model_hash(net), b.id, model=model, variant=b.variant)
             report = RunReport(net, RunInfo(net.name, b.id, info.variant, info.backend,
-                                            dev.counts, device=_hello_dict(info)), log=log)
+                                            dev.counts, device=_hello_dict(info),
+                                            inputs_sha256=digest), log=log)
+            start = 0
+            if previous is not None:
+                for verdicts in previous.vectors:   # rewritten first: the log stays one valid run
+                    report.add_vector(verdicts)
+                start = previous.done
+                console.print(f"resuming at vector {start} of {len(x)} ({log_path})")
             progress = Progress(TextColumn("[bold]{task.description}"), BarColumn(),
                                 MofNCompleteColumn(), TimeElapsedColumn(), console=console,
                                 transient=True)
             try:
                 with progress:
-                    task = progress.add_task(f"{net.name} on {b.id}", total=len(x))
+                    task = progress.add_task(f"{net.name} on {b.id}", total=len(x),
+                                             completed=start)
                     check_vectors(dev.session, net, x, report, variant=info.variant, dump=dump,
-                                  on_vector=lambda _i: progress.advance(task))
+                                  start=start, on_vector=lambda _i: progress.advance(task))
             finally:
                 # Whatever was judged before a failure still makes it into the reports.
                 if report.vectors_done:
@@ -86,11 +139,33 @@ def register(app: typer.Typer) -> None:
                         report.write_json(json_path)
                     if junit_path:
                         report.write_junit(junit_path)
+                    if html_path:
+                        write_html(report, html_path)
+                print_link_stats(console, dev.session, faults)
         if not report.passed:
             bad = report.first_bad_layer()
             raise MismatchError(
                 f"layer {bad.index} {bad.name} ({bad.function}) differs from the reference",
-                hint=f"per-layer details: {json_path or log_path}")
+                hint=f"per-layer details: {html_path or json_path or log_path}")
+        if gate is not None or save_baseline_path:
+            _budget(report, gate, tolerance, save_baseline_path)
+
+
+def _budget(report, gate, tolerance: float, save_to: Path | None) -> None:
+    """Write this run's counts, then gate them against the stored baseline."""
+    from hil.baseline import baseline_from_report, compare_counts, save_baseline
+
+    now = baseline_from_report(report)
+    if save_to:
+        save_baseline(now, save_to)
+        console.print(f"baseline written to {save_to}")
+    if gate is not None:
+        comparison = compare_counts(gate, now, tolerance)
+        console.print(comparison.table())
+        if gate.model_hash != now.model_hash:
+            console.print(f"[yellow]note:[/] the baseline was recorded with model hash "
+                          f"{gate.model_hash}, this run has {now.model_hash}")
+        comparison.check()
 
 
 def _hello_dict(info) -> dict:

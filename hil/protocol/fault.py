@@ -36,15 +36,37 @@ class FaultInfo:
         return bit_names(self.registers["cfsr"], CFSR_BITS)
 
     @property
+    def stack_overflow(self) -> bool:
+        """Stacking failed (MSTKERR/STKERR) or the v8-M stack limit hit (STKOF)."""
+        return bool({"MSTKERR", "STKERR", "STKOF"} & set(self.cfsr_flags))
+
+    def in_stack_guard(self, symbols) -> bool:
+        guard = symbols.stack_guard() if symbols is not None else None
+        return guard is not None and "MMARVALID" in self.cfsr_flags \
+            and guard[0] <= self.registers["mmfar"] < guard[1]
+
+    @property
     def hfsr_flags(self) -> tuple[str, ...]:
         return bit_names(self.registers["hfsr"], HFSR_BITS)
 
-    def describe(self) -> str:
+    def describe(self, symbols=None) -> str:
+        """One line; ``symbols`` (hil.symbols.SymbolTable) adds function names at PC/LR."""
         r = self.registers
         where = {"layer": f"in layer {self.index}", "kernel": f"in kernel id {self.index}"}
-        parts = [f"device fault {where.get(self.context, 'outside a kernel')}",
-                 f"pc=0x{r['pc']:08x} lr=0x{r['lr']:08x}",
+        kind = "stack overflow" if self.stack_overflow or self.in_stack_guard(symbols) else "fault"
+        pc, lr = f"pc=0x{r['pc']:08x}", f"lr=0x{r['lr']:08x}"
+        if symbols is not None:
+            pc += f" ({symbols.lookup(r['pc']) or '?'})"
+            lr += f" ({symbols.lookup(r['lr']) or '?'})"
+        if "MSTKERR" in self.cfsr_flags or "STKERR" in self.cfsr_flags:
+            pc_lr = "registers not stacked"   # the exception entry itself failed
+        else:
+            pc_lr = f"{pc} {lr}"
+        parts = [f"device {kind} {where.get(self.context, 'outside a kernel')}",
+                 pc_lr,
                  f"CFSR=0x{r['cfsr']:08x} [{' '.join(self.cfsr_flags) or '-'}]"]
+        if self.hfsr_flags:
+            parts.append(f"HFSR=0x{r['hfsr']:08x} [{' '.join(self.hfsr_flags)}]")
         if "MMARVALID" in self.cfsr_flags:
             parts.append(f"MMFAR=0x{r['mmfar']:08x}")
         if "BFARVALID" in self.cfsr_flags:
@@ -63,9 +85,9 @@ def decode_fault(payload: bytes) -> FaultInfo:
 class DeviceFault(DeviceError):
     """The device took a CPU fault (HardFault/UsageFault/...) and halted."""
 
-    def __init__(self, fault: FaultInfo) -> None:
+    def __init__(self, fault: FaultInfo, *, symbols=None) -> None:
         super().__init__(
-            fault.describe(),
+            fault.describe(symbols),
             hint="the device halted: reset or relaunch it; a fault inside a kernel usually "
                  "means layer parameters outside the kernel's documented limits",
         )

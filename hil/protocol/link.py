@@ -3,15 +3,23 @@
 Stop-and-wait: one request in flight, every response echoes the request's
 seq, and frames with any other seq (late duplicates after a retry, the
 boot HELLO) are dropped. A FAULT frame from the device is raised as
-DeviceFault whatever it answers.
+DeviceFault whatever it answers; an unprompted HELLO (seq 0: the device
+rebooted) as DeviceReset. Frames that fail COBS/CRC never get this far
+(FrameDecoder drops them), so nothing damaged is ever returned.
+
+Recovery below the session: a request is resent with the same seq when no
+answer came within ``resend_after`` or the device says it arrived damaged.
+``reopen()`` replaces a dead connection through the opener the link was
+made with (a cut cable, an emulator's socket); ``stats`` counts it all.
 """
 
 from __future__ import annotations
 
 import time
 from collections import deque
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable, Iterator
+from typing import Callable, Iterable, Iterator
 
 from hil.errors import DeviceError, ProtocolError
 from hil.protocol import generated as g
@@ -20,11 +28,40 @@ from hil.protocol.frames import Frame, FrameDecoder, encode
 from hil.protocol.messages import MESSAGE_NAMES, STATUS_NAMES, text, unpack
 
 DEFAULT_TIMEOUT = 5.0
-DEFAULT_RETRIES = 2
+DEFAULT_RETRIES = 5
 _POLL = 0.05          # longest single wait for the first byte of a read
 _CHUNK = 65536
 _TAIL = 64            # bytes of received data quoted in timeout errors
-_RESEND = {g.STATUS["BAD_CRC"], g.STATUS["BAD_FRAME"]}
+# The device could not read the request: whatever seq the ERROR carries (a
+# damaged header has none worth trusting), resend.
+_RESEND = {g.STATUS["BAD_CRC"], g.STATUS["BAD_FRAME"], g.STATUS["BAD_LENGTH"]}
+
+Opener = Callable[[], object]     # returns a fresh port (read/write/timeout/close)
+AliveCheck = Callable[[], None]   # raises DeviceError when the device is gone
+
+
+class DeviceReset(DeviceError):
+    """The device announced itself again (HELLO seq 0) in the middle of a request."""
+
+
+class LinkTimeout(DeviceError):
+    """Nothing (intact) arrived within the wait."""
+
+
+class DeviceGone(DeviceError):
+    """The device (or its emulator) is no longer running: nothing to retry."""
+
+
+@dataclass
+class LinkStats:
+    retransmissions: int = 0   # requests sent again (timeout or damaged on arrival)
+    damaged_frames: int = 0    # device frames dropped by COBS/CRC/length checks
+    stale_frames: int = 0      # intact frames answering an earlier request
+    reconnects: int = 0        # connections reopened after a cut
+    resets_seen: int = 0       # unprompted HELLOs: the device rebooted
+
+    def as_dict(self) -> dict[str, int]:
+        return dict(vars(self))
 
 
 def open_port(url: str, *, baudrate: int = 115200):
@@ -32,10 +69,13 @@ def open_port(url: str, *, baudrate: int = 115200):
     import serial
 
     try:
-        return serial.serial_for_url(url, baudrate=baudrate, timeout=_POLL)
+        # exclusive: a tty another program holds is refused, not silently shared.
+        return serial.serial_for_url(url, baudrate=baudrate, timeout=_POLL, exclusive=True)
     except (serial.SerialException, ValueError, OSError) as exc:
+        busy = "lock" in str(exc).lower() or "busy" in str(exc).lower()
         raise DeviceError(
-            f"cannot open device link {url!r}: {exc}",
+            f"cannot open device link {url!r}: "
+            f"{'the port is busy (held by another program)' if busy else exc}",
             hint="check the port exists and no other program (a terminal, another hil run) "
                  "holds it; for an emulator, check it is still running",
         ) from exc
@@ -45,23 +85,66 @@ class Link:
     """Frames over one open port. ``port`` needs read(n), write(b), timeout and close()."""
 
     def __init__(self, port, *, timeout: float = DEFAULT_TIMEOUT,
-                 retries: int = DEFAULT_RETRIES, log_path: str | Path | None = None) -> None:
+                 retries: int = DEFAULT_RETRIES, log_path: str | Path | None = None,
+                 resend_after: float | None = None, opener: Opener | None = None,
+                 alive: AliveCheck | None = None) -> None:
         self._port = port
         self.timeout = timeout
         self.retries = retries
+        self.resend_after = timeout if resend_after is None else min(resend_after, timeout)
         self.log_path = log_path
+        self._opener = opener
+        self._alive = alive
         self._decoder = FrameDecoder()
         self._queue: deque[Frame] = deque()
         self._tail = bytearray()
         self._seq = 0
-        self.stale_frames = 0   # frames dropped because their seq was not awaited
+        self._dropped_before = 0
+        self.stats = LinkStats()
+        self.broken = False      # the connection failed; reopen() before using it again
+        self._answered_any = False  # until then a HELLO seq 0 is the boot greeting
 
     @classmethod
-    def open(cls, url: str, *, baudrate: int = 115200, **kwargs) -> "Link":
-        return cls(open_port(url, baudrate=baudrate), **kwargs)
+    def open(cls, url: str, *, baudrate: int = 115200,
+             wrap: Callable[[object], object] | None = None, **kwargs) -> "Link":
+        """Open ``url``; ``wrap`` (e.g. LinkFaults.wrap) is applied to every port, reopened too."""
+        def opener():
+            port = open_port(url, baudrate=baudrate)
+            return wrap(port) if wrap is not None else port
+        return cls(opener(), opener=opener, **kwargs)
+
+    def counters(self) -> dict[str, int]:
+        """``stats`` as a dict, the decoder's damaged-frame count brought up to date."""
+        self._sync_damaged()
+        return self.stats.as_dict()
+
+    @property
+    def stale_frames(self) -> int:
+        return self.stats.stale_frames
 
     def close(self) -> None:
-        self._port.close()
+        try:
+            self._port.close()
+        except Exception:  # closing a cut or vanished port must not mask the real error
+            pass
+
+    def reopen(self) -> None:
+        """Replace the connection (after a cut); DeviceError if it cannot be reopened."""
+        if self._opener is None:
+            raise DeviceError("the link to the device was lost and cannot be reopened",
+                              hint=self._log_hint())
+        self.close()
+        self._sync_damaged()
+        self._port = self._opener()
+        self._decoder = FrameDecoder()
+        self._dropped_before = 0
+        self._queue.clear()
+        self.broken = False
+        self.stats.reconnects += 1
+
+    def _sync_damaged(self) -> None:
+        self.stats.damaged_frames += self._decoder.dropped - self._dropped_before
+        self._dropped_before = self._decoder.dropped
 
     def __enter__(self) -> "Link":
         return self
@@ -79,6 +162,7 @@ class Link:
         try:
             self._port.write(encode(frame))
         except Exception as exc:  # pyserial raises SerialException or OSError
+            self.broken = True
             raise DeviceError(f"writing to the device failed: {exc}",
                               hint=self._log_hint()) from exc
 
@@ -86,8 +170,11 @@ class Link:
         """The next whole frame within ``timeout`` seconds."""
         deadline = time.monotonic() + timeout
         while not self._queue:
+            if self._alive is not None:
+                self._alive()
             left = deadline - time.monotonic()
             if left <= 0:
+                self._sync_damaged()
                 raise self._timeout_error(expected, timeout)
             data = self._read_some(min(left, _POLL))
             if data:
@@ -106,6 +193,7 @@ class Link:
                 data += self._port.read(_CHUNK)
             return data
         except Exception as exc:
+            self.broken = True
             raise DeviceError(f"reading from the device failed: {exc}",
                               hint=self._log_hint()) from exc
 
@@ -114,7 +202,9 @@ class Link:
         self._queue.clear()
         while self._read_some(0):
             pass
+        self._sync_damaged()
         self._decoder = FrameDecoder()
+        self._dropped_before = 0
 
     # -- request / response -------------------------------------------------
 
@@ -122,11 +212,13 @@ class Link:
                 timeout: float | None = None, retries: int | None = None) -> Frame:
         """Send ``msg`` and return the first response of a type in ``expect``.
 
-        Retried (same seq) on timeout and when the device reports the
-        request arrived damaged; only for requests that are safe to repeat.
+        Resent (same seq) after ``resend_after`` without an answer and when
+        the device reports the request arrived damaged, up to ``retries``
+        times; only for requests that are safe to repeat.
         """
         expect = frozenset(expect)
-        for frame in self.exchange(msg, payload, until=expect, timeout=timeout, retries=retries):
+        wait = self.resend_after if timeout is None else min(timeout, self.resend_after)
+        for frame in self.exchange(msg, payload, until=expect, timeout=wait, retries=retries):
             if frame.type not in expect:
                 raise ProtocolError(
                     f"device answered {MESSAGE_NAMES.get(msg, hex(msg))} with "
@@ -135,13 +227,17 @@ class Link:
         raise ProtocolError("no response")  # unreachable: exchange ends with an expected frame
 
     def exchange(self, msg: int, payload: bytes = b"", *, until: Iterable[int],
-                 timeout: float | None = None, retries: int | None = 0) -> Iterator[Frame]:
+                 timeout: float | Callable[[], float] | None = None,
+                 retries: int | None = 0) -> Iterator[Frame]:
         """Send ``msg``; yield each response frame up to and including one in ``until``.
 
-        ``timeout`` bounds the wait for each frame, not the whole stream.
+        ``timeout`` bounds the wait for each frame, not the whole stream; a
+        callable is asked before each wait (the caller knows how much work
+        the device does before its next frame).
         """
         until = frozenset(until)
         timeout = self.timeout if timeout is None else timeout
+        wait = timeout if callable(timeout) else (lambda: timeout)
         retries = self.retries if retries is None else retries
         name = MESSAGE_NAMES.get(msg, hex(msg))
         expected = f"{' or '.join(sorted(MESSAGE_NAMES.get(t, hex(t)) for t in until))} " \
@@ -152,29 +248,39 @@ class Link:
         answered = False
         while True:
             try:
-                got = self.receive(timeout, expected)
+                got = self.receive(wait(), expected)
             except DeviceError:
-                if answered or retries <= 0:
+                if answered or retries <= 0 or self.broken:
                     raise
                 retries -= 1
-                self.send(frame)
+                self._resend(frame)
                 continue
             if got.type == g.MSG_FAULT:
                 raise DeviceFault(decode_fault(got.payload))
+            if got.type == g.MSG_HELLO and got.seq == 0 and self._answered_any \
+                    and msg != g.MSG_HELLO_REQ:
+                self.stats.resets_seen += 1
+                raise DeviceReset(f"the device restarted while serving {name}",
+                                  hint=self._log_hint())
+            if got.type == g.MSG_ERROR and not answered:
+                status = unpack("error", got.payload, exact=False)[0]["status"]
+                if status in _RESEND and retries > 0:
+                    retries -= 1
+                    self._resend(frame)
+                    continue
             if got.seq != seq:
-                self.stale_frames += 1
+                self.stats.stale_frames += 1
                 continue
             if got.type == g.MSG_ERROR:
-                status = unpack("error", got.payload, exact=False)[0]["status"]
-                if status in _RESEND and not answered and retries > 0:
-                    retries -= 1
-                    self.send(frame)
-                    continue
                 raise self._device_error(name, got.payload)
-            answered = True
+            answered = self._answered_any = True
             yield got
             if got.type in until:
                 return
+
+    def _resend(self, frame: Frame) -> None:
+        self.stats.retransmissions += 1
+        self.send(frame)
 
     # -- errors ---------------------------------------------------------------
 
@@ -187,15 +293,19 @@ class Link:
                  "flash the firmware with this hil version",
         )
 
-    def _timeout_error(self, expected: str, timeout: float) -> DeviceError:
+    def _timeout_error(self, expected: str, timeout: float) -> LinkTimeout:
         tail = self._tail.hex(" ") if self._tail else "nothing"
         dropped = f"; {self._decoder.dropped} damaged frame(s) dropped " \
                   f"({self._decoder.last_error})" if self._decoder.dropped else ""
-        return DeviceError(
-            f"timed out after {timeout:g} s waiting for {expected}; "
+        return LinkTimeout(
+            f"timed out after {timeout:.3g} s waiting for {expected}; "
             f"last bytes received: {tail}{dropped}",
             hint=self._log_hint(),
         )
+
+    def log_hint(self) -> str:
+        """What to check, with the device log's path: for errors raised above the link."""
+        return self._log_hint()
 
     def _log_hint(self) -> str:
         hint = "check the device is running hil firmware and the port/baud rate are right"

@@ -55,8 +55,10 @@ def build_host_firmware(network, out_dir: Path, *, sanitize: bool = False,
 class HostDevice:
     """A running host-built firmware; ``url`` is its UART as a pyserial URL."""
 
-    def __init__(self, exe: Path, *, log_path: Path | None = None) -> None:
+    def __init__(self, exe: Path, *, log_path: Path | None = None,
+                 reconnect: bool = False) -> None:
         self.exe = exe
+        self.reconnect = reconnect  # survive the host hanging up (HIL_HOST_RECONNECT)
         self.log_path = log_path or exe.with_suffix(".log")
         self.proc: subprocess.Popen | None = None
         self.url = ""
@@ -68,6 +70,8 @@ class HostDevice:
         port = listener.getsockname()[1]
         env = dict(os.environ, HIL_HOST_LISTEN_FD=str(listener.fileno()),
                    ASAN_OPTIONS="detect_leaks=0:abort_on_error=0")
+        if self.reconnect:
+            env["HIL_HOST_RECONNECT"] = "1"
         with open(self.log_path, "wb") as log:
             self.proc = subprocess.Popen([str(self.exe)], env=env, pass_fds=[listener.fileno()],
                                          stdout=log, stderr=subprocess.STDOUT)
@@ -83,6 +87,8 @@ class HostDevice:
         halted after a fault is killed after ``wait`` seconds."""
         if self.proc is None:
             return None
+        if self.reconnect:
+            wait = 0   # it waits for the next host forever
         try:
             return self.proc.wait(timeout=wait)
         except subprocess.TimeoutExpired:

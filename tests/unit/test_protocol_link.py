@@ -38,14 +38,14 @@ def test_loop_url_carries_frames_both_ways():
 def test_response_echoes_seq_and_stale_frames_are_dropped():
     def handler(frame):
         stale = encode(Frame(g.MSG_ACK, (frame.seq - 1) & 0xFFFF, pack("ack", value=99)))
-        boot_hello = encode(Frame(g.MSG_HELLO, 0, b""))
+        boot_hello = encode(Frame(g.MSG_HELLO, 0, b"")) if frame.seq == 1 else b""
         return stale + boot_hello + ack(frame, value=frame.seq)
 
     with FakeDevice(handler) as dev, Link.open(dev.url, timeout=2) as link:
         got = [link.request(g.MSG_LOAD_INPUT, b"x", expect={g.MSG_ACK}) for _ in range(3)]
         assert [f.seq for f in got] == [1, 2, 3]
         assert [f.seq for f in dev.received] == [1, 2, 3]
-        assert link.stale_frames == 6
+        assert link.stale_frames == 4
 
 
 def test_timeout_resends_with_the_same_seq():
@@ -121,3 +121,14 @@ def test_unopenable_port_is_a_device_error_with_hint():
         open_port("/dev/does-not-exist-hil")
     assert "does-not-exist-hil" in str(info.value)
     assert info.value.hint
+
+
+def test_damaged_frames_are_counted_across_a_flush():
+    def handler(frame):
+        return b"\x05garbage\x00" + ack(frame, value=1)
+
+    with FakeDevice(handler) as dev, Link.open(dev.url, timeout=2) as link:
+        link.request(g.MSG_LOAD_INPUT, b"x", expect={g.MSG_ACK})
+        link.flush_input()
+        link.request(g.MSG_LOAD_INPUT, b"y", expect={g.MSG_ACK})
+        assert link.counters()["damaged_frames"] == 2

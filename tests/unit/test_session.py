@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from hil.errors import ConfigError, DeviceError, ProtocolError
+from hil.errors import ConfigError, DeviceError
 from hil.protocol import generated as g
 from hil.protocol.frames import Frame, encode
 from hil.protocol.link import Link
@@ -33,12 +33,19 @@ def hello_payload(**over) -> bytes:
     return pack("hello", **fields)
 
 
-def device(hello=None, *, crc=None):
-    """Answers HELLO_REQ, acks loads, runs a one-layer 'network' returning OUTPUT."""
+def device(hello=None, *, crc=None, forget_input=False):
+    """Answers HELLO_REQ, acks loads, runs a one-layer 'network' returning OUTPUT.
+    ``forget_input``: runs on zeros whatever was loaded (a device that rebooted)."""
+    loaded = bytearray(4)
+
     def handler(f: Frame) -> bytes:
         if f.type == g.MSG_HELLO_REQ:
             return encode(Frame(g.MSG_HELLO, f.seq, hello or hello_payload()))
         if f.type == g.MSG_LOAD_INPUT:
+            off = unpack("chunk", f.payload, exact=False)[0]["offset"]
+            data = f.payload[4:]
+            if not forget_input:
+                loaded[off:off + len(data)] = data
             return encode(Frame(g.MSG_ACK, f.seq, pack("ack")))
         if f.type == g.MSG_RUN:
             dump = unpack("run", f.payload)[0]["dump"]
@@ -47,6 +54,7 @@ def device(hello=None, *, crc=None):
                 out += encode(Frame(g.MSG_LAYER_OUTPUT, f.seq,
                                     pack("layer_chunk", layer=0, offset=0) + OUTPUT.tobytes()))
             done = pack("layer_done", layer=0, size=OUTPUT.size, ticks=1234,
+                        input_crc32=zlib.crc32(loaded),
                         crc32=zlib.crc32(OUTPUT.tobytes()) if crc is None else crc)
             return (out + encode(Frame(g.MSG_LAYER_DONE, f.seq, done))
                     + encode(Frame(g.MSG_RUN_DONE, f.seq, pack("run_done", layers_run=1))))
@@ -98,7 +106,7 @@ def test_infer_collects_layers(dump):
 
 def test_infer_detects_a_corrupt_dump():
     with device(crc=123) as dev:
-        with pytest.raises(ProtocolError, match="CRC"):
+        with pytest.raises(DeviceError, match="gave up.*layer 0: output CRC-32 differs"):
             session(dev).infer(np.zeros(4, np.int8))
 
 
@@ -142,3 +150,9 @@ def test_check_image_can_require_a_build_id():
     with device() as dev:
         with pytest.raises(DeviceError, match="build 'b1'"):
             session(dev).check_image(MODEL_HASH, "qemu-m7", build_id="other")
+
+
+def test_results_computed_on_another_input_are_never_judged():
+    with device(forget_input=True) as dev:
+        with pytest.raises(DeviceError, match="ran on another input"):
+            session(dev).infer(np.arange(4, dtype=np.int8), dump="digest")

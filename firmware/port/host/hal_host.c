@@ -6,11 +6,15 @@
  *                       (the test binds port 0 and connects pyserial's
  *                       socket:// to it, so there is no port race)
  *   HIL_HOST_FD         an inherited, already connected socket
+ *   HIL_HOST_RECONNECT  if set (with HIL_HOST_LISTEN_FD): when the host
+ *                       hangs up, accept the next client instead of exiting,
+ *                       like a board whose cable was pulled and plugged back
  * Ticks are CLOCK_MONOTONIC nanoseconds, labelled HAL_CYCLES_HOST.
  * CPU faults (SIGSEGV, SIGBUS, SIGILL, SIGFPE) are mapped onto Cortex-M
  * CFSR bits and reported through hil_on_fault like on a board.
  */
 #define _POSIX_C_SOURCE 200809L
+#include <errno.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <signal.h>
@@ -24,6 +28,7 @@
 #include "hal.h"
 
 static int link_fd = -1;
+static int listen_fd = -1; /* kept only for HIL_HOST_RECONNECT */
 static uint8_t txbuf[4096];
 static size_t txlen;
 
@@ -39,13 +44,26 @@ static int env_fd(const char *name)
     return v ? atoi(v) : -1;
 }
 
+/* The host hung up: wait for the next one, or end (nothing left to serve). */
+static void host_gone(void)
+{
+    if (listen_fd < 0)
+        exit(0);
+    close(link_fd);
+    link_fd = accept(listen_fd, NULL, NULL);
+    if (link_fd < 0)
+        exit(0);
+}
+
 static void flush_tx(void)
 {
     size_t off = 0;
     while (off < txlen) {
         ssize_t n = write(link_fd, txbuf + off, txlen - off);
-        if (n <= 0)
-            exit(0); /* host went away: nothing left to serve */
+        if (n <= 0) {
+            host_gone(); /* bytes in flight are lost, as on a cut cable */
+            break;
+        }
         off += (size_t)n;
     }
     txlen = 0;
@@ -95,7 +113,10 @@ void hal_init(void)
     int lfd = env_fd("HIL_HOST_LISTEN_FD");
     if (fd < 0 && lfd >= 0) {
         fd = accept(lfd, NULL, NULL);
-        close(lfd);
+        if (getenv("HIL_HOST_RECONNECT"))
+            listen_fd = lfd;
+        else
+            close(lfd);
     }
     if (fd < 0)
         die("set HIL_HOST_LISTEN_FD or HIL_HOST_FD to an inherited socket");
@@ -130,8 +151,8 @@ uint8_t hal_uart_getc(void)
         ssize_t n = read(link_fd, &b, 1);
         if (n == 1)
             return b;
-        if (n == 0)
-            exit(0); /* host closed the link */
+        if (n == 0 || (n < 0 && errno != EINTR))
+            host_gone();
     }
 }
 

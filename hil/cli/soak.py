@@ -1,0 +1,167 @@
+"""`hil soak`: many vectors through a misbehaving link, counting the recovery.
+
+Also the link-fault helpers `hil run` shares (--link-faults, --link-baud).
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from hil.cli.console import console
+from hil.cli.options import (BoardOpt, BuildDirOpt, ModelOpt, PortOpt, TimeoutOpt)
+from hil.errors import ConfigError, MismatchError
+
+DEFAULT_FAULTS = "drop=0.001,flip=0.001,seed=7"
+
+
+def fault_injector(spec: str | None, baud: int | None):
+    """The LinkFaults for --link-faults/--link-baud, or None for a plain link."""
+    from dataclasses import replace
+
+    from hil.linkfaults import LinkFaults, parse_spec
+
+    if spec is None and baud is None:
+        return None
+    parsed = parse_spec(spec or "")
+    if baud is not None:
+        if baud <= 0:
+            raise ConfigError(f"--link-baud {baud} must be positive", hint="e.g. --link-baud 115200")
+        parsed = replace(parsed, baud=baud)
+    return LinkFaults(parsed)
+
+
+def link_stats_line(session, faults) -> str:
+    s = session.link_stats()
+    line = (f"link: {s['retransmissions']} retransmissions, {s['reruns']} vector re-runs, "
+            f"{s['resyncs']} resyncs ({s['reconnects']} reconnects, {s['resets']} resets asked, "
+            f"{s['resets_seen']} seen), {s['damaged_frames']} damaged frames dropped")
+    if faults is not None:
+        c = faults.counts
+        line += (f"; injected [{faults.spec}]: {c.dropped} dropped, {c.flipped} flipped, "
+                 f"{c.duplicated} duplicated, {c.delayed} delayed, {c.garbage_bursts} garbage "
+                 f"bursts, {c.cuts} cuts over {c.bytes:,} bytes")
+    return line
+
+
+def print_link_stats(out, session, faults) -> None:
+    """The recovery counters, when there was anything to recover from."""
+    s = session.link_stats()
+    s.pop("stale_frames")   # the boot HELLO is one: not worth a line by itself
+    if faults is not None or any(s.values()):
+        out.print(link_stats_line(session, faults), markup=False, highlight=False)
+
+
+class _Resetter:
+    """Resets the device every ``period`` seconds from a side thread (soak evidence).
+
+    ``reset`` is the one entry to runner.reset for both this thread and the
+    session's own recovery: the runner's control channel is not thread-safe.
+    """
+
+    def __init__(self, runner, period: float) -> None:
+        self.runner, self.period, self.count = runner, period, 0
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, daemon=True)
+
+    def reset(self) -> None:
+        with self._lock:
+            self.runner.reset()
+
+    def _loop(self) -> None:
+        while not self._stop.wait(self.period):
+            try:
+                self.reset()
+                self.count += 1
+            except Exception:  # the run itself reports a device that went away
+                return
+
+    def __enter__(self) -> "_Resetter":
+        if self.period > 0:
+            self._thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._stop.set()
+        if self._thread.is_alive():
+            self._thread.join()
+
+
+def register(app: typer.Typer) -> None:
+    @app.command("soak")
+    def soak_cmd(
+        board: BoardOpt = "qemu-m7",
+        model: ModelOpt = "cifar10",
+        vectors: Annotated[int, typer.Option("--vectors", "-n", help="Vectors to run.")] = 1000,
+        seed: Annotated[int, typer.Option(help="Seed of the generated vectors.")] = 0,
+        link_faults: Annotated[str, typer.Option(
+            "--link-faults", help="Fault spec (see hil run --link-faults).")] = DEFAULT_FAULTS,
+        link_baud: Annotated[Optional[int], typer.Option(
+            "--link-baud", help="Pace the link at this baud rate.")] = None,
+        dump: Annotated[str, typer.Option(
+            help="Layer outputs on the wire: all, mismatch or none (digests).")] = "none",
+        reset_every: Annotated[float, typer.Option(
+            "--reset-every", help="Reset the device every this many seconds (0: never).")] = 0.0,
+        build_dir: BuildDirOpt = None,
+        port: PortOpt = None,
+        timeout: TimeoutOpt = 10.0,
+        json_path: Annotated[Optional[Path], typer.Option(
+            "--json", help="Write the soak's figures as JSON.")] = None,
+    ) -> None:
+        """Run VECTORS through a fault-injected link; every layer still judged bit-exactly."""
+        import json
+
+        from hil.boards import load_board
+        from hil.check import DUMP_CHOICES, check_vectors
+        from hil.deploy import default_build_root, open_device, prepare_image
+        from hil.inputs import generated_inputs
+        from hil.model.hashing import model_hash
+        from hil.model.io import load_model
+        from hil.report import RunInfo, RunReport
+        from hil.symbols import symbolized
+
+        if dump not in DUMP_CHOICES:
+            raise ConfigError(f"unknown --dump {dump!r}", hint=f"use one of {', '.join(DUMP_CHOICES)}")
+        b = load_board(board)
+        net = load_model(model)
+        x = generated_inputs(net, vectors, seed)
+        root = build_dir or default_build_root()
+        faults = fault_injector(link_faults, link_baud)
+        with console.status(f"building {net.name} for {b.id}"):
+            image = prepare_image(b, net, build_root=root)
+        t0 = time.monotonic()
+        with symbolized(image.elf), \
+                open_device(b, image, log_dir=root / "logs", port=port, timeout=timeout,
+                            link_faults=faults, layer_macs=[l.macs for l in net.layers]) as dev:
+            info = dev.session.check_image(model_hash(net), b.id, model=model, variant=b.variant)
+            report = RunReport(net, RunInfo(net.name, b.id, info.variant, info.backend, dev.counts))
+            with _Resetter(dev.runner, reset_every) as resetter, \
+                    console.status("soaking") as status:
+                if reset_every > 0:
+                    dev.session.reset = resetter.reset
+                check_vectors(dev.session, net, x, report, variant=info.variant, dump=dump,
+                              on_vector=lambda i: status.update(
+                                  f"soaking: {i + 1}/{len(x)} vectors"))
+            elapsed = time.monotonic() - t0
+            stats = dev.session.link_stats()
+            console.print(report.summary_line(), markup=False)
+            console.print(link_stats_line(dev.session, faults), markup=False, highlight=False)
+            console.print(f"{len(x)} vectors in {elapsed:.1f} s ({elapsed / len(x) * 1000:.0f} ms "
+                          f"per vector); {resetter.count} device resets injected")
+        if json_path:
+            layers = report.vectors_done * len(net.layers)
+            failed = sum(s.vectors - s.matched for s in report.layers)
+            json_path.write_text(json.dumps({
+                "board": b.id, "model": net.name, "vectors": report.vectors_done, "dump": dump,
+                "faults": str(faults.spec), "layer_results": layers, "mismatched": failed,
+                "seconds": round(elapsed, 1), "link": stats, "injected": faults.counts.as_dict(),
+                "resets_injected": resetter.count}, indent=2) + "\n")
+        if not report.passed:
+            bad = report.first_bad_layer()
+            raise MismatchError(f"layer {bad.index} {bad.name} ({bad.function}) differs from the "
+                                "reference under link faults")

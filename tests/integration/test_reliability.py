@@ -1,0 +1,156 @@
+"""Reliability on the emulator: device faults decoded with symbols, stack
+overflow, hangs, a run killed half-way and resumed, cuts and resets mid-run."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from hil.boards import load_board
+from hil.cli import main
+from hil.deploy import open_device, prepare_image
+from hil.errors import DeviceError
+from hil.inputs import generated_inputs
+from hil.linkfaults import LinkFaults
+from hil.model.examples import build_example
+from hil.protocol.fault import DeviceFault
+from hil.symbols import symbolized
+
+pytestmark = pytest.mark.qemu
+BOARD = "qemu-m3"
+MODEL = "lenet5"
+REPO = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(scope="module")
+def build_root(tmp_path_factory) -> Path:
+    return tmp_path_factory.mktemp("hil-reliability")
+
+
+@pytest.fixture(scope="module")
+def net():
+    return build_example(MODEL)
+
+
+def _device_error(build_root, net, tmp_path, defines, retries: int = 5) -> DeviceError:
+    board = load_board(BOARD)
+    image = prepare_image(board, net, build_root=build_root, defines=defines)
+    with pytest.raises(DeviceError) as info:
+        with symbolized(image.elf), open_device(board, image, log_dir=tmp_path, timeout=2,
+                                                layer_macs=[l.macs for l in net.layers]) as dev:
+            dev.session.vector_retries = retries
+            dev.session.infer(generated_inputs(net, 1, seed=0)[0], dump="digest")
+    return info.value
+
+
+def test_usage_fault_is_decoded_with_the_function_name(build_root, net, tmp_path):
+    err = _device_error(build_root, net, tmp_path, {"HIL_TEST_FAULT_AT_LAYER": "3"})
+    assert isinstance(err, DeviceFault)
+    assert "device fault in layer 3" in err.message
+    assert "UNDEFINSTR" in err.message and "(hil_run_network+0x" in err.message
+    assert len(err.results) == 3   # the layers before the fault were kept
+
+
+def test_stack_overflow_hits_the_guard_and_says_so(build_root, net, tmp_path):
+    err = _device_error(build_root, net, tmp_path, {"HIL_TEST_STACK_OVERFLOW_AT_LAYER": "1"})
+    assert isinstance(err, DeviceFault)
+    assert "stack overflow in layer 1" in err.message, err.message
+
+
+def test_a_hung_layer_ends_in_a_clear_error_with_the_log(build_root, net, tmp_path):
+    err = _device_error(build_root, net, tmp_path, {"HIL_TEST_HANG_AT_LAYER": "2"}, retries=2)
+    assert "gave up on a vector" in err.message and "timed out" in err.message
+    assert "qemu.log" in err.hint
+    assert len(err.results) == 2
+
+
+def test_cuts_and_resets_mid_run_lose_nothing(build_root, net, tmp_path):
+    board = load_board(BOARD)
+    image = prepare_image(board, net, build_root=build_root)
+    faults = LinkFaults("cut_after=15000,cuts=3,drop=0.0005,flip=0.0005,seed=4")
+    x = generated_inputs(net, 12, seed=3)
+    from hil.reference.network import run_network
+    with open_device(board, image, log_dir=tmp_path, timeout=3, link_faults=faults,
+                     layer_macs=[l.macs for l in net.layers]) as dev:
+        for i, v in enumerate(x):
+            if i in (3, 7, 10):
+                dev.runner.reset()   # the device reboots between requests
+            results = dev.session.infer(v, dump="all")
+            expected = run_network(net, v, dev.info.variant)
+            assert [r.output.tolist() for r in results] == [e.ravel().tolist() for e in expected]
+        stats = dev.session.link_stats()
+    assert faults.counts.cuts == 3 and stats["reconnects"] == 3
+    assert stats["resets_seen"] + stats["resyncs"] >= 3
+
+
+def _layer_records(log: Path) -> list[tuple[int, int]]:
+    out = []
+    for line in log.read_text().splitlines():
+        try:
+            rec = json.loads(line)
+        except json.JSONDecodeError:
+            continue
+        if rec.get("record") == "layer":
+            out.append((rec["vector"], rec["layer"]))
+    return out
+
+
+def test_a_killed_run_leaves_a_valid_log_and_resume_completes_it(build_root, net, tmp_path):
+    log = tmp_path / "run.jsonl"
+    args = ["run", "--board", BOARD, "--model", MODEL, "--vectors", "16", "--dump", "none",
+            "--build-dir", str(build_root), "--log", str(log)]
+    assert main(args[:-2] + ["--vectors", "1"]) == 0   # build once, outside the killed run
+    proc = subprocess.Popen([sys.executable, "-c", "import sys; from hil.cli import main; "
+                             "sys.exit(main(sys.argv[1:]))", *args],
+                            cwd=REPO, start_new_session=True,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline and proc.poll() is None:
+            if log.exists() and len(_layer_records(log)) >= 4 * len(net.layers) + 3:
+                break
+            time.sleep(0.05)
+        assert proc.poll() is None, "the run ended before it could be killed"
+    finally:
+        # The run and its emulator share the new session's process group.
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+    partial = _layer_records(log)
+    assert 0 < len(partial) < 16 * len(net.layers)
+    assert json.loads(log.read_text().splitlines()[0])["record"] == "run"
+
+    assert main(args + ["--resume"]) == 0
+    records = _layer_records(log)
+    assert sorted(records) == [(v, l) for v in range(16) for l in range(len(net.layers))]
+
+
+def test_resume_refuses_a_log_of_another_run(build_root, tmp_path, capsys):
+    log = tmp_path / "run.jsonl"
+    base = ["run", "--board", BOARD, "--model", MODEL, "--vectors", "2", "--dump", "none",
+            "--build-dir", str(build_root), "--log", str(log)]
+    assert main(base) == 0
+    before = log.read_text()
+    code = main(base[:-2] + ["--seed", "5", "--log", str(log), "--resume"])
+    err = capsys.readouterr().err
+    assert code == 2 and "was written for inputs" in err
+    assert log.read_text() == before
+
+
+def test_soak_command_reports_recovery_and_zero_mismatches(build_root, tmp_path, capsys):
+    out = tmp_path / "soak.json"
+    code = main(["soak", "--board", BOARD, "--model", MODEL, "-n", "4", "--dump", "all",
+                 "--link-faults", "drop=0.001,flip=0.001,garbage=0.0005,seed=1",
+                 "--reset-every", "2", "--build-dir", str(build_root), "--json", str(out)])
+    printed = capsys.readouterr().out
+    assert code == 0, printed
+    figures = json.loads(out.read_text())
+    assert figures["vectors"] == 4 and figures["mismatched"] == 0
+    assert figures["injected"]["dropped"] > 0 and figures["link"]["retransmissions"] > 0
+    assert "PASS: 4 vectors" in printed and "retransmissions" in printed

@@ -1,0 +1,74 @@
+"""FAULT frames in words: CFSR bits, the layer, function names from the ELF,
+stack overflow recognised from the fault bits or the guard region."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+
+import pytest
+
+from hil.protocol import generated as g
+from hil.protocol.fault import DeviceFault, decode_fault
+from hil.protocol.messages import pack
+from hil.symbols import Symbol, SymbolTable, symbolized
+
+UNDEFINSTR, MSTKERR, DACCVIOL, MMARVALID = 1 << 16, 1 << 4, 1 << 1, 1 << 7
+
+
+def fault(**regs) -> bytes:
+    fields = dict(pc=0x1010, lr=0x2005, cfsr=UNDEFINSTR, hfsr=1 << 30, index=3,
+                  context=g.ENUMS["fault_context"]["LAYER"])
+    fields.update(regs)
+    return pack("fault", **fields)
+
+
+TABLE = SymbolTable([Symbol("arm_relu_q7", 0x1000, 0x40), Symbol("hil_run_network", 0x2000, 0x100)],
+                    {"__stack_guard_start": 0x20000000, "__stack_guard_end": 0x20000400})
+
+
+def test_fault_names_layer_bits_and_functions():
+    text = decode_fault(fault()).describe(TABLE)
+    assert text.startswith("device fault in layer 3")
+    assert "pc=0x00001010 (arm_relu_q7+0x10)" in text
+    assert "lr=0x00002005 (hil_run_network+0x4)" in text   # Thumb bit dropped
+    assert "UNDEFINSTR" in text and "FORCED" in text
+
+
+def test_address_outside_every_function_is_a_question_mark():
+    assert "(?)" in decode_fault(fault(pc=0x9000)).describe(TABLE)
+
+
+def test_stacking_error_is_a_stack_overflow():
+    assert "stack overflow in layer 3" in decode_fault(fault(cfsr=MSTKERR)).describe()
+
+
+def test_access_inside_the_stack_guard_is_a_stack_overflow():
+    f = decode_fault(fault(cfsr=DACCVIOL | MMARVALID, mmfar=0x20000100))
+    assert "stack overflow" in f.describe(TABLE)
+    assert "stack overflow" not in f.describe()          # without the ELF: just a fault
+    outside = decode_fault(fault(cfsr=DACCVIOL | MMARVALID, mmfar=0x30000000))
+    assert "stack overflow" not in outside.describe(TABLE)
+
+
+@pytest.mark.skipif(shutil.which("gcc") is None, reason="no host gcc")
+def test_symbol_table_reads_a_real_elf(tmp_path):
+    src = tmp_path / "f.c"
+    src.write_text("int twice(int x) { return 2 * x; }\nint main(void) { return twice(1); }\n")
+    exe = tmp_path / "f"
+    subprocess.run(["gcc", "-O0", "-g", str(src), "-o", str(exe)], check=True)
+    table = SymbolTable.from_elf(exe)
+    nm = subprocess.run(["nm", str(exe)], capture_output=True, text=True).stdout
+    addr = next(int(line.split()[0], 16) for line in nm.splitlines() if line.endswith(" twice"))
+    assert table.lookup(addr) == "twice"
+    assert table.lookup(addr + 4) == "twice+0x4"
+
+
+def test_symbolized_rewrites_a_device_fault_and_keeps_its_results(tmp_path):
+    exe = tmp_path / "missing.elf"
+    with pytest.raises(DeviceFault) as info:
+        with symbolized(exe):
+            err = DeviceFault(decode_fault(fault()))
+            err.results = ["kept"]
+            raise err
+    assert info.value.results == ["kept"]   # no ELF: the original fault, unchanged

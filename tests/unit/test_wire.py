@@ -1,0 +1,60 @@
+"""Wire accounting over a real host build of the firmware."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+
+from hil.model.examples import build_example
+from hil.inputs import generated_inputs
+from hil.protocol.link import Link
+from hil.session import DeviceSession
+from hil.wire import WireTap
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "protocol_host"))
+import hostfw  # noqa: E402
+
+pytestmark = pytest.mark.skipif(not hostfw.have_host_toolchain(),
+                                reason="host gcc or firmware/nn sources missing")
+
+
+@pytest.fixture(scope="module")
+def lenet(tmp_path_factory):
+    net = build_example("lenet5")
+    return net, hostfw.build_host_firmware(net, tmp_path_factory.mktemp("wire"), name="wire")
+
+
+def _account(exe, net, dump):
+    tap = WireTap()
+    x = generated_inputs(net, 1, seed=1)[0]
+    with hostfw.HostDevice(exe) as dev:
+        link = Link.open(dev.url, timeout=10, wrap=tap.wrap)
+        try:
+            session = DeviceSession(link)
+            session.hello()
+            tap.reset()
+            session.infer(x, dump=dump)
+        finally:
+            link.close()
+    return tap.account()
+
+
+def test_full_dump_carries_every_output_byte_and_the_input(lenet):
+    net, exe = lenet
+    acc = _account(exe, net, "all")
+    assert acc.to_device["input"] == net.input_size
+    assert acc.to_host["outputs"] == sum(layer.output_size for layer in net.layers)
+    assert acc.unparsed == 0
+    assert acc.to_host["framing"] > 0 and acc.to_device["acks"] == 0
+
+
+def test_digest_mode_sends_no_tensor_bytes(lenet):
+    net, exe = lenet
+    full = _account(exe, net, "all")
+    digest = _account(exe, net, "digest")
+    assert digest.to_host["outputs"] == 0
+    assert digest.to_host["digests"] == full.to_host["digests"] > 0
+    assert digest.to_device == full.to_device
+    assert digest.total < full.total / 3
