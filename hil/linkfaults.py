@@ -24,6 +24,7 @@ import numpy as np
 from hil.errors import ConfigError
 
 BITS_PER_BYTE = 10  # start + 8 data + stop
+TX_SLICE_S = 0.001  # throttled writes reach the far end in slices this long
 
 
 @dataclass(frozen=True)
@@ -196,13 +197,22 @@ class FaultyPort:
         with self._faults._lock:
             pieces = self._faults._tx.mutate(bytes(data))
         for stall, chunk in pieces:
-            if self._byte_s or stall:
-                # A UART write blocks while the bytes go out at the line rate.
-                now = time.monotonic()
-                self._tx_free = max(self._tx_free, now) + stall + len(chunk) * self._byte_s
+            if stall:
+                self._tx_free = max(self._tx_free, time.monotonic()) + stall
                 _sleep_until(self._tx_free)
-            if chunk:
-                self._port.write(chunk)
+            if not self._byte_s:
+                if chunk:
+                    self._port.write(chunk)
+                continue
+            # A UART write blocks while the bytes go out at the line rate, and
+            # the far end sees each byte as it arrives: hand them over in
+            # slices of about a millisecond, each once its last bit is out.
+            step = max(1, int(TX_SLICE_S / self._byte_s))
+            for i in range(0, len(chunk), step):
+                piece = chunk[i:i + step]
+                self._tx_free = max(self._tx_free, time.monotonic()) + len(piece) * self._byte_s
+                _sleep_until(self._tx_free)
+                self._port.write(piece)
         self._maybe_cut()
         return len(data)
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import struct
 import time
+from collections import deque
 import zlib
 from dataclasses import dataclass, field
 from typing import Callable, Mapping, Sequence
@@ -24,7 +25,9 @@ import numpy as np
 from hil.errors import ConfigError, DeviceError, ProtocolError
 from hil.protocol import generated as g
 from hil.protocol.fault import DeviceFault, FaultInfo  # noqa: F401  (re-exported)
-from hil.protocol.link import DeviceGone, Link, LinkTimeout
+from hil.protocol.fault import decode_fault
+from hil.protocol.frames import Frame
+from hil.protocol.link import DeviceGone, DeviceReset, Link, LinkTimeout
 from hil.protocol.messages import pack, size, text, unpack
 from hil.reference.spec import FUNCTION_IDS, KERNEL_SPECS
 
@@ -36,6 +39,10 @@ _BACKENDS = {1: "portable", 2: "cmsis-nn"}
 _VARIANTS = {v: k.lower() for k, v in g.ENUMS["variant"].items()}
 _CYCLE_SOURCES = {v: k.lower() for k, v in g.ENUMS["cycle_source"].items()}
 DEFAULT_RUN_TIMEOUT = 30.0
+# LOAD_INPUT frames in flight at once: three maximal frames fit the smallest
+# device receive buffer we ship (the stm32f7 port's 4 KiB RX ring); on QEMU
+# the emulated UART pushes back, so nothing can be overrun.
+INPUT_WINDOW = 3
 DEFAULT_VECTOR_RETRIES = 5
 MIN_CHUNK = 128              # smallest payload the adaptive chunking goes down to
 SECONDS_PER_MAC = 2e-7       # pessimistic: QEMU's slowest core on a loaded CI runner
@@ -259,8 +266,48 @@ class DeviceSession:
 
     def _send_input(self, data: bytes) -> None:
         step = self._chunk_bytes("chunk")
-        for off in range(0, len(data), step):
-            self._expect_ack(g.MSG_LOAD_INPUT, pack("chunk", offset=off) + data[off:off + step])
+        chunks = [pack("chunk", offset=off) + data[off:off + step]
+                  for off in range(0, len(data), step)]
+        try:
+            self._send_pipelined(chunks)
+            return
+        except (LinkTimeout, ProtocolError) as exc:
+            self.stats.note(f"pipelined input: {exc}")
+        # Something was lost or damaged: every chunk again, each acknowledged
+        # before the next (chunk writes are idempotent), with the link's resends.
+        for payload in chunks:
+            self._expect_ack(g.MSG_LOAD_INPUT, payload)
+
+    def _send_pipelined(self, chunks: list[bytes]) -> None:
+        """Up to INPUT_WINDOW chunks in flight, so the wire never idles waiting for an ACK.
+
+        Any surprise (a damaged-frame ERROR, an ACK that does not come, a
+        refused chunk) raises LinkTimeout or ProtocolError for the caller to
+        fall back on stop-and-wait.
+        """
+        link = self.link
+        pending: deque[int] = deque()
+        wait = max(1.0, 2 * link.resend_after)
+        for i, payload in enumerate(chunks):
+            seq = link.next_seq()
+            link.send(Frame(g.MSG_LOAD_INPUT, seq, payload))
+            pending.append(seq)
+            while pending and (len(pending) >= INPUT_WINDOW or i == len(chunks) - 1):
+                got = link.receive(wait, "ACK answering LOAD_INPUT")
+                if got.type == g.MSG_FAULT:
+                    raise DeviceFault(decode_fault(got.payload))
+                if got.type == g.MSG_HELLO and got.seq == 0:
+                    link.stats.resets_seen += 1
+                    raise DeviceReset("the device restarted while receiving the input",
+                                      hint=link.log_hint())
+                if got.type == g.MSG_ACK and got.seq == pending[0]:
+                    if unpack("ack", got.payload)[0]["status"] != g.STATUS["OK"]:
+                        raise ProtocolError("the device refused an input chunk")
+                    pending.popleft()
+                elif got.type == g.MSG_ERROR:
+                    raise ProtocolError("the device reported a damaged input chunk")
+                else:
+                    link.stats.stale_frames += 1
 
     def infer(self, x: np.ndarray, dump: str = "all") -> list[LayerResult]:
         """Run the network on ``x``; one LayerResult per layer that ran.
