@@ -43,6 +43,11 @@ def check_sharded(devices: list[Device], network: Network, inputs: np.ndarray,
         todo.put(i)
     done: queue.SimpleQueue = queue.SimpleQueue()
     stop = threading.Event()
+    diff_lock = threading.Lock()
+
+    def keep_diff(*args) -> None:
+        with diff_lock:
+            report.keep_diff(*args)
 
     def work(dev: Device) -> None:
         try:
@@ -52,7 +57,7 @@ def check_sharded(devices: list[Device], network: Network, inputs: np.ndarray,
                 except queue.Empty:
                     return
                 done.put((i, check_vector(dev.session, network, i, inputs[i],
-                                          variant=variant, dump=dump)))
+                                          variant=variant, dump=dump, keep_diff=keep_diff)))
         except BaseException as exc:  # handed to the caller's thread
             stop.set()
             done.put((None, exc))

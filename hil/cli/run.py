@@ -62,6 +62,9 @@ def register(app: typer.Typer) -> None:
         link_baud: Annotated[Optional[int], typer.Option(
             "--link-baud", help="Pace the link at this baud rate (10 bits per byte), as a "
                                 "real UART would; emulators are otherwise unthrottled.")] = None,
+        devices: Annotated[int, typer.Option(
+            "--devices", help="Share the vectors across this many emulated devices at once "
+                              "(one emulator each); verdicts merge into one report.")] = 1,
         resume: Annotated[bool, typer.Option(
             "--resume", help="Continue the run recorded in --log: keep its judged vectors, "
                              "run the rest (same board, model and inputs only).")] = False,
@@ -69,8 +72,9 @@ def register(app: typer.Typer) -> None:
         """Run MODEL on BOARD and check every layer of every vector bit-exactly."""
         from hil.baseline import load_baseline, parse_tolerance
         from hil.boards import load_board
-        from hil.check import DUMP_CHOICES, check_vectors
-        from hil.deploy import EMULATED_KINDS, default_build_root, open_device, prepare_image
+        from hil.check import DUMP_CHOICES
+        from hil.deploy import EMULATED_KINDS, default_build_root, prepare_image
+        from hil.shard import check_sharded, open_devices
         from hil.errors import ConfigError
         from hil.inputs import generated_inputs, load_inputs
         from hil.model.hashing import model_hash
@@ -89,6 +93,11 @@ def register(app: typer.Typer) -> None:
             dump = "all" if b.kind in EMULATED_KINDS else "mismatch"
         if dump not in DUMP_CHOICES:
             raise ConfigError(f"unknown --dump {dump!r}", hint=f"use one of {', '.join(DUMP_CHOICES)}")
+        if devices < 1 or (devices > 1 and (b.kind not in EMULATED_KINDS or port)):
+            raise ConfigError(
+                f"--devices {devices}: several devices at once work with emulated boards only",
+                hint="use --devices 1 (the default) for a board on a port or a probe; run one "
+                     "hil per bench for several real boards")
         x = load_inputs(inputs, net) if inputs is not None else generated_inputs(net, vectors, seed)
         if gate is not None:
             gate.check_target(b.id, net.name)
@@ -109,10 +118,13 @@ def register(app: typer.Typer) -> None:
         with LazyLog(log_path) as log, \
                 runner_options(b, console, probe=probe, pack=pack, lab=lab, port=port) as options, \
                 symbolized(image.elf), \
-                open_device(b, image, log_dir=root / "logs", port=port, timeout=timeout,
-                            runner_options=options, link_faults=faults,
-                            layer_macs=[layer.macs for layer in net.layers]) as dev:
-            info = dev.session.check_image(model_hash(net), b.id, model=model, variant=b.variant)
+                open_devices(b, image, devices, log_dir=root / "logs", port=port,
+                             timeout=timeout, runner_options=options, link_faults=faults,
+                             layer_macs=[layer.macs for layer in net.layers]) as devs:
+            for dev in devs:
+                info = dev.session.check_image(model_hash(net), b.id, model=model,
+                                               variant=b.variant)
+            dev = devs[0]
             report = RunReport(net, RunInfo(net.name, b.id, info.variant, info.backend,
                                             dev.counts, device=_hello_dict(info),
                                             inputs_sha256=digest), log=log)
@@ -129,7 +141,7 @@ def register(app: typer.Typer) -> None:
                 with progress:
                     task = progress.add_task(f"{net.name} on {b.id}", total=len(x),
                                              completed=start)
-                    check_vectors(dev.session, net, x, report, variant=info.variant, dump=dump,
+                    check_sharded(devs, net, x, report, variant=info.variant, dump=dump,
                                   start=start, on_vector=lambda _i: progress.advance(task))
             finally:
                 # Whatever was judged before a failure still makes it into the reports.
@@ -141,7 +153,8 @@ def register(app: typer.Typer) -> None:
                         report.write_junit(junit_path)
                     if html_path:
                         write_html(report, html_path)
-                print_link_stats(console, dev.session, faults)
+                for d in devs:
+                    print_link_stats(console, d.session, faults)
         if not report.passed:
             bad = report.first_bad_layer()
             raise MismatchError(

@@ -182,3 +182,15 @@ def test_emulated_counts_repeat_exactly(build_root, tmp_path):
     assert dev.counts.unit == "instructions"
     assert runs[0] == runs[1]
     assert all(n > 0 for n in runs[0])
+
+
+def test_two_devices_share_the_vectors_into_one_report(build_root, tmp_path, capsys):
+    out = tmp_path / "report.json"
+    code = main(["run", "--board", "qemu-m4", "--model", "lenet5", "--vectors", "6",
+                 "--devices", "2", "--build-dir", str(build_root), "--json", str(out)])
+    assert code == 0, capsys.readouterr().out
+    report = json.loads(out.read_text())
+    assert report["passed"] and report["vectors"] == 6
+    assert all(layer["matched"] == 6 for layer in report["layers"])
+    logs = sorted(p.parent.name for p in (build_root / "logs").rglob("*.log"))
+    assert {"device0", "device1"} <= set(logs)

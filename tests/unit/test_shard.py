@@ -75,6 +75,7 @@ def test_a_bad_device_is_caught_in_the_merged_report():
     assert not report.passed
     assert report.first_bad_layer().index == 3
     assert report.layers[3].mismatching_elements == len(x)  # re-fetched in full
+    assert 3 in report.diffs  # the heatmap's tensors were kept
 
 
 def test_a_device_error_stops_the_run_and_keeps_what_was_judged():
