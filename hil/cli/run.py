@@ -58,7 +58,7 @@ def register(app: typer.Typer) -> None:
         link_faults: Annotated[Optional[str], typer.Option(
             "--link-faults", envvar="HIL_LINK_FAULTS",
             help="Inject link faults, e.g. 'drop=0.001,flip=0.001,dup=0,garbage=0.0001,"
-                 "cut_after=20000,cuts=1,seed=7' (see docs/reliability.md).")] = None,
+                 "cut_after=20000,cuts=1,seed=7' (see the README's reliability section).")] = None,
         link_baud: Annotated[Optional[int], typer.Option(
             "--link-baud", help="Pace the link at this baud rate (10 bits per byte), as a "
                                 "real UART would; emulators are otherwise unthrottled.")] = None,

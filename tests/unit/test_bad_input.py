@@ -2,7 +2,7 @@
 the problem (and no traceback), before anything is built or started.
 
 Each case starts from the lenet5 example exported as .toml + .npz and breaks
-one thing; docs/reliability.md quotes the number of cases.
+one thing; the README's reliability section quotes the number of cases.
 """
 
 from __future__ import annotations
