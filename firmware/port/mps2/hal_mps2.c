@@ -173,18 +173,3 @@ void hal_reset(void)
     for (;;)
         ;
 }
-
-/* Called from hal_fault_entry on the fault stack. */
-__attribute__((noreturn, used)) void hal_fault_report(const uint32_t *frame, uint32_t exc_return)
-{
-    /* The frame may sit in the guard region: lift the MPU to read it. */
-    MPU_CTRL = 0;
-    __asm volatile("dsb\n\tisb" ::: "memory");
-    struct hal_fault fault = {
-        .r0 = frame[0], .r1 = frame[1], .r2 = frame[2], .r3 = frame[3],
-        .r12 = frame[4], .lr = frame[5], .pc = frame[6], .xpsr = frame[7],
-        .cfsr = SCB_CFSR, .hfsr = SCB_HFSR, .mmfar = SCB_MMFAR, .bfar = SCB_BFAR,
-        .exc_return = exc_return,
-    };
-    hil_on_fault(&fault);
-}

@@ -21,16 +21,16 @@ void hal_fault_entry(void);
 void SysTick_Handler(void);
 
 /* Any exception without a handler of its own is reported as a fault. */
-#define FAULT_ALIAS __attribute__((alias("hal_fault_entry")))
-void NMI_Handler(void) FAULT_ALIAS;
-void HardFault_Handler(void) FAULT_ALIAS;
-void MemManage_Handler(void) FAULT_ALIAS;
-void BusFault_Handler(void) FAULT_ALIAS;
-void UsageFault_Handler(void) FAULT_ALIAS;
-void SVC_Handler(void) FAULT_ALIAS;
-void DebugMon_Handler(void) FAULT_ALIAS;
-void PendSV_Handler(void) FAULT_ALIAS;
-void Unexpected_IRQHandler(void) FAULT_ALIAS;
+
+#define NMI_Handler hal_fault_entry
+#define HardFault_Handler hal_fault_entry
+#define MemManage_Handler hal_fault_entry
+#define BusFault_Handler hal_fault_entry
+#define UsageFault_Handler hal_fault_entry
+#define SVC_Handler hal_fault_entry
+#define DebugMon_Handler hal_fault_entry
+#define PendSV_Handler hal_fault_entry
+#define Unexpected_IRQHandler hal_fault_entry
 
 typedef void (*vector_t)(void);
 
@@ -72,29 +72,4 @@ __attribute__((noreturn)) void Reset_Handler(void)
 
     main();
     hal_reset();
-}
-
-/*
- * Fault entry: stack overflow lands here with MSP inside the guard region,
- * so switch to a stack of our own before running any C. The stacked frame
- * is on MSP or PSP as EXC_RETURN bit 2 says.
- */
-__attribute__((aligned(8))) static uint8_t fault_stack[512];
-__attribute__((used)) uint8_t *const hal_fault_stack_top = fault_stack + sizeof fault_stack;
-
-__attribute__((noreturn, used)) void hal_fault_report(const uint32_t *frame, uint32_t exc_return);
-
-__attribute__((naked)) void hal_fault_entry(void)
-{
-    __asm volatile(
-        "tst lr, #4\n\t"
-        "ite eq\n\t"
-        "mrseq r0, msp\n\t"
-        "mrsne r0, psp\n\t"
-        "mov r1, lr\n\t"
-        "ldr r2, =hal_fault_stack_top\n\t"
-        "ldr r2, [r2]\n\t"
-        "msr msp, r2\n\t"
-        "b hal_fault_report\n\t"
-        ".ltorg\n\t");
 }
