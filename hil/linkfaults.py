@@ -207,10 +207,13 @@ class FaultyPort:
             # A UART write blocks while the bytes go out at the line rate, and
             # the far end sees each byte as it arrives: hand them over in
             # slices of about a millisecond, each once its last bit is out.
+            # Deadlines run from the start of the write, so one late wake-up is
+            # not carried into every later slice.
             step = max(1, int(TX_SLICE_S / self._byte_s))
+            self._tx_free = max(self._tx_free, time.monotonic())
             for i in range(0, len(chunk), step):
                 piece = chunk[i:i + step]
-                self._tx_free = max(self._tx_free, time.monotonic()) + len(piece) * self._byte_s
+                self._tx_free += len(piece) * self._byte_s
                 _sleep_until(self._tx_free)
                 self._port.write(piece)
         self._maybe_cut()
