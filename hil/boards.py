@@ -40,7 +40,7 @@ CORES: dict[str, tuple[bool | None, tuple[str, ...]]] = {
     "cortex-m55": (True, ("fpv5-d16", "auto")),
 }
 
-QEMU_TICK_NS = 40  # SysTick on the 25 MHz processor clock
+QEMU_TICK_NS = 40  # the mps2 timer on the 25 MHz clock
 
 
 @dataclass(frozen=True)
@@ -72,7 +72,7 @@ class QemuSpec:
     icount_shift: int = 7
 
     def instructions(self, ticks: int) -> float:
-        """Executed instructions for a SysTick count taken under -icount."""
+        """Executed instructions for a timer count taken under -icount."""
         return ticks * QEMU_TICK_NS / 2**self.icount_shift
 
 

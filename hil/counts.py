@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-QEMU_NS_PER_TICK_AT_SHIFT0 = 40  # 25 MHz processor clock: 40 ns per tick
+from hil.boards import QEMU_TICK_NS as QEMU_NS_PER_TICK_AT_SHIFT0  # 40 ns at 25 MHz
 
 
 @dataclass(frozen=True)

@@ -90,7 +90,7 @@ class DeviceInfo:
     core: str
     backend: str             # "portable" or "cmsis-nn"
     variant: str             # reference variant: "dsp" or "plain"
-    cycle_source: str        # "dwt", "systick" or "host"
+    cycle_source: str        # "dwt", "systick", "timer" or "host"
     cycle_hz: int
     num_layers: int
     input_size: int

@@ -3,8 +3,8 @@
 The host binds both sockets (UART and QMP) to port 0 and hands QEMU the
 listening file descriptors, so there is no port race. The UART chardev
 waits for the host to connect before the guest runs, so no output is lost.
-``-icount`` makes SysTick counts proportional to executed instructions and
-repeatable (see hil.boards for the conversion).
+``-icount`` makes the port's timer counts proportional to executed
+instructions and repeatable (see hil.boards for the conversion).
 """
 
 from __future__ import annotations
@@ -181,7 +181,7 @@ class QemuRunner(Runner):
         return "\n".join(lines[-TAIL_LINES:]) or "(nothing)"
 
     def instructions(self, ticks: int) -> float:
-        """Executed instructions for a SysTick count from this run (uses its icount shift)."""
+        """Executed instructions for a timer count from this run (uses its icount shift)."""
         return ticks * QEMU_TICK_NS / 2**self.icount_shift
 
     def alive(self) -> bool:
