@@ -10,6 +10,15 @@ from hil.cli.options import (DEFAULT_BOARD, DEFAULT_MODEL, BoardOpt, BuildDirOpt
                              ModelOpt)
 
 
+def build_image(board, network, build_root, cmsis_nn=None):
+    """prepare_image with the build's progress shown on the console."""
+    from hil.deploy import prepare_image
+
+    with console.status(f"building {network.name} for {board.id}") as status:
+        return prepare_image(board, network, build_root=build_root, cmsis_nn=cmsis_nn,
+                             say=status.update)
+
+
 def memory_table(board, image) -> Table:
     t = Table(title=f"firmware for {board.id} ({image.backend} kernels, {image.variant} path)")
     for col in ("region", "used", "size", "use"):
@@ -30,13 +39,9 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Build the firmware image that runs MODEL on BOARD; report flash and RAM use."""
         from hil.boards import load_board
-        from hil.deploy import prepare_image
         from hil.model.io import load_model
 
         b = load_board(board)
-        net = load_model(model)
-        with console.status(f"building {net.name} for {b.id}") as status:
-            image = prepare_image(b, net, build_root=build_dir, cmsis_nn=cmsis_nn,
-                                  say=lambda msg: status.update(msg))
+        image = build_image(b, load_model(model), build_dir, cmsis_nn)
         console.print(memory_table(b, image))
         console.print(f"image {image.elf}  (build id {image.build_id})")

@@ -8,6 +8,7 @@ from typing import Annotated, List, Optional
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
+from hil.cli.build import build_image
 from hil.cli.console import console
 from hil.cli.options import BuildDirOpt, CmsisNnOpt, PortOpt, TimeoutOpt
 from hil.conformance import render_report, run_conformance
@@ -53,7 +54,7 @@ def conformance(
 
 def _on_device(directory, board, variant, function, skip, cmsis_nn, build_dir, port, timeout):
     from hil.boards import load_board
-    from hil.deploy import default_build_root, open_device, prepare_image
+    from hil.deploy import default_build_root, open_device
     from hil.device_conformance import device_runner
     from hil.model.examples import build_example
 
@@ -64,9 +65,7 @@ def _on_device(directory, board, variant, function, skip, cmsis_nn, build_dir, p
     root = build_dir or default_build_root()
     # Any image carries the kernel arena; the smallest example keeps the build quick.
     net = build_example("lenet5")
-    with console.status(f"building firmware for {b.id}") as status:
-        image = prepare_image(b, net, build_root=root, cmsis_nn=cmsis_nn,
-                              say=lambda msg: status.update(msg))
+    image = build_image(b, net, root, cmsis_nn)
     with open_device(b, image, log_dir=root / "logs", port=port, timeout=timeout) as dev:
         progress = Progress(TextColumn("[bold]{task.description}"), BarColumn(),
                             MofNCompleteColumn(), console=console, transient=True)

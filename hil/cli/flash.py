@@ -5,6 +5,7 @@ from __future__ import annotations
 import typer
 from rich.table import Table
 
+from hil.cli.build import build_image
 from hil.cli.console import console
 from hil.cli.lab_bench import runner_options
 from hil.cli.options import (DEFAULT_BOARD, DEFAULT_MODEL, BoardOpt, BuildDirOpt, CmsisNnOpt,
@@ -40,16 +41,14 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Build MODEL for BOARD, put it on the board (for an emulator: boot it) and handshake."""
         from hil.boards import load_board
-        from hil.deploy import default_build_root, open_device, prepare_image
+        from hil.deploy import default_build_root, open_device
         from hil.model.hashing import model_hash
         from hil.model.io import load_model
 
         b = load_board(board)
         net = load_model(model)
         root = build_dir or default_build_root()
-        with console.status(f"building {net.name} for {b.id}") as status:
-            image = prepare_image(b, net, build_root=root, cmsis_nn=cmsis_nn,
-                                  say=lambda msg: status.update(msg))
+        image = build_image(b, net, root, cmsis_nn)
         with runner_options(b, console, probe=probe, pack=pack, lab=lab, port=port) as options, \
                 open_device(b, image, log_dir=root / "logs", port=port, timeout=timeout,
                             runner_options=options) as dev:

@@ -8,6 +8,7 @@ from typing import Annotated, Optional
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+from hil.cli.build import build_image
 from hil.cli.console import console
 from hil.cli.lab_bench import runner_options
 from hil.cli.options import (DEFAULT_BOARD, DEFAULT_MODEL, BoardOpt, BuildDirOpt, CmsisNnOpt,
@@ -73,7 +74,7 @@ def register(app: typer.Typer) -> None:
         from hil.baseline import load_baseline, parse_tolerance
         from hil.boards import load_board
         from hil.check import DUMP_CHOICES
-        from hil.deploy import EMULATED_KINDS, default_build_root, prepare_image
+        from hil.deploy import EMULATED_KINDS, default_build_root
         from hil.shard import check_sharded, open_devices
         from hil.errors import ConfigError
         from hil.inputs import generated_inputs, load_inputs
@@ -111,9 +112,7 @@ def register(app: typer.Typer) -> None:
                                       "device.model_hash": model_hash(net)[:8].hex()}, log_path)
         faults = fault_injector(link_faults, link_baud)
 
-        with console.status(f"building {net.name} for {b.id}") as status:
-            image = prepare_image(b, net, build_root=root, cmsis_nn=cmsis_nn,
-                                  say=lambda msg: status.update(msg))
+        image = build_image(b, net, root, cmsis_nn)
         log_path.parent.mkdir(parents=True, exist_ok=True)
         with LazyLog(log_path) as log, \
                 runner_options(b, console, probe=probe, pack=pack, lab=lab, port=port) as options, \

@@ -132,9 +132,10 @@ def test_stack_guard_sits_below_the_stack_at_the_start_of_dtcm(image, board):
 def test_port_sources_compile_without_warnings(board, tmp_path):
     """The build shows warnings but does not fail on them; the port must have none."""
     port = firmware_root() / "port" / "stm32f7"
-    for src in sorted(port.glob("*.c")):
+    common = firmware_root() / "port" / "common"
+    for src in sorted([*port.glob("*.c"), *common.glob("*.c")]):
         cmd = ["arm-none-eabi-gcc", *board.cpu.gcc_flags(), "-O2", "-std=gnu11", "-Wall", "-Wextra",
-               "-Werror", f"-I{firmware_root() / 'include'}", f"-I{port}",
+               "-Werror", f"-I{firmware_root() / 'include'}", f"-I{port}", f"-I{common}",
                f"-DHIL_UART_BAUD={board.baud}u", "-c", str(src), "-o", str(tmp_path / "x.o")]
         result = subprocess.run(cmd, capture_output=True, text=True)
         assert result.returncode == 0, f"{src.name}:\n{result.stderr}"

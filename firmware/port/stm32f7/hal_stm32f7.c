@@ -8,6 +8,7 @@
  */
 #include <stdint.h>
 
+#include "armv7m.h"
 #include "hal.h"
 #include "stm32f7_port.h"
 #include "stm32f7_regs.h"
@@ -24,18 +25,6 @@ extern uint32_t __stack_guard_start, __stack_guard_end;
 static enum hal_cycle_source cycle_source;
 static volatile uint32_t systick_wraps;
 static uint32_t dwt_last, dwt_high;
-
-static inline uint32_t irq_save(void)
-{
-    uint32_t primask;
-    __asm volatile("mrs %0, primask\n\tcpsid i" : "=r"(primask)::"memory");
-    return primask;
-}
-
-static inline void irq_restore(uint32_t primask)
-{
-    __asm volatile("msr primask, %0" ::"r"(primask) : "memory");
-}
 
 static inline void barrier(void)
 {

@@ -1,0 +1,22 @@
+/*
+ * armv7m.h: small helpers every Armv7-M port needs.
+ */
+#ifndef HIL_ARMV7M_H
+#define HIL_ARMV7M_H
+
+#include <stdint.h>
+
+/* Mask interrupts and return the previous PRIMASK for irq_restore. */
+static inline uint32_t irq_save(void)
+{
+    uint32_t primask;
+    __asm volatile("mrs %0, primask\n\tcpsid i" : "=r"(primask)::"memory");
+    return primask;
+}
+
+static inline void irq_restore(uint32_t primask)
+{
+    __asm volatile("msr primask, %0" ::"r"(primask) : "memory");
+}
+
+#endif /* HIL_ARMV7M_H */
