@@ -89,8 +89,9 @@ def measure_link(board: Board, image, network: Network, vectors: np.ndarray, *, 
         tap.reset()
         for i, x in enumerate(vectors):
             t0 = time.perf_counter()
+            ahead = vectors[i + 1] if i + 1 < len(vectors) else None
             verdicts = check_vector(dev.session, network, i, x, variant=dev.info.variant,
-                                    dump=dump)
+                                    dump=dump, next_x=ahead)
             times.append(time.perf_counter() - t0)
             assert all(v.matched for v in verdicts), "benchmark vectors must validate"
     ideal = baseline.input_bytes * BITS_PER_BYTE / baud + baseline.compute_s

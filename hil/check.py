@@ -18,18 +18,21 @@ KeepDiff = Callable[[int, int, np.ndarray, np.ndarray], None]
 
 
 def check_vector(session: DeviceSession, network: Network, index: int, x: np.ndarray,
-                 *, variant: str, dump: str, keep_diff: KeepDiff | None = None) -> list[LayerVerdict]:
+                 *, variant: str, dump: str, keep_diff: KeepDiff | None = None,
+                 next_x: np.ndarray | None = None) -> list[LayerVerdict]:
     """Run one vector on the device; a verdict per layer.
 
     ``dump``: "all" sends every layer's tensor; "mismatch" sends digests and
     re-runs the vector with full dumps when a digest differs, so mismatches
     still get element-level detail; "none" sends digests only. ``keep_diff(layer,
     vector, expected, got)`` receives the tensors of every full-dump mismatch.
+    ``next_x``, the vector checked next on this device, is sent ahead while
+    this one computes (DeviceSession.infer).
     """
     if dump not in DUMP_CHOICES:
         raise ConfigError(f"unknown dump mode {dump!r}", hint=f"use one of {', '.join(DUMP_CHOICES)}")
     expected = run_network(network, x, variant)
-    results = session.infer(x, dump="all" if dump == "all" else "digest")
+    results = session.infer(x, dump="all" if dump == "all" else "digest", next_x=next_x)
     verdicts = _judge(index, expected, results, keep_diff)
     if dump == "mismatch" and not all(v.matched for v in verdicts):
         verdicts = _judge(index, expected, session.infer(x, dump="all"), keep_diff)
@@ -56,8 +59,9 @@ def check_vectors(session: DeviceSession, network: Network, inputs: np.ndarray, 
                   on_vector: Callable[[int], None] | None = None) -> RunReport:
     """Check ``inputs[start:]``; every vector's verdicts go to ``report`` as they arrive."""
     for i in range(start, len(inputs)):
+        ahead = inputs[i + 1] if i + 1 < len(inputs) else None
         report.add_vector(check_vector(session, network, i, inputs[i], variant=variant, dump=dump,
-                                       keep_diff=report.keep_diff))
+                                       keep_diff=report.keep_diff, next_x=ahead))
         if on_vector is not None:
             on_vector(i)
     return report

@@ -147,6 +147,12 @@ class DeviceSession:
         self.reset = reset
         self.vector_retries = vector_retries
         self.info: DeviceInfo | None = None
+        # CRC-32 of an input sent ahead (infer's next_x) that the device will
+        # hold once its current RUN is done; None when nothing is pending.
+        self._preloaded: int | None = None
+        # Sending ahead pays only on a clean link: on a noisy one a damaged
+        # frame sent ahead costs a whole re-run, so it waits for a clean vector.
+        self._link_clean = True
         self.stats = SessionStats()
         self._chunk: int | None = None    # current payload limit; shrinks on a noisy link
 
@@ -211,6 +217,7 @@ class DeviceSession:
         """Get back in step with the device: reopen a dead link, re-handshake, reset
         the device if it stays silent; ImageChanged if a different image answers."""
         self.stats.resyncs += 1
+        self._preloaded = None   # a reset device has lost it
         if self.link.broken:
             self.link.reopen()
         self.link.flush_input()
@@ -265,6 +272,7 @@ class DeviceSession:
         return np.ascontiguousarray(x).tobytes()
 
     def _send_input(self, data: bytes) -> None:
+        self._preloaded = None   # this upload replaces whatever was sent ahead
         step = self._chunk_bytes("chunk")
         chunks = [pack("chunk", offset=off) + data[off:off + step]
                   for off in range(0, len(data), step)]
@@ -309,22 +317,36 @@ class DeviceSession:
                 else:
                     link.stats.stale_frames += 1
 
-    def infer(self, x: np.ndarray, dump: str = "all") -> list[LayerResult]:
+    def infer(self, x: np.ndarray, dump: str = "all",
+              next_x: np.ndarray | None = None) -> list[LayerResult]:
         """Run the network on ``x``; one LayerResult per layer that ran.
 
         Lost or damaged frames, timeouts, cuts and device resets are recovered
         from (see the module doc). A DeviceError (DeviceFault included) that
         ends the vector carries the layers received intact as ``exc.results``.
+
+        ``next_x``, the input of the following call, is sent while the device
+        computes this one, so the wire never waits for the device. The device
+        takes it in after this RUN; the following call then skips its upload.
+        Nothing relies on it having landed: every LAYER_DONE names the CRC-32
+        of the input it ran on, and a run on any other input is discarded and
+        repeated with a fresh upload.
         """
         mode = _dump_mode(dump)
         data = self._input_bytes(x)
-        state = _RunState(mode, self._require_info().num_layers, zlib.crc32(data))
+        ahead = self._input_bytes(next_x) if next_x is not None and self._link_clean else None
+        crc = zlib.crc32(data)
+        state = _RunState(mode, self._require_info().num_layers, crc)
         failures = stalled = best = 0
         resent_before = self.link.stats.retransmissions
+        upload = self._preloaded != crc
+        self._preloaded = None
         while True:
             try:
-                self._send_input(data)
-                if self._collect_run(state):
+                if upload:
+                    self._send_input(data)
+                upload = True
+                if self._collect_run(state, ahead):
                     break
                 self.stats.reruns += 1
                 self.stats.note(state.problem or "output frames lost or damaged")
@@ -352,10 +374,11 @@ class DeviceSession:
                 raise err
         # Frames shrink while the link damages them and grow back once a
         # vector goes through clean: the size settles where most frames survive.
-        if failures or self.link.stats.retransmissions > resent_before:
-            self._shrink_chunk("layer_chunk")
-        else:
+        self._link_clean = not failures and self.link.stats.retransmissions == resent_before
+        if self._link_clean:
             self._grow_chunk("layer_chunk")
+        else:
+            self._shrink_chunk("layer_chunk")
         return state.results()
 
     def _try_resync(self, state: "_RunState") -> None:
@@ -369,8 +392,11 @@ class DeviceSession:
             self.stats.note(f"resync: {exc}")
             time.sleep(0.05)
 
-    def _collect_run(self, state: "_RunState") -> bool:
-        """One RUN; True once every layer has arrived intact (possibly over several runs)."""
+    def _collect_run(self, state: "_RunState", ahead: bytes | None = None) -> bool:
+        """One RUN; True once every layer has arrived intact (possibly over several runs).
+
+        ``ahead`` (the next input) is sent once the device has started computing.
+        """
         run = pack("run", dump=state.mode,
                    max_chunk=0 if self._chunk is None else self._chunk_bytes("layer_chunk"))
         state.begin_run()
@@ -380,6 +406,9 @@ class DeviceSession:
         try:
             for frame in stream:
                 self._take(state, frame)
+                if ahead is not None:
+                    self._send_ahead(ahead)
+                    ahead = None
                 if state.complete():
                     # RUN_DONE adds nothing once every layer is in; it ends up stale.
                     return True
@@ -390,6 +419,15 @@ class DeviceSession:
         finally:
             stream.close()
         return state.complete()
+
+    def _send_ahead(self, data: bytes) -> None:
+        """LOAD_INPUT frames the device reads after its current RUN; their ACKs
+        arrive later and are dropped as stale, so nothing here waits."""
+        step = self._chunk_bytes("chunk")
+        for off in range(0, len(data), step):
+            self.link.send(Frame(g.MSG_LOAD_INPUT, self.link.next_seq(),
+                                 pack("chunk", offset=off) + data[off:off + step]))
+        self._preloaded = zlib.crc32(data)
 
     def _take(self, state: "_RunState", frame) -> None:
         if frame.type == g.MSG_LAYER_OUTPUT:
@@ -431,6 +469,7 @@ class DeviceSession:
             raise ConfigError(f"unknown kernel {function!r}",
                               hint=f"use one of: {', '.join(KERNEL_SPECS)}")
         params = _scalar_params(spec, scalars)
+        self._preloaded = None   # the kernel arena may share memory with the model's
         regions = {"input": spec.input, "weights": spec.weights, "bias": spec.bias}
         data = {}
         for region, cname in regions.items():

@@ -56,8 +56,10 @@ def check_sharded(devices: list[Device], network: Network, inputs: np.ndarray,
                     i = todo.get_nowait()
                 except queue.Empty:
                     return
-                done.put((i, check_vector(dev.session, network, i, inputs[i],
-                                          variant=variant, dump=dump, keep_diff=keep_diff)))
+                # One device takes the vectors in order, so it can be sent the next one ahead.
+                ahead = inputs[i + 1] if len(devices) == 1 and i + 1 < len(inputs) else None
+                done.put((i, check_vector(dev.session, network, i, inputs[i], variant=variant,
+                                          dump=dump, keep_diff=keep_diff, next_x=ahead)))
         except BaseException as exc:  # handed to the caller's thread
             stop.set()
             done.put((None, exc))

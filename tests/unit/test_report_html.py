@@ -35,7 +35,7 @@ class FakeSession:
     def __init__(self, network, perturb: bool, dump_digests: bool = False) -> None:
         self.network, self.perturb, self.digests = network, perturb, dump_digests
 
-    def infer(self, x, dump="all"):
+    def infer(self, x, dump="all", next_x=None):
         outs = run_network(self.network, x, "dsp")
         results = []
         for i, y in enumerate(outs):

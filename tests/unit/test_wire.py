@@ -58,3 +58,51 @@ def test_digest_mode_sends_no_tensor_bytes(lenet):
     assert digest.to_host["digests"] == full.to_host["digests"] > 0
     assert digest.to_device == full.to_device
     assert digest.total < full.total / 3
+
+
+def _reference(net, x):
+    from hil.reference.network import run_network
+    return run_network(net, x, "plain")
+
+
+def test_the_next_input_sent_ahead_is_not_uploaded_again(lenet):
+    net, exe = lenet
+    x = generated_inputs(net, 3, seed=4)
+    tap = WireTap()
+    with hostfw.HostDevice(exe) as dev:
+        link = Link.open(dev.url, timeout=10, wrap=tap.wrap)
+        try:
+            session = DeviceSession(link)
+            session.hello()
+            first = session.infer(x[0], dump="digest", next_x=x[1])
+            tap.reset()
+            second = session.infer(x[1], dump="all")
+            acc = tap.account()
+            third = session.infer(x[2], dump="all")   # nothing was sent ahead: uploads
+        finally:
+            link.close()
+    assert acc.to_device["input"] == 0          # x[1] went ahead during the first run
+    assert session.stats.reruns == 0
+    for results, v in ((second, x[1]), (third, x[2])):
+        assert all((r.output == want).all() for r, want in zip(results, _reference(net, v)))
+    assert len(first) == len(net.layers)
+
+
+def test_a_wrong_claim_of_a_preloaded_input_is_caught_and_repaired(lenet):
+    import zlib
+
+    net, exe = lenet
+    x = generated_inputs(net, 3, seed=5)
+    with hostfw.HostDevice(exe) as dev:
+        link = Link.open(dev.url, timeout=10)
+        try:
+            session = DeviceSession(link)
+            session.hello()
+            session.infer(x[0], dump="digest", next_x=x[1])
+            # Pretend x[2] went ahead: the device really holds x[1].
+            session._preloaded = zlib.crc32(x[2].tobytes())
+            results = session.infer(x[2], dump="all")
+        finally:
+            link.close()
+    assert session.stats.reruns >= 1            # the run on x[1] was thrown away
+    assert all((r.output == want).all() for r, want in zip(results, _reference(net, x[2])))
