@@ -141,7 +141,7 @@ def render_link_bench(board: Board, network: Network, base: Baseline, rows: list
     for col in ("baud", "dump", "vectors/s", "s/vector", "ideal s/vector", "ratio",
                 "ratio to emulator floor",
                 "wire B/vector", "input", "outputs", "digests", "acks", "control",
-                "framing", "host overhead s"):
+                "framing", "s beyond wire + compute"):
         t.add_column(col, justify="right")
     for r in rows:
         to_dev = sum(r.wire.to_device.values()) * BITS_PER_BYTE / r.baud
