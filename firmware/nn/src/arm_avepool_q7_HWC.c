@@ -42,10 +42,9 @@ void arm_avepool_q7_HWC(q7_t *Im_in,
     for (uint32_t y = 0; y < dim_im_in; y++) {
         q7_t *row = Im_in + y * row_len;
         for (int32_t ox = 0; ox < (int32_t)dim_im_out; ox++) {
-            const int32_t x0 = ox * (int32_t)stride - (int32_t)padding;
-            const int32_t start = x0 < 0 ? ox : x0;
-            const int32_t stop = x0 + (int32_t)dim_kernel >= (int32_t)dim_im_in ? (int32_t)dim_im_in
-                                                                              : x0 + (int32_t)dim_kernel;
+            int32_t start, stop;
+            if (hil_nn_pool_span(ox, stride, padding, dim_kernel, dim_im_in, &start, &stop) < 0)
+                start = ox;
             const uint32_t count = stop > start + 1 ? (uint32_t)(stop - start) : 1u;
             average_into(row + (uint32_t)ox * ch, row + (uint32_t)start * ch, ch, count, ch);
         }
@@ -54,10 +53,8 @@ void arm_avepool_q7_HWC(q7_t *Im_in,
     /* Pass 2, along y, over the first dim_im_out columns of each row. */
     const uint32_t out_row_len = (uint32_t)dim_im_out * ch;
     for (int32_t oy = 0; oy < (int32_t)dim_im_out; oy++) {
-        const int32_t y0 = oy * (int32_t)stride - (int32_t)padding;
-        const int32_t start = y0 < 0 ? 0 : y0;
-        const int32_t stop = y0 + (int32_t)dim_kernel >= (int32_t)dim_im_in ? (int32_t)dim_im_in
-                                                                          : y0 + (int32_t)dim_kernel;
+        int32_t start, stop;
+        (void)hil_nn_pool_span(oy, stride, padding, dim_kernel, dim_im_in, &start, &stop);
         const uint32_t count = stop > start + 1 ? (uint32_t)(stop - start) : 1u;
         average_into(Im_out + (uint32_t)oy * out_row_len, Im_in + (uint32_t)start * row_len, row_len,
                      count, out_row_len);
@@ -81,13 +78,11 @@ void arm_avepool_q7_HWC(q7_t *Im_in,
     const uint32_t ch = ch_im_in;
 
     for (int32_t oy = 0; oy < (int32_t)dim_im_out; oy++) {
-        const int32_t y0 = oy * (int32_t)stride - (int32_t)padding;
-        const int32_t ya = y0 < 0 ? 0 : y0;
-        const int32_t yb = y0 + (int32_t)dim_kernel > n ? n : y0 + (int32_t)dim_kernel;
+        int32_t ya, yb;
+        (void)hil_nn_pool_span(oy, stride, padding, dim_kernel, dim_im_in, &ya, &yb);
         for (int32_t ox = 0; ox < (int32_t)dim_im_out; ox++) {
-            const int32_t x0 = ox * (int32_t)stride - (int32_t)padding;
-            const int32_t xa = x0 < 0 ? 0 : x0;
-            const int32_t xb = x0 + (int32_t)dim_kernel > n ? n : x0 + (int32_t)dim_kernel;
+            int32_t xa, xb;
+            (void)hil_nn_pool_span(ox, stride, padding, dim_kernel, dim_im_in, &xa, &xb);
             const int32_t count = (yb > ya && xb > xa) ? (yb - ya) * (xb - xa) : 0;
             for (uint32_t c = 0; c < ch; c++) {
                 int32_t sum = 0;

@@ -15,6 +15,23 @@
 #define HIL_NN_SIMD32 1
 #endif
 
+/*
+ * One axis of a pooling window: output position o covers input positions
+ * [first, first + kernel) with first = o*stride - padding, clipped here to
+ * [*start, *stop) inside [0, dim). Returns first (unclipped), which the DSP
+ * path's first pass needs for its "start at o" rule.
+ */
+static inline int32_t hil_nn_pool_span(int32_t o, uint16_t stride, uint16_t padding,
+                                       uint16_t kernel, uint16_t dim, int32_t *start,
+                                       int32_t *stop)
+{
+    const int32_t first = o * (int32_t)stride - (int32_t)padding;
+    const int32_t end = first + (int32_t)kernel;
+    *start = first < 0 ? 0 : first;
+    *stop = end > (int32_t)dim ? (int32_t)dim : end;
+    return first;
+}
+
 /* Shifts of 32 or more are undefined in C; the header promises 31. */
 static inline uint32_t hil_nn_shift(uint16_t shift)
 {
