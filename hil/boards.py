@@ -43,6 +43,11 @@ CORES: dict[str, tuple[bool | None, tuple[str, ...]]] = {
 QEMU_TICK_NS = 40  # the mps2 timer on the 25 MHz clock
 
 
+def icount_instructions_per_tick(shift: int) -> float:
+    """Executed instructions per timer tick under ``-icount shift=shift``."""
+    return QEMU_TICK_NS / 2**shift
+
+
 @dataclass(frozen=True)
 class MemoryRegion:
     origin: int
@@ -73,7 +78,7 @@ class QemuSpec:
 
     def instructions(self, ticks: int) -> float:
         """Executed instructions for a timer count taken under -icount."""
-        return ticks * QEMU_TICK_NS / 2**self.icount_shift
+        return ticks * icount_instructions_per_tick(self.icount_shift)
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from hil.boards import QEMU_TICK_NS as QEMU_NS_PER_TICK_AT_SHIFT0  # 40 ns at 25 MHz
+from hil.boards import icount_instructions_per_tick
 
 
 @dataclass(frozen=True)
@@ -39,5 +39,5 @@ def count_source(device_source: str, *, emulated: bool, icount_shift: int | None
         return CountSource("dwt", "cycles", 1.0)
     if device_source in ("systick", "timer") and emulated and icount_shift is not None:
         return CountSource("qemu-icount", "instructions",
-                           QEMU_NS_PER_TICK_AT_SHIFT0 / 2 ** icount_shift)
+                           icount_instructions_per_tick(icount_shift))
     return CountSource(device_source, "ticks", 1.0)

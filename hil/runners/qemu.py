@@ -19,7 +19,7 @@ import weakref
 from pathlib import Path
 from typing import Sequence
 
-from hil.boards import QEMU_TICK_NS, Board
+from hil.boards import Board, icount_instructions_per_tick
 from hil.errors import ConfigError, DeviceError
 from hil.runners.base import EXIT_STATUS, ICOUNT, RESET, Runner
 
@@ -182,7 +182,7 @@ class QemuRunner(Runner):
 
     def instructions(self, ticks: int) -> float:
         """Executed instructions for a timer count from this run (uses its icount shift)."""
-        return ticks * QEMU_TICK_NS / 2**self.icount_shift
+        return ticks * icount_instructions_per_tick(self.icount_shift)
 
     def alive(self) -> bool:
         return self.process is not None and self.process.poll() is None
