@@ -4,6 +4,7 @@ skip when it is absent."""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -47,3 +48,24 @@ def plain_vectors_dir() -> Path:
 def shared_file():
     """``shared_file("models", ...)``: a path under ../shared, skipping when absent."""
     return shared_path
+
+
+def _live_qemu_children() -> list[int]:
+    """PIDs of live qemu-system-* processes whose parent is this test process."""
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            text = stat.read_text()
+        except OSError:
+            continue
+        name = text[text.index("(") + 1:text.rindex(")")]
+        state, ppid = text[text.rindex(")") + 2:].split()[:2]
+        if name.startswith("qemu-system") and int(ppid) == os.getpid() and state != "Z":
+            found.append(int(stat.parent.name))
+    return found
+
+
+@pytest.fixture
+def qemu_children():
+    """Call it to list the QEMU processes this test process started that still run."""
+    return _live_qemu_children

@@ -10,7 +10,6 @@ import json
 import signal
 import time
 
-import numpy as np
 import pytest
 
 from hil.boards import load_board

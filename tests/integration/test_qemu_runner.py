@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import random
 import re
 import shutil
@@ -40,23 +39,10 @@ def images(tmp_path_factory) -> dict[str, FirmwareImage]:
             for b in BOARDS}
 
 
-def qemu_children() -> list[int]:
-    """PIDs of qemu-system-arm processes this test process started and that still exist."""
-    found = []
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            text = stat.read_text()
-        except OSError:
-            continue
-        name = text[text.index("(") + 1:text.rindex(")")]
-        fields = text[text.rindex(")") + 2:].split()
-        if name.startswith("qemu-system") and int(fields[1]) == os.getpid() and fields[0] != "Z":
-            found.append(int(stat.parent.name))
-    return found
 
 
 @pytest.fixture(autouse=True)
-def no_qemu_left_behind():
+def no_qemu_left_behind(qemu_children):
     yield
     assert qemu_children() == [], "a QEMU process outlived its runner"
 

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import os
 import shutil
 from importlib.metadata import entry_points
-from pathlib import Path
 
 import pytest
 
@@ -39,19 +37,6 @@ def test_the_session_is_shared(hil_device, hil_reference):
 '''
 
 
-def _qemu_children() -> list[int]:
-    """Live qemu-system-* processes whose parent is this test process."""
-    found = []
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            text = stat.read_text()
-        except OSError:
-            continue
-        name = text[text.index("(") + 1:text.rindex(")")]
-        state, ppid = text[text.rindex(")") + 2:].split()[:2]
-        if name.startswith("qemu-system") and int(ppid) == os.getpid() and state != "Z":
-            found.append(int(stat.parent.name))
-    return found
 
 
 def test_registered_through_the_pytest11_entry_point():
@@ -85,7 +70,7 @@ def test_an_unknown_board_fails_with_the_hint(pytester):
 @pytest.mark.qemu
 @pytest.mark.skipif(shutil.which("qemu-system-arm") is None, reason="qemu-system-arm not installed")
 @pytest.mark.skipif(shutil.which("arm-none-eabi-gcc") is None, reason="arm-none-eabi-gcc not installed")
-def test_user_tests_pass_on_qemu_m7(pytester, tmp_path_factory):
+def test_user_tests_pass_on_qemu_m7(pytester, tmp_path_factory, qemu_children):
     build = tmp_path_factory.mktemp("plugin-build")
     pytester.makepyfile(test_user=USER_TESTS)
     result = pytester.runpytest("--hil-board", "qemu-m7", "--hil-model", "lenet5",
@@ -93,4 +78,4 @@ def test_user_tests_pass_on_qemu_m7(pytester, tmp_path_factory):
     result.assert_outcomes(passed=4)
     result.stdout.fnmatch_lines(["hil: board qemu-m7, model lenet5"])
     assert list((build / "logs").iterdir()), "the runner's log goes under --hil-build-dir"
-    assert _qemu_children() == [], "the session's device is shut down at the end"
+    assert qemu_children() == [], "the session's device is shut down at the end"
