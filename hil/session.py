@@ -25,9 +25,8 @@ import numpy as np
 from hil.errors import ConfigError, DeviceError, ProtocolError
 from hil.protocol import generated as g
 from hil.protocol.fault import DeviceFault, FaultInfo  # noqa: F401  (re-exported)
-from hil.protocol.fault import decode_fault
 from hil.protocol.frames import Frame
-from hil.protocol.link import DeviceGone, DeviceReset, Link, LinkTimeout
+from hil.protocol.link import DeviceGone, Link, LinkTimeout
 from hil.protocol.messages import pack, size, text, unpack
 from hil.reference.spec import FUNCTION_IDS, KERNEL_SPECS
 
@@ -302,12 +301,7 @@ class DeviceSession:
             pending.append(seq)
             while pending and (len(pending) >= INPUT_WINDOW or i == len(chunks) - 1):
                 got = link.receive(wait, "ACK answering LOAD_INPUT")
-                if got.type == g.MSG_FAULT:
-                    raise DeviceFault(decode_fault(got.payload))
-                if got.type == g.MSG_HELLO and got.seq == 0:
-                    link.stats.resets_seen += 1
-                    raise DeviceReset("the device restarted while receiving the input",
-                                      hint=link.log_hint())
+                link.check_device_event(got, "receiving the input")
                 if got.type == g.MSG_ACK and got.seq == pending[0]:
                     if unpack("ack", got.payload)[0]["status"] != g.STATUS["OK"]:
                         raise ProtocolError("the device refused an input chunk")

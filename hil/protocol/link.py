@@ -226,6 +226,17 @@ class Link:
             return frame
         raise ProtocolError("no response")  # unreachable: exchange ends with an expected frame
 
+    def check_device_event(self, frame: Frame, doing: str, *,
+                           hello_expected: bool = False) -> None:
+        """Raise for a frame that ends whatever was under way: a fault report,
+        or a boot HELLO after the device had already answered (it restarted)."""
+        if frame.type == g.MSG_FAULT:
+            raise DeviceFault(decode_fault(frame.payload))
+        if frame.type == g.MSG_HELLO and frame.seq == 0 and self._answered_any \
+                and not hello_expected:
+            self.stats.resets_seen += 1
+            raise DeviceReset(f"the device restarted while {doing}", hint=self._log_hint())
+
     def exchange(self, msg: int, payload: bytes = b"", *, until: Iterable[int],
                  timeout: float | Callable[[], float] | None = None,
                  retries: int | None = 0) -> Iterator[Frame]:
@@ -255,13 +266,8 @@ class Link:
                 retries -= 1
                 self._resend(frame)
                 continue
-            if got.type == g.MSG_FAULT:
-                raise DeviceFault(decode_fault(got.payload))
-            if got.type == g.MSG_HELLO and got.seq == 0 and self._answered_any \
-                    and msg != g.MSG_HELLO_REQ:
-                self.stats.resets_seen += 1
-                raise DeviceReset(f"the device restarted while serving {name}",
-                                  hint=self._log_hint())
+            self.check_device_event(got, f"serving {name}",
+                                    hello_expected=msg == g.MSG_HELLO_REQ)
             if got.type == g.MSG_ERROR and not answered:
                 status = unpack("error", got.payload, exact=False)[0]["status"]
                 if status in _RESEND and retries > 0:
