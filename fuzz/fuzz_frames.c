@@ -46,6 +46,12 @@ uint32_t hal_cycle_source_hz(void) { return 1000000000u; }
 
 void hal_reset(void) { longjmp(input_done, 1); }
 
+void hal_watchdog_start(uint32_t ms) { (void)ms; }
+
+void hal_watchdog_feed(void) {}
+
+enum hal_reset_cause hal_reset_cause(void) { return HAL_RESET_UNKNOWN; }
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     in_data = data;

@@ -102,6 +102,11 @@ class Board:
     ram: MemoryRegion
     baud: int = 115200
     stack_size: int = 0x8000
+    # Device watchdog floor: ms without progress before it fires (0: off).
+    # Device time: virtual time under QEMU -icount. Raised per image for the
+    # model's largest layer (hil.firmware.watchdog).
+    watchdog_ms: int = 10_000
+    clock_hz: int | None = None   # core clock of a real board, for the watchdog's scaling
     qemu: QemuSpec | None = None
     target: str | None = None  # pyOCD target name (kind "pyocd")
     usb: UsbId | None = None  # probe/VCP USB ids (kind "pyocd")
@@ -284,6 +289,13 @@ def parse_board(data: dict, path: Path) -> Board:
     if stack_size < 1024 or stack_size % 8 or stack_size >= ram.size:
         f.fail("stack_size", "must be a multiple of 8, at least 1024 and smaller than RAM")
 
+    watchdog_ms = f.get("watchdog_ms", int, 10_000)
+    if not 0 <= watchdog_ms <= 3_600_000:
+        f.fail("watchdog_ms", f"is {watchdog_ms}; use 0 (no watchdog) up to 3600000 ms")
+    clock_hz = f.get("clock_hz", int, None)
+    if clock_hz is not None and clock_hz <= 0:
+        f.fail("clock_hz", "must be positive (the core clock in Hz)")
+
     qemu = None
     q = f.table("qemu", required=(kind == "qemu"))
     if q is not None:
@@ -297,7 +309,7 @@ def parse_board(data: dict, path: Path) -> Board:
     usb = _usb(f)
 
     known = {"id", "description", "kind", "family", "core", "variant", "cpu", "memory",
-             "baud", "stack_size", "qemu", "pyocd", "usb"}
+             "baud", "stack_size", "watchdog_ms", "clock_hz", "qemu", "pyocd", "usb"}
     for key in data:
         if key not in known:
             f.fail(key, f"is not a board setting (known: {', '.join(sorted(known))})")
@@ -314,6 +326,8 @@ def parse_board(data: dict, path: Path) -> Board:
         ram=ram,
         baud=baud,
         stack_size=stack_size,
+        watchdog_ms=watchdog_ms,
+        clock_hz=clock_hz,
         qemu=qemu,
         target=target,
         usb=usb,

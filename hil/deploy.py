@@ -20,6 +20,7 @@ from hil.boards import Board
 from hil.counts import CountSource, count_source
 from hil.firmware.build import FirmwareImage, build_firmware
 from hil.firmware.codegen import generate_model_sources
+from hil.firmware.watchdog import watchdog_define
 from hil.model import Network
 from hil.model.hashing import model_hash
 from hil.linkfaults import BITS_PER_BYTE, LinkFaults
@@ -54,6 +55,9 @@ def prepare_image(board: Board, network: Network, *, build_root: Path | None = N
     out = image_dir(build_root or default_build_root(), board, network, defines, cmsis_nn)
     generated = out / "generated"
     generate_model_sources(network, generated)
+    # Derived from (board, model), so it needs no place in the image directory's key.
+    defines = {**watchdog_define(board, [layer.macs for layer in network.layers]),
+               **(defines or {})}
     return build_firmware(board, generated, out, cmsis_nn=cmsis_nn, defines=defines,
                           progress=say)
 

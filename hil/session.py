@@ -24,9 +24,9 @@ import numpy as np
 
 from hil.errors import ConfigError, DeviceError, ProtocolError
 from hil.protocol import generated as g
-from hil.protocol.fault import DeviceFault, FaultInfo  # noqa: F401  (re-exported)
+from hil.protocol.fault import WATCHDOG_HINT, DeviceFault, FaultInfo  # noqa: F401  (re-exported)
 from hil.protocol.frames import Frame
-from hil.protocol.link import DeviceGone, Link, LinkTimeout
+from hil.protocol.link import DeviceGone, Link, LinkTimeout, WatchdogReset
 from hil.protocol.messages import pack, size, text, unpack
 from hil.reference.spec import FUNCTION_IDS, KERNEL_SPECS
 
@@ -37,6 +37,7 @@ DUMP_MODES = {name.lower(): value for name, value in g.ENUMS["dump"].items()}
 _BACKENDS = {1: "portable", 2: "cmsis-nn"}
 _VARIANTS = {v: k.lower() for k, v in g.ENUMS["variant"].items()}
 _CYCLE_SOURCES = {v: k.lower() for k, v in g.ENUMS["cycle_source"].items()}
+_RESET_CAUSES = {v: k.lower() for k, v in g.ENUMS["reset_cause"].items()}
 DEFAULT_RUN_TIMEOUT = 30.0
 # LOAD_INPUT frames in flight at once: three maximal frames fit the smallest
 # device receive buffer we ship (the stm32f7 port's 4 KiB RX ring); on QEMU
@@ -56,6 +57,10 @@ def layer_timeouts(macs: Sequence[int], base: float, *,
 
 class ImageChanged(DeviceError):
     """After a resync the device announced a different image: never resume on it."""
+
+
+# End the vector (and the run) at once: retrying cannot help.
+TERMINAL_ERRORS = (DeviceFault, DeviceGone, ImageChanged, WatchdogReset)
 
 
 @dataclass
@@ -95,6 +100,7 @@ class DeviceInfo:
     input_size: int
     max_payload: int
     kernel_arena_bytes: int
+    reset_cause: str = "unknown"   # why it last booted: "watchdog", "software", "pin", ...
 
     @classmethod
     def from_payload(cls, payload: bytes) -> "DeviceInfo":
@@ -108,6 +114,7 @@ class DeviceInfo:
             cycle_source=_CYCLE_SOURCES.get(f["cycle_source"], f"unknown({f['cycle_source']})"),
             cycle_hz=f["cycle_hz"], num_layers=f["num_layers"], input_size=f["input_size"],
             max_payload=f["max_payload"], kernel_arena_bytes=f["kernel_arena_bytes"],
+            reset_cause=_RESET_CAUSES.get(f["reset_cause"], f"unknown({f['reset_cause']})"),
         )
 
 
@@ -223,7 +230,7 @@ class DeviceSession:
         try:
             info = DeviceInfo.from_payload(
                 self.link.request(g.MSG_HELLO_REQ, expect={g.MSG_HELLO}).payload)
-        except (DeviceFault, DeviceGone):
+        except TERMINAL_ERRORS:
             raise
         except DeviceError:
             if self.reset is None:
@@ -235,6 +242,10 @@ class DeviceSession:
             info = DeviceInfo.from_payload(
                 self.link.request(g.MSG_HELLO_REQ, expect={g.MSG_HELLO}).payload)
         old = self.info
+        if old is not None and info.reset_cause == "watchdog" != old.reset_cause:
+            # Its boot HELLO was lost, but the device says why it rebooted.
+            raise WatchdogReset("the device's watchdog rebooted it: the firmware stopped "
+                                "making progress", hint=WATCHDOG_HINT)
         if old is not None and _identity(old) != _identity(info):
             raise ImageChanged(
                 f"after a resync the device runs {info.model_name!r} build {info.build_id!r} "
@@ -345,7 +356,7 @@ class DeviceSession:
                 self.stats.reruns += 1
                 self.stats.note(state.problem or "output frames lost or damaged")
                 state.problem = ""
-            except (DeviceFault, DeviceGone, ImageChanged) as exc:
+            except TERMINAL_ERRORS as exc:
                 exc.results = state.results()  # a run that dies half-way keeps what it had
                 raise
             except DeviceError as exc:
@@ -378,7 +389,7 @@ class DeviceSession:
     def _try_resync(self, state: "_RunState") -> None:
         try:
             self.resync()
-        except (DeviceFault, DeviceGone, ImageChanged) as exc:
+        except TERMINAL_ERRORS as exc:
             exc.results = state.results()
             raise
         except DeviceError as exc:

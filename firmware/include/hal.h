@@ -46,13 +46,41 @@ uint32_t hal_cycle_source_hz(void);
 void hal_reset(void) __attribute__((noreturn));
 
 /*
+ * Why the device last came out of reset; values equal the protocol's
+ * reset_cause enum. Ports that cannot tell return HAL_RESET_UNKNOWN.
+ */
+enum hal_reset_cause {
+    HAL_RESET_UNKNOWN = 0, HAL_RESET_POWER_ON = 1, HAL_RESET_PIN = 2,
+    HAL_RESET_SOFTWARE = 3, HAL_RESET_WATCHDOG = 4
+};
+enum hal_reset_cause hal_reset_cause(void);
+
+/*
+ * Watchdog. hal_watchdog_start(ms) arms it once after hal_init (0 leaves it
+ * off); the port rounds ms to what its hardware can do, never below it, up
+ * to its maximum. The portable firmware calls hal_watchdog_feed() each time
+ * it makes progress (a kernel call starts or ends, a frame goes out).
+ * Waiting for the host is not a hang: hal_uart_getc keeps the watchdog from
+ * expiring while it waits for a byte.
+ *
+ * On expiry a port whose watchdog can interrupt first (mps2: CMSDK watchdog
+ * -> NMI) reports through hil_on_fault with cause HAL_FAULT_WATCHDOG; one
+ * that can only reset (stm32f7: IWDG) reboots, and the next boot's
+ * hal_reset_cause() says HAL_RESET_WATCHDOG.
+ */
+void hal_watchdog_start(uint32_t ms);
+void hal_watchdog_feed(void);
+
+/*
  * Provided by the portable firmware, called by the port's fault handler
  * with the stacked exception frame and the fault status registers. It
  * reports the fault to the host and never returns.
  */
+enum hal_fault_cause { HAL_FAULT_CPU = 0, HAL_FAULT_WATCHDOG = 1 };   /* = protocol fault_cause */
 struct hal_fault {
     uint32_t r0, r1, r2, r3, r12, lr, pc, xpsr;
     uint32_t cfsr, hfsr, mmfar, bfar, exc_return;
+    enum hal_fault_cause cause;
 };
 void hil_on_fault(const struct hal_fault *fault) __attribute__((noreturn));
 

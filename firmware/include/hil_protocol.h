@@ -6,7 +6,7 @@
 #include <stdint.h>
 
 #define HIL_PROTOCOL_VERSION 1u
-#define HIL_PROTOCOL_HASH 0x160D4063u
+#define HIL_PROTOCOL_HASH 0x1DD8DD49u
 #define HIL_MAX_PAYLOAD 1024u
 #define HIL_ERROR_DETAIL_MAX 60u
 #define HIL_HEADER_BYTES 6u
@@ -43,6 +43,8 @@
 #define HIL_KSTATUS_SIZE_MISMATCH (-3)
 #define HIL_KSTATUS_BAD_FUNCTION (-100)
 #define HIL_KSTATUS_BAD_PARAMS (-101)
+#define HIL_KSTATUS_PARAM_RANGE (-102)
+#define HIL_KSTATUS_REGION_SIZE (-103)
 
 #define HIL_DUMP_ALL 0u
 #define HIL_DUMP_DIGEST 1u
@@ -66,6 +68,15 @@
 #define HIL_FAULT_CONTEXT_IDLE 0u
 #define HIL_FAULT_CONTEXT_LAYER 1u
 #define HIL_FAULT_CONTEXT_KERNEL 2u
+
+#define HIL_FAULT_CAUSE_CPU 0u
+#define HIL_FAULT_CAUSE_WATCHDOG 1u
+
+#define HIL_RESET_CAUSE_UNKNOWN 0u
+#define HIL_RESET_CAUSE_POWER_ON 1u
+#define HIL_RESET_CAUSE_PIN 2u
+#define HIL_RESET_CAUSE_SOFTWARE 3u
+#define HIL_RESET_CAUSE_WATCHDOG 4u
 
 #define HIL_FN_arm_convolve_HWC_q7_basic 1u
 #define HIL_FN_arm_convolve_HWC_q7_fast 2u
@@ -120,7 +131,7 @@ typedef struct __attribute__((packed)) {
     uint8_t backend;
     uint8_t variant;
     uint8_t cycle_source;
-    uint8_t reserved;
+    uint8_t reset_cause;
     uint32_t cycle_hz;
     uint16_t num_layers;
     uint16_t reserved2;
@@ -159,7 +170,7 @@ typedef struct __attribute__((packed)) {
     uint32_t exc_return;
     uint16_t index;
     uint8_t context;
-    uint8_t reserved;
+    uint8_t cause;
 } hil_fault_t;
 _Static_assert(sizeof(hil_fault_t) == 56, "hil_fault_t layout");
 
@@ -226,7 +237,7 @@ _Static_assert(sizeof(hil_kernel_run_t) == 4, "hil_kernel_run_t layout");
 
 typedef struct __attribute__((packed)) {
     uint8_t function;
-    uint8_t reserved;
+    uint8_t param;
     int16_t status;
     uint32_t crc32;
     uint32_t size;

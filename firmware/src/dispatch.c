@@ -19,6 +19,10 @@ _Static_assert(HAL_CYCLES_DWT == HIL_CYCLE_SOURCE_DWT, "cycle source ids");
 _Static_assert(HAL_CYCLES_SYSTICK == HIL_CYCLE_SOURCE_SYSTICK, "cycle source ids");
 _Static_assert(HAL_CYCLES_HOST == HIL_CYCLE_SOURCE_HOST, "cycle source ids");
 _Static_assert(HAL_CYCLES_TIMER == HIL_CYCLE_SOURCE_TIMER, "cycle source ids");
+_Static_assert(HAL_RESET_WATCHDOG == HIL_RESET_CAUSE_WATCHDOG, "reset cause ids");
+_Static_assert(HAL_RESET_SOFTWARE == HIL_RESET_CAUSE_SOFTWARE, "reset cause ids");
+_Static_assert(HAL_RESET_PIN == HIL_RESET_CAUSE_PIN, "reset cause ids");
+_Static_assert(HAL_RESET_POWER_ON == HIL_RESET_CAUSE_POWER_ON, "reset cause ids");
 
 static void copy_str(char *dst, size_t cap, const char *src)
 {
@@ -53,6 +57,7 @@ void hil_send_hello(uint16_t seq)
     h.variant = HIL_VARIANT_PLAIN;
 #endif
     h.cycle_source = (uint8_t)hal_cycle_source();
+    h.reset_cause = (uint8_t)hal_reset_cause();
     h.cycle_hz = hal_cycle_source_hz();
     h.num_layers = hil_num_layers;
     h.input_size = hil_input_size;

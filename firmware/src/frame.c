@@ -45,6 +45,7 @@ void hil_tx_bytes(const void *data, size_t len)
 void hil_tx_begin(uint8_t type, uint16_t seq, uint16_t length)
 {
     hil_header_t h = { .type = type, .flags = 0, .seq = seq, .length = length };
+    hal_watchdog_feed();   /* a frame going out is progress */
     tx.count = 0;
     tx.crc = 0;
     hil_tx_bytes(&h, sizeof h);

@@ -21,7 +21,8 @@ def hello_table(info) -> Table:
                  ("kernels", f"{info.backend}, {info.variant} path"),
                  ("cycle source", f"{info.cycle_source} @ {info.cycle_hz:,} Hz"),
                  ("protocol", f"v{info.protocol_version} ({info.protocol_hash:08x})"),
-                 ("layers", str(info.num_layers)), ("input", f"{info.input_size} B")):
+                 ("layers", str(info.num_layers)), ("input", f"{info.input_size} B"),
+                 ("last reset", info.reset_cause)):
         t.add_row(k, v)
     return t
 

@@ -18,7 +18,10 @@ CFSR_BITS = {
 }
 HFSR_BITS = {1: "VECTTBL", 30: "FORCED", 31: "DEBUGEVT"}
 _CONTEXTS = {v: k.lower() for k, v in g.ENUMS["fault_context"].items()}
+_CAUSES = {v: k.lower() for k, v in g.ENUMS["fault_cause"].items()}
 NO_INDEX = 0xFFFF
+WATCHDOG_HINT = ("a kernel hung or a layer ran longer than the watchdog allows; if the layer is "
+                 "legitimately that long, raise watchdog_ms in the board file")
 
 
 def bit_names(value: int, names: dict[int, str]) -> tuple[str, ...]:
@@ -30,6 +33,11 @@ class FaultInfo:
     registers: dict[str, int]   # r0..xpsr, cfsr, hfsr, mmfar, bfar, exc_return
     context: str                # "idle", "layer" or "kernel"
     index: int | None           # layer index, or function id for a kernel
+    cause: str = "cpu"          # "cpu" (a fault exception) or "watchdog" (no progress)
+
+    @property
+    def watchdog(self) -> bool:
+        return self.cause == "watchdog"
 
     @property
     def cfsr_flags(self) -> tuple[str, ...]:
@@ -53,7 +61,12 @@ class FaultInfo:
         """One line; ``symbols`` (hil.symbols.SymbolTable) adds function names at PC/LR."""
         r = self.registers
         where = {"layer": f"in layer {self.index}", "kernel": f"in kernel id {self.index}"}
-        kind = "stack overflow" if self.stack_overflow or self.in_stack_guard(symbols) else "fault"
+        if self.watchdog:
+            kind = "watchdog expired"   # pc is where the firmware stopped making progress
+        elif self.stack_overflow or self.in_stack_guard(symbols):
+            kind = "stack overflow"
+        else:
+            kind = "fault"
         pc, lr = f"pc=0x{r['pc']:08x}", f"lr=0x{r['lr']:08x}"
         if symbols is not None:
             pc += f" ({symbols.lookup(r['pc']) or '?'})"
@@ -62,9 +75,9 @@ class FaultInfo:
             pc_lr = "registers not stacked"   # the exception entry itself failed
         else:
             pc_lr = f"{pc} {lr}"
-        parts = [f"device {kind} {where.get(self.context, 'outside a kernel')}",
-                 pc_lr,
-                 f"CFSR=0x{r['cfsr']:08x} [{' '.join(self.cfsr_flags) or '-'}]"]
+        parts = [f"device {kind} {where.get(self.context, 'outside a kernel')}", pc_lr]
+        if not self.watchdog or r["cfsr"]:
+            parts.append(f"CFSR=0x{r['cfsr']:08x} [{' '.join(self.cfsr_flags) or '-'}]")
         if self.hfsr_flags:
             parts.append(f"HFSR=0x{r['hfsr']:08x} [{' '.join(self.hfsr_flags)}]")
         if "MMARVALID" in self.cfsr_flags:
@@ -78,17 +91,19 @@ def decode_fault(payload: bytes) -> FaultInfo:
     fields, _ = unpack("fault", payload)
     index = fields.pop("index")
     context = _CONTEXTS.get(fields.pop("context"), "unknown")
-    fields.pop("reserved")
-    return FaultInfo(fields, context, None if index == NO_INDEX else index)
+    cause = _CAUSES.get(fields.pop("cause"), "cpu")
+    return FaultInfo(fields, context, None if index == NO_INDEX else index, cause)
 
 
 class DeviceFault(DeviceError):
-    """The device took a CPU fault (HardFault/UsageFault/...) and halted."""
+    """The device took a CPU fault (HardFault/UsageFault/...) or its watchdog
+    expired, reported it, and halted."""
 
     def __init__(self, fault: FaultInfo, *, symbols=None) -> None:
-        super().__init__(
-            fault.describe(symbols),
-            hint="the device halted: reset or relaunch it; a fault inside a kernel usually "
-                 "means layer parameters outside the kernel's documented limits",
-        )
+        if fault.watchdog:
+            hint = f"the device halted at pc; {WATCHDOG_HINT}"
+        else:
+            hint = ("the device halted: reset or relaunch it; a fault inside a kernel usually "
+                    "means layer parameters outside the kernel's documented limits")
+        super().__init__(fault.describe(symbols), hint=hint)
         self.fault = fault

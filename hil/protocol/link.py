@@ -23,7 +23,7 @@ from typing import Callable, Iterable, Iterator
 
 from hil.errors import DeviceError, ProtocolError
 from hil.protocol import generated as g
-from hil.protocol.fault import DeviceFault, decode_fault
+from hil.protocol.fault import WATCHDOG_HINT, DeviceFault, decode_fault
 from hil.protocol.frames import Frame, FrameDecoder, encode
 from hil.protocol.messages import MESSAGE_NAMES, STATUS_NAMES, text, unpack
 
@@ -44,8 +44,20 @@ class DeviceReset(DeviceError):
     """The device announced itself again (HELLO seq 0) in the middle of a request."""
 
 
+class WatchdogReset(DeviceError):
+    """The device rebooted because its watchdog expired: the firmware hung.
+    Never retried: the same work would hang again."""
+
+
 class LinkTimeout(DeviceError):
     """Nothing (intact) arrived within the wait."""
+
+
+def hello_rebooted_by_watchdog(payload: bytes) -> bool:
+    try:
+        return unpack("hello", payload)[0]["reset_cause"] == g.ENUMS["reset_cause"]["WATCHDOG"]
+    except ProtocolError:
+        return False   # not a HELLO this host can read: the handshake will say so
 
 
 class DeviceGone(DeviceError):
@@ -232,10 +244,15 @@ class Link:
         or a boot HELLO after the device had already answered (it restarted)."""
         if frame.type == g.MSG_FAULT:
             raise DeviceFault(decode_fault(frame.payload))
-        if frame.type == g.MSG_HELLO and frame.seq == 0 and self._answered_any \
-                and not hello_expected:
-            self.stats.resets_seen += 1
-            raise DeviceReset(f"the device restarted while {doing}", hint=self._log_hint())
+        if frame.type == g.MSG_HELLO and frame.seq == 0 and self._answered_any:
+            if hello_rebooted_by_watchdog(frame.payload):
+                self.stats.resets_seen += 1
+                raise WatchdogReset(
+                    f"the device's watchdog rebooted it while {doing}: the firmware stopped "
+                    "making progress", hint=WATCHDOG_HINT)
+            if not hello_expected:
+                self.stats.resets_seen += 1
+                raise DeviceReset(f"the device restarted while {doing}", hint=self._log_hint())
 
     def exchange(self, msg: int, payload: bytes = b"", *, until: Iterable[int],
                  timeout: float | Callable[[], float] | None = None,

@@ -64,11 +64,35 @@ def test_stack_overflow_hits_the_guard_and_says_so(build_root, net, tmp_path):
     assert "stack overflow in layer 1" in err.message, err.message
 
 
-def test_a_hung_layer_ends_in_a_clear_error_with_the_log(build_root, net, tmp_path):
-    err = _device_error(build_root, net, tmp_path, {"HIL_TEST_HANG_AT_LAYER": "2"}, retries=2)
+def test_a_hung_layer_is_reported_by_the_device_watchdog(build_root, net, tmp_path):
+    err = _device_error(build_root, net, tmp_path, {"HIL_TEST_HANG_AT_LAYER": "2"})
+    assert isinstance(err, DeviceFault) and err.fault.watchdog
+    assert "device watchdog expired in layer 2" in err.message
+    assert "(hil_run_network+0x" in err.message     # where it stopped making progress
+    assert "watchdog_ms" in err.hint
+    assert len(err.results) == 2
+
+
+def test_without_a_watchdog_the_host_timeout_still_ends_a_hang(build_root, net, tmp_path):
+    err = _device_error(build_root, net, tmp_path,
+                        {"HIL_TEST_HANG_AT_LAYER": "2", "HIL_WATCHDOG_MS": "0u"}, retries=2)
     assert "gave up on a vector" in err.message and "timed out" in err.message
     assert "qemu.log" in err.hint
     assert len(err.results) == 2
+
+
+def test_waiting_for_the_host_never_trips_the_watchdog(build_root, net, tmp_path):
+    """The watchdog stops while the firmware waits for bytes: an idle device
+    outlives its timeout (virtual time follows real time while QEMU sleeps)."""
+    board = load_board(BOARD)
+    image = prepare_image(board, net, build_root=build_root, defines={"HIL_WATCHDOG_MS": "1500u"})
+    x = generated_inputs(net, 2, seed=5)
+    with open_device(board, image, log_dir=tmp_path, timeout=3) as dev:
+        first = dev.session.infer(x[0], dump="digest")
+        time.sleep(2.5)   # longer than the watchdog, spent waiting for the next request
+        second = dev.session.infer(x[1], dump="digest")
+        assert dev.runner.alive()
+    assert len(first) == len(second) == len(net.layers)
 
 
 def test_cuts_and_resets_mid_run_lose_nothing(build_root, net, tmp_path):

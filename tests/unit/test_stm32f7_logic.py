@@ -70,9 +70,16 @@ static void settle(void)
     *isr = USART_ISR_TXE | USART_ISR_TC | (rx_pos < rx_len ? USART_ISR_RXNE : 0);
 }
 
+/* "idle": after this many IWDG_KR accesses a byte arrives over the UART. */
+static int byte_after_feeds = -1, feeds_seen;
+
 volatile uint32_t *fake_reg32(uint32_t addr)
 {
     settle();
+    if (addr == 0x40003000u && byte_after_feeds >= 0 && ++feeds_seen == byte_after_feeds) {
+        rx_queue[rx_len++] = 0x5A;
+        USART3_IRQHandler();
+    }
     uint32_t *reg = slot(addr);
     if (addr == USART3_BASE + 0x24u && rx_pos < rx_len)   /* RDR: a read takes the byte */
         *reg = rx_queue[rx_pos++];
@@ -125,6 +132,30 @@ int main(int argc, char **argv)
         SHOW("in_order", in_order);
         SHOW("marker_next", hal_uart_getc() == 0xA5);
         SHOW("left_in_usart", rx_len - rx_pos);
+    } else if (!strcmp(what, "watchdog")) {
+        hal_watchdog_feed();           /* before start: must not touch the IWDG */
+        SHOW("kr_before", IWDG_KR);
+        hal_watchdog_start((uint32_t)strtoul(argv[2], NULL, 0));
+        SHOW("kr", IWDG_KR);
+        SHOW("pr", IWDG_PR);
+        SHOW("rlr", IWDG_RLR);
+        SHOW("dbg_fz", DBGMCU_APB1_FZ);
+        IWDG_KR = 0;
+        hal_watchdog_feed();
+        SHOW("kr_fed", IWDG_KR);
+    } else if (!strcmp(what, "idle")) {
+        /* hal_uart_getc with nothing received: it must feed the watchdog while it waits. */
+        SystemCoreClock = 216000000u;
+        stm32f7_uart_init(115200u);
+        hal_watchdog_start(1000u);
+        byte_after_feeds = 5;
+        SHOW("byte", hal_uart_getc());
+        SHOW("feeds", feeds_seen);
+    } else if (!strcmp(what, "reset")) {
+        RCC_CSR = (uint32_t)strtoul(argv[2], NULL, 0);
+        stm32f7_reset_cause_init();
+        SHOW("cause", hal_reset_cause());
+        SHOW("csr", RCC_CSR);
     }
     return 0;
 }
@@ -139,7 +170,8 @@ def harness(tmp_path_factory) -> Path:
     exe = out / "harness"
     cmd = ["gcc", "-std=gnu11", "-O1", "-Wall", "-Wextra", "-Werror", "-include",
            str(out / "fake_regs.h"), f"-I{firmware_root() / 'include'}", f"-I{PORT}",
-           str(PORT / "clock.c"), str(PORT / "uart.c"), str(out / "harness.c"), "-o", str(exe)]
+           f"-I{firmware_root() / 'port' / 'common'}", str(PORT / "clock.c"), str(PORT / "uart.c"),
+           str(PORT / "watchdog.c"), str(out / "harness.c"), "-o", str(exe)]
     result = subprocess.run(cmd, capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
     return exe
@@ -226,3 +258,44 @@ def test_rx_ring_keeps_the_oldest_bytes_when_full(harness):
     """A burst longer than the ring loses its newest bytes (the frame's CRC fails, the host resends)."""
     r = run(harness, "ring", 5000, 4096)
     assert (r["in_order"], r["marker_next"], r["left_in_usart"]) == (1, 1, 0)
+
+
+LSI_MAX_HZ = 47_000   # the fastest LSI the datasheet allows
+
+
+@pytest.mark.parametrize("ms", [1, 100, 5000, 20_000])
+def test_watchdog_timeout_is_at_least_the_request_with_the_finest_divider(harness, ms):
+    r = run(harness, "watchdog", ms)
+    assert r["kr_before"] == 0, "feeding before the start must not touch the IWDG"
+    assert r["kr"] == 0xAAAA and r["kr_fed"] == 0xAAAA      # started, then reloaded
+    assert r["dbg_fz"] & (1 << 12), "the IWDG must stop while a debugger halts the core"
+    pr, rlr = r["pr"], r["rlr"]
+    assert 0 <= pr <= 6 and 0 <= rlr <= 0xFFF
+    timeout = (rlr + 1) * (4 << pr) / LSI_MAX_HZ
+    assert timeout >= ms / 1000
+    if pr > 0:   # the next finer divider could not reach it
+        assert 4096 * (4 << (pr - 1)) / LSI_MAX_HZ < ms / 1000
+
+
+def test_watchdog_longer_than_the_iwdg_can_count_gets_its_maximum(harness):
+    r = run(harness, "watchdog", 60_000)
+    assert (r["pr"], r["rlr"]) == (6, 0xFFF)
+
+
+def test_waiting_for_the_host_feeds_the_watchdog(harness):
+    r = run(harness, "idle")
+    assert r["byte"] == 0x5A and r["feeds"] >= 5
+
+
+@pytest.mark.parametrize("csr, cause", [
+    ((1 << 29) | (1 << 26), 4),   # IWDG reset (NRST is driven too): watchdog
+    ((1 << 30) | (1 << 26), 4),   # window watchdog
+    ((1 << 28) | (1 << 26), 3),   # SYSRESETREQ: software
+    ((1 << 27) | (1 << 25) | (1 << 26), 1),   # power on
+    (1 << 26, 2),                 # the reset button or a debugger
+    (0, 0),
+])
+def test_reset_cause_comes_from_rcc_csr_and_the_flags_are_cleared(harness, csr, cause):
+    r = run(harness, "reset", csr)
+    assert r["cause"] == cause
+    assert r["csr"] & (1 << 24), "RMVF must be written so the next boot sees fresh flags"

@@ -9,6 +9,7 @@
  */
 #include <stdint.h>
 
+#include "armv7m.h"
 #include "hal.h"
 
 #define FAULT_REG32(addr) (*(volatile uint32_t *)(addr))
@@ -50,5 +51,10 @@ __attribute__((noreturn, used)) void hal_fault_report(const uint32_t *frame, uin
         .cfsr = SCS_CFSR, .hfsr = SCS_HFSR, .mmfar = SCS_MMFAR, .bfar = SCS_BFAR,
         .exc_return = exc_return,
     };
+    uint32_t ipsr;
+    __asm volatile("mrs %0, ipsr" : "=r"(ipsr));
+    ipsr &= 0x1FFu;
+    fault.cause = hal_port_watchdog_exception != 0 && ipsr == hal_port_watchdog_exception
+                      ? HAL_FAULT_WATCHDOG : HAL_FAULT_CPU;
     hil_on_fault(&fault);
 }

@@ -172,3 +172,11 @@ void hal_reset(void)
     flush_tx();
     exit(0);
 }
+
+/* A host process cannot hang unnoticed (the test's timeouts and the
+ * sanitizers watch it), so the host port runs no watchdog. */
+void hal_watchdog_start(uint32_t ms) { (void)ms; }
+
+void hal_watchdog_feed(void) {}
+
+enum hal_reset_cause hal_reset_cause(void) { return HAL_RESET_UNKNOWN; }

@@ -9,6 +9,7 @@
 
 #include "armv7m.h"
 #include "hal.h"
+#include "mps2_port.h"
 #include "mps2_regs.h"
 
 #ifndef HIL_UART_BAUD
@@ -57,15 +58,20 @@ void UART0_RX_IRQHandler(void)
  */
 uint8_t hal_uart_getc(void)
 {
-    uint32_t primask = irq_save();
-    for (;;) {
-        UART0_INTCLEAR = UART_INT_RX;
-        NVIC_ICPR0 = 1u << UART0_RX_IRQ;
-        if (UART0_STATE & UART_STATE_RXFULL)
-            break;
-        __asm volatile("wfi" ::: "memory");
+    if (!(UART0_STATE & UART_STATE_RXFULL)) {
+        /* Waiting for the host is not a hang: no watchdog count meanwhile. */
+        mps2_watchdog_pause();
+        uint32_t primask = irq_save();
+        for (;;) {
+            UART0_INTCLEAR = UART_INT_RX;
+            NVIC_ICPR0 = 1u << UART0_RX_IRQ;
+            if (UART0_STATE & UART_STATE_RXFULL)
+                break;
+            __asm volatile("wfi" ::: "memory");
+        }
+        irq_restore(primask);
+        mps2_watchdog_resume();
     }
-    irq_restore(primask);
     return (uint8_t)UART0_DATA;
 }
 

@@ -17,6 +17,21 @@
 #define TIMER0_RELOAD     REG32(0x40000008u)
 #define TIMER_CTRL_ENABLE (1u << 0)
 
+/* CMSDK APB watchdog (ARM DDI 0479, "APB watchdog"): counts down from LOAD
+ * on the 25 MHz clock while INTEN is set; at zero it raises WDOGINT (the
+ * mps2 machines wire it to NMI) and reloads; at the next zero with the
+ * interrupt still set and RESEN on, it resets. INTCLR clears the interrupt
+ * and reloads. Writes need LOCK = key; any other value locks again. */
+#define WDOG_BASE         0x40008000u
+#define WDOG_LOAD         REG32(WDOG_BASE + 0x000u)
+#define WDOG_CTRL         REG32(WDOG_BASE + 0x008u)
+#define WDOG_INTCLR       REG32(WDOG_BASE + 0x00Cu)
+#define WDOG_LOCK         REG32(WDOG_BASE + 0xC00u)
+#define WDOG_CTRL_INTEN   (1u << 0)
+#define WDOG_CTRL_RESEN   (1u << 1)
+#define WDOG_UNLOCK_KEY   0x1ACCE551u
+#define NMI_EXCEPTION     2u
+
 /* CMSDK APB UART0 */
 #define UART0_BASE        0x40004000u
 #define UART0_DATA        REG32(UART0_BASE + 0x00u)

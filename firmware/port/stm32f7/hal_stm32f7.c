@@ -141,6 +141,7 @@ static void stack_guard_init(void)
 
 void hal_init(void)
 {
+    stm32f7_reset_cause_init();
     caches_enable();
     stm32f7_clock_init();
     stm32f7_uart_init(HIL_UART_BAUD);

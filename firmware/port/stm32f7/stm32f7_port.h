@@ -23,4 +23,9 @@ enum stm32f7_clock stm32f7_clock_source(void);
 void stm32f7_uart_init(uint32_t baud);
 void USART3_IRQHandler(void);
 
+/* watchdog.c: read (and clear) RCC_CSR's reset flags for hal_reset_cause();
+ * the IWDG prescaler and reload for a timeout of at least ms. */
+void stm32f7_reset_cause_init(void);
+void stm32f7_iwdg_divider(uint32_t ms, uint32_t *pr, uint32_t *rlr);
+
 #endif /* HIL_STM32F7_PORT_H */

@@ -34,6 +34,14 @@
 #define RCC_AHB1ENR       REG32(RCC_BASE + 0x30u)
 #define RCC_APB1ENR       REG32(RCC_BASE + 0x40u)
 #define RCC_DCKCFGR2      REG32(RCC_BASE + 0x90u)
+#define RCC_CSR           REG32(RCC_BASE + 0x74u)
+#define RCC_CSR_RMVF      (1u << 24)   /* write 1: clear the reset flags */
+#define RCC_CSR_BORRSTF   (1u << 25)
+#define RCC_CSR_PINRSTF   (1u << 26)
+#define RCC_CSR_PORRSTF   (1u << 27)
+#define RCC_CSR_SFTRSTF   (1u << 28)
+#define RCC_CSR_IWDGRSTF  (1u << 29)
+#define RCC_CSR_WWDGRSTF  (1u << 30)
 
 #define RCC_CR_HSION      (1u << 0)
 #define RCC_CR_HSIRDY     (1u << 1)
@@ -66,6 +74,20 @@
 #define RCC_APB1RSTR_USART3RST (1u << 18)
 #define RCC_DCKCFGR2_USART3SEL_MASK   (3u << 4)
 #define RCC_DCKCFGR2_USART3SEL_SYSCLK (1u << 4)
+
+/* ---- IWDG (0x4000 3000), clocked by the ~32 kHz LSI ---- */
+#define IWDG_KR           REG32(0x40003000u)
+#define IWDG_PR           REG32(0x40003004u)
+#define IWDG_RLR          REG32(0x40003008u)
+#define IWDG_SR           REG32(0x4000300Cu)
+#define IWDG_KEY_RELOAD   0xAAAAu
+#define IWDG_KEY_UNLOCK   0x5555u   /* write access to PR and RLR */
+#define IWDG_KEY_START    0xCCCCu
+#define IWDG_SR_BUSY      0x7u      /* PVU | RVU | WVU: an update is still in flight */
+
+/* ---- DBGMCU: APB1 peripherals frozen while the core is halted ---- */
+#define DBGMCU_APB1_FZ    REG32(0xE0042008u)
+#define DBGMCU_IWDG_STOP  (1u << 12)
 
 /* ---- PWR (0x4000 7000) ---- */
 #define PWR_BASE          0x40007000u

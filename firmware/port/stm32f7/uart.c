@@ -96,7 +96,7 @@ uint8_t hal_uart_getc(void)
 {
     uint32_t tail = rx_tail;
     while (rx_head == tail)
-        ;
+        hal_watchdog_feed();   /* waiting for the host is not a hang */
     uint8_t byte = rx_ring[tail & (RX_RING_SIZE - 1u)];
     rx_tail = tail + 1u;
     return byte;

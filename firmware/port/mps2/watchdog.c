@@ -1,0 +1,66 @@
+/*
+ * watchdog.c: hal.h's watchdog for the mps2 machines, on the CMSDK APB
+ * watchdog. Its first expiry raises NMI, which the shared fault entry
+ * reports as a watchdog fault with the PC that stopped making progress; the
+ * second would reset the core, but the fault handler keeps feeding it, so
+ * the device stays halted with its report sent.
+ *
+ * Under QEMU -icount the 25 MHz clock runs in virtual time: a timeout of
+ * ms covers ms * 1e6 / 2^shift instructions of work, however slow the host.
+ */
+#include <stdint.h>
+
+#include "armv7m.h"
+#include "hal.h"
+#include "mps2_port.h"
+#include "mps2_regs.h"
+
+#define WDOG_HZ 25000000u
+
+const uint32_t hal_port_watchdog_exception = NMI_EXCEPTION;
+
+static uint32_t armed_ctrl;   /* 0 while the watchdog is off */
+
+static void wdog_write(volatile uint32_t *reg, uint32_t value)
+{
+    WDOG_LOCK = WDOG_UNLOCK_KEY;
+    *reg = value;
+    WDOG_LOCK = 0;
+}
+
+void hal_watchdog_start(uint32_t ms)
+{
+    if (ms == 0)
+        return;
+    uint64_t ticks = (uint64_t)ms * (WDOG_HZ / 1000u);
+    wdog_write(&WDOG_LOAD, ticks > 0xFFFFFFFFu ? 0xFFFFFFFFu : (uint32_t)ticks);
+    armed_ctrl = WDOG_CTRL_INTEN | WDOG_CTRL_RESEN;
+    wdog_write(&WDOG_CTRL, armed_ctrl);
+}
+
+void hal_watchdog_feed(void)
+{
+    if (armed_ctrl)
+        wdog_write(&WDOG_INTCLR, 1u);
+}
+
+/* hal_uart_getc: the counter stops (INTEN off) while the firmware waits for the host. */
+void mps2_watchdog_pause(void)
+{
+    if (armed_ctrl)
+        wdog_write(&WDOG_CTRL, 0);
+}
+
+void mps2_watchdog_resume(void)
+{
+    if (armed_ctrl) {
+        wdog_write(&WDOG_INTCLR, 1u);
+        wdog_write(&WDOG_CTRL, armed_ctrl);
+    }
+}
+
+/* QEMU's mps2 machines model no reset-cause register. */
+enum hal_reset_cause hal_reset_cause(void)
+{
+    return HAL_RESET_UNKNOWN;
+}
