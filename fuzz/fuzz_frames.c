@@ -8,15 +8,21 @@
  * produced in full (so the encoder runs too). When the input is used up,
  * hal_uart_getc jumps back here.
  *
- * KERNEL_RUN is parsed by the dispatcher's length checks but its kernel call
- * is not made: the device trusts the scalar parameters of a single-kernel
- * call (the host checks them against KERNEL_SPECS), so a fuzzed parameter
- * set would only find the kernels' documented preconditions.
+ * Then the same bytes are read a second way, as requests [type][length
+ * u16][payload], framed by the firmware's own encoder and served the same
+ * way: every frame arrives with a valid CRC, so mutations land in the
+ * requests themselves (region sizes, KERNEL_RUN parameters) instead of being
+ * dropped as damaged frames.
+ *
+ * A well-formed KERNEL_RUN reaches the kernels through the device's own
+ * checks (firmware/src/kcheck.c), so fuzzed parameters probe those checks:
+ * any call they let through must stay inside the kernel arena. The target
+ * is built with a small HIL_KERNEL_ARENA_BYTES, which bounds every call's
+ * work (the regions bound the parameters) to milliseconds.
  */
 #include <setjmp.h>
 #include <stddef.h>
 #include <stdint.h>
-#include <string.h>
 
 #include "hal.h"
 #include "hil_fw.h"
@@ -25,10 +31,19 @@ static const uint8_t *in_data;
 static size_t in_left;
 static jmp_buf input_done;
 static volatile uint32_t tx_sink;
+static uint8_t framed[64u * 1024u]; /* the second pass's encoded requests */
+static size_t framed_len;
+static int capturing;
 
 void hal_init(void) {}
 
-void hal_uart_putc(uint8_t byte) { tx_sink += byte; }
+void hal_uart_putc(uint8_t byte)
+{
+    if (capturing)
+        framed[framed_len++] = byte;
+    else
+        tx_sink += byte;
+}
 
 uint8_t hal_uart_getc(void)
 {
@@ -52,7 +67,7 @@ void hal_watchdog_feed(void) {}
 
 enum hal_reset_cause hal_reset_cause(void) { return HAL_RESET_UNKNOWN; }
 
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+static void serve(const uint8_t *data, size_t size)
 {
     in_data = data;
     in_left = size;
@@ -60,14 +75,36 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         for (;;) {
             const uint8_t *payload;
             const hil_header_t *hdr = hil_recv(&payload);
-            if (hdr->type == HIL_MSG_KERNEL_RUN && hdr->length >= sizeof(hil_kernel_run_t)) {
-                hil_kernel_run_t r;
-                memcpy(&r, payload, sizeof r);
-                if (hdr->length == sizeof r + 4u * r.n_params)
-                    continue; /* well-formed: the call itself is out of scope (see above) */
-            }
             hil_dispatch(hdr, payload);
         }
     }
+}
+
+/* The input read as requests, each encoded into framed[]. */
+static size_t frame_requests(const uint8_t *data, size_t size)
+{
+    uint16_t seq = 1;
+    framed_len = 0;
+    framed[framed_len++] = 0x00; /* ends whatever the first pass left half-received */
+    capturing = 1;
+    while (size >= 3 && framed_len + HIL_MAX_ENCODED <= sizeof framed) {
+        const uint8_t type = data[0];
+        size_t len = (size_t)data[1] | (size_t)data[2] << 8;
+        data += 3;
+        size -= 3;
+        len = len < size ? len : size;
+        len = len < HIL_MAX_PAYLOAD ? len : HIL_MAX_PAYLOAD;
+        hil_send(type, seq++, data, len, NULL, 0);
+        data += len;
+        size -= len;
+    }
+    capturing = 0;
+    return framed_len;
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    serve(data, size);
+    serve(framed, frame_requests(data, size));
     return 0;
 }

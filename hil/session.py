@@ -22,16 +22,18 @@ from typing import Callable, Mapping, Sequence
 
 import numpy as np
 
-from hil.errors import ConfigError, DeviceError, ProtocolError
+from hil.errors import ConfigError, DeviceError, KernelParameterError, ProtocolError
 from hil.protocol import generated as g
 from hil.protocol.fault import WATCHDOG_HINT, DeviceFault, FaultInfo  # noqa: F401  (re-exported)
 from hil.protocol.frames import Frame
 from hil.protocol.link import DeviceGone, Link, LinkTimeout, WatchdogReset
 from hil.protocol.messages import pack, size, text, unpack
 from hil.reference.spec import FUNCTION_IDS, KERNEL_SPECS
+from hil.reference.validation import validate_params
 
 __all__ = ["DeviceSession", "DeviceInfo", "LayerResult", "KernelResult", "DeviceFault",
-           "FaultInfo", "DUMP_MODES", "SessionStats", "ImageChanged", "layer_timeouts"]
+           "FaultInfo", "DUMP_MODES", "SessionStats", "ImageChanged", "KernelRefused",
+           "layer_timeouts"]
 
 DUMP_MODES = {name.lower(): value for name, value in g.ENUMS["dump"].items()}
 _BACKENDS = {1: "portable", 2: "cmsis-nn"}
@@ -125,6 +127,19 @@ class LayerResult:
     crc32: int                  # 0 when the run used dump="none"
     ticks: int                  # in units of DeviceInfo.cycle_source / cycle_hz
     status: int                 # arm_status of the call (0 = success)
+
+
+class KernelRefused(DeviceError):
+    """The device refused a KERNEL_RUN before calling the kernel.
+
+    ``status`` is the kernel status (KERNEL_STATUS), ``what`` the refused
+    parameter's name or the region ("input" ... "scratch"), when there is one.
+    """
+
+    def __init__(self, message: str, *, status: int, what: str | None, hint: str) -> None:
+        super().__init__(message, hint=hint)
+        self.status = status
+        self.what = what
 
 
 @dataclass(frozen=True)
@@ -468,6 +483,9 @@ class DeviceSession:
 
         ``scalars`` are the function's scalar C parameters by name, ``arrays``
         its input/weights/bias by C name (as in the golden-vector files).
+        The device checks the call itself (firmware/src/kcheck.c) and raises
+        KernelRefused, without running anything, when it breaks a rule of
+        hil.reference.validation or the kernel arena is too small for it.
         """
         spec = KERNEL_SPECS.get(function)
         if spec is None:
@@ -510,6 +528,9 @@ class DeviceSession:
                 _place(out, f["offset"], chunk)
             elif frame.type == g.MSG_KERNEL_DONE:
                 f, _ = unpack("kernel_done", frame.payload)
+                refusal = _kernel_refusal(spec, params, f)
+                if refusal is not None:
+                    raise refusal
                 output = _assemble(out, f, mode, function)
                 return KernelResult(output, f["status"], f["ticks"], f["crc32"])
             else:
@@ -628,6 +649,40 @@ class _RunState:
                 break
             out.append(self.finished[i])
         return out
+
+
+_KERNEL_REGIONS = ("input", "weights", "bias", "output", "scratch")  # kernel_done.param
+_KS = g.KERNEL_STATUS
+
+
+def _kernel_refusal(spec, params: Mapping[str, int], done: dict) -> KernelRefused | None:
+    """The error for a KERNEL_DONE that says the kernel was not called, else None."""
+    status, index = done["status"], done["param"]
+    mismatch = ("host and device disagree on the kernel's limits: the firmware is older or "
+                "newer than this hil; rebuild and flash it")
+    what = None
+    if status == _KS["PARAM_RANGE"]:
+        what = spec.scalars[index] if index < len(spec.scalars) else f"#{index}"
+        value = params.get(what, "?")
+        message = f"the device refused {spec.name}: parameter {what} = {value} is outside its limits"
+        try:   # run_kernel leaves validation to its callers: was the call simply invalid?
+            validate_params(spec.name, params)
+        except KernelParameterError as exc:
+            mismatch = exc.hint or mismatch
+            message = f"the device refused {exc.message}"
+    elif status == _KS["REGION_SIZE"]:
+        what = _KERNEL_REGIONS[index] if index < len(_KERNEL_REGIONS) else f"#{index}"
+        message = f"the device refused {spec.name}: its {what} region is too small for the parameters"
+        if what == "scratch":
+            mismatch = ("the kernel arena leaves too little scratch for this call: rebuild the "
+                        "firmware with a larger -DHIL_KERNEL_ARENA_BYTES")
+    elif status == _KS["BAD_FUNCTION"]:
+        message = f"the device has no function {spec.name} (id {FUNCTION_IDS[spec.name]})"
+    elif status == _KS["BAD_PARAMS"]:
+        message = f"the device expects a different number of parameters for {spec.name}"
+    else:
+        return None
+    return KernelRefused(message, status=status, what=what, hint=mismatch)
 
 
 def _dump_mode(dump: str) -> int:

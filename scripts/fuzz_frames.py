@@ -5,10 +5,14 @@
     python scripts/fuzz_frames.py --write-seeds       # regenerate fuzz/corpus from valid frames
 
 The target (fuzz/fuzz_frames.c) is compiled with clang -fsanitize=fuzzer,
-address,undefined together with firmware/src, firmware/nn and the lenet5
-tables of a three-layer network (fuzz_network). New inputs go to build/fuzz/corpus (not committed);
-fuzz/corpus holds the small seed set. A crash leaves its input in
-build/fuzz/crash-* and makes this script exit 1.
+address,undefined together with firmware/src, firmware/nn and the tables of
+a three-layer network (fuzz_network), with a KERNEL_ARENA_BYTES small enough
+that no fuzzed KERNEL_RUN can work for long (a call past TIMEOUT_SECONDS
+counts as a crash). New inputs go to build/fuzz/corpus (not committed);
+fuzz/corpus holds the small seed set: request streams as on the wire, and
+kernel calls as the [type][length][payload] records the target frames
+itself. A crash leaves its input in build/fuzz/crash-* and makes this script
+exit 1.
 """
 
 from __future__ import annotations
@@ -30,6 +34,11 @@ SEEDS = ROOT / "fuzz" / "corpus"
 TARGET = ROOT / "fuzz" / "fuzz_frames.c"
 SANITIZERS = ("-fsanitize=fuzzer,address,undefined", "-fno-sanitize-recover=undefined",
               "-fno-omit-frame-pointer")
+# Regions and scratch bound a kernel call's parameters, so the arena bounds its
+# work: at 2 KiB no call does more than about a million multiply-adds or
+# pooling-window steps (milliseconds under the sanitizers).
+KERNEL_ARENA_BYTES = 2048
+TIMEOUT_SECONDS = 10
 
 
 @dataclass
@@ -73,12 +82,59 @@ def build(out_dir: Path) -> Path:
     cmd = ["clang", "-std=c11", "-g", "-O1", *SANITIZERS,
            f"-I{FIRMWARE / 'include'}", f"-I{FIRMWARE / 'nn' / 'include'}",
            f"-I{FIRMWARE / 'src'}", '-DHIL_BUILD_ID="fuzz"', '-DHIL_BOARD_ID="host"',
-           '-DHIL_CORE="host"', *map(str, sources), *map(str, model_sources), str(TARGET),
+           '-DHIL_CORE="host"', f"-DHIL_KERNEL_ARENA_BYTES={KERNEL_ARENA_BYTES}",
+           *map(str, sources), *map(str, model_sources), str(TARGET),
            "-o", str(exe)]
     result = subprocess.run(cmd, capture_output=True, text=True)
     if result.returncode != 0:
         raise SystemExit(f"fuzz target build failed:\n{result.stderr}")
     return exe
+
+
+# One small valid call per function: the seeds the kernel checks are fuzzed from.
+_SQUARE = dict(dim_im_in=5, ch_im_in=4, ch_im_out=2, dim_kernel=3, padding=1, stride=1,
+               bias_shift=0, out_shift=7, dim_im_out=5)
+_NONSQUARE = dict(dim_im_in_x=6, dim_im_in_y=5, ch_im_in=4, ch_im_out=2, dim_kernel_x=3,
+                  dim_kernel_y=2, padding_x=1, padding_y=0, stride_x=1, stride_y=2,
+                  bias_shift=1, out_shift=6, dim_im_out_x=6, dim_im_out_y=2)
+_POOL = dict(dim_im_in=6, ch_im_in=3, dim_kernel=3, padding=1, stride=2, dim_im_out=3)
+_FC = dict(dim_vec=20, num_of_rows=6, bias_shift=0, out_shift=7)
+SEED_CALLS = {
+    "arm_convolve_HWC_q7_basic": {**_SQUARE, "ch_im_in": 3},
+    "arm_convolve_HWC_q7_fast": _SQUARE,
+    "arm_convolve_HWC_q7_RGB": {**_SQUARE, "ch_im_in": 3, "stride": 2, "dim_im_out": 3},
+    "arm_convolve_HWC_q7_basic_nonsquare": {**_NONSQUARE, "ch_im_in": 3},
+    "arm_convolve_HWC_q7_fast_nonsquare": _NONSQUARE,
+    "arm_convolve_1x1_HWC_q7_fast_nonsquare": {
+        **_NONSQUARE, "dim_kernel_x": 1, "dim_kernel_y": 1, "padding_x": 0, "stride_y": 1,
+        "dim_im_out_y": 5},
+    "arm_depthwise_separable_conv_HWC_q7": {**_SQUARE, "ch_im_out": 4},
+    "arm_depthwise_separable_conv_HWC_q7_nonsquare": {**_NONSQUARE, "ch_im_out": 4},
+    "arm_relu_q7": dict(size=16),
+    "arm_maxpool_q7_HWC": _POOL,
+    "arm_avepool_q7_HWC": _POOL,
+    "arm_fully_connected_q7": _FC,
+    "arm_fully_connected_q7_opt": _FC,
+    "arm_softmax_q7": dict(dim_vec=10),
+    "arm_nn_activations_direct_q7": dict(size=16, int_width=2, type=1),
+}
+
+
+def kernel_requests(function: str, params: dict[str, int]) -> list[tuple[int, bytes]]:
+    """(type, payload) of KERNEL_SETUP with the regions the call needs, then KERNEL_RUN."""
+    from hil.protocol import generated as g
+    from hil.protocol.messages import pack
+    from hil.reference.spec import FUNCTION_IDS, KERNEL_SPECS
+
+    spec = KERNEL_SPECS[function]
+    sizes = dict(input_size=spec.input_size(params), output_size=spec.output_size(params),
+                 weights_size=spec.weights_size(params) if spec.weights else 0,
+                 bias_size=spec.bias_size(params) if spec.bias else 0)
+    values = [params[n] for n in spec.scalars]
+    return [(g.MSG_KERNEL_SETUP, pack("kernel_setup", **sizes)),
+            (g.MSG_KERNEL_RUN, pack("kernel_run", function=FUNCTION_IDS[function],
+                                    n_params=len(values), dump=g.ENUMS["dump"]["DIGEST"])
+             + struct.pack(f"<{len(values)}i", *values))]
 
 
 def seed_frames() -> dict[str, bytes]:
@@ -96,12 +152,27 @@ def seed_frames() -> dict[str, bytes]:
     kload = f(g.MSG_KERNEL_LOAD, pack("kernel_chunk", region=1, offset=0) + bytes(32), 6)
     krun = f(g.MSG_KERNEL_RUN, pack("kernel_run", function=9, n_params=1, dump=0)
              + struct.pack("<i", 16), 7)
+
+    def kernel_call(function: str, params: dict[str, int]) -> bytes:
+        """As frames on the wire (the target's first pass)."""
+        return b"".join(f(t, payload, 8 + i)
+                        for i, (t, payload) in enumerate(kernel_requests(function, params)))
+
+    def as_requests(function: str, params: dict[str, int]) -> bytes:
+        """As [type][length u16][payload] records (the target's second pass)."""
+        return b"".join(bytes([t]) + struct.pack("<H", len(payload)) + payload
+                        for t, payload in kernel_requests(function, params))
+
     return {
         "hello": f(g.MSG_HELLO_REQ),
         "load_input": load,
         "run_digest": load + f(g.MSG_RUN, pack("run", dump=1), 3),
         "run_all_small_chunks": f(g.MSG_RUN, pack("run", dump=0, max_chunk=64), 4),
         "kernel": setup + kload + krun,
+        # A well-formed conv call on the wire; every function's call as records.
+        "kernel_conv": kernel_call("arm_convolve_HWC_q7_basic",
+                                   SEED_CALLS["arm_convolve_HWC_q7_basic"]),
+        **{f"call_{fn}": as_requests(fn, params) for fn, params in SEED_CALLS.items()},
         "unknown_type": f(0x7F, b"\x01\x02"),
         "bad_crc": f(g.MSG_HELLO_REQ)[:-2] + b"\x55\x00",
         "oversized": b"\x01" * (g.MAX_ENCODED + 10) + b"\x00",
@@ -123,7 +194,8 @@ def run(exe: Path, seconds: int, work_dir: Path) -> FuzzResult:
     corpus = work_dir / "corpus"
     corpus.mkdir(parents=True, exist_ok=True)
     cmd = [str(exe), str(corpus), str(SEEDS), f"-max_total_time={seconds}",
-           f"-artifact_prefix={work_dir}/", "-print_final_stats=1", "-max_len=4096"]
+           f"-artifact_prefix={work_dir}/", "-print_final_stats=1", "-max_len=4096",
+           f"-timeout={TIMEOUT_SECONDS}"]
     result = subprocess.run(cmd, capture_output=True, text=True, cwd=work_dir)
     out = result.stderr + result.stdout
     execs = re.search(r"stat::number_of_executed_units:\s*(\d+)", out)

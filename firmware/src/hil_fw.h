@@ -51,6 +51,20 @@ int32_t hil_kernel_call(uint8_t function, const int32_t *params, uint8_t n_param
                         q7_t *in, const q7_t *weights, const q7_t *bias, q7_t *out,
                         q15_t *scratch);
 
+/* kcheck.c: a KERNEL_RUN checked before the call. sizes[] are the bytes of
+ * the input, weights, bias and output regions (each followed by
+ * HIL_KERNEL_REGION_PAD more readable bytes) and of the scratch. Returns
+ * HIL_KSTATUS_SUCCESS or why the call is refused (BAD_FUNCTION, BAD_PARAMS,
+ * PARAM_RANGE, REGION_SIZE); *param is then the refused parameter's index
+ * (PARAM_RANGE) or region (REGION_SIZE), otherwise 0xFF. */
+enum {
+    HIL_KREGION_INPUT, HIL_KREGION_WEIGHTS, HIL_KREGION_BIAS, HIL_KREGION_OUTPUT,
+    HIL_KREGION_SCRATCH, HIL_KREGION_COUNT
+};
+#define HIL_KERNEL_REGION_PAD 4u
+int32_t hil_kernel_check(uint8_t function, const int32_t *params, uint8_t n_params,
+                         const uint32_t sizes[HIL_KREGION_COUNT], uint8_t *param);
+
 /* Sends the bytes of out[0..size) as *_OUTPUT chunks of at most max_chunk
  * bytes (0: as many as fit; dump ALL) and returns their CRC-32 (0 for dump
  * NONE). */
