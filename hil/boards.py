@@ -82,6 +82,16 @@ class QemuSpec:
 
 
 @dataclass(frozen=True)
+class RenodeSpec:
+    """Where the image runs in Renode: a platform description from Renode's own
+    tree (``@platforms/...``), the peripheral that is the host link, and the CPU."""
+
+    platform: str
+    uart: str
+    cpu: str = "sysbus.cpu"
+
+
+@dataclass(frozen=True)
 class UsbId:
     """The USB identity of a board's debug probe and its virtual COM port."""
 
@@ -110,6 +120,7 @@ class Board:
     qemu: QemuSpec | None = None
     target: str | None = None  # pyOCD target name (kind "pyocd")
     usb: UsbId | None = None  # probe/VCP USB ids (kind "pyocd")
+    renode: RenodeSpec | None = None  # kind "renode"
     source: Path | None = None  # the file it was loaded from
 
     @property
@@ -303,13 +314,21 @@ def parse_board(data: dict, path: Path) -> Board:
         if not 0 <= shift <= 10:
             q.fail("icount_shift", f"is {shift}; QEMU accepts 0..10")
         qemu = QemuSpec(machine=q.get("machine", str), icount_shift=shift)
+    renode = None
+    r = f.table("renode", required=(kind == "renode"))
+    if r is not None:
+        renode = RenodeSpec(platform=r.get("platform", str), uart=r.get("uart", str),
+                            cpu=r.get("cpu", str, "sysbus.cpu"))
+        for key in r.data:
+            if key not in ("platform", "uart", "cpu"):
+                r.fail(key, "is not a renode setting (known: cpu, platform, uart)")
     target = None
     if kind == "pyocd":
         target = _pyocd_target(f)
     usb = _usb(f)
 
     known = {"id", "description", "kind", "family", "core", "variant", "cpu", "memory",
-             "baud", "stack_size", "watchdog_ms", "clock_hz", "qemu", "pyocd", "usb"}
+             "baud", "stack_size", "watchdog_ms", "clock_hz", "qemu", "pyocd", "usb", "renode"}
     for key in data:
         if key not in known:
             f.fail(key, f"is not a board setting (known: {', '.join(sorted(known))})")
@@ -331,5 +350,6 @@ def parse_board(data: dict, path: Path) -> Board:
         qemu=qemu,
         target=target,
         usb=usb,
+        renode=renode,
         source=path,
     )

@@ -9,35 +9,24 @@ instructions and repeatable (see hil.boards for the conversion).
 
 from __future__ import annotations
 
-import atexit
 import json
 import shutil
 import socket
 import subprocess
 import time
-import weakref
 from pathlib import Path
 from typing import Sequence
 
 from hil.boards import Board, icount_instructions_per_tick
 from hil.errors import ConfigError, DeviceError
-from hil.runners.base import EXIT_STATUS, ICOUNT, RESET, Runner
+from hil.runners.base import EXIT_STATUS, ICOUNT, RESET
+from hil.runners.process import ProcessRunner, check_elf
 
 QEMU_BINARY = "qemu-system-arm"
 INSTALL_HINT = "install QEMU: sudo apt-get install qemu-system-arm"
 READY_MARK = b"waiting for connection"  # QEMU's note once the UART listens
 START_TIMEOUT = 10.0
-STOP_TIMEOUT = 3.0
 QMP_TIMEOUT = 3.0
-TAIL_LINES = 15
-
-_live: "weakref.WeakSet[QemuRunner]" = weakref.WeakSet()
-
-
-@atexit.register
-def _stop_all() -> None:
-    for runner in list(_live):
-        runner.stop()
 
 
 def _listener() -> socket.socket:
@@ -48,21 +37,11 @@ def _listener() -> socket.socket:
     return sock
 
 
-def _check_elf(elf: Path) -> None:
-    """QEMU loads the image only after the UART client connects; catch bad images before."""
-    if not elf.is_file():
-        raise ConfigError(f"firmware image {elf} does not exist", hint="build it first (hil build)")
-    with open(elf, "rb") as f:
-        header = f.read(20)
-    # ELF magic, 32-bit, little-endian; e_machine 40 is ARM.
-    if len(header) < 20 or header[:6] != b"\x7fELF\x01\x01" or header[18:20] != b"\x28\x00":
-        raise ConfigError(f"{elf} is not a 32-bit Arm ELF image", hint="pass the firmware.elf from hil build")
-
-
-class QemuRunner(Runner):
+class QemuRunner(ProcessRunner):
     """qemu-system-arm for a board of kind "qemu"."""
 
     capabilities = frozenset({RESET, ICOUNT, EXIT_STATUS})
+    program = "QEMU"
 
     def __init__(
         self,
@@ -78,6 +57,7 @@ class QemuRunner(Runner):
                 f"board {board.id!r} is of kind {board.kind!r}, not an emulated board",
                 hint="pick a qemu-* board, or the runner for its kind",
             )
+        super().__init__(Path(log_dir) / f"{board.id}.qemu.log")
         self.board = board
         self.elf = Path(elf)
         self.log_dir = Path(log_dir)
@@ -85,17 +65,12 @@ class QemuRunner(Runner):
         if not 0 <= self.icount_shift <= 10:
             raise ConfigError(f"icount shift {self.icount_shift} is out of range", hint="QEMU accepts 0..10")
         self.extra_args = tuple(extra_args)
-        self.process: subprocess.Popen | None = None
         self.url = None
-        self._log_path = self.log_dir / f"{board.id}.qemu.log"
-        self._log_start = 0
         self._qmp_port: int | None = None
         self._qmp: socket.socket | None = None
-        self._stopping = False
 
-    @property
-    def log_path(self) -> Path:
-        return self._log_path
+    def describe(self) -> str:
+        return f"machine {self.board.qemu.machine}"
 
     def command(self, serial_fd: int, qmp_fd: int) -> list[str]:
         assert self.board.qemu is not None
@@ -125,24 +100,11 @@ class QemuRunner(Runner):
     def start(self) -> str:
         if self.process is not None:
             raise DeviceError("this QEMU runner was already started", hint="use a new QemuRunner per run")
-        _check_elf(self.elf)
-        self._stopping = False
-        self.log_dir.mkdir(parents=True, exist_ok=True)
+        check_elf(self.elf)
         serial_sock, qmp_sock = _listener(), _listener()
         try:
             cmd = self.command(serial_sock.fileno(), qmp_sock.fileno())
-            with open(self._log_path, "ab") as log:
-                log.write(f"=== {' '.join(cmd)}\n".encode())
-                log.flush()
-                self._log_start = log.tell()
-                self.process = subprocess.Popen(
-                    cmd,
-                    stdin=subprocess.DEVNULL,
-                    stdout=log,
-                    stderr=log,
-                    pass_fds=(serial_sock.fileno(), qmp_sock.fileno()),
-                )
-            _live.add(self)
+            self._launch(cmd, pass_fds=(serial_sock.fileno(), qmp_sock.fileno()))
             port = serial_sock.getsockname()[1]
             self._qmp_port = qmp_sock.getsockname()[1]
         finally:
@@ -168,37 +130,9 @@ class QemuRunner(Runner):
             hint=f"QEMU said:\n{self.log_tail()}",
         )
 
-    def _log_bytes(self) -> bytes:
-        try:
-            with open(self._log_path, "rb") as log:
-                log.seek(self._log_start)
-                return log.read()
-        except OSError:
-            return b""
-
-    def log_tail(self) -> str:
-        lines = self._log_bytes().decode(errors="replace").strip().splitlines()
-        return "\n".join(lines[-TAIL_LINES:]) or "(nothing)"
-
     def instructions(self, ticks: int) -> float:
         """Executed instructions for a timer count from this run (uses its icount shift)."""
         return ticks * icount_instructions_per_tick(self.icount_shift)
-
-    def alive(self) -> bool:
-        return self.process is not None and self.process.poll() is None
-
-    def exit_status(self) -> int | None:
-        return None if self.process is None else self.process.poll()
-
-    def check(self) -> None:
-        """DeviceError if QEMU ended when we did not ask it to."""
-        if self.process is None or self._stopping or self.alive():
-            return
-        status = self.process.returncode
-        raise DeviceError(
-            f"QEMU exited with status {status} (machine {self.board.qemu.machine}); log: {self._log_path}",
-            hint=f"QEMU said:\n{self.log_tail()}",
-        )
 
     def wait(self, timeout: float) -> int | None:
         """Wait for QEMU to end by itself (firmware reset with -no-reboot); its status or None."""
@@ -254,24 +188,9 @@ class QemuRunner(Runner):
         return message if "event" not in message else self._qmp_read()
 
     def stop(self) -> None:
-        self._stopping = True
-        process = self.process
-        if process is not None and process.poll() is None:
-            # SIGTERM, not QMP quit: it also works while QEMU still waits for the UART client.
-            process.terminate()
-            try:
-                process.wait(STOP_TIMEOUT)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+        # SIGTERM, not QMP quit: it also works while QEMU still waits for the UART client.
+        super().stop()
         if self._qmp is not None:
             self._qmp_file.close()
             self._qmp.close()
             self._qmp = None
-        _live.discard(self)
-
-    def __del__(self) -> None:
-        # Last resort for runners dropped without stop(); never raises.
-        process = getattr(self, "process", None)
-        if process is not None and process.poll() is None:
-            process.kill()

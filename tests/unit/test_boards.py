@@ -150,6 +150,11 @@ def test_missing_board_file_path(tmp_path: Path) -> None:
         ({"id": "other"}, "id is 'other' but the file is named test-board.toml"),
         ({"probe_serial": "0668FF"}, "probe_serial is not a board setting"),
         ({"kind": "pyocd"}, "pyocd is missing"),
+        ({"kind": "renode"}, "renode is missing"),
+        ({"kind": "renode", "renode": {"platform": "platforms/cpus/x.repl"}},
+         "renode.uart is missing"),
+        ({"kind": "renode", "renode": {"platform": "p", "uart": "sysbus.usart1", "port": 1}},
+         "renode.port is not a renode setting"),
     ],
 )
 def test_invalid_board_files_are_refused(tmp_path: Path, changes: dict, expected: str) -> None:
