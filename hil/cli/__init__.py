@@ -13,6 +13,7 @@ import sys
 import typer
 
 from hil.cli.console import err_console, set_verbose, verbose
+from hil.cli.setting_sources import report_sources
 from hil.errors import HilError
 
 COMMAND_MODULES = (
@@ -68,7 +69,7 @@ for _name in COMMAND_MODULES:
 
 def main(argv: list[str] | None = None) -> int:
     try:
-        app(args=argv, standalone_mode=False)
+        report_sources(typer.main.get_command(app)).main(args=argv, standalone_mode=False)
     except HilError as exc:
         if verbose():
             err_console.print_exception()
@@ -84,12 +85,12 @@ def main(argv: list[str] | None = None) -> int:
     except SystemExit as exc:
         return int(exc.code or 0)
     except Exception as exc:  # click usage errors and friends
-        import click
+        from hil.cli.click_api import Abort, ClickException
 
-        if isinstance(exc, click.exceptions.ClickException):
+        if isinstance(exc, ClickException):
             exc.show()
             return 2
-        if isinstance(exc, click.exceptions.Abort):
+        if isinstance(exc, Abort):
             err_console.print("[bold red]aborted[/]")
             return 130
         raise
