@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+import numpy as np
 import pytest
 import serial
 
@@ -67,3 +68,25 @@ def test_image_built_for_another_model_or_board(build_root, tmp_path, capsys, im
     for w in words:
         assert w in err
     assert "hil flash" in err   # the hint says how to fix it
+
+
+def test_kernel_call_outside_its_limits_is_refused_by_the_arm_firmware(build_root, tmp_path):
+    """kcheck.c as compiled for the board: the device refuses, names the parameter,
+    and keeps serving (the next, valid call runs)."""
+    from hil.deploy import open_device
+    from hil.session import KernelRefused
+
+    board = load_board("qemu-m7")
+    image = prepare_image(board, build_example("lenet5"), build_root=build_root)
+    scalars = dict(dim_im_in=5, ch_im_in=4, ch_im_out=2, dim_kernel=3, padding=1, stride=1,
+                   bias_shift=0, out_shift=7, dim_im_out=5)
+    arrays = {"Im_in": np.ones(5 * 5 * 4, np.int8), "wt": np.ones(2 * 4 * 9, np.int8),
+              "bias": np.zeros(2, np.int8)}
+    with open_device(board, image, log_dir=tmp_path) as dev:
+        with pytest.raises(KernelRefused) as err:
+            dev.session.run_kernel("arm_convolve_HWC_q7_fast", {**scalars, "ch_im_in": 3},
+                                   {**arrays, "Im_in": np.ones(75, np.int8),
+                                    "wt": np.ones(54, np.int8)})
+        assert err.value.what == "ch_im_in"
+        ok = dev.session.run_kernel("arm_convolve_HWC_q7_fast", scalars, arrays)
+    assert ok.status == 0 and ok.output.shape == (5 * 5 * 2,)
