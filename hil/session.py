@@ -651,7 +651,7 @@ class _RunState:
         return out
 
 
-_KERNEL_REGIONS = ("input", "weights", "bias", "output", "scratch")  # kernel_done.param
+_KERNEL_REGIONS = {v: k.lower() for k, v in g.ENUMS["region"].items()}  # kernel_done.param
 _KS = g.KERNEL_STATUS
 
 
@@ -671,7 +671,7 @@ def _kernel_refusal(spec, params: Mapping[str, int], done: dict) -> KernelRefuse
             mismatch = exc.hint or mismatch
             message = f"the device refused {exc.message}"
     elif status == _KS["REGION_SIZE"]:
-        what = _KERNEL_REGIONS[index] if index < len(_KERNEL_REGIONS) else f"#{index}"
+        what = _KERNEL_REGIONS.get(index, f"#{index}")
         message = f"the device refused {spec.name}: its {what} region is too small for the parameters"
         if what == "scratch":
             mismatch = ("the kernel arena leaves too little scratch for this call: rebuild the "

@@ -57,10 +57,7 @@ int32_t hil_kernel_call(uint8_t function, const int32_t *params, uint8_t n_param
  * HIL_KSTATUS_SUCCESS or why the call is refused (BAD_FUNCTION, BAD_PARAMS,
  * PARAM_RANGE, REGION_SIZE); *param is then the refused parameter's index
  * (PARAM_RANGE) or region (REGION_SIZE), otherwise 0xFF. */
-enum {
-    HIL_KREGION_INPUT, HIL_KREGION_WEIGHTS, HIL_KREGION_BIAS, HIL_KREGION_OUTPUT,
-    HIL_KREGION_SCRATCH, HIL_KREGION_COUNT
-};
+#define HIL_KREGION_COUNT (HIL_REGION_SCRATCH + 1u)   /* HIL_REGION_INPUT .. SCRATCH */
 #define HIL_KERNEL_REGION_PAD 4u
 int32_t hil_kernel_check(uint8_t function, const int32_t *params, uint8_t n_params,
                          const uint32_t sizes[HIL_KREGION_COUNT], uint8_t *param);

@@ -227,7 +227,7 @@ int32_t hil_kernel_check(uint8_t function, const int32_t *params, uint8_t n_para
         const uint64_t need = region_bytes(&k->size[r], params);
         /* An over-read past the input must land in the pad that follows
          * every region (HIL_KERNEL_REGION_PAD). */
-        const uint64_t over = r == HIL_KREGION_INPUT ? k->overread : 0u;
+        const uint64_t over = r == HIL_REGION_INPUT ? k->overread : 0u;
         if (need > sizes[r] || need + over > (uint64_t)sizes[r] + HIL_KERNEL_REGION_PAD) {
             *param = r;
             return HIL_KSTATUS_REGION_SIZE;

@@ -18,7 +18,7 @@
 const uint32_t hil_kernel_arena_bytes = HIL_KERNEL_ARENA_BYTES;
 static uint8_t arena[HIL_KERNEL_ARENA_BYTES] __attribute__((aligned(8)));
 
-enum { R_COUNT = HIL_KREGION_SCRATCH }; /* laid-out regions; the scratch is the rest */
+enum { R_COUNT = HIL_REGION_SCRATCH }; /* laid-out regions; the scratch is the rest */
 static uint32_t region_off[R_COUNT], region_size[R_COUNT], scratch_off;
 static int ready;
 
@@ -67,7 +67,7 @@ void hil_kernel_load(uint16_t seq, const uint8_t *payload, uint16_t len)
     }
     memcpy(&c, payload, sizeof c);
     uint32_t n = len - (uint32_t)sizeof c;
-    if (!ready || c.region >= HIL_KREGION_OUTPUT) {
+    if (!ready || c.region >= HIL_REGION_OUTPUT) {
         hil_send_error(seq, HIL_STATUS_BAD_REQUEST, HIL_MSG_KERNEL_LOAD,
                        ready ? "unknown region" : "KERNEL_SETUP first");
         return;
@@ -88,7 +88,7 @@ static __attribute__((noinline)) int refused(uint16_t seq, uint8_t function,
 {
     uint32_t sizes[HIL_KREGION_COUNT];
     memcpy(sizes, region_size, sizeof region_size);
-    sizes[HIL_KREGION_SCRATCH] = HIL_KERNEL_ARENA_BYTES - scratch_off;
+    sizes[HIL_REGION_SCRATCH] = HIL_KERNEL_ARENA_BYTES - scratch_off;
     uint8_t param;
     int32_t status = hil_kernel_check(function, params, n_params, sizes, &param);
     if (status == HIL_KSTATUS_SUCCESS)
@@ -122,17 +122,17 @@ void hil_kernel_run(uint16_t seq, const uint8_t *payload, uint16_t len)
     if (refused(seq, r.function, params, r.n_params))
         return;
 
-    q7_t *in = (q7_t *)(arena + region_off[HIL_KREGION_INPUT]);
-    q7_t *out = (q7_t *)(arena + region_off[HIL_KREGION_OUTPUT]);
-    uint32_t out_size = region_size[HIL_KREGION_OUTPUT];
-    uint32_t in_size = region_size[HIL_KREGION_INPUT];
+    q7_t *in = (q7_t *)(arena + region_off[HIL_REGION_INPUT]);
+    q7_t *out = (q7_t *)(arena + region_off[HIL_REGION_OUTPUT]);
+    uint32_t out_size = region_size[HIL_REGION_OUTPUT];
+    uint32_t in_size = region_size[HIL_REGION_INPUT];
     uint32_t stage = in_size < out_size ? in_size : out_size;
     hil_fault_context_set(HIL_FAULT_CONTEXT_KERNEL, r.function, seq);
     hil_kernel_stage(r.function, in, out, stage);
     uint64_t t0 = hal_cycles_now();
     int32_t status = hil_kernel_call(r.function, params, r.n_params, in,
-                                     (const q7_t *)(arena + region_off[HIL_KREGION_WEIGHTS]),
-                                     (const q7_t *)(arena + region_off[HIL_KREGION_BIAS]), out,
+                                     (const q7_t *)(arena + region_off[HIL_REGION_WEIGHTS]),
+                                     (const q7_t *)(arena + region_off[HIL_REGION_BIAS]), out,
                                      (q15_t *)(void *)(arena + scratch_off));
     uint64_t ticks = hal_cycles_now() - t0;
     hil_fault_context_set(HIL_FAULT_CONTEXT_IDLE, 0xFFFF, seq);
