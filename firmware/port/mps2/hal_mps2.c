@@ -16,9 +16,6 @@
 #define HIL_UART_BAUD 115200u
 #endif
 
-/* Linker script symbols: the no-access region just below the stack. */
-extern uint32_t __stack_guard_start, __stack_guard_end;
-
 static enum hal_cycle_source cycle_source;
 
 static void uart_init(void)
@@ -135,27 +132,12 @@ uint32_t hal_cycle_source_hz(void)
     return MPS2_CORE_HZ;
 }
 
-/* A stack overflow into the guard raises MemManage instead of corrupting .bss. */
-static void stack_guard_init(void)
-{
-    if (((MPU_TYPE >> 8) & 0xFFu) == 0)
-        return;   /* no MPU regions */
-    uint32_t base = (uint32_t)(uintptr_t)&__stack_guard_start;
-    uint32_t size = (uint32_t)((uintptr_t)&__stack_guard_end - (uintptr_t)&__stack_guard_start);
-    uint32_t size_field = 31u - (uint32_t)__builtin_clz(size) - 1u;  /* 2^(field+1) bytes */
-    MPU_RNR = 0;
-    MPU_RBAR = base;
-    MPU_RASR = (1u << 28) /* XN */ | (0u << 24) /* AP: no access */ | (size_field << 1) | 1u;
-    MPU_CTRL = MPU_CTRL_ENABLE | MPU_CTRL_PRIVDEFENA;
-    __asm volatile("dsb\n\tisb" ::: "memory");
-}
-
 void hal_init(void)
 {
     uart_init();
     SCB_SHCSR |= SHCSR_MEMFAULTENA | SHCSR_BUSFAULTENA | SHCSR_USGFAULTENA;
     SCB_CCR |= CCR_DIV_0_TRP;
-    stack_guard_init();
+    armv7m_stack_guard_init();
     cycles_init();
     __asm volatile("cpsie i" ::: "memory");
 }

@@ -63,7 +63,6 @@
 
 /* System Control Block */
 #define SCB_ICSR          REG32(0xE000ED04u)
-#define SCB_VTOR          REG32(0xE000ED08u)
 #define SCB_AIRCR         REG32(0xE000ED0Cu)
 #define SCB_CCR           REG32(0xE000ED14u)
 #define SCB_SHCSR         REG32(0xE000ED24u)
@@ -71,23 +70,12 @@
 #define SCB_HFSR          REG32(0xE000ED2Cu)
 #define SCB_MMFAR         REG32(0xE000ED34u)
 #define SCB_BFAR          REG32(0xE000ED38u)
-#define SCB_CPACR         REG32(0xE000ED88u)
 #define ICSR_PENDSTSET    (1u << 26)
 #define AIRCR_SYSRESETREQ (0x05FA0000u | (1u << 2))
 #define CCR_DIV_0_TRP     (1u << 4)
 #define SHCSR_MEMFAULTENA (1u << 16)
 #define SHCSR_BUSFAULTENA (1u << 17)
 #define SHCSR_USGFAULTENA (1u << 18)
-#define CPACR_CP10_CP11   (0xFu << 20)
-
-/* MPU (PMSAv7) */
-#define MPU_CTRL          REG32(0xE000ED94u)
-#define MPU_RNR           REG32(0xE000ED98u)
-#define MPU_RBAR          REG32(0xE000ED9Cu)
-#define MPU_RASR          REG32(0xE000EDA0u)
-#define MPU_TYPE          REG32(0xE000ED90u)
-#define MPU_CTRL_ENABLE     (1u << 0)
-#define MPU_CTRL_PRIVDEFENA (1u << 2)
 
 /* Debug: DEMCR and the DWT cycle counter */
 #define DEMCR             REG32(0xE000EDFCu)

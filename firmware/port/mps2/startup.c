@@ -1,75 +1,21 @@
 /*
- * startup.c: vector table, reset and fault entry for the mps2 machines.
+ * startup.c: the vector table of the mps2 machines (reset and fault entry
+ * are shared: port/common).
  *
  * The table sits at 0x0 (section .vectors, placed first by mps2.ld), which
  * is where QEMU's -kernel loader and the core's reset logic expect it.
  */
 #include <stdint.h>
-#include <string.h>
 
-#include "hal.h"
-#include "mps2_regs.h"
+#include "armv7m.h"
 
-/* Linker script symbols. */
-extern uint32_t _sidata, _sdata, _edata, _sbss, _ebss, _estack;
-
-int main(void);
-void Reset_Handler(void);
-void hal_fault_entry(void);
 void UART0_RX_IRQHandler(void);
-
-/* Any exception without a handler of its own is reported as a fault. */
-
-#define NMI_Handler hal_fault_entry
-#define HardFault_Handler hal_fault_entry
-#define MemManage_Handler hal_fault_entry
-#define BusFault_Handler hal_fault_entry
-#define UsageFault_Handler hal_fault_entry
-#define SVC_Handler hal_fault_entry
-#define DebugMon_Handler hal_fault_entry
-#define PendSV_Handler hal_fault_entry
-#define SysTick_Handler hal_fault_entry  /* the port runs no SysTick */
-#define Unexpected_IRQHandler hal_fault_entry
 
 #define MPS2_NUM_IRQS 32
 
-typedef void (*vector_t)(void);
-
 __attribute__((section(".vectors"), used))
 const vector_t hal_vector_table[16 + MPS2_NUM_IRQS] = {
-    (vector_t)(uintptr_t)&_estack,
-    Reset_Handler,
-    NMI_Handler,
-    HardFault_Handler,
-    MemManage_Handler,
-    BusFault_Handler,
-    UsageFault_Handler,
-    0, 0, 0, 0,
-    SVC_Handler,
-    DebugMon_Handler,
-    0,
-    PendSV_Handler,
-    SysTick_Handler,
-    [16 ... 16 + MPS2_NUM_IRQS - 1] = Unexpected_IRQHandler,
+    ARMV7M_SYSTEM_VECTORS(hal_fault_entry /* the port runs no SysTick */),
     [16 + 0] = UART0_RX_IRQHandler,
+    [16 + 1 ... 16 + MPS2_NUM_IRQS - 1] = hal_fault_entry,
 };
-
-__attribute__((noreturn)) void Reset_Handler(void)
-{
-    /* Word loops, not memcpy: .data and .bss are not set up yet. */
-    uint32_t *src = &_sidata;
-    for (uint32_t *dst = &_sdata; dst < &_edata;)
-        *dst++ = *src++;
-    for (uint32_t *dst = &_sbss; dst < &_ebss;)
-        *dst++ = 0;
-
-#if defined(__ARM_FP)
-    /* The compiler may emit FP instructions anywhere from here on. */
-    SCB_CPACR |= CPACR_CP10_CP11;
-    __asm volatile("dsb\n\tisb" ::: "memory");
-#endif
-    SCB_VTOR = (uint32_t)(uintptr_t)hal_vector_table;
-
-    main();
-    hal_reset();
-}

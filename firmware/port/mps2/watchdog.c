@@ -53,10 +53,9 @@ void mps2_watchdog_pause(void)
 
 void mps2_watchdog_resume(void)
 {
-    if (armed_ctrl) {
-        wdog_write(&WDOG_INTCLR, 1u);
+    hal_watchdog_feed();   /* a full timeout from here */
+    if (armed_ctrl)
         wdog_write(&WDOG_CTRL, armed_ctrl);
-    }
 }
 
 /* QEMU's mps2 machines model no reset-cause register. */

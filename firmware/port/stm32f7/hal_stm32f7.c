@@ -19,9 +19,6 @@
 
 #define SYSTICK_RELOAD 0x00FFFFFFu
 
-/* Linker script symbols: the no-access region just below the stack. */
-extern uint32_t __stack_guard_start, __stack_guard_end;
-
 static enum hal_cycle_source cycle_source;
 static volatile uint32_t systick_wraps;
 static uint32_t dwt_last, dwt_high;
@@ -126,19 +123,6 @@ uint32_t hal_cycle_source_hz(void)
     return SystemCoreClock;
 }
 
-/* A stack overflow hits the guard and raises MemManage instead of corrupting memory. */
-static void stack_guard_init(void)
-{
-    uint32_t base = (uint32_t)(uintptr_t)&__stack_guard_start;
-    uint32_t size = (uint32_t)((uintptr_t)&__stack_guard_end - (uintptr_t)&__stack_guard_start);
-    uint32_t size_field = 31u - (uint32_t)__builtin_clz(size) - 1u;  /* 2^(field+1) bytes */
-    MPU_RNR = 0;
-    MPU_RBAR = base;
-    MPU_RASR = (1u << 28) /* XN */ | (0u << 24) /* AP: no access */ | (size_field << 1) | 1u;
-    MPU_CTRL = MPU_CTRL_ENABLE | MPU_CTRL_PRIVDEFENA;
-    barrier();
-}
-
 void hal_init(void)
 {
     stm32f7_reset_cause_init();
@@ -147,7 +131,7 @@ void hal_init(void)
     stm32f7_uart_init(HIL_UART_BAUD);
     SCB_SHCSR |= SHCSR_MEMFAULTENA | SHCSR_BUSFAULTENA | SHCSR_USGFAULTENA;
     SCB_CCR |= CCR_DIV_0_TRP;
-    stack_guard_init();
+    armv7m_stack_guard_init();
     cycles_init();
     __asm volatile("cpsie i" ::: "memory");
 }

@@ -153,7 +153,6 @@
 #define SYST_CSR_TICKINT  (1u << 1)
 #define SYST_CSR_CLKSRC   (1u << 2)
 
-#define SCB_VTOR          REG32(0xE000ED08u)
 #define SCB_AIRCR         REG32(0xE000ED0Cu)
 #define SCB_CCR           REG32(0xE000ED14u)
 #define SCB_SHPR3         REG32(0xE000ED20u)   /* [31:24] SysTick priority */
@@ -164,7 +163,6 @@
 #define SCB_BFAR          REG32(0xE000ED38u)
 #define SCB_CCSIDR        REG32(0xE000ED80u)
 #define SCB_CSSELR        REG32(0xE000ED84u)
-#define SCB_CPACR         REG32(0xE000ED88u)
 #define SCB_ICIALLU       REG32(0xE000EF50u)
 #define SCB_DCISW         REG32(0xE000EF60u)
 #define AIRCR_SYSRESETREQ (0x05FA0000u | (1u << 2))
@@ -174,20 +172,10 @@
 #define SHCSR_MEMFAULTENA (1u << 16)
 #define SHCSR_BUSFAULTENA (1u << 17)
 #define SHCSR_USGFAULTENA (1u << 18)
-#define CPACR_CP10_CP11   (0xFu << 20)
 #define CCSIDR_SETS(x)    (((x) >> 13) & 0x7FFFu)
 #define CCSIDR_WAYS(x)    (((x) >> 3) & 0x3FFu)
 #define DCISW_SET_SHIFT   5u    /* 32-byte lines */
 #define DCISW_WAY_SHIFT   30u   /* 4 ways */
-
-/* ---- MPU (PMSAv7) ---- */
-#define MPU_TYPE          REG32(0xE000ED90u)
-#define MPU_CTRL          REG32(0xE000ED94u)
-#define MPU_RNR           REG32(0xE000ED98u)
-#define MPU_RBAR          REG32(0xE000ED9Cu)
-#define MPU_RASR          REG32(0xE000EDA0u)
-#define MPU_CTRL_ENABLE     (1u << 0)
-#define MPU_CTRL_PRIVDEFENA (1u << 2)
 
 /* ---- Debug: DEMCR, DWT (the M7's DWT is locked until LAR is written) ---- */
 #define DEMCR             REG32(0xE000EDFCu)
