@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from hil.datadirs import data_dir
 from hil.errors import ConfigError
 
 KINDS = ("qemu", "pyocd", "renode")
@@ -129,9 +130,9 @@ class Board:
 
 
 def boards_dir() -> Path:
-    """boards/ in the repository, or $HIL_BOARDS_DIR."""
+    """$HIL_BOARDS_DIR, else boards/ as installed with hil (or the checkout's)."""
     env = os.environ.get("HIL_BOARDS_DIR")
-    return Path(env) if env else Path(__file__).resolve().parents[1] / "boards"
+    return Path(env) if env else data_dir("boards")
 
 
 def known_families() -> tuple[str, ...]:

@@ -49,8 +49,10 @@ class FuzzResult:
     output: str
 
 
-def have_libfuzzer() -> bool:
-    return shutil.which("clang") is not None
+def require_clang() -> None:
+    if shutil.which("clang") is None:
+        raise SystemExit("fuzz_frames: clang not found; scripts/bootstrap installs it "
+                         "(Debian: clang libclang-rt-dev, which holds libFuzzer)")
 
 
 def fuzz_network():
@@ -74,6 +76,7 @@ def fuzz_network():
 def build(out_dir: Path) -> Path:
     from hil.firmware.codegen import generate_model_sources
 
+    require_clang()
     out_dir.mkdir(parents=True, exist_ok=True)
     model_sources = generate_model_sources(fuzz_network(), out_dir / "model")
     sources = [p for p in sorted((FIRMWARE / "src").glob("*.c")) if p.name != "main.c"]

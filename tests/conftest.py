@@ -1,15 +1,100 @@
 """Shared fixtures. ../shared (next to the repo) holds read-only ground truth:
 golden vectors and the CIFAR-10 example snapshot. Tests read it in place and
-skip when it is absent."""
+skip when it is absent.
+
+Tests that need an external tool say so with a marker (``needs_gcc``,
+``needs_arm_gcc``, ``needs_qemu``, ``needs_clang``, ``needs_chromium``), or,
+inside a fixture, with ``require_tool("qemu")``. A missing tool skips the
+test on a developer's machine and fails it under CI=true, where a skip would
+hide that the tool was never installed."""
 
 from __future__ import annotations
 
+import functools
 import os
+import shutil
+import subprocess
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable
 
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
+
+
+def _on_path(name: str) -> bool:
+    return shutil.which(name) is not None
+
+
+def _arm_gcc_with_newlib() -> bool:
+    # The firmware links with --specs=nano.specs, which newlib provides.
+    if not _on_path("arm-none-eabi-gcc"):
+        return False
+    out = subprocess.run(["arm-none-eabi-gcc", "-print-file-name=nano.specs"],
+                         capture_output=True, text=True, check=False)
+    return out.returncode == 0 and os.path.isabs(out.stdout.strip())
+
+
+def _clang_with_libfuzzer() -> bool:
+    # Debian's clang package leaves the fuzzer runtime to libclang-rt-<N>-dev.
+    if not _on_path("clang"):
+        return False
+    out = subprocess.run(["clang", "-print-resource-dir"], capture_output=True, text=True, check=False)
+    resources = Path(out.stdout.strip())
+    return out.returncode == 0 and any((resources / "lib").rglob("libclang_rt.fuzzer*"))
+
+
+@dataclass(frozen=True)
+class Tool:
+    what: str                    # as the skip or failure names it
+    packages: str                # the Debian packages scripts/bootstrap installs for it
+    present: Callable[[], bool]
+
+
+TOOLS = {
+    "gcc": Tool("host gcc", "gcc libc6-dev", lambda: _on_path("gcc")),
+    "arm_gcc": Tool("arm-none-eabi-gcc with newlib", "gcc-arm-none-eabi libnewlib-arm-none-eabi",
+                    _arm_gcc_with_newlib),
+    "qemu": Tool("qemu-system-arm", "qemu-system-arm", lambda: _on_path("qemu-system-arm")),
+    "clang": Tool("clang with libFuzzer", "clang libclang-rt-dev", _clang_with_libfuzzer),
+    "chromium": Tool("chromium", "chromium",
+                     lambda: _on_path("chromium") or _on_path("chromium-browser")),
+}
+MARKERS = {f"needs_{key}": key for key in TOOLS}
+
+
+@functools.lru_cache(maxsize=None)
+def _tool_present(key: str, path: str) -> bool:  # per PATH, so a test can hide a tool
+    return TOOLS[key].present()
+
+
+def _in_ci() -> bool:
+    return os.environ.get("CI", "").lower() == "true"
+
+
+def require_tool(key: str) -> None:
+    """Skip the calling test when the tool is missing; fail it under CI=true."""
+    tool = TOOLS[key]
+    if _tool_present(key, os.environ.get("PATH", "")):
+        return
+    message = f"{tool.what} is not installed (Debian: {tool.packages}); run scripts/bootstrap"
+    if _in_ci():
+        pytest.fail(f"CI=true and {message}", pytrace=False)
+    pytest.skip(message)
+
+
+@pytest.fixture(scope="session", name="require_tool")
+def require_tool_fixture():
+    """``require_tool("arm_gcc")`` inside a fixture that needs the tool (marks cannot go on fixtures)."""
+    return require_tool
+
+
+@pytest.hookimpl(tryfirst=True)  # before any fixture is set up
+def pytest_runtest_setup(item):
+    for marker in item.iter_markers():
+        if marker.name in MARKERS:
+            require_tool(MARKERS[marker.name])
 
 
 def find_shared() -> Path | None:

@@ -5,8 +5,11 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from hil.datadirs import data_dir
+
 
 def firmware_root() -> Path:
-    """The firmware source tree: repo-root/firmware, or $HIL_FIRMWARE_DIR."""
+    """The firmware source tree: $HIL_FIRMWARE_DIR, else firmware/ as installed
+    with hil (or the checkout's). Only read: builds write under their build dir."""
     env = os.environ.get("HIL_FIRMWARE_DIR")
-    return Path(env) if env else Path(__file__).resolve().parents[2] / "firmware"
+    return Path(env) if env else data_dir("firmware")

@@ -18,7 +18,6 @@ from __future__ import annotations
 import argparse
 import ctypes
 import os
-import shutil
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -45,10 +44,6 @@ SANITIZE_FLAGS = ("-fsanitize=address,undefined", "-fno-sanitize-recover=undefin
 
 def sources() -> list[Path]:
     return sorted(SRC_DIR.glob("*.c"))
-
-
-def have(tool: str) -> bool:
-    return shutil.which(tool) is not None
 
 
 def conformance_root() -> Path | None:

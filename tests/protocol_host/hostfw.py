@@ -11,7 +11,6 @@ by file descriptor, so there is no port race and no output is lost.
 from __future__ import annotations
 
 import os
-import shutil
 import socket
 import subprocess
 from pathlib import Path
@@ -22,10 +21,6 @@ FIRMWARE = REPO / "firmware"
 SANITIZE = ("-fsanitize=address,undefined", "-fno-sanitize-recover=undefined",
             "-fno-omit-frame-pointer")
 WARNINGS = ("-Wall", "-Wextra", "-Werror")
-
-
-def have_host_toolchain() -> bool:
-    return shutil.which("gcc") is not None and (FIRMWARE / "nn" / "src").is_dir()
 
 
 def firmware_sources() -> list[Path]:

@@ -17,8 +17,7 @@ REPO = Path(__file__).resolve().parents[2]
 APP = REPO / "tests" / "fixtures" / "firmware"
 BOARDS = ("qemu-m7", "qemu-m4", "qemu-m3")
 
-pytestmark = pytest.mark.skipif(shutil.which("arm-none-eabi-gcc") is None,
-                                reason="arm-none-eabi-gcc not installed")
+pytestmark = pytest.mark.needs_arm_gcc
 
 
 @pytest.fixture(scope="session")

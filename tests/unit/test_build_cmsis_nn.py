@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import pytest
 
 from hil.boards import load_board
-from hil.errors import BuildError
+from hil.errors import ConfigError
 from hil.firmware.build import build_firmware
 from hil.firmware.nn_backend import genuine_backend, portable_backend
 
@@ -57,7 +56,7 @@ def test_cmsis5_layout(tmp_path: Path) -> None:
 
 
 def test_cmsis_nn_4_is_refused(tmp_path: Path) -> None:
-    with pytest.raises(BuildError) as err:
+    with pytest.raises(ConfigError) as err:
         genuine_backend(cmsis5(tmp_path, legacy=False))
     assert "arm_convolve_HWC_q7_basic.c is missing" in err.value.message
     assert "4.0" in err.value.message and "5.9.0" in err.value.hint
@@ -65,7 +64,7 @@ def test_cmsis_nn_4_is_refused(tmp_path: Path) -> None:
 
 def test_standalone_needs_core_headers(tmp_path: Path) -> None:
     nn = standalone(tmp_path / "nn")
-    with pytest.raises(BuildError, match="no CMSIS Core headers") as err:
+    with pytest.raises(ConfigError, match="no CMSIS Core headers") as err:
         genuine_backend(nn)
     assert "HIL_CMSIS_CORE" in err.value.hint
     core = cmsis5(tmp_path / "cmsis5")
@@ -76,16 +75,16 @@ def test_standalone_needs_core_headers(tmp_path: Path) -> None:
 
 
 def test_not_a_checkout(tmp_path: Path) -> None:
-    with pytest.raises(BuildError, match="neither a CMSIS_5 checkout"):
+    with pytest.raises(ConfigError, match="neither a CMSIS_5 checkout"):
         genuine_backend(tmp_path)
-    with pytest.raises(BuildError, match="does not exist"):
+    with pytest.raises(ConfigError, match="does not exist"):
         genuine_backend(tmp_path / "absent")
 
 
 def test_missing_nnfunctions_header(tmp_path: Path) -> None:
     root = cmsis5(tmp_path)
     (root / "CMSIS/NN/Include/arm_nnfunctions.h").unlink()
-    with pytest.raises(BuildError, match="arm_nnfunctions.h is missing"):
+    with pytest.raises(ConfigError, match="arm_nnfunctions.h is missing"):
         genuine_backend(root)
 
 
@@ -97,7 +96,7 @@ def test_portable_backend_uses_firmware_nn(tmp_path: Path) -> None:
     assert backend.include_dirs == [tmp_path / "nn" / "include"]
 
 
-needs_gcc = pytest.mark.skipif(shutil.which("arm-none-eabi-gcc") is None, reason="arm-none-eabi-gcc not installed")
+needs_arm_gcc = pytest.mark.needs_arm_gcc
 
 
 def generated_caller(tmp_path: Path) -> Path:
@@ -109,14 +108,14 @@ def generated_caller(tmp_path: Path) -> Path:
         "__attribute__((used)) int hil_fake_call(int x) { return arm_convolve_HWC_q7_basic(x); }\n")})
 
 
-@needs_gcc
+@needs_arm_gcc
 def test_build_against_a_genuine_tree(tmp_path: Path) -> None:
     image = build_firmware(load_board("qemu-m4"), generated_caller(tmp_path), tmp_path / "out",
                            app_dir=APP, cmsis_nn=cmsis5(tmp_path / "cmsis"), cache_dir=tmp_path / "cache")
     assert image.backend == "cmsis-nn" and image.elf.is_file()
 
 
-@needs_gcc
+@needs_arm_gcc
 def test_genuine_tree_from_environment(tmp_path: Path, monkeypatch) -> None:
     core = cmsis5(tmp_path / "cmsis5")
     monkeypatch.setenv("HIL_CMSIS_NN", str(standalone(tmp_path / "nn")))

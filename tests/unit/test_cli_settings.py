@@ -3,14 +3,13 @@ from, and a usage error is a short message with exit code 2, not a traceback."""
 
 from __future__ import annotations
 
-import shutil
 
 import pytest
 
 from hil.cli import main
 
 
-@pytest.mark.skipif(shutil.which("arm-none-eabi-gcc") is None, reason="Arm toolchain not installed")
+@pytest.mark.needs_arm_gcc
 def test_verbose_says_where_each_setting_came_from(monkeypatch, capsys, tmp_path):
     monkeypatch.setenv("HIL_MODEL", "lenet5")
     monkeypatch.setenv("HIL_BUILD_DIR", str(tmp_path))

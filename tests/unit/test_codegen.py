@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 import subprocess
 from pathlib import Path
 
@@ -98,9 +97,6 @@ def _include_dirs(tmp: Path) -> list[Path]:
 
 
 def _compile_and_run(net: Network, tmp: Path) -> list[str]:
-    cc = shutil.which("gcc") or shutil.which("clang")
-    if cc is None:
-        pytest.skip("no host C compiler")
     (src,) = generate_model_sources(net, tmp / "gen")
     sizes = [(l.spec.weights_size(l.params) if l.weights is not None else 0,
               l.spec.bias_size(l.params) if l.bias is not None else 0) for l in net.layers]
@@ -110,12 +106,13 @@ def _compile_and_run(net: Network, tmp: Path) -> list[str]:
     main.write_text(f"#define WSIZE(i) ({wsize})\n#define BSIZE(i) ({bsize})\n" + PRINTER)
     exe = tmp / "printer"
     includes = [f"-I{d}" for d in _include_dirs(tmp)]
-    subprocess.run([cc, "-std=c11", "-Wall", "-Wextra", "-Werror", "-O1", *includes,
+    subprocess.run(["gcc", "-std=c11", "-Wall", "-Wextra", "-Werror", "-O1", *includes,
                     str(src), str(main), "-o", str(exe)], check=True, capture_output=True)
     return subprocess.run([str(exe)], check=True, capture_output=True,
                           text=True).stdout.splitlines()
 
 
+@pytest.mark.needs_gcc
 def test_generated_tables_compile_and_hold_the_network(tmp_path):
     net = _tiny_network()
     out = _compile_and_run(net, tmp_path)

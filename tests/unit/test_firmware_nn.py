@@ -30,9 +30,8 @@ def golden() -> Path:
 
 
 @pytest.fixture(scope="module")
-def libs(tmp_path_factory) -> dict[str, nnlib.NNLib]:
-    if not nnlib.have("gcc"):
-        pytest.skip("host gcc not installed")
+def libs(tmp_path_factory, require_tool) -> dict[str, nnlib.NNLib]:
+    require_tool("gcc")
     out = tmp_path_factory.mktemp("nn_host")
     return {
         "dsp": nnlib.NNLib(nnlib.build_library(out, pool="dsp")),

@@ -21,9 +21,8 @@ SIZE_MISMATCH = -3
 
 
 @pytest.fixture(scope="module")
-def out_dir(tmp_path_factory) -> Path:
-    if not nnlib.have("gcc"):
-        pytest.skip("host gcc not installed")
+def out_dir(tmp_path_factory, require_tool) -> Path:
+    require_tool("gcc")
     return tmp_path_factory.mktemp("nn_build")
 
 
@@ -46,10 +45,9 @@ def test_activation_tables_are_up_to_date():
     assert result.returncode == 0, result.stderr
 
 
+@pytest.mark.needs_arm_gcc
 @pytest.mark.parametrize("core", sorted(CORES))
 def test_sources_compile_warning_free_for_cortex_m(tmp_path, core):
-    if not nnlib.have("arm-none-eabi-gcc"):
-        pytest.skip("arm-none-eabi-gcc not installed")
     # The probe also pins which pooling path each core gets by default.
     probe = tmp_path / "probe.c"
     probe.write_text('#include "arm_nnfunctions.h"\n'
@@ -75,8 +73,8 @@ def test_wrong_rounding_build_is_caught(out_dir, golden):
 
 def test_sanitized_build_passes_every_vector(out_dir, golden):
     preload = nnlib.sanitizer_runtime()
-    if not preload:
-        pytest.skip("gcc sanitizer runtimes not installed")
+    # Debian's gcc brings them (libasan8, libubsan1): missing means a broken install.
+    assert preload, "gcc -print-file-name finds no libasan.so/libubsan.so"
     path = nnlib.build_library(out_dir, pool="dsp", name="libasan.so",
                                extra_flags=nnlib.SANITIZE_FLAGS)
     result = nnlib.run_isolated(path, sorted(golden.iterdir()), preload=preload)

@@ -29,11 +29,10 @@ def _cases(root: Path, variant: str) -> list[Path]:
     return paths
 
 
+@pytest.mark.needs_arm_gcc
+@pytest.mark.needs_qemu
 @pytest.mark.parametrize("core,variant", [("cortex-m7", "dsp"), ("cortex-m3", "plain")])
 def test_kernels_on_emulated_core_match_golden_vectors(tmp_path, core, variant):
-    for tool in ("arm-none-eabi-gcc", "qemu-system-arm"):
-        if not nnlib.have(tool):
-            pytest.skip(f"{tool} not installed")
     root = nnlib.conformance_root()
     if root is None:
         pytest.skip("golden vectors (../shared/conformance) not present")

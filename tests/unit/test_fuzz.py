@@ -24,12 +24,12 @@ fuzz_frames = importlib.util.module_from_spec(_spec)
 sys.modules["fuzz_frames"] = fuzz_frames   # dataclasses look their module up there
 _spec.loader.exec_module(fuzz_frames)
 
-pytestmark = pytest.mark.skipif(not fuzz_frames.have_libfuzzer(), reason="clang not installed")
 FUZZ_SECONDS = 10
 
 
 @pytest.fixture(scope="module")
-def target(tmp_path_factory) -> Path:
+def target(tmp_path_factory, require_tool) -> Path:
+    require_tool("clang")
     return fuzz_frames.build(tmp_path_factory.mktemp("fuzz"))
 
 
@@ -51,7 +51,7 @@ def test_short_fuzz_session_finds_nothing(target, tmp_path):
     assert res.crashes == 0, res.output[-4000:]
 
 
-@pytest.mark.skipif(not hostfw.have_host_toolchain(), reason="host gcc missing")
+@pytest.mark.needs_gcc
 def test_every_seed_call_runs_in_the_fuzz_arena(tmp_path):
     """The call seeds are well formed and fit the target's small kernel arena,
     so fuzzing starts from calls the checks let through to the kernels."""

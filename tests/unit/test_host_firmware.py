@@ -7,7 +7,6 @@ opened as pyserial socket://, the code path of the QEMU runs.
 
 from __future__ import annotations
 
-import shutil
 import subprocess
 import sys
 import zlib
@@ -32,8 +31,7 @@ from hil.session import DeviceSession, KernelRefused
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "protocol_host"))
 import hostfw  # noqa: E402
 
-pytestmark = pytest.mark.skipif(not hostfw.have_host_toolchain(),
-                                reason="host gcc or firmware/nn sources missing")
+pytestmark = pytest.mark.needs_gcc
 CORTEX_M = ("cortex-m3", "cortex-m4", "cortex-m7")
 
 
@@ -79,7 +77,7 @@ class Running:
         assert code in (0, -9), log
 
 
-@pytest.mark.skipif(shutil.which("arm-none-eabi-gcc") is None, reason="no arm-none-eabi-gcc")
+@pytest.mark.needs_arm_gcc
 @pytest.mark.parametrize("cpu", CORTEX_M)
 def test_sources_compile_warning_free_for_cortex_m(cpu, tmp_path):
     inc = [f"-I{hostfw.FIRMWARE / 'include'}", f"-I{hostfw.FIRMWARE / 'nn' / 'include'}"]

@@ -3,7 +3,6 @@ stack overflow recognised from the fault bits or the guard region."""
 
 from __future__ import annotations
 
-import shutil
 import subprocess
 
 import pytest
@@ -51,7 +50,7 @@ def test_access_inside_the_stack_guard_is_a_stack_overflow():
     assert "stack overflow" not in outside.describe(TABLE)
 
 
-@pytest.mark.skipif(shutil.which("gcc") is None, reason="no host gcc")
+@pytest.mark.needs_gcc
 def test_symbol_table_reads_a_real_elf(tmp_path):
     src = tmp_path / "f.c"
     src.write_text("int twice(int x) { return 2 * x; }\nint main(void) { return twice(1); }\n")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import importlib.util
-import shutil
 import subprocess
 from pathlib import Path
 
@@ -53,7 +52,7 @@ def test_payload_limits_are_consistent():
     assert g.STRUCTS["kernel_run"][1] + 4 * max(g.FUNCTION_N_PARAMS.values()) <= g.MAX_PAYLOAD
 
 
-@pytest.mark.skipif(shutil.which("gcc") is None, reason="host gcc not installed")
+@pytest.mark.needs_gcc
 def test_c_struct_layout_matches_python(tmp_path):
     lines = ["#include <stddef.h>", "#include <stdio.h>", '#include "hil_protocol.h"',
              "int main(void) {"]

@@ -7,7 +7,6 @@ driven: probe choice, session options, program, verify, reset.
 
 from __future__ import annotations
 
-import shutil
 import struct
 import subprocess
 from pathlib import Path
@@ -371,10 +370,9 @@ def test_the_real_pyocd_exceptions_are_mapped():
 # -- through the CLI: one line, the class's exit code ---------------------------------
 
 @pytest.fixture(scope="module")
-def lenet5_image(tmp_path_factory):
+def lenet5_image(tmp_path_factory, require_tool):
     """Built once: the CLI tests are about what happens after the build."""
-    if shutil.which("arm-none-eabi-gcc") is None:
-        pytest.skip("arm-none-eabi-gcc not installed")
+    require_tool("arm_gcc")
     from hil.deploy import prepare_image
     from hil.model.io import load_model
 
@@ -458,6 +456,7 @@ def test_cli_run_goes_through_the_pyocd_runner(tmp_path, monkeypatch, lenet5_ima
 
 # -- open_device with the runner and a real firmware on the other end of the port ----------
 
+@pytest.mark.needs_gcc
 def test_open_device_flashes_then_handshakes_over_the_port(tmp_path, monkeypatch, lenet5_image, bench):
     """The host build of the firmware stands in for the board's UART (its HELLO is real)."""
     import sys
@@ -465,8 +464,6 @@ def test_open_device_flashes_then_handshakes_over_the_port(tmp_path, monkeypatch
     sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "protocol_host"))
     import hostfw
 
-    if not hostfw.have_host_toolchain():
-        pytest.skip("host gcc or firmware sources missing")
     from hil.deploy import open_device
     from hil.model.io import load_model
 

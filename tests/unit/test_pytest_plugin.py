@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 from importlib.metadata import entry_points
 
 import pytest
@@ -68,8 +67,8 @@ def test_an_unknown_board_fails_with_the_hint(pytester):
 
 
 @pytest.mark.qemu
-@pytest.mark.skipif(shutil.which("qemu-system-arm") is None, reason="qemu-system-arm not installed")
-@pytest.mark.skipif(shutil.which("arm-none-eabi-gcc") is None, reason="arm-none-eabi-gcc not installed")
+@pytest.mark.needs_qemu
+@pytest.mark.needs_arm_gcc
 def test_user_tests_pass_on_qemu_m7(pytester, tmp_path_factory, qemu_children):
     build = tmp_path_factory.mktemp("plugin-build")
     pytester.makepyfile(test_user=USER_TESTS)

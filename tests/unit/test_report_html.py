@@ -147,22 +147,19 @@ def test_names_are_escaped():
 
 # -- headless Chromium ------------------------------------------------------
 
-def _chromium() -> str | None:
-    return next((p for p in (shutil.which(n) for n in ("chromium", "chromium-browser")) if p), None)
+def _chromium() -> str:  # tests that call it carry needs_chromium
+    return next(p for p in (shutil.which(n) for n in ("chromium", "chromium-browser")) if p)
 
 
 def _chromium_run(tmp_path: Path, html: Path, *args: str) -> subprocess.CompletedProcess:
-    exe = _chromium()
-    if exe is None:
-        pytest.skip("chromium is not installed (Debian package `chromium`); "
-                    "the HTML report is still checked structurally")
-    cmd = [exe, "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+    cmd = [_chromium(), "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
            "--disable-component-update", "--disable-sync", "--no-first-run",
            f"--user-data-dir={tmp_path / 'profile'}", *args, html.as_uri()]
     env = dict(os.environ, HOME=str(tmp_path))
     return subprocess.run(cmd, capture_output=True, text=True, timeout=120, env=env)
 
 
+@pytest.mark.needs_chromium
 @pytest.mark.parametrize("perturb", [False, True], ids=["pass", "mismatch"])
 def test_renders_in_headless_chromium(tmp_path, perturb):
     page = tmp_path / "report.html"

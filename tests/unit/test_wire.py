@@ -16,8 +16,7 @@ from hil.wire import WireTap
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "protocol_host"))
 import hostfw  # noqa: E402
 
-pytestmark = pytest.mark.skipif(not hostfw.have_host_toolchain(),
-                                reason="host gcc or firmware/nn sources missing")
+pytestmark = pytest.mark.needs_gcc
 
 
 @pytest.fixture(scope="module")
