@@ -34,6 +34,15 @@ uint8_t hal_uart_getc(void);
  *   HAL_CYCLES_HOST     nanoseconds of a host build (firmware/port/host),
  *                       wall-clock time: for tests only, never a cycle count
  * The choice is made at run time in hal_init() by probing the DWT.
+ *
+ * The firmware times a kernel call by two hal_cycles_now() reads around it.
+ * No handler may run in between, whatever the host sends meanwhile (it
+ * sends the next input while the device computes): a port receives without
+ * running code per byte while a kernel runs (mps2: the UART holds the byte,
+ * its RX interrupt only wakes WFI inside hal_uart_getc; stm32f7: DMA into
+ * the RX ring) and extends its counter on read, not from a timer interrupt.
+ * Only a fallback source that cannot do without one (stm32f7's SysTick)
+ * includes its handler; its port's README says so.
  */
 enum hal_cycle_source {
     HAL_CYCLES_DWT = 1, HAL_CYCLES_SYSTICK = 2, HAL_CYCLES_HOST = 3, HAL_CYCLES_TIMER = 4

@@ -7,7 +7,6 @@ symbols, against the part's memory map (RM0385): flash 1 MiB at
 
 from __future__ import annotations
 
-import shutil
 import struct
 import subprocess
 from pathlib import Path
@@ -19,8 +18,7 @@ from hil.deploy import prepare_image
 from hil.firmware import firmware_root
 from hil.model.io import load_model
 
-pytestmark = pytest.mark.skipif(shutil.which("arm-none-eabi-gcc") is None,
-                                reason="arm-none-eabi-gcc not installed")
+pytestmark = pytest.mark.needs_arm_gcc
 
 FLASH = (0x08000000, 0x08100000)
 SRAM = (0x20000000, 0x20050000)
@@ -127,6 +125,14 @@ def test_stack_guard_sits_below_the_stack_at_the_start_of_dtcm(image, board):
     assert s["__stack_guard_end"] - s["__stack_guard_start"] == 1024
     assert s["_estack"] - s["__stack_guard_end"] == board.stack_size
     assert s["_sdata"] >= s["_estack"] and s["_ebss"] <= SRAM[1]
+
+
+def test_uart_rx_ring_is_in_dtcm_right_after_the_stack(image):
+    """The DMA fills the ring behind the CPU's back: it must sit where the D-cache never looks."""
+    s = Elf(image.elf).symbols
+    assert s["__rx_ring_start"] == s["_estack"]
+    assert s["__rx_ring_end"] - s["__rx_ring_start"] == 4096
+    assert s["__rx_ring_end"] <= DTCM_END and s["_sdata"] >= s["__rx_ring_end"]
 
 
 def test_port_sources_compile_without_warnings(board, tmp_path):

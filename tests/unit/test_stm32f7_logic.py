@@ -2,14 +2,17 @@
 
 No STM32F7 emulator is at hand (QEMU 7.2 has no F7 machine), so clock.c and
 uart.c are built with host gcc and their REG32/REG8 accesses routed to a
-small model of the RCC, PWR, flash interface and USART3: ready flags follow
-their enable bits, SWS follows SW, USART3 hands out queued bytes. The tests
-then check what the code programs (RM0385 values) and how it behaves.
+small model of the RCC, PWR, flash interface, USART3 and DMA1 stream 1:
+ready flags follow their enable bits, SWS follows SW, USART3 hands out queued
+bytes, and the DMA (when the USART requests it) copies them into memory in
+circular mode, or never serves them, as on an emulator without USART DMA.
+The tests then check what the code programs (RM0385 values) and how it
+behaves. The harness is linked without PIE so the DMA's 32-bit memory
+address is a real host address.
 """
 
 from __future__ import annotations
 
-import shutil
 import subprocess
 from pathlib import Path
 
@@ -17,7 +20,7 @@ import pytest
 
 from hil.firmware import firmware_root
 
-pytestmark = pytest.mark.skipif(shutil.which("gcc") is None, reason="host gcc not installed")
+pytestmark = pytest.mark.needs_gcc
 
 PORT = firmware_root() / "port" / "stm32f7"
 
@@ -41,8 +44,12 @@ static struct { uint32_t addr, value; } regs[128];
 static int nregs;
 static uint8_t bytes8[256];
 static int hse_present = 1, pll_locks = 1;
-static uint8_t rx_queue[8192];
+static uint8_t rx_queue[16384];
 static int rx_len, rx_pos;
+/* DMA model: dma_serves 0 = USART DMA requests reach nothing (Renode);
+ * dma_latency = register accesses before a received byte is taken. */
+static int dma_serves = 1, dma_latency, dma_wait, dma_ndtr_init, dma_used, in_irq;
+static uint32_t dma_done;
 
 static uint32_t *slot(uint32_t addr)
 {
@@ -68,6 +75,29 @@ static void settle(void)
     *cfgr = (*cfgr & ~RCC_CFGR_SWS_MASK) | ((*cfgr & RCC_CFGR_SW_MASK) << 2);
     uint32_t *isr = slot(USART3_BASE + 0x1Cu);
     *isr = USART_ISR_TXE | USART_ISR_TC | (rx_pos < rx_len ? USART_ISR_RXNE : 0);
+
+    /* DMA1 stream 1 on channel 4, peripheral to memory, bytes, circular. */
+    uint32_t *scr = slot(0x40026028u), *ndtr = slot(0x4002602Cu);
+    uint32_t par = *slot(0x40026030u), m0ar = *slot(0x40026034u);
+    int requested = (*slot(USART3_BASE + 0x08u) & USART_CR3_DMAR) && rx_pos < rx_len;
+    if (!(*scr & DMA_SxCR_EN)) {
+        dma_ndtr_init = 0;
+    } else if (!dma_ndtr_init) {
+        dma_ndtr_init = (int)*ndtr;   /* latched when the stream is enabled */
+        dma_done = 0;
+        dma_used = 1;
+    }
+    if (dma_serves && requested && dma_ndtr_init && ++dma_wait > dma_latency
+        && ((*scr >> 25) & 7u) == 4u && par == USART3_BASE + 0x24u && (*scr & DMA_SxCR_CIRC)
+        && (*scr & DMA_SxCR_MINC) && !(*scr & (3u << 6))) {
+        dma_wait = 0;
+        while (rx_pos < rx_len) {
+            uint32_t off = dma_done++ % (uint32_t)dma_ndtr_init;
+            *(volatile uint8_t *)(uintptr_t)(m0ar + off) = rx_queue[rx_pos++];
+            *ndtr = (uint32_t)dma_ndtr_init - (uint32_t)(dma_done % (uint32_t)dma_ndtr_init);
+        }
+        *isr &= ~USART_ISR_RXNE;
+    }
 }
 
 /* "idle": after this many IWDG_KR accesses a byte arrives over the UART. */
@@ -78,7 +108,15 @@ volatile uint32_t *fake_reg32(uint32_t addr)
     settle();
     if (addr == 0x40003000u && byte_after_feeds >= 0 && ++feeds_seen == byte_after_feeds) {
         rx_queue[rx_len++] = 0x5A;
+        settle();
+    }
+    /* The RXNE interrupt, taken at a register access once enabled. */
+    if (!in_irq && (*slot(USART3_BASE) & USART_CR1_RXNEIE) && (*slot(0xE000E104u) & (1u << 7))
+        && rx_pos < rx_len) {
+        in_irq = 1;
         USART3_IRQHandler();
+        in_irq = 0;
+        settle();
     }
     uint32_t *reg = slot(addr);
     if (addr == USART3_BASE + 0x24u && rx_pos < rx_len)   /* RDR: a read takes the byte */
@@ -115,23 +153,42 @@ int main(int argc, char **argv)
         SHOW("afrh", GPIOD_AFRH);
         SHOW("iser1", NVIC_ISER(1));
         SHOW("ipr", NVIC_IPR(USART3_IRQn));
+        SHOW("cr3", USART3_CR3);
+        SHOW("ahb1enr", RCC_AHB1ENR);
+        SHOW("dma_cr", DMA1_S1CR);
+        SHOW("dma_ndtr", DMA1_S1NDTR);
+        SHOW("dma_par", DMA1_S1PAR);
+        SHOW("dma_m0ar", DMA1_S1M0AR);
+        SHOW("dma_fcr", DMA1_S1FCR);
     } else if (!strcmp(what, "ring")) {
-        /* ring N EXPECT: N bytes arrive in one burst; read EXPECT of them back,
-         * then one marker byte: it comes next only if the ring held exactly EXPECT. */
-        int n = atoi(argv[2]), expect = atoi(argv[3]), in_order = 1;
+        /* ring SERVES LATENCY BURSTS N EXPECT: BURSTS times, N bytes arrive at
+         * once and EXPECT of them are read back; then one marker byte, which
+         * comes next only if the ring held exactly EXPECT of the last burst. */
+        dma_serves = atoi(argv[2]);
+        dma_latency = atoi(argv[3]);
+        int bursts = atoi(argv[4]), n = atoi(argv[5]), expect = atoi(argv[6]), in_order = 1;
         SystemCoreClock = 216000000u;
         stm32f7_uart_init(115200u);
-        for (int i = 0; i < n; i++)
-            rx_queue[i] = (uint8_t)(i * 7 + 3);
-        rx_len = n;
-        USART3_IRQHandler();   /* one interrupt drains everything the USART has */
-        for (int i = 0; i < expect; i++)
-            in_order &= hal_uart_getc() == (uint8_t)(i * 7 + 3);
+        /* As in the firmware; its feeds are also the register accesses at
+         * which the model takes the RXNE interrupt while getc waits. */
+        hal_watchdog_start(1000u);
+        for (int b = 0; b < bursts; b++) {
+            int first = rx_len;
+            for (int i = 0; i < n; i++)
+                rx_queue[rx_len++] = (uint8_t)((first + i) * 7 + 3);
+            settle();
+            for (int i = 0; i < expect; i++)
+                in_order &= hal_uart_getc() == (uint8_t)((first + i) * 7 + 3);
+        }
         rx_queue[rx_len++] = 0xA5;
-        USART3_IRQHandler();
         SHOW("in_order", in_order);
         SHOW("marker_next", hal_uart_getc() == 0xA5);
         SHOW("left_in_usart", rx_len - rx_pos);
+        SHOW("cr1", USART3_CR1);
+        SHOW("cr3", USART3_CR3);
+        SHOW("iser1", NVIC_ISER(1));
+        SHOW("dma_cr", DMA1_S1CR);
+        SHOW("dma_used", dma_used);
     } else if (!strcmp(what, "watchdog")) {
         hal_watchdog_feed();           /* before start: must not touch the IWDG */
         SHOW("kr_before", IWDG_KR);
@@ -168,7 +225,7 @@ def harness(tmp_path_factory) -> Path:
     (out / "fake_regs.h").write_text(FAKE_REGS_H)
     (out / "harness.c").write_text(HARNESS_C)
     exe = out / "harness"
-    cmd = ["gcc", "-std=gnu11", "-O1", "-Wall", "-Wextra", "-Werror", "-include",
+    cmd = ["gcc", "-std=gnu11", "-O1", "-Wall", "-Wextra", "-Werror", "-fno-pie", "-no-pie", "-include",
            str(out / "fake_regs.h"), f"-I{firmware_root() / 'include'}", f"-I{PORT}",
            f"-I{firmware_root() / 'port' / 'common'}", str(PORT / "clock.c"), str(PORT / "uart.c"),
            str(PORT / "watchdog.c"), str(out / "harness.c"), "-o", str(exe)]
@@ -178,8 +235,9 @@ def harness(tmp_path_factory) -> Path:
 
 
 def run(exe: Path, *args: object) -> dict[str, int]:
+    # The timeout only keeps a harness stuck in a wait loop from hanging the suite.
     out = subprocess.run([str(exe), *map(str, args)], capture_output=True, text=True,
-                         check=True).stdout
+                         check=True, timeout=60).stdout
     return {k: int(v) for k, v in (line.split("=") for line in out.split())}
 
 
@@ -239,24 +297,57 @@ def test_baud_rate_is_the_nearest_the_clock_allows(harness, fck, baud):
     assert uart_rate(harness, fck, baud) == pytest.approx(fck / k)
 
 
-def test_usart3_is_on_pd8_pd9_with_rx_interrupt(harness):
+USART3_IRQ_BIT = 1 << (39 - 32)   # USART3 is IRQ 39: NVIC_ISER1 bit 7
+RXNEIE, DMAR = 1 << 5, 1 << 6
+
+
+def test_usart3_is_on_pd8_pd9_with_rx_by_dma(harness):
+    """No interrupt per received byte: DMA1 stream 1 channel 4 (USART3_RX) fills the ring."""
     r = run(harness, "uart", 216_000_000, 115200)
     assert bits(r["moder"], 16, 2) == 2 and bits(r["moder"], 18, 2) == 2     # alternate function
     assert bits(r["afrh"], 0, 4) == 7 and bits(r["afrh"], 4, 4) == 7         # AF7 = USART3
     cr1 = r["cr1"]
-    assert cr1 & 1 and cr1 & (1 << 2) and cr1 & (1 << 3) and cr1 & (1 << 5)  # UE, RE, TE, RXNEIE
-    assert r["iser1"] == 1 << (39 - 32)
+    assert cr1 & 1 and cr1 & (1 << 2) and cr1 & (1 << 3)                     # UE, RE, TE
+    assert not cr1 & RXNEIE and r["iser1"] == 0, "no RX interrupt while the DMA serves"
+    assert r["cr3"] & DMAR and not r["cr3"] & (1 << 13), "DMA on RX, not stopped by an error"
+    assert r["ahb1enr"] & (1 << 21), "DMA1 clock"
+    cr = r["dma_cr"]
+    assert bits(cr, 25, 3) == 4 and cr & 1                                   # channel 4, enabled
+    assert bits(cr, 6, 2) == 0 and cr & (1 << 8) and cr & (1 << 10)          # P->M, CIRC, MINC
+    assert bits(cr, 11, 2) == 0 and bits(cr, 13, 2) == 0 and not cr & (1 << 9)  # bytes, PAR fixed
+    assert not cr & 0b11110, "no DMA interrupt"
+    assert not r["dma_fcr"] & (1 << 2), "direct mode: each byte reaches the ring as it arrives"
+    assert r["dma_par"] == 0x40004824                                        # USART3_RDR
+    assert r["dma_ndtr"] == 4096 and r["dma_m0ar"] and r["dma_m0ar"] % 4 == 0
     assert r["ipr"] == 0x40
 
 
-def test_rx_ring_keeps_a_burst_in_order(harness):
-    r = run(harness, "ring", 1500, 1500)
+@pytest.mark.parametrize("latency", [0, 200])
+def test_rx_ring_keeps_a_burst_in_order(harness, latency):
+    r = run(harness, "ring", 1, latency, 1, 1500, 1500)
     assert (r["in_order"], r["marker_next"], r["left_in_usart"]) == (1, 1, 0)
+    # a DMA that takes its time is still a DMA: no fall-back to the interrupt
+    assert r["cr3"] & DMAR and r["dma_cr"] & 1 and not r["cr1"] & RXNEIE and r["iser1"] == 0
 
 
-def test_rx_ring_keeps_the_oldest_bytes_when_full(harness):
-    """A burst longer than the ring loses its newest bytes (the frame's CRC fails, the host resends)."""
-    r = run(harness, "ring", 5000, 4096)
+def test_rx_ring_wraps_around_in_order(harness):
+    """7 x 1500 bytes: the circular DMA passes the end of the 4 KiB ring twice."""
+    r = run(harness, "ring", 1, 0, 7, 1500, 1500)
+    assert (r["in_order"], r["marker_next"], r["left_in_usart"]) == (1, 1, 0)
+    assert r["cr3"] & DMAR and r["dma_cr"] & 1 and not r["cr1"] & RXNEIE
+
+
+def test_without_usart_dma_rx_falls_back_to_the_interrupt(harness):
+    """An emulator whose DMA never serves USART3 (Renode's STM32F746) still gets every byte."""
+    r = run(harness, "ring", 0, 0, 3, 1500, 1500)
+    assert (r["in_order"], r["marker_next"], r["left_in_usart"]) == (1, 1, 0)
+    assert r["dma_used"] and not r["cr3"] & DMAR and not r["dma_cr"] & 1, "DMA tried, then off"
+    assert r["cr1"] & RXNEIE and r["iser1"] == USART3_IRQ_BIT, "RXNE interrupt on"
+
+
+def test_interrupt_rx_ring_keeps_the_oldest_bytes_when_full(harness):
+    """Without DMA a burst longer than the ring loses its newest bytes (the frame's CRC fails, the host resends)."""
+    r = run(harness, "ring", 0, 0, 1, 5000, 4096)
     assert (r["in_order"], r["marker_next"], r["left_in_usart"]) == (1, 1, 0)
 
 

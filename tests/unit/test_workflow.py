@@ -123,6 +123,24 @@ def test_baseline_gate_step(wf):
     assert restore < _steps(wf, "run").index(gate) < save
 
 
+def test_the_baseline_is_gated_as_it_was_recorded(wf):
+    """An exact gate compares like with like: same dump mode, model, vectors and seed."""
+    job = wf["jobs"]["run"]
+    env = {**wf["env"], **job["env"], "BOARD": "qemu-m3", "REPORTS": "reports/qemu-m3",
+           "LAST_BASELINE": ".hil-baseline/qemu-m3.json"}
+    runs = [_parse_run(a, env) for a in _hil_runs(wf, "run")]
+    saved = next(p for p in runs if p["save_baseline_path"])
+    gated = next(p for p in runs if p["baseline_path"])
+    # said explicitly: the default differs between emulators and boards
+    assert saved["dump"] is not None and gated["dump"] is not None
+    for key in ("dump", "model", "vectors", "seed", "board", "inputs"):
+        assert saved[key] == gated[key], key
+    # the gate reads what the save wrote, carried over through the cache
+    keep = next(s for s in _steps(wf, "run") if s.get("name", "").startswith("Keep this run"))
+    assert f'"$REPORTS/$BOARD-$HIL_MODEL-baseline.json" "$LAST_BASELINE"' in keep["run"]
+    assert str(saved["save_baseline_path"]) == f"{env['REPORTS']}/qemu-m3-{env['HIL_MODEL']}-baseline.json"
+
+
 def test_the_test_report_is_uploaded_even_on_failure(wf):
     up = [s for s in _steps(wf, "test") if s.get("uses", "").startswith("actions/upload-artifact@")]
     assert up and up[0]["if"] == "always()"

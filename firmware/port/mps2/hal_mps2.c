@@ -24,12 +24,9 @@ static void uart_init(void)
     UART0_CTRL = 0;
     UART0_BAUDDIV = div < 16u ? 16u : div;   /* the CMSDK UART needs >= 16 */
     UART0_STATE = UART_STATE_TXOVR | UART_STATE_RXOVR;
+    /* The RX interrupt stays disabled in the NVIC except while
+     * hal_uart_getc sleeps (see there). */
     UART0_CTRL = UART_CTRL_TXEN | UART_CTRL_RXEN | UART_CTRL_RXINTEN;
-    /*
-     * The RX interrupt is enabled in the NVIC only to wake WFI in
-     * hal_uart_getc; PRIMASK stays set there, so no handler ever runs.
-     */
-    NVIC_ISER0 = 1u << UART0_RX_IRQ;
     /* QEMU delays the first received byte by ~1 s without this read. */
     (void)UART0_DATA;
 }
@@ -41,7 +38,7 @@ void hal_uart_putc(uint8_t byte)
     UART0_DATA = byte;
 }
 
-/* Only acknowledges: the RX interrupt exists to wake WFI (hal_uart_getc). */
+/* Never runs (the IRQ is enabled only under PRIMASK); acknowledges if it does. */
 void UART0_RX_IRQHandler(void)
 {
     UART0_INTCLEAR = UART_INT_RX;
@@ -52,6 +49,12 @@ void UART0_RX_IRQHandler(void)
  * to the host (and to other emulated devices). The pending flags are cleared
  * before RXFULL is tested: a byte arriving after the test pends the
  * interrupt again and WFI returns at once.
+ *
+ * The RX interrupt is enabled in the NVIC only here, with PRIMASK set, so it
+ * wakes WFI and no handler ever runs. Left enabled, a byte the host sends
+ * ahead while a kernel runs would run UART0_RX_IRQHandler inside the timed
+ * call. Nothing is lost while it is off: the UART holds the byte and QEMU's
+ * chardev waits until RXFULL clears.
  */
 uint8_t hal_uart_getc(void)
 {
@@ -59,6 +62,7 @@ uint8_t hal_uart_getc(void)
         /* Waiting for the host is not a hang: no watchdog count meanwhile. */
         mps2_watchdog_pause();
         uint32_t primask = irq_save();
+        NVIC_ISER0 = 1u << UART0_RX_IRQ;
         for (;;) {
             UART0_INTCLEAR = UART_INT_RX;
             NVIC_ICPR0 = 1u << UART0_RX_IRQ;
@@ -66,6 +70,8 @@ uint8_t hal_uart_getc(void)
                 break;
             __asm volatile("wfi" ::: "memory");
         }
+        NVIC_ICER0 = 1u << UART0_RX_IRQ;
+        __asm volatile("dsb\n\tisb" ::: "memory");   /* disabled before PRIMASK clears */
         irq_restore(primask);
         mps2_watchdog_resume();
     }

@@ -51,6 +51,7 @@
 
 /* NVIC (Armv7-M ARM, B3.4) */
 #define NVIC_ISER0        REG32(0xE000E100u)
+#define NVIC_ICER0        REG32(0xE000E180u)
 #define NVIC_ICPR0        REG32(0xE000E280u)
 
 /* SysTick */

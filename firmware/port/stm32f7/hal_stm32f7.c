@@ -3,8 +3,12 @@
  * UART, the DWT cycle counter, stack guard, reset and fault reporting.
  *
  * Cycles are DWT_CYCCNT at the core clock (source "dwt"), extended to 64
- * bits by a SysTick interrupt that samples it well inside its 32-bit wrap
- * (2^24 cycles between samples, the counter wraps after 2^32).
+ * bits on each read with no interrupt, as on mps2: no handler runs inside a
+ * kernel's count (the UART receives by DMA, uart.c). The difference of two
+ * reads is exact while they are less than 2^32 cycles apart (19.9 s at
+ * 216 MHz); every kernel call is timed by two reads around it alone. Only
+ * the SysTick fallback (a debugger holds the DWT off; an emulator without
+ * one) needs SysTick's interrupt, every 2^24 ticks, to count its wraps.
  */
 #include <stdint.h>
 
@@ -87,13 +91,11 @@ static uint64_t systick_now(void)
     return (uint64_t)wraps * (SYSTICK_RELOAD + 1u) + (SYSTICK_RELOAD - value);
 }
 
+/* Runs only for the SysTick fallback source (cycles_init). */
 void SysTick_Handler(void)
 {
-    if (cycle_source == HAL_CYCLES_DWT) {
-        (void)dwt_now();
-    } else if (SYST_CSR & (1u << 16)) {   /* reading COUNTFLAG clears it */
+    if (SYST_CSR & (1u << 16))   /* reading COUNTFLAG clears it */
         systick_wraps++;
-    }
 }
 
 static void cycles_init(void)
@@ -102,6 +104,8 @@ static void cycles_init(void)
     cycle_source = dwt_start() ? HAL_CYCLES_DWT : HAL_CYCLES_SYSTICK;
     dwt_last = DWT_CYCCNT;
     SYST_CSR = 0;
+    if (cycle_source == HAL_CYCLES_DWT)
+        return;   /* SysTick stays off: its handler would land inside counts */
     SYST_RVR = SYSTICK_RELOAD;
     SYST_CVR = 0;
     SCB_SHPR3 = (SCB_SHPR3 & 0x00FFFFFFu) | (0xF0u << 24);   /* lowest: below the UART */

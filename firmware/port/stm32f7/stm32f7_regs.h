@@ -6,7 +6,8 @@
  * map" (register boundary addresses), "Power controller (PWR)" registers,
  * "Embedded Flash memory" (FLASH_ACR and the wait-state table), "Reset and
  * clock control (RCC)" registers, "General-purpose I/Os (GPIO)" registers,
- * "Universal synchronous receiver transmitter (USART)" registers, and the
+ * "Universal synchronous receiver transmitter (USART)" registers, "DMA
+ * controller (DMA)" registers and its DMA1 request mapping, and the
  * NVIC chapter's vector table (USART3 is IRQ 39, 98 IRQs in all). Core
  * registers from the Armv7-M Architecture Reference Manual (System Control
  * Space) and the Cortex-M7 Technical Reference Manual (cache maintenance,
@@ -69,6 +70,7 @@
 #define RCC_CFGR_PRE_MASK   ((0xFu << 4) | (7u << 10) | (7u << 13))
 
 #define RCC_AHB1ENR_GPIODEN  (1u << 3)
+#define RCC_AHB1ENR_DMA1EN   (1u << 21)
 #define RCC_APB1ENR_USART3EN (1u << 18)
 #define RCC_APB1ENR_PWREN    (1u << 28)
 #define RCC_APB1RSTR_USART3RST (1u << 18)
@@ -126,11 +128,13 @@
 #define USART3_ICR        REG32(USART3_BASE + 0x20u)
 #define USART3_RDR        REG32(USART3_BASE + 0x24u)
 #define USART3_TDR        REG32(USART3_BASE + 0x28u)
+#define USART3_RDR_ADDR   (USART3_BASE + 0x24u)   /* for the DMA's peripheral address */
 #define USART_CR1_UE      (1u << 0)
 #define USART_CR1_RE      (1u << 2)
 #define USART_CR1_TE      (1u << 3)
 #define USART_CR1_RXNEIE  (1u << 5)
 #define USART_CR1_OVER8   (1u << 15)
+#define USART_CR3_DMAR    (1u << 6)
 #define USART_ISR_PE      (1u << 0)
 #define USART_ISR_FE      (1u << 1)
 #define USART_ISR_NF      (1u << 2)
@@ -140,6 +144,23 @@
 #define USART_ISR_TXE     (1u << 7)
 #define USART_ICR_ERRORS  (USART_ISR_PE | USART_ISR_FE | USART_ISR_NF | USART_ISR_ORE)
 #define USART3_IRQn       39u
+
+/* ---- DMA1 (0x4002 6000): stream 1, channel 4 is USART3_RX ---- */
+#define DMA1_BASE         0x40026000u
+#define DMA1_LIFCR        REG32(DMA1_BASE + 0x08u)
+#define DMA1_S1CR         REG32(DMA1_BASE + 0x10u + 0x18u)
+#define DMA1_S1NDTR       REG32(DMA1_BASE + 0x14u + 0x18u)
+#define DMA1_S1PAR        REG32(DMA1_BASE + 0x18u + 0x18u)
+#define DMA1_S1M0AR       REG32(DMA1_BASE + 0x1Cu + 0x18u)
+#define DMA1_S1FCR        REG32(DMA1_BASE + 0x24u + 0x18u)
+#define DMA_LIFCR_STREAM1 (0x3Du << 6)   /* CFEIF1, CDMEIF1, CTEIF1, CHTIF1, CTCIF1 */
+#define DMA_SxCR_EN       (1u << 0)
+#define DMA_SxCR_CIRC     (1u << 8)
+#define DMA_SxCR_MINC     (1u << 10)
+#define DMA_SxCR_PL_HIGH  (2u << 16)
+#define DMA_SxCR_CHSEL(n) ((uint32_t)(n) << 25)
+#define DMA_SxFCR_DIRECT  0u            /* DMDIS = 0: each byte is written as it arrives */
+#define USART3_RX_DMA_CHANNEL 4u
 
 /* ---- NVIC ---- */
 #define NVIC_ISER(n)      REG32(0xE000E100u + 4u * (n))
