@@ -91,10 +91,10 @@ def baseline_from_report(report: RunReport) -> Baseline:
 
 
 def save_baseline(baseline: Baseline, path: Path) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    tmp.write_text(json.dumps(baseline.to_dict(), indent=2, sort_keys=True) + "\n")
-    tmp.replace(path)
+    from hil.outputs import write_text
+
+    write_text(path, json.dumps(baseline.to_dict(), indent=2, sort_keys=True) + "\n",
+               "--save-baseline")
 
 
 def load_baseline(path: Path) -> Baseline:

@@ -21,6 +21,7 @@ from rich.table import Table
 
 from hil.bench import bench_network
 from hil.boards import Board
+from hil.text import plural
 from hil.check import check_vector
 from hil.deploy import open_device, prepare_image
 from hil.inputs import generated_inputs
@@ -128,7 +129,7 @@ def run_link_bench(board: Board, network: Network, *, bauds=DEFAULT_BAUDS, vecto
     for baud in bauds:
         for dump in ("all", "mismatch"):
             n = full_vectors if dump == "all" else vectors
-            say(f"{baud} baud, dump {dump}: {n} vectors")
+            say(f"{baud} baud, dump {dump}: {plural(n, 'vector')}")
             rows.append(measure_link(board, image, network, x[:n], baud=baud, dump=dump,
                                      baseline=base, log_dir=log_dir))
     return base, rows

@@ -169,6 +169,10 @@ def _function_name(folder: Path, directory: Path) -> str:
 
 
 def _function_folders(directory: Path) -> list[Path]:
+    if directory.is_file():
+        raise ConfigError(f"{directory} is a file; conformance takes a folder of golden vectors",
+                          hint=f"pass the folder holding it ({directory.parent}) or a folder "
+                               "of <function>/<case>.npz golden vectors")
     if not directory.is_dir():
         raise ConfigError(f"conformance folder {directory} does not exist",
                           hint="pass a folder of <function>/<case>.npz golden vectors")

@@ -25,8 +25,10 @@ from hil.model import Network
 from hil.model.hashing import model_hash
 from hil.linkfaults import BITS_PER_BYTE, LinkFaults
 from hil.protocol import generated as proto
-from hil.protocol.link import DeviceGone, Link
+from hil.errors import DeviceGone
+from hil.protocol.link import Link
 from hil.runners import RESET, Runner, runner_for
+from hil.runners.process import ProcessRunner
 from hil.session import DeviceInfo, DeviceSession, layer_timeouts
 
 Say = Callable[[str], None]
@@ -79,15 +81,22 @@ def device_count_source(board: Board, info: DeviceInfo) -> CountSource:
     return count_source(info.cycle_source, emulated=emulated, icount_shift=shift)
 
 
-def alive_check(runner: Runner) -> Callable[[], None]:
-    """Raises DeviceGone with the runner's log tail once the device/emulator has ended."""
-    def check() -> None:
-        if not runner.alive():
-            tail = runner.log_tail() if hasattr(runner, "log_tail") else ""
-            raise DeviceGone(f"{type(runner).__name__}: the device stopped running; "
-                             f"log: {runner.log_path}",
-                             hint=f"its last output:\n{tail}" if tail else "check the device log")
+def alive_check(runner: Runner) -> Callable[[float], None]:
+    """Raises DeviceGone, saying how the device ended, once it has (see Link's AliveCheck)."""
+    def check(grace: float = 0.0) -> None:
+        if runner.alive() and not (grace and _ended_within(runner, grace)):
+            return
+        if isinstance(runner, ProcessRunner):
+            raise runner.gone_error()
+        raise DeviceGone(f"the device is gone: {type(runner).__name__} reports it stopped "
+                         f"running; log: {runner.log_path}", hint="check the device log")
     return check
+
+
+def _ended_within(runner: Runner, grace: float) -> bool:
+    if isinstance(runner, ProcessRunner):
+        return runner.wait_ended(grace)
+    return False
 
 
 def reply_wait(baud: int | None, timeout: float) -> float:

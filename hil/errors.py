@@ -58,3 +58,29 @@ class BudgetError(HilError):
     """A layer's cycle or instruction count grew past its baseline's tolerance."""
 
     exit_code = 6
+
+
+class DeviceGone(DeviceError):
+    """The device (or its emulator) is no longer running: nothing to retry."""
+
+
+class Interrupted(HilError):
+    """The user (Ctrl-C) or the system (SIGTERM) stopped the command before it finished.
+
+    Whatever was judged until then is kept and reported as incomplete.
+    """
+
+    exit_code = 130
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, raised like Ctrl-C so that every cleanup path treats both alike."""
+
+    def __init__(self, signal_name: str = "SIGTERM") -> None:
+        super().__init__(signal_name)
+        self.signal_name = signal_name
+
+
+def interruption_name(exc: KeyboardInterrupt) -> str:
+    """The signal behind an interruption, for messages: SIGINT (Ctrl-C) or SIGTERM."""
+    return exc.signal_name if isinstance(exc, Terminated) else "SIGINT"

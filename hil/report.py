@@ -21,6 +21,8 @@ from rich.table import Table
 from hil.compare import LayerVerdict
 from hil.counts import CountSource
 from hil.model import Network
+from hil.text import plural
+from hil.outputs import write_text
 
 
 @dataclass
@@ -41,6 +43,14 @@ class LayerSummary:
     @property
     def passed(self) -> bool:
         return self.vectors > 0 and self.matched == self.vectors
+
+    def verdict(self) -> tuple[str, str]:
+        """("match" | "differ" | "not judged", words), shared by every report sink."""
+        if self.vectors == 0:
+            return "not judged", "not judged"
+        if self.passed:
+            return "match", f"match {self.matched}/{self.vectors}"
+        return "differ", f"{self.vectors - self.matched} of {plural(self.vectors, 'vector')} differ"
 
     def median_ticks(self) -> int | None:
         return int(statistics.median(self.ticks)) if self.ticks else None
@@ -64,14 +74,19 @@ class RunInfo:
     count_source: CountSource
     device: dict[str, Any] = field(default_factory=dict)
     inputs_sha256: str = ""   # identifies the input set, so --resume continues the same run
+    inputs: dict[str, Any] = field(default_factory=dict)   # --inputs path, or -n and --seed
 
 
 class RunReport:
     """Collects verdicts vector by vector and renders them."""
 
-    def __init__(self, network: Network, info: RunInfo, log: IO[str] | None = None) -> None:
+    def __init__(self, network: Network, info: RunInfo, log: IO[str] | None = None,
+                 *, vectors_requested: int | None = None) -> None:
         self.network = network
         self.info = info
+        # A run passes only when every requested vector was judged (see ``complete``).
+        self.vectors_requested = vectors_requested
+        self.incomplete_reason: str | None = None
         self.layers = [
             LayerSummary(i, l.name, l.function, l.output_shape, l.macs)
             for i, l in enumerate(network.layers)
@@ -120,9 +135,39 @@ class RunReport:
             self.diffs[layer] = LayerDiff(vector, np.array(expected, dtype=np.int8).ravel(),
                                           np.array(got, dtype=np.int8).ravel())
 
+    def mark_incomplete(self, reason: str) -> None:
+        """The run was cut short (interrupt, device gone, error): it can no longer pass."""
+        if self.incomplete_reason is None:
+            self.incomplete_reason = reason
+
+    @property
+    def complete(self) -> bool:
+        """Every requested vector was judged and nothing cut the run short."""
+        requested = self.vectors_requested
+        return (self.incomplete_reason is None and self.vectors_done > 0
+                and (requested is None or self.vectors_done >= requested))
+
+    @property
+    def matched(self) -> bool:
+        """Every vector judged so far matched on every layer (says nothing of completeness)."""
+        return self.vectors_done > 0 and all(s.passed for s in self.layers)
+
     @property
     def passed(self) -> bool:
-        return self.vectors_done > 0 and all(s.passed for s in self.layers)
+        return self.complete and self.matched
+
+    @property
+    def verdict(self) -> str:
+        """"pass", "fail" (a mismatch was seen) or "incomplete" (cut short, no mismatch seen)."""
+        if self.passed:
+            return "pass"
+        return "fail" if any(s.vectors > s.matched for s in self.layers) else "incomplete"
+
+    def progress_text(self) -> str:
+        """``7 of 200 vectors`` (or ``7 vectors`` when no total was asked for)."""
+        if self.vectors_requested is None:
+            return plural(self.vectors_done, "vector")
+        return f"{self.vectors_done} of {plural(self.vectors_requested, 'vector')}"
 
     def first_bad_layer(self) -> LayerSummary | None:
         return next((s for s in self.layers if not s.passed), None)
@@ -136,7 +181,7 @@ class RunReport:
     def table(self) -> Table:
         src = self.info.count_source
         t = Table(title=f"{self.info.model} on {self.info.board} "
-                        f"({self.vectors_done} vectors, reference variant {self.info.variant})")
+                        f"({self.progress_text()}, reference variant {self.info.variant})")
         for col, just in (("#", "right"), ("layer", "left"), ("function", "left"),
                           ("output", "left"), ("verdict", "left"), ("mismatches", "right"),
                           ("max |diff|", "right"), ("first mismatch", "left"),
@@ -145,10 +190,8 @@ class RunReport:
             t.add_column(col, justify=just)  # type: ignore[arg-type]
         for s in self.layers:
             n = self.count(s)
-            if s.passed:
-                verdict = f"[green]match {s.matched}/{s.vectors}[/]"
-            else:
-                verdict = f"[red]MISMATCH {s.vectors - s.matched}/{s.vectors}[/]"
+            kind, words = s.verdict()
+            verdict = f"[{_COLOURS[kind]}]{words}[/]"
             mism = str(s.mismatching_elements) + ("+?" if s.unknown_mismatches else "")
             ff = s.first_failure
             first = ("" if ff is None else
@@ -161,15 +204,22 @@ class RunReport:
         return t
 
     def summary_line(self) -> str:
-        bad = [s for s in self.layers if not s.passed]
+        bad = [s for s in self.layers if not s.passed and s.vectors]
         total = self.vectors_done * len(self.layers)
         failed = sum(s.vectors - s.matched for s in self.layers)
-        verdict = "PASS" if self.passed else "FAIL"
-        line = (f"{verdict}: {self.vectors_done} vectors x {len(self.layers)} layers, "
+        head = {"pass": "PASS", "fail": "FAIL", "incomplete": "INCOMPLETE"}[self.verdict]
+        line = (f"{head}: {self.progress_text()} x {plural(len(self.layers), 'layer')}, "
                 f"{total - failed} layer results matched, {failed} mismatched")
         if bad:
             line += f"; first bad layer: {bad[0].index} {bad[0].name} ({bad[0].function})"
+        if not self.complete:
+            line += f"; cut short: {self.incomplete_reason or 'not every vector was judged'}"
         return line
+
+    def incomplete_text(self) -> str:
+        """Why the run is not complete, in words: ``interrupted after 7 of 200 vectors``."""
+        reason = self.incomplete_reason or "not every vector was judged"
+        return f"{reason} after {self.progress_text()}"
 
     def render(self, console: Console) -> None:
         console.print(self.table())
@@ -186,6 +236,12 @@ class RunReport:
         return {
             "info": self._info_dict(),
             "vectors": self.vectors_done,
+            "vectors_done": self.vectors_done,
+            "vectors_requested": self.vectors_requested,
+            "complete": self.complete,
+            "incomplete_reason": None if self.complete else
+            (self.incomplete_reason or "not every vector was judged"),
+            "verdict": self.verdict,
             "passed": self.passed,
             "layers": [
                 {
@@ -204,18 +260,29 @@ class RunReport:
         }
 
     def write_json(self, path: Path) -> None:
-        _atomic_write(path, json.dumps(self.to_dict(), indent=2, sort_keys=True) + "\n")
+        write_text(path, json.dumps(self.to_dict(), indent=2, sort_keys=True) + "\n", "--json")
 
     def write_junit(self, path: Path) -> None:
         suite_name = f"hil.{self.info.board}.{self.info.model}"
-        suite = ET.Element("testsuite", name=suite_name, tests=str(len(self.layers)),
-                           failures=str(sum(not s.passed for s in self.layers)))
+        failures = sum(s.vectors > s.matched for s in self.layers)
+        suite = ET.Element("testsuite", name=suite_name,
+                           tests=str(len(self.layers) + (not self.complete)),
+                           failures=str(failures), errors=str(int(not self.complete)))
         props = ET.SubElement(suite, "properties")
         for k, v in (("board", self.info.board), ("model", self.info.model),
                      ("variant", self.info.variant), ("backend", self.info.backend),
                      ("count_source", self.info.count_source.name),
-                     ("vectors", str(self.vectors_done))):
+                     ("vectors", str(self.vectors_done)),
+                     ("vectors_requested", str(self.vectors_requested or "")),
+                     ("complete", str(self.complete).lower())):
             ET.SubElement(props, "property", name=k, value=v)
+        if not self.complete:
+            # A run cut short is an error of the run itself, not of any one layer.
+            case = ET.SubElement(suite, "testcase", classname=suite_name, name="run_complete")
+            err = ET.SubElement(case, "error", type="incomplete",
+                                message=f"INCOMPLETE: {self.incomplete_text()}")
+            err.text = (f"{self.vectors_done} of {self.vectors_requested} requested vectors "
+                        "were judged; the layer results below cover those only")
         for s in self.layers:
             case = ET.SubElement(suite, "testcase", classname=suite_name,
                                  name=f"{s.index:02d}_{s.name}")
@@ -226,20 +293,23 @@ class RunReport:
                          ("count_unit", self.info.count_source.unit),
                          ("count_source", self.info.count_source.name)):
                 ET.SubElement(cprops, "property", name=k, value=v)
-            if not s.passed:
+            if s.vectors == 0:
+                ET.SubElement(case, "skipped", message="not judged: the run ended before it")
+            if s.vectors > s.matched:
                 ff = s.first_failure or {}
-                msg = (f"{s.vectors - s.matched} of {s.vectors} vectors mismatched; "
+                msg = (f"{s.vectors - s.matched} of {plural(s.vectors, 'vector')} differ; "
                        f"{s.mismatching_elements} elements, max |diff| {s.max_abs_diff}")
                 fail = ET.SubElement(case, "failure", message=msg, type="mismatch")
                 fail.text = json.dumps(ff)
         root = ET.Element("testsuites")
         root.append(suite)
         ET.indent(root)
-        _atomic_write(path, ET.tostring(root, encoding="unicode", xml_declaration=True) + "\n")
+        write_text(path, ET.tostring(root, encoding="unicode", xml_declaration=True) + "\n",
+                   "--junit")
 
 
-def _atomic_write(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    tmp.write_text(text)
-    tmp.replace(path)
+_COLOURS = {"match": "green", "differ": "red", "not judged": "yellow"}
+
+
+def plural(n: int, noun: str) -> str:
+    return f"{n} {noun}" + ("" if n == 1 else "s")

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
+from hil.outputs import write_text
 from hil.report import LayerDiff, LayerSummary, RunReport
 
 _CSP = ("default-src 'none'; style-src 'unsafe-inline'; script-src 'unsafe-inline'; "
@@ -31,7 +32,9 @@ table{border-collapse:collapse;margin:6px 0}
 th,td{border:1px solid #ddd;padding:3px 8px;white-space:nowrap}
 th{background:#f3f3f3;cursor:pointer;user-select:none} td.n{text-align:right}
 tr.bad td{background:#ffebee}
-.ok{color:#2e7d32} .no{color:#c62828;font-weight:600}
+.ok{color:#2e7d32} .no{color:#c62828;font-weight:600} .none{color:#b26a00}
+.incomplete{color:#fff;background:#b26a00;padding:2px 8px;border-radius:4px}
+.banner{background:#fff3e0;border:2px solid #b26a00;color:#5d3a00;padding:10px 14px;border-radius:6px;margin:0 0 12px}
 svg text{font:12px system-ui,sans-serif;fill:#222}
 .layer{border:1px solid #ddd;border-radius:6px;padding:10px 14px;margin:12px 0}
 .row{display:flex;gap:32px;flex-wrap:wrap;align-items:flex-start}
@@ -54,10 +57,7 @@ document.querySelectorAll('table.sortable th').forEach((th, col) => {
 
 def write_html(report: RunReport, path: Path) -> None:
     """Write ``report`` as one self-contained HTML file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    tmp.write_text(render_html(report))
-    tmp.replace(path)
+    write_text(path, render_html(report), "--html")
 
 
 def render_html(report: RunReport) -> str:
@@ -104,10 +104,11 @@ def _count_note(report: RunReport) -> str:
 
 def _header(report: RunReport) -> str:
     info = report.info
-    badge = '<span class="pass">PASS</span>' if report.passed else '<span class="fail">FAIL</span>'
+    badge = {"pass": '<span class="pass">PASS</span>', "fail": '<span class="fail">FAIL</span>',
+             "incomplete": '<span class="incomplete">INCOMPLETE</span>'}[report.verdict]
     dev = info.device
     facts = [("board", info.board), ("reference variant", info.variant),
-             ("kernel backend", info.backend), ("vectors", str(report.vectors_done)),
+             ("kernel backend", info.backend), ("vectors", report.progress_text()),
              ("counts", count_label(report))]
     facts += [(k.replace("_", " "), str(dev[k])) for k in ("core", "build_id", "model_hash")
               if k in dev]
@@ -117,7 +118,13 @@ def _header(report: RunReport) -> str:
     if totals and all(n is not None for n in totals):
         total = (f'<p class="meta">total per inference: <b>{sum(totals):,}</b> '
                  f"{escape(count_label(report))}</p>")
-    return (f"<h1>{badge} {escape(info.model)} on {escape(info.board)}</h1>"
+    banner = ""
+    if not report.complete:
+        # Never green: a run cut short says so before anything else.
+        banner = (f'<div class="banner" role="alert"><b>INCOMPLETE</b>: '
+                  f"{escape(report.incomplete_text())}. Only the vectors judged before that "
+                  "are shown; this run did not pass.</div>")
+    return (f"{banner}<h1>{badge} {escape(info.model)} on {escape(info.board)}</h1>"
             f'<p class="meta">{meta}</p><p>{escape(report.summary_line())}</p>{total}')
 
 
@@ -128,8 +135,9 @@ def _table(report: RunReport) -> str:
     rows = []
     for s in report.layers:
         n = report.count(s)
-        verdict = (f'<span class="ok">match {s.matched}/{s.vectors}</span>' if s.passed else
-                   f'<span class="no">MISMATCH {s.vectors - s.matched}/{s.vectors}</span>')
+        kind, words = s.verdict()
+        css = {"match": "ok", "differ": "no", "not judged": "none"}[kind]
+        verdict = f'<span class="{css}">{escape(words)}</span>'
         ff = s.first_failure
         first = "" if ff is None else (
             f"v{ff['vector']}[{ff['index']}] {ff['expected']}&rarr;{ff['got']}"
@@ -141,7 +149,7 @@ def _table(report: RunReport) -> str:
             _num(s.mismatching_elements, mism), _num(s.max_abs_diff), f"<td>{first}</td>",
             _num(n), _num(s.macs), _num(_mpu(s, n), "" if _mpu(s, n) is None else f"{_mpu(s, n):.3f}"),
         ]
-        rows.append(f'<tr{"" if s.passed else " class=bad"}>{"".join(cells)}</tr>')
+        rows.append(f'<tr{" class=bad" if kind == "differ" else ""}>{"".join(cells)}</tr>')
     return (f'<table class="sortable" id="layers"><thead><tr>{head}</tr></thead>'
             f"<tbody>{''.join(rows)}</tbody></table>")
 

@@ -70,17 +70,23 @@ def check_sharded(devices: list[Device], network: Network, inputs: np.ndarray,
     for w in workers:
         w.start()
     running, error = len(workers), None
-    while running:
-        i, item = done.get()
-        if i is None:
-            if item is None:
-                running -= 1
-            elif error is None:
-                error = item
-            continue
-        report.add_vector(item)
-        if on_vector is not None:
-            on_vector(i)
+    try:
+        while running:
+            i, item = done.get()
+            if i is None:
+                if item is None:
+                    running -= 1
+                elif error is None:
+                    error = item
+                continue
+            report.add_vector(item)
+            if on_vector is not None:
+                on_vector(i)
+    except BaseException:
+        # Ctrl-C or SIGTERM lands here, on the calling thread: let the workers finish
+        # their current vector's I/O and stop; the caller closes the devices.
+        stop.set()
+        raise
     for w in workers:
         w.join()
     if error is not None:

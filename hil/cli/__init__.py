@@ -8,13 +8,19 @@ one red line plus a hint and the error class's exit code.
 from __future__ import annotations
 
 import importlib
+import signal
 import sys
+import threading
+from contextlib import contextmanager
+from typing import Iterator
 
 import typer
+from rich.markup import escape
 
+from hil.cli.command_tree import finish
 from hil.cli.console import err_console, set_verbose, verbose
 from hil.cli.setting_sources import report_sources
-from hil.errors import HilError
+from hil.errors import HilError, Terminated
 
 COMMAND_MODULES = (
     "conformance",
@@ -68,17 +74,50 @@ for _name in COMMAND_MODULES:
 
 
 def main(argv: list[str] | None = None) -> int:
+    with _sigterm_as_interrupt():
+        return _main(argv)
+
+
+@contextmanager
+def _sigterm_as_interrupt() -> Iterator[None]:
+    """SIGTERM (how CI cancels a job) ends a command exactly as Ctrl-C does."""
+    if threading.current_thread() is not threading.main_thread():
+        yield   # signal handlers can only be set from the main thread
+        return
+
+    def on_sigterm(_signum, _frame) -> None:
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)   # let the cleanup finish undisturbed
+        raise Terminated("SIGTERM")
+
+    previous = signal.signal(signal.SIGTERM, on_sigterm)
     try:
-        report_sources(typer.main.get_command(app)).main(args=argv, standalone_mode=False)
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _main(argv: list[str] | None) -> int:
+    try:
+        # Typer turns a KeyboardInterrupt that escapes a command into exit code 130.
+        command = report_sources(finish(typer.main.get_command(app)))
+        code = command.main(args=argv, prog_name="hil", standalone_mode=False)
+        if code == 130:
+            err_console.print("[bold red]INTERRUPTED[/] before it finished; nothing was "
+                              "judged complete", highlight=False)
+            return 130
+        if isinstance(code, int) and code:
+            return code
     except HilError as exc:
         if verbose():
             err_console.print_exception()
-        err_console.print(f"[bold red]error:[/] {exc.message}", highlight=False)
+        # Messages quote user text ([metadata], paths): shown as written, never as markup.
+        err_console.print(f"[bold red]error:[/] {escape(exc.message)}", highlight=False)
         if exc.hint:
-            err_console.print(f"[yellow]hint:[/] {exc.hint}", highlight=False)
+            err_console.print(f"[yellow]hint:[/] {escape(exc.hint)}", highlight=False)
         return exc.exit_code
     except KeyboardInterrupt:
-        err_console.print("[bold red]interrupted[/]")
+        err_console.print("[bold red]INTERRUPTED[/] before it finished; nothing was "
+                          "judged complete", highlight=False)
         return 130
     except typer.Exit as exc:
         return exc.exit_code
@@ -87,14 +126,36 @@ def main(argv: list[str] | None = None) -> int:
     except Exception as exc:  # click usage errors and friends
         from hil.cli.click_api import Abort, ClickException
 
-        if isinstance(exc, ClickException):
+        if type(exc).__name__ == "NoArgsIsHelpError":   # a bare group: its help is the answer
             exc.show()
+            return 2
+        if isinstance(exc, ClickException):
+            # Usage errors look like every other error: one line, then where to look.
+            ctx = getattr(exc, "ctx", None)
+            where = ctx.command_path if ctx is not None else _command_path(argv)
+            err_console.print(f"[bold red]error:[/] {escape(exc.format_message())}",
+                              highlight=False)
+            err_console.print(f"[yellow]hint:[/] see {escape(where)} --help", highlight=False)
             return 2
         if isinstance(exc, Abort):
             err_console.print("[bold red]aborted[/]")
             return 130
         raise
     return 0
+
+
+def _command_path(argv: list[str] | None) -> str:
+    """The subcommand ``argv`` names, e.g. ``hil bench device``, for a usage error that
+    carries no context."""
+    path, command = ["hil"], typer.main.get_command(app)
+    for token in sys.argv[1:] if argv is None else argv:
+        commands = getattr(command, "commands", None)
+        if not commands or (token not in commands and not token.startswith("-")):
+            break
+        if token in commands:
+            path.append(token)
+            command = commands[token]
+    return " ".join(path)
 
 
 def entry() -> None:

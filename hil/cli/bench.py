@@ -9,6 +9,8 @@ import typer
 from hil.bench import DEFAULT_REPEAT, bench_reference, render_bench
 from hil.cli.console import console
 from hil.cli.options import BuildDirOpt
+from hil.errors import ConfigError
+from hil.text import plural
 
 bench_app = typer.Typer(help="Benchmarks.", no_args_is_help=True)
 
@@ -39,14 +41,23 @@ def device(
     """Validated vectors per second at each baud rate, full dumps vs digests, against the ideal."""
     from hil.bench_device import DEFAULT_BAUDS, render_link_bench, run_link_bench
     from hil.boards import load_board
-    from hil.deploy import default_build_root
+    from hil.cli.build import check_outputs
+    from hil.cli.option_checks import at_least
     from hil.model.io import load_model
 
+    for rate in baud or ():
+        at_least("--baud", rate, example=115200)
+    at_least("--vectors", vectors)
+    at_least("--full-vectors", full_vectors)
+    if full_vectors > vectors:
+        raise ConfigError(f"--full-vectors {full_vectors} is more than --vectors {vectors}: the "
+                          "full-dump measurement reuses the digest-mode vectors",
+                          hint=f"use --full-vectors {vectors} or fewer, or raise --vectors")
+    root = check_outputs(build_dir, folders=("logs",))
     b, net = load_board(board), load_model(model)
     with console.status("benchmarking") as status:
         base, rows = run_link_bench(b, net, bauds=tuple(baud or DEFAULT_BAUDS), vectors=vectors,
-                                    full_vectors=full_vectors,
-                                    build_root=build_dir or default_build_root(),
+                                    full_vectors=full_vectors, build_root=root,
                                     progress=status.update)
     render_link_bench(b, net, base, rows, console)
 
@@ -64,15 +75,23 @@ def devices(
 
     from hil.bench_device import measure_shards
     from hil.boards import load_board
-    from hil.deploy import default_build_root, prepare_image
+    from hil.cli.build import check_outputs
+    from hil.deploy import prepare_image
     from hil.inputs import generated_inputs
+    from hil.cli.option_checks import at_least
+    from hil.deploy import EMULATED_KINDS
     from hil.model.io import load_model
 
+    at_least("--devices", count, example=2)
+    at_least("--vectors", vectors)
+    root = check_outputs(build_dir, folders=("logs",))
     b, net = load_board(board), load_model(model)
-    root = build_dir or default_build_root()
+    if b.kind not in EMULATED_KINDS:
+        raise ConfigError(f"board {b.id} is of kind {b.kind}: bench devices starts emulated "
+                          "boards only", hint="pick an emulated board, e.g. --board qemu-m7")
     image = prepare_image(b, net, build_root=root)
     x = generated_inputs(net, vectors, 0)
-    table = Table(title=f"{net.name} on {count} x {b.id}, {vectors} vectors")
+    table = Table(title=f"{net.name} on {count} x {b.id}, {plural(vectors, 'vector')}")
     for col in ("devices", "vectors/s", "speed-up"):
         table.add_column(col, justify="right")
     first = None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from hil.cli.console import console
@@ -18,5 +19,5 @@ def register(app: typer.Typer) -> None:
         for col in ("id", "kind", "core", "variant", "description"):
             table.add_column(col)
         for b in load_all_boards().values():
-            table.add_row(b.id, b.kind, b.core, b.variant, b.description)
+            table.add_row(b.id, b.kind, b.core, b.variant, escape(b.description))
         console.print(table)

@@ -2,12 +2,36 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import typer
 from rich.table import Table
 
 from hil.cli.console import console
 from hil.cli.options import (DEFAULT_BOARD, DEFAULT_MODEL, BoardOpt, BuildDirOpt, CmsisNnOpt,
                              ModelOpt)
+
+
+def check_outputs(build_dir: Path | None, files: dict[str, Path | None] | None = None,
+                  folders: tuple[str, ...] = ()) -> Path:
+    """Check every path a command will write before it starts any work: the output
+    ``files`` by option, the build directory (and its sub-``folders``) and the object
+    cache. Returns the build directory."""
+    from hil.deploy import default_build_root
+    from hil.firmware.build import check_cache_dir
+    from hil.outputs import check_distinct, check_output_dir, check_output_file
+
+    files = files or {}
+    for option, path in files.items():
+        if path is not None:
+            check_output_file(path, option)
+    check_distinct(files)
+    root = build_dir or default_build_root()
+    check_output_dir(root, "--build-dir")
+    for sub in folders:
+        check_output_dir(root / sub, "--build-dir")
+    check_cache_dir()
+    return root
 
 
 def build_image(board, network, build_root, cmsis_nn=None):
@@ -41,7 +65,11 @@ def register(app: typer.Typer) -> None:
         from hil.boards import load_board
         from hil.model.io import load_model
 
+        from hil.cli.option_checks import check_cmsis_nn
+
+        check_cmsis_nn(cmsis_nn)
+        root = check_outputs(build_dir)
         b = load_board(board)
-        image = build_image(b, load_model(model), build_dir, cmsis_nn)
+        image = build_image(b, load_model(model), root, cmsis_nn)
         console.print(memory_table(b, image))
-        console.print(f"image {image.elf}  (build id {image.build_id})")
+        console.print(f"image {image.elf}  (build id {image.build_id})", markup=False)

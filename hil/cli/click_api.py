@@ -12,8 +12,10 @@ from typer import Abort
 try:
     from typer._click.core import ParameterSource
     from typer._click.exceptions import ClickException
+    from typer._click.globals import get_current_context
 except ImportError:  # Typer that depends on the click package
     from click.core import ParameterSource  # type: ignore[no-redef]
     from click.exceptions import ClickException  # type: ignore[no-redef]
+    from click.globals import get_current_context  # type: ignore[no-redef]
 
-__all__ = ["Abort", "ClickException", "ParameterSource"]
+__all__ = ["Abort", "ClickException", "ParameterSource", "get_current_context"]

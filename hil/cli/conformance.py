@@ -6,14 +6,16 @@ from pathlib import Path
 from typing import Annotated, List, Optional
 
 import typer
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
 from hil.cli.build import build_image
 from hil.cli.console import console
 from hil.cli.options import BuildDirOpt, CmsisNnOpt, PortOpt, TimeoutOpt
 from hil.conformance import render_report, run_conformance
-from hil.errors import ConfigError, MismatchError
-from hil.reference.spec import VARIANTS
+from hil.cli.setting_sources import on_command_line
+from hil.errors import ConfigError, Interrupted, MismatchError, interruption_name
+from hil.reference.spec import KERNEL_SPECS, VARIANTS
 
 
 def _count_cases(directory: Path) -> int:
@@ -40,7 +42,9 @@ def conformance(
 ) -> None:
     """Run every golden vector through the host reference (or a device) and compare bit-exactly."""
     skip = frozenset(skip_function or ())
+    _check_skips(directory, skip)
     if board is None:
+        _refuse_device_options()
         report = run_conformance(directory, variant=variant or "dsp", function=function, skip=skip)
         render_report(report, console)
     else:
@@ -52,9 +56,38 @@ def conformance(
                             hint="see the first mismatch per function above")
 
 
+# Options that only shape a device run.
+DEVICE_OPTIONS = {"cmsis_nn": "--cmsis-nn", "build_dir": "--build-dir", "port": "--port",
+                  "timeout": "--timeout"}
+
+
+def _refuse_device_options() -> None:
+    for name, option in DEVICE_OPTIONS.items():
+        if on_command_line(name):
+            raise ConfigError(f"{option} applies to a run on a device; without --board, "
+                              "conformance runs the host reference",
+                              hint=f"add --board BOARD (see `hil boards`) to run the cases on "
+                                   f"a device's kernels, or drop {option}")
+
+
+def _check_skips(directory: Path, skip: frozenset[str]) -> None:
+    """Every --skip-function names a CMSIS-NN function or a function folder of the set."""
+    known = set(KERNEL_SPECS)
+    if directory.is_dir():
+        known |= {d.name for d in directory.iterdir() if d.is_dir()}
+    unknown = sorted(skip - known)
+    if unknown:
+        raise ConfigError(f"--skip-function {unknown[0]}: no such function",
+                          hint="known functions: " + ", ".join(sorted(known)))
+
+
 def _on_device(directory, board, variant, function, skip, cmsis_nn, build_dir, port, timeout):
     from hil.boards import load_board
-    from hil.deploy import default_build_root, open_device
+    from hil.cli.build import check_outputs
+    from hil.cli.option_checks import check_cmsis_nn
+
+    check_cmsis_nn(cmsis_nn)
+    from hil.deploy import open_device
     from hil.device_conformance import device_runner
     from hil.model.examples import build_example
 
@@ -62,20 +95,31 @@ def _on_device(directory, board, variant, function, skip, cmsis_nn, build_dir, p
     if variant is not None and variant != b.variant:
         raise ConfigError(f"board {b.id} runs the {b.variant} kernel path, not {variant}",
                           hint=f"drop --variant, or pass --variant {b.variant}")
-    root = build_dir or default_build_root()
+    root = check_outputs(build_dir, folders=("logs",))
     # Any image carries the kernel arena; the smallest example keeps the build quick.
     net = build_example("lenet5")
     image = build_image(b, net, root, cmsis_nn)
     with open_device(b, image, log_dir=root / "logs", port=port, timeout=timeout) as dev:
         progress = Progress(TextColumn("[bold]{task.description}"), BarColumn(),
                             MofNCompleteColumn(), console=console, transient=True)
-        with progress:
-            task = progress.add_task(f"cases on {b.id}", total=_count_cases(Path(directory)))
-            report = run_conformance(
-                directory, variant=dev.info.variant, function=function, skip=skip,
-                kernel_runner=device_runner(dev.session, dev.counts),
-                on_case=lambda fn, case: progress.update(
-                    task, advance=1, description=f"{fn} {case}"))
+        total = _count_cases(Path(directory))
+        started = [0]
+
+        def on_case(fn: str, case: str) -> None:
+            started[0] += 1
+            progress.update(task, advance=1, description=escape(f"{fn} {case}"))
+
+        try:
+            with progress:
+                task = progress.add_task(f"cases on {b.id}", total=total)
+                report = run_conformance(
+                    directory, variant=dev.info.variant, function=function, skip=skip,
+                    kernel_runner=device_runner(dev.session, dev.counts), on_case=on_case)
+        except KeyboardInterrupt as exc:
+            # No verdict from part of a set: a case never run may be the one that fails.
+            raise Interrupted(f"INTERRUPTED after {max(started[0] - 1, 0)} of {total} cases on "
+                              f"{b.id} ({interruption_name(exc)}); no conformance verdict",
+                              hint="run it again to the end") from exc
         render_report(report, console, where=f"{b.id}, {dev.info.backend} kernels",
                       count_label=f"median {dev.counts.unit} ({dev.counts.name})")
     return report

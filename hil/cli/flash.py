@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from hil.cli.build import build_image
@@ -42,17 +43,22 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Build MODEL for BOARD, put it on the board (for an emulator: boot it) and handshake."""
         from hil.boards import load_board
-        from hil.deploy import default_build_root, open_device
+        from hil.cli.build import check_outputs
+        from hil.deploy import open_device
         from hil.model.hashing import model_hash
         from hil.model.io import load_model
 
+        from hil.cli.option_checks import check_cmsis_nn, check_lab_options
+
+        check_cmsis_nn(cmsis_nn)
+        root = check_outputs(build_dir, folders=("logs",))
         b = load_board(board)
+        check_lab_options(b, {"probe": "--probe", "pack": "--pack", "lab": "--lab"})
         net = load_model(model)
-        root = build_dir or default_build_root()
         image = build_image(b, net, root, cmsis_nn)
         with runner_options(b, console, probe=probe, pack=pack, lab=lab, port=port) as options, \
                 open_device(b, image, log_dir=root / "logs", port=port, timeout=timeout,
                             runner_options=options) as dev:
             dev.session.check_image(model_hash(net), b.id, model=model, variant=b.variant)
             console.print(hello_table(dev.info))
-        console.print(f"[green]{b.id} runs {net.name}[/] ({image.elf})")
+        console.print(f"[green]{escape(b.id)} runs {net.name}[/] ({escape(str(image.elf))})")

@@ -43,7 +43,7 @@ def info(model: Annotated[str, typer.Argument(help=MODEL_HELP)]) -> None:
     console.print(table)
     weights = sum(a.size for l in net.layers for a in (l.weights, l.bias) if a is not None)
     if net.description:
-        console.print(net.description)
+        console.print(net.description, markup=False)   # the user's text, as written
     console.print(f"layers {len(net.layers)}   MACs {sum(l.macs for l in net.layers):,}   "
                   f"weights+biases {weights:,} B")
     console.print(f"arena {plan.arena_size:,} B (buffer A {plan.buffer_sizes[0]:,} B at "
@@ -63,15 +63,21 @@ def export(
     from hil.errors import ConfigError
     from hil.model.examples import build_example
     from hil.model.io import save_model
+    from hil.outputs import check_output_dir, check_output_file
 
-    net = build_example(name, seed)
+    if seed < 0:
+        raise ConfigError(f"--seed {seed} must be 0 or more", hint="e.g. --seed 1")
     target = directory / f"{name}.toml"
+    check_output_dir(directory, "DIRECTORY")
+    for path in (target, target.with_suffix(".npz")):
+        check_output_file(path, "DIRECTORY")
+    net = build_example(name, seed)
     existing = [p for p in (target, target.with_suffix(".npz")) if p.exists()]
     if existing and not force:
         raise ConfigError(f"{existing[0]} already exists",
                           hint="choose another directory or pass --force to overwrite")
     toml, npz = save_model(net, target)
-    console.print(f"wrote {toml} and {npz}")
+    console.print(f"wrote {toml} and {npz}", markup=False)
 
 
 def register(app: typer.Typer) -> None:

@@ -2,10 +2,23 @@
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
+
+from hil.cli.setting_sources import as_given
+from hil.errors import ConfigError
+
+
+def _positive_seconds(ctx: typer.Context, param: typer.CallbackParam, value: float) -> float:
+    # Refused here: a zero or negative wait would later be blamed on the device.
+    if not (math.isfinite(value) and value > 0):
+        raise ConfigError(f"{as_given(ctx, param.name, f'{value:g}')} must be a positive "
+                          "number of seconds", hint="e.g. --timeout 10; more for a slow link")
+    return value
+
 
 BoardOpt = Annotated[str, typer.Option(
     "--board", "-b", envvar="HIL_BOARD",
@@ -15,8 +28,9 @@ ModelOpt = Annotated[str, typer.Option(
     help="Built-in example (cifar10, lenet5) or path of a .toml model file.")]
 CmsisNnOpt = Annotated[Optional[Path], typer.Option(
     "--cmsis-nn", envvar="HIL_CMSIS_NN",
-    help="Build against a genuine CMSIS-NN (CMSIS_5 <= 5.9.0 checkout or CMSIS-NN <= 3.1.0) "
-         "instead of hil's portable kernels.")]
+    help="Build against a genuine CMSIS-NN instead of hil's portable kernels: the root of a "
+         "CMSIS_5 checkout up to tag 5.9.0, or of a standalone CMSIS-NN checkout at commit "
+         "cc3e92d (September 2022) or older (no CMSIS-NN release has the q7 API).")]
 BuildDirOpt = Annotated[Optional[Path], typer.Option(
     "--build-dir", envvar="HIL_BUILD_DIR",
     help="Where images, generated sources and logs go [default: ./build/hil].")]
@@ -25,7 +39,8 @@ PortOpt = Annotated[Optional[str], typer.Option(
     help="The device's UART as a pyserial URL (/dev/ttyACM0, socket://host:port, "
          "rfc2217://host:port); overrides what the runner finds.")]
 TimeoutOpt = Annotated[float, typer.Option(
-    "--timeout", envvar="HIL_TIMEOUT", help="Seconds to wait for each device reply.")]
+    "--timeout", envvar="HIL_TIMEOUT", help="Seconds to wait for each device reply.",
+    callback=_positive_seconds)]
 
 DEFAULT_BOARD = "qemu-m7"
 DEFAULT_MODEL = "cifar10"

@@ -13,7 +13,8 @@ from hil.cli.console import console
 from hil.cli.lab_bench import runner_options
 from hil.cli.options import (DEFAULT_BOARD, DEFAULT_MODEL, BoardOpt, BuildDirOpt, CmsisNnOpt,
                              LabOpt, ModelOpt, PackOpt, PortOpt, ProbeOpt, TimeoutOpt)
-from hil.errors import MismatchError
+from hil.cli.cut_short import judged_until_cut
+from hil.errors import HilError, MismatchError
 
 
 def register(app: typer.Typer) -> None:
@@ -48,7 +49,8 @@ def register(app: typer.Typer) -> None:
                                      "0 for an exact gate.")] = "2%",
         log_path: Annotated[Optional[Path], typer.Option(
             "--log", help="JSON Lines log of every verdict as it arrives "
-                          "[default: <build-dir>/results/<board>-<model>.jsonl].")] = None,
+                          "[default: a new <build-dir>/results/<board>-<model>-<UTC time>.jsonl "
+                          "per run, <board>-<model>-latest.jsonl links to it].")] = None,
         cmsis_nn: CmsisNnOpt = None,
         build_dir: BuildDirOpt = None,
         port: PortOpt = None,
@@ -67,14 +69,15 @@ def register(app: typer.Typer) -> None:
             "--devices", help="Share the vectors across this many emulated devices at once "
                               "(one emulator each); verdicts merge into one report.")] = 1,
         resume: Annotated[bool, typer.Option(
-            "--resume", help="Continue the run recorded in --log: keep its judged vectors, "
-                             "run the rest (same board, model and inputs only).")] = False,
+            "--resume", help="Continue the run recorded in --log (default: the latest run's "
+                             "log): keep its judged vectors, run the rest (same board, model "
+                             "and inputs only).")] = False,
     ) -> None:
         """Run MODEL on BOARD and check every layer of every vector bit-exactly."""
         from hil.baseline import load_baseline, parse_tolerance
         from hil.boards import load_board
         from hil.check import DUMP_CHOICES
-        from hil.deploy import EMULATED_KINDS, default_build_root
+        from hil.deploy import EMULATED_KINDS
         from hil.shard import check_sharded, open_devices
         from hil.errors import ConfigError
         from hil.inputs import generated_inputs, load_inputs
@@ -82,10 +85,24 @@ def register(app: typer.Typer) -> None:
         from hil.model.io import load_model
         from hil.report import RunInfo, RunReport
         from hil.report_html import write_html
-        from hil.resume import LazyLog, check_same_run, inputs_digest, read_log
+        from hil.resume import LazyLog, check_same_run, inputs_digest, inputs_record, read_log
+        from hil.run_log import build_dir_lock, latest_log, new_log_path, point_latest
+        from hil.cli.build import check_outputs
+        from hil.cli.click_api import get_current_context
+        from hil.cli.option_checks import (at_least, check_cmsis_nn, check_generated_only,
+                                           check_lab_options, check_needs)
         from hil.cli.soak import fault_injector, print_link_stats
         from hil.symbols import symbolized
 
+        check_generated_only(inputs, {"vectors": "--vectors/-n", "seed": "--seed"})
+        check_needs("--max-regression", "max_regression", "--baseline", baseline_path is not None,
+                    "FILE")
+        at_least("--devices", devices)
+        check_cmsis_nn(cmsis_nn)
+        root = check_outputs(build_dir, {"--json": json_path, "--junit": junit_path,
+                                         "--html": html_path, "--log": log_path,
+                                         "--save-baseline": save_baseline_path},
+                             folders=("results", "logs"))
         gate = load_baseline(baseline_path) if baseline_path else None
         tolerance = parse_tolerance(max_regression)
         b = load_board(board)
@@ -94,7 +111,8 @@ def register(app: typer.Typer) -> None:
             dump = "all" if b.kind in EMULATED_KINDS else "mismatch"
         if dump not in DUMP_CHOICES:
             raise ConfigError(f"unknown --dump {dump!r}", hint=f"use one of {', '.join(DUMP_CHOICES)}")
-        if devices < 1 or (devices > 1 and (b.kind not in EMULATED_KINDS or port)):
+        check_lab_options(b, {"probe": "--probe", "pack": "--pack", "lab": "--lab"})
+        if devices > 1 and (b.kind not in EMULATED_KINDS or port):
             raise ConfigError(
                 f"--devices {devices}: several devices at once work with emulated boards only",
                 hint="use --devices 1 (the default) for a board on a port or a probe; run one "
@@ -102,19 +120,26 @@ def register(app: typer.Typer) -> None:
         x = load_inputs(inputs, net) if inputs is not None else generated_inputs(net, vectors, seed)
         if gate is not None:
             gate.check_target(b.id, net.name)
-        root = build_dir or default_build_root()
-        log_path = log_path or root / "results" / f"{b.id}-{net.name}.jsonl"
+        # One run per build directory at a time, held until the command ends.
+        get_current_context().with_resource(build_dir_lock(root))
+        fresh_log = log_path is None and not resume
+        if log_path is None:
+            log_path = (latest_log(root, b.id, net.name) if resume
+                        else new_log_path(root, b.id, net.name))
         digest = inputs_digest(x)
+        made_from = inputs_record(inputs, vectors, seed)
         previous = None
         if resume:
             previous = read_log(log_path, len(net.layers))
             check_same_run(previous, {"model": net.name, "board": b.id, "inputs_sha256": digest,
-                                      "device.model_hash": model_hash(net)[:8].hex()}, log_path)
+                                      "device.model_hash": model_hash(net)[:8].hex(),
+                                      "inputs": made_from}, log_path)
         faults = fault_injector(link_faults, link_baud)
 
         image = build_image(b, net, root, cmsis_nn)
         log_path.parent.mkdir(parents=True, exist_ok=True)
-        with LazyLog(log_path) as log, \
+        on_open = (lambda: point_latest(root, b.id, net.name, log_path)) if fresh_log else None
+        with LazyLog(log_path, on_open) as log, \
                 runner_options(b, console, probe=probe, pack=pack, lab=lab, port=port) as options, \
                 symbolized(image.elf), \
                 open_devices(b, image, devices, log_dir=root / "logs", port=port,
@@ -126,34 +151,38 @@ def register(app: typer.Typer) -> None:
             dev = devs[0]
             report = RunReport(net, RunInfo(net.name, b.id, info.variant, info.backend,
                                             dev.counts, device=_hello_dict(info),
-                                            inputs_sha256=digest), log=log)
+                                            inputs_sha256=digest, inputs=made_from), log=log,
+                               vectors_requested=len(x))
             start = 0
             if previous is not None:
                 for verdicts in previous.vectors:   # rewritten first: the log stays one valid run
                     report.add_vector(verdicts)
                 start = previous.done
-                console.print(f"resuming at vector {start} of {len(x)} ({log_path})")
+                console.print(f"resuming at vector {start} of {len(x)} ({log_path})", markup=False)
             progress = Progress(TextColumn("[bold]{task.description}"), BarColumn(),
                                 MofNCompleteColumn(), TimeElapsedColumn(), console=console,
                                 transient=True)
             try:
-                with progress:
+                with judged_until_cut(report, hint=_resume_hint(log_path)), progress:
                     task = progress.add_task(f"{net.name} on {b.id}", total=len(x),
                                              completed=start)
                     check_sharded(devs, net, x, report, variant=info.variant, dump=dump,
                                   start=start, on_vector=lambda _i: progress.advance(task))
             finally:
-                # Whatever was judged before a failure still makes it into the reports.
-                if report.vectors_done:
-                    report.render(console)
-                    if json_path:
-                        report.write_json(json_path)
-                    if junit_path:
-                        report.write_junit(junit_path)
-                    if html_path:
-                        write_html(report, html_path)
+                # Whatever was judged before a failure still makes it into every report,
+                # marked incomplete when the run was cut short.
+                report.render(console)
+                if json_path:
+                    report.write_json(json_path)
+                if junit_path:
+                    report.write_junit(junit_path)
+                if html_path:
+                    write_html(report, html_path)
                 for d in devs:
                     print_link_stats(console, d.session, faults)
+        if not report.passed and report.verdict != "fail":
+            raise HilError(f"INCOMPLETE: {report.incomplete_text()}",
+                           hint=_resume_hint(log_path))
         if not report.passed:
             bad = report.first_bad_layer()
             raise MismatchError(
@@ -170,7 +199,7 @@ def _budget(report, gate, tolerance: float, save_to: Path | None) -> None:
     now = baseline_from_report(report)
     if save_to:
         save_baseline(now, save_to)
-        console.print(f"baseline written to {save_to}")
+        console.print(f"baseline written to {save_to}", markup=False)
     if gate is not None:
         comparison = compare_counts(gate, now, tolerance)
         console.print(comparison.table())
@@ -178,6 +207,11 @@ def _budget(report, gate, tolerance: float, save_to: Path | None) -> None:
             console.print(f"[yellow]note:[/] the baseline was recorded with model hash "
                           f"{gate.model_hash}, this run has {now.model_hash}")
         comparison.check()
+
+
+def _resume_hint(log_path: Path) -> str:
+    return (f"every verdict so far is in {log_path}; add --resume (same options) to "
+            "run the rest")
 
 
 def _hello_dict(info) -> dict:

@@ -8,15 +8,35 @@ value.
 
 from __future__ import annotations
 
-from hil.cli.click_api import ParameterSource
+from rich.markup import escape
+
+from hil.cli.click_api import ParameterSource, get_current_context
 from hil.cli.console import err_console, verbose
+
+
+def _param(ctx, name: str):
+    return next(p for p in ctx.command.params if p.name == name)
+
+
+def on_command_line(name: str, ctx=None) -> bool:
+    """Whether the current command's parameter ``name`` was typed on the command line."""
+    ctx = ctx or get_current_context()
+    return ctx.get_parameter_source(name) is ParameterSource.COMMANDLINE
+
+
+def as_given(ctx, name: str, value: str) -> str:
+    """How the user spelled a setting, for messages: ``--timeout 0`` or ``HIL_TIMEOUT=0``."""
+    param = _param(ctx, name)
+    if ctx.get_parameter_source(name) is ParameterSource.ENVIRONMENT and param.envvar:
+        return f"{param.envvar}={value}"
+    return f"{param.opts[0]} {value}"
 
 
 def setting_sources(ctx) -> list[tuple[str, object, str]]:
     """(setting, value, where it came from) for every parameter of ``ctx``'s command."""
     rows = []
     for param in ctx.command.params:
-        if param.name in ("help",) or param.name is None:
+        if param.name in ("help",) or param.name is None or not param.expose_value:
             continue
         value = ctx.params.get(param.name)
         source = ctx.get_parameter_source(param.name)
@@ -36,7 +56,8 @@ def _report_then(invoke):
     def wrapped(ctx):
         if verbose():
             for name, value, origin in setting_sources(ctx):
-                err_console.print(f"[dim]setting {name} = {value!s} from {origin}[/]",
+                err_console.print(f"[dim]setting {name} = {escape(str(value))} from "
+                                  f"{escape(origin)}[/]",
                                   highlight=False, soft_wrap=True)
         return invoke(ctx)
     return wrapped

@@ -5,6 +5,7 @@ Also the link-fault helpers `hil run` shares (--link-faults, --link-baud).
 
 from __future__ import annotations
 
+import math
 import threading
 import time
 from pathlib import Path
@@ -14,7 +15,8 @@ import typer
 
 from hil.cli.console import console
 from hil.cli.options import (BoardOpt, BuildDirOpt, ModelOpt, PortOpt, TimeoutOpt)
-from hil.errors import ConfigError, MismatchError
+from hil.cli.cut_short import judged_until_cut
+from hil.errors import ConfigError, HilError, MismatchError
 
 DEFAULT_FAULTS = "drop=0.001,flip=0.001,seed=7"
 
@@ -114,23 +116,26 @@ def register(app: typer.Typer) -> None:
             "--json", help="Write the soak's figures as JSON.")] = None,
     ) -> None:
         """Run VECTORS through a fault-injected link; every layer still judged bit-exactly."""
-        import json
-
         from hil.boards import load_board
         from hil.check import DUMP_CHOICES, check_vectors
-        from hil.deploy import default_build_root, open_device, prepare_image
+        from hil.deploy import open_device, prepare_image
         from hil.inputs import generated_inputs
         from hil.model.hashing import model_hash
         from hil.model.io import load_model
         from hil.report import RunInfo, RunReport
         from hil.symbols import symbolized
 
+        from hil.cli.build import check_outputs
+
+        root = check_outputs(build_dir, {"--json": json_path}, folders=("logs",))
         if dump not in DUMP_CHOICES:
             raise ConfigError(f"unknown --dump {dump!r}", hint=f"use one of {', '.join(DUMP_CHOICES)}")
+        if not (math.isfinite(reset_every) and reset_every >= 0):
+            raise ConfigError(f"--reset-every {reset_every:g} must be 0 (never) or a positive "
+                              "number of seconds", hint="e.g. --reset-every 5")
         b = load_board(board)
         net = load_model(model)
         x = generated_inputs(net, vectors, seed)
-        root = build_dir or default_build_root()
         faults = fault_injector(link_faults, link_baud)
         with console.status(f"building {net.name} for {b.id}"):
             image = prepare_image(b, net, build_root=root)
@@ -139,29 +144,50 @@ def register(app: typer.Typer) -> None:
                 open_device(b, image, log_dir=root / "logs", port=port, timeout=timeout,
                             link_faults=faults, layer_macs=[l.macs for l in net.layers]) as dev:
             info = dev.session.check_image(model_hash(net), b.id, model=model, variant=b.variant)
-            report = RunReport(net, RunInfo(net.name, b.id, info.variant, info.backend, dev.counts))
-            with _Resetter(dev.runner, reset_every) as resetter, \
-                    console.status("soaking") as status:
-                if reset_every > 0:
-                    dev.session.reset = resetter.reset
-                check_vectors(dev.session, net, x, report, variant=info.variant, dump=dump,
-                              on_vector=lambda i: status.update(
-                                  f"soaking: {i + 1}/{len(x)} vectors"))
-            elapsed = time.monotonic() - t0
-            stats = dev.session.link_stats()
-            console.print(report.summary_line(), markup=False)
-            console.print(link_stats_line(dev.session, faults), markup=False, highlight=False)
-            console.print(f"{len(x)} vectors in {elapsed:.1f} s ({elapsed / len(x) * 1000:.0f} ms "
-                          f"per vector); {resetter.count} device resets injected")
-        if json_path:
-            layers = report.vectors_done * len(net.layers)
-            failed = sum(s.vectors - s.matched for s in report.layers)
-            json_path.write_text(json.dumps({
-                "board": b.id, "model": net.name, "vectors": report.vectors_done, "dump": dump,
-                "faults": str(faults.spec), "layer_results": layers, "mismatched": failed,
-                "seconds": round(elapsed, 1), "link": stats, "injected": faults.counts.as_dict(),
-                "resets_injected": resetter.count}, indent=2) + "\n")
-        if not report.passed:
+            report = RunReport(net, RunInfo(net.name, b.id, info.variant, info.backend, dev.counts),
+                               vectors_requested=len(x))
+            resetter = _Resetter(dev.runner, reset_every)
+            try:
+                with judged_until_cut(report), resetter, console.status("soaking") as status:
+                    if reset_every > 0:
+                        dev.session.reset = resetter.reset
+                    check_vectors(dev.session, net, x, report, variant=info.variant, dump=dump,
+                                  on_vector=lambda i: status.update(
+                                      f"soaking: {i + 1}/{len(x)} vectors"))
+            finally:
+                # A soak cut short still shows, and writes, what it measured until then.
+                elapsed = time.monotonic() - t0
+                stats = dev.session.link_stats()
+                done = max(report.vectors_done, 1)
+                console.print(report.summary_line(), markup=False)
+                console.print(link_stats_line(dev.session, faults), markup=False, highlight=False)
+                console.print(f"{report.progress_text()} in {elapsed:.1f} s "
+                              f"({elapsed / done * 1000:.0f} ms per vector); "
+                              f"{resetter.count} device resets injected")
+                if json_path:
+                    _write_soak_json(json_path, report, b.id, dump, faults, elapsed, stats,
+                                     resetter.count)
+        if not report.matched:
             bad = report.first_bad_layer()
             raise MismatchError(f"layer {bad.index} {bad.name} ({bad.function}) differs from the "
                                 "reference under link faults")
+        if not report.passed:
+            raise HilError(f"INCOMPLETE: {report.incomplete_text()}")
+
+
+def _write_soak_json(path: Path, report, board: str, dump: str, faults, elapsed: float,
+                     stats: dict, resets: int) -> None:
+    import json
+
+    from hil.outputs import write_text
+
+    failed = sum(s.vectors - s.matched for s in report.layers)
+    write_text(path, json.dumps({
+        "board": board, "model": report.info.model, "vectors": report.vectors_done,
+        "vectors_done": report.vectors_done, "vectors_requested": report.vectors_requested,
+        "complete": report.complete, "verdict": report.verdict, "passed": report.passed,
+        "incomplete_reason": None if report.complete else report.incomplete_reason,
+        "dump": dump, "faults": str(faults.spec),
+        "layer_results": report.vectors_done * len(report.layers), "mismatched": failed,
+        "seconds": round(elapsed, 1), "link": stats, "injected": faults.counts.as_dict(),
+        "resets_injected": resets}, indent=2) + "\n", "--json")

@@ -25,6 +25,7 @@ from hil.firmware import firmware_root
 from hil.firmware.nn_backend import NnBackend, genuine_backend, portable_backend
 from hil.firmware.toolchain import Toolchain, find_toolchain, section_sizes
 from hil.firmware.watchdog import watchdog_define
+from hil.outputs import check_output_dir
 
 Progress = Callable[[str], None]
 
@@ -74,6 +75,21 @@ def default_cache_dir() -> Path:
     return Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "hil" / "objects"
 
 
+def check_cache_dir(cache_dir: Path | None = None) -> None:
+    """Refuse an object cache that cannot be written, naming the setting that chose it."""
+    if cache_dir is not None:
+        check_output_dir(cache_dir, "the object cache")
+        return
+    if os.environ.get("HIL_CACHE_DIR"):
+        name = "$HIL_CACHE_DIR"
+    elif os.environ.get("XDG_CACHE_HOME"):
+        name = "the object cache in $XDG_CACHE_HOME"
+    else:
+        name = "the object cache"
+    check_output_dir(default_cache_dir(), name,
+                     hint="point $HIL_CACHE_DIR (or $XDG_CACHE_HOME) at a folder you can write")
+
+
 def build_firmware(
     board: Board,
     generated_dir: Path | None,
@@ -96,6 +112,7 @@ def build_firmware(
     firmware); ``with_nn=False`` leaves the kernels out.
     """
     say = progress or (lambda _msg: None)
+    check_cache_dir(cache_dir)
     tools = find_toolchain()
     out_dir.mkdir(parents=True, exist_ok=True)
     backend = _backend(board, cmsis_nn, cmsis_core) if with_nn else None

@@ -1,21 +1,28 @@
 """Which q7 kernels go into the image: our portable firmware/nn or a genuine CMSIS-NN.
 
 The genuine library is accepted as a CMSIS_5 checkout (<= 5.9.0) or a
-standalone CMSIS-NN checkout (<= 3.1.0) plus CMSIS Core include dirs.
-CMSIS-NN 4.0 dropped the legacy q7 API; we detect that by its sources.
+standalone CMSIS-NN checkout plus CMSIS Core include dirs. The standalone
+repository has no release with the legacy q7 API: its history has it up to
+commit cc3e92d (30 September 2022), the next commit removed it, and v4.0.0
+is its first tag. We detect the API by its sources.
+
+A path that is not such a checkout is bad input (ConfigError), found before
+any build work starts.
 """
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Sequence
 
-from hil.errors import BuildError
+from hil.errors import ConfigError
 
-# Present in every release with the legacy q7 API, absent from 4.0 on.
+# Present in every release with the legacy q7 API, absent from CMSIS-NN 4.0 on.
 LEGACY_MARKER = "arm_convolve_HWC_q7_basic.c"
-SUPPORTED = "CMSIS_5 <= 5.9.0 (CMSIS/NN) or standalone CMSIS-NN <= 3.1.0"
+SUPPORTED = ("a CMSIS_5 checkout up to tag 5.9.0, or a standalone CMSIS-NN checkout at "
+             "commit cc3e92d (September 2022) or older")
 
 
 @dataclass(frozen=True)
@@ -30,35 +37,87 @@ def portable_backend(firmware: Path) -> NnBackend:
     return NnBackend("portable", sorted((nn / "src").rglob("*.c")), [nn / "include"])
 
 
+def core_include_from_env() -> list[Path] | None:
+    """$HIL_CMSIS_CORE: CMSIS Core include dirs for a standalone CMSIS-NN."""
+    value = os.environ.get("HIL_CMSIS_CORE")
+    return [Path(p) for p in value.split(os.pathsep) if p] if value else None
+
+
+def _is_cmsis5(path: Path) -> bool:
+    return (path / "CMSIS" / "NN" / "Source").is_dir()
+
+
+def _is_standalone(path: Path) -> bool:
+    return (path / "Source").is_dir() and (path / "Include").is_dir()
+
+
+def _checkout_near(path: Path) -> Path | None:
+    """A checkout root just above or just below ``path``, for hints."""
+    for up in list(path.parents)[:4]:
+        if _is_cmsis5(up):
+            return up
+    if path.is_dir():
+        for child in sorted(path.iterdir()):
+            if child.is_dir() and (_is_cmsis5(child) or _is_standalone(child)):
+                return child
+    return None
+
+
+def _cmsis5_around(nn: Path) -> Path | None:
+    """The CMSIS_5 root when ``nn`` is its CMSIS/NN folder."""
+    root = nn.parent.parent
+    if nn.name == "NN" and nn.parent.name == "CMSIS" and _is_cmsis5(root):
+        return root
+    return None
+
+
+def _use_root_hint(root: Path | None) -> str:
+    if root is not None:
+        return f"use --cmsis-nn {root} (the checkout root)"
+    return f"point --cmsis-nn / HIL_CMSIS_NN at the root folder of {SUPPORTED}"
+
+
 def genuine_backend(root: Path, core_include: Sequence[Path] | None = None) -> NnBackend:
     root = Path(root).expanduser()
+    if not root.exists():
+        raise ConfigError(f"CMSIS-NN checkout {root} does not exist",
+                          hint=_use_root_hint(_checkout_near(root)))
     if not root.is_dir():
-        raise BuildError(f"CMSIS-NN directory {root} does not exist",
-                         hint=f"point --cmsis-nn / HIL_CMSIS_NN at a checkout of {SUPPORTED}")
-    if (root / "CMSIS" / "NN" / "Source").is_dir():
+        raise ConfigError(f"CMSIS-NN checkout {root} is a file, not a folder",
+                          hint=_use_root_hint(_checkout_near(root)))
+    if _is_cmsis5(root):
         nn = root / "CMSIS" / "NN"
         core = [root / "CMSIS" / "Core" / "Include", root / "CMSIS" / "DSP" / "Include"]
-    elif (root / "Source").is_dir() and (root / "Include").is_dir():
+    elif _is_standalone(root):
         nn = root
         core = _core_dirs(core_include)
+        cmsis5 = _cmsis5_around(root)
+        if cmsis5 is not None and not core:
+            raise ConfigError(f"{root} is the CMSIS/NN folder inside the CMSIS_5 checkout "
+                              f"{cmsis5}, not a checkout root", hint=_use_root_hint(cmsis5))
     else:
-        raise BuildError(
-            f"{root} is neither a CMSIS_5 checkout (CMSIS/NN/Source) nor a CMSIS-NN checkout (Source/, Include/)",
-            hint=f"point --cmsis-nn / HIL_CMSIS_NN at the root of {SUPPORTED}",
+        raise ConfigError(
+            f"{root} is neither a CMSIS_5 checkout (CMSIS/NN/Source) nor a CMSIS-NN checkout "
+            "(Source/, Include/)",
+            hint=_use_root_hint(_checkout_near(root)),
         )
     sources = sorted((nn / "Source").glob("*/*.c"))
     if not any(s.name == LEGACY_MARKER for s in sources):
-        raise BuildError(
-            f"the CMSIS-NN at {root} has no legacy q7 API ({LEGACY_MARKER} is missing): CMSIS-NN 4.0 and later removed it",
-            hint=f"check out {SUPPORTED}, or leave HIL_CMSIS_NN unset to use hil's portable kernels",
+        raise ConfigError(
+            f"the CMSIS-NN at {root} has no legacy q7 API ({LEGACY_MARKER} is missing): "
+            "CMSIS-NN 4.0 and later removed it",
+            hint=f"check out {SUPPORTED}, or leave --cmsis-nn / HIL_CMSIS_NN unset to use "
+                 "hil's portable kernels",
         )
     if not (nn / "Include" / "arm_nnfunctions.h").is_file():
-        raise BuildError(f"{nn / 'Include' / 'arm_nnfunctions.h'} is missing", hint="the checkout looks incomplete")
+        raise ConfigError(f"{nn / 'Include' / 'arm_nnfunctions.h'} is missing",
+                          hint="the checkout looks incomplete; check it out again")
     dirs = [nn / "Include", *(d for d in core if d.is_dir())]
     if not any((d / "cmsis_compiler.h").is_file() for d in dirs):
-        raise BuildError(
+        raise ConfigError(
             f"no CMSIS Core headers (cmsis_compiler.h) for the CMSIS-NN at {root}",
-            hint="set HIL_CMSIS_CORE (or --cmsis-core) to CMSIS/Core/Include of a CMSIS_5 checkout",
+            hint="set HIL_CMSIS_CORE to the CMSIS/Core/Include folder of a CMSIS_5 checkout "
+                 "(or to that checkout's root)",
         )
     return NnBackend("cmsis-nn", sources, dirs)
 

@@ -42,7 +42,7 @@ import numpy as np
 
 from hil.errors import ConfigError
 from hil.model.layer import Layer, Network
-from hil.model.validate import validate_network
+from hil.model.validate import check_name, validate_network
 from hil.reference.spec import KERNEL_SPECS
 
 FORMAT_VERSION = 1
@@ -157,6 +157,9 @@ def _parse_layer(path: Path, index: int, table: object, arrays: dict,
     if not isinstance(table, dict):
         raise ConfigError(f"{where} is not a table", hint="write each layer as a [[layers]] table")
     name = _require(table, "name", str, where, 'give the layer a name = "..."')
+    # Before the arrays are matched to layers: a bad name would otherwise show up
+    # only as .npz keys that belong to no layer.
+    check_name(where, "layer name", name)
     where = f"{path}: layer '{name}'"
     function = _require(table, "function", str, where,
                         'give the CMSIS-NN function, e.g. function = "arm_relu_q7"')
@@ -233,4 +236,7 @@ def load_model(spec: str | Path) -> Network:
     if path.is_dir():
         raise ConfigError(f"model path {path} is a directory",
                           hint="give the path of the .toml file inside it")
+    if path.suffix == ".npz":
+        raise ConfigError(f"{path} is a model's weights file, not the model",
+                          hint=f"give the .toml beside it: {path.with_suffix('.toml')}")
     return load_model_file(path)

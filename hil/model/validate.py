@@ -17,7 +17,7 @@ import numpy as np
 from hil.errors import ConfigError, KernelParameterError
 from hil.model.layer import Layer, Network
 from hil.reference.spec import KERNEL_SPECS
-from hil.reference.validation import validate_params
+from hil.reference.validation import NARROW_RANGES, validate_params
 
 Shape = tuple[int, ...]
 
@@ -38,10 +38,16 @@ def _fail(where: str, layer: Layer | None, message: str, hint: str) -> ConfigErr
 
 
 def check_name(where: str, what: str, name: object) -> None:
+    """Names become C identifiers and .npz keys: identifier-like, with '-' allowed."""
     if not isinstance(name, str) or not NAME_RE.match(name):
+        suggestion = re.sub(r"[^A-Za-z0-9_-]", "_", str(name))[:64]
+        if not re.match(r"[A-Za-z_]", suggestion):
+            suggestion = "_" + suggestion[:63]
         raise ConfigError(
-            f"{where}: {what} {name!r} is not a valid name",
-            hint="use 1-64 letters, digits, '_' or '-', starting with a letter or '_'")
+            f"{where}: {what} {name!r} is not valid: names are identifier-like (1-64 letters, "
+            "digits, '_' or '-', starting with a letter or '_')",
+            hint=f"rename it, e.g. to {suggestion!r}" +
+                 (" (and its .npz keys to match)" if what == "layer name" else ""))
 
 
 def check_params(where: str, layer: Layer) -> None:
@@ -65,6 +71,11 @@ def check_params(where: str, layer: Layer) -> None:
             raise _fail(where, layer, f"parameter {name} = {value!r} is not an integer",
                         "write whole numbers without quotes or decimals")
         if not 0 <= int(value) <= UINT16_MAX:
+            narrow = NARROW_RANGES.get(name)
+            if narrow is not None:   # name the range the function accepts, not the C type's
+                lo, hi, why = narrow
+                raise _fail(where, layer, f"parameter {name} = {value} is outside {lo}..{hi} "
+                            f"({why})", f"use a {name} in {lo}..{hi}")
             raise _fail(where, layer, f"parameter {name} = {value} is outside 0..{UINT16_MAX}",
                         "the C parameter is a uint16_t; use a value in that range")
     try:

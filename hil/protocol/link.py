@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterable, Iterator
 
-from hil.errors import DeviceError, ProtocolError
+from hil.errors import DeviceError, DeviceGone, ProtocolError
 from hil.protocol import generated as g
 from hil.protocol.fault import WATCHDOG_HINT, DeviceFault, decode_fault
 from hil.protocol.frames import Frame, FrameDecoder, encode
@@ -37,7 +37,10 @@ _TAIL = 64            # bytes of received data quoted in timeout errors
 _RESEND = {g.STATUS["BAD_CRC"], g.STATUS["BAD_FRAME"], g.STATUS["BAD_LENGTH"]}
 
 Opener = Callable[[], object]     # returns a fresh port (read/write/timeout/close)
-AliveCheck = Callable[[], None]   # raises DeviceError when the device is gone
+# alive(grace) raises DeviceGone once the device has ended, waiting up to ``grace``
+# seconds for an end that is under way (a socket closes just before its process exits).
+AliveCheck = Callable[[float], None]
+GONE_GRACE = 1.0   # after a failed read or write: long enough for a dying emulator to exit
 
 
 class DeviceReset(DeviceError):
@@ -58,10 +61,6 @@ def hello_rebooted_by_watchdog(payload: bytes) -> bool:
         return unpack("hello", payload)[0]["reset_cause"] == g.ENUMS["reset_cause"]["WATCHDOG"]
     except ProtocolError:
         return False   # not a HELLO this host can read: the handshake will say so
-
-
-class DeviceGone(DeviceError):
-    """The device (or its emulator) is no longer running: nothing to retry."""
 
 
 @dataclass
@@ -147,7 +146,11 @@ class Link:
                               hint=self._log_hint())
         self.close()
         self._sync_damaged()
-        self._port = self._opener()
+        try:
+            self._port = self._opener()
+        except DeviceError:
+            self._check_gone()
+            raise
         self._decoder = FrameDecoder()
         self._dropped_before = 0
         self._queue.clear()
@@ -175,6 +178,7 @@ class Link:
             self._port.write(encode(frame))
         except Exception as exc:  # pyserial raises SerialException or OSError
             self.broken = True
+            self._check_gone()
             raise DeviceError(f"writing to the device failed: {exc}",
                               hint=self._log_hint()) from exc
 
@@ -183,7 +187,7 @@ class Link:
         deadline = time.monotonic() + timeout
         while not self._queue:
             if self._alive is not None:
-                self._alive()
+                self._alive(0.0)
             left = deadline - time.monotonic()
             if left <= 0:
                 self._sync_damaged()
@@ -206,8 +210,14 @@ class Link:
             return data
         except Exception as exc:
             self.broken = True
+            self._check_gone()
             raise DeviceError(f"reading from the device failed: {exc}",
                               hint=self._log_hint()) from exc
+
+    def _check_gone(self) -> None:
+        """A failed connection to a device that has ended is DeviceGone, never a link error."""
+        if self._alive is not None:
+            self._alive(GONE_GRACE)
 
     def flush_input(self) -> None:
         """Drop everything received so far (e.g. boot output before the first request)."""

@@ -38,6 +38,15 @@ SOFTMAX_DIM_MAX = 32767   # the C loop index is int16
 AVEPOOL_KERNEL_MAX = 255  # int16 window sums cannot saturate up to here
 ACTIVATION_TYPES = {0: "ARM_SIGMOID", 1: "ARM_TANH"}
 
+# Parameters whose valid range is far narrower than their uint16_t C type:
+# (lowest, highest, why). Messages about them name this range.
+NARROW_RANGES = {
+    "out_shift": (0, OUT_SHIFT_MAX, "1 << 31 overflows in the C rounding"),
+    "bias_shift": (0, BIAS_SHIFT_MAX, "bias << bias_shift must stay inside int32"),
+    "int_width": (0, 3, "the input shift is 3 - int_width"),
+    "type": (0, 1, "0 is ARM_SIGMOID, 1 is ARM_TANH"),
+}
+
 
 def _fail(function: str, param: str, rule: str, hint: str) -> KernelParameterError:
     return KernelParameterError(f"{function}: {param} {rule}", hint=hint)
@@ -83,10 +92,13 @@ def _require(function: str, p: Mapping[str, int], name: str, lo: int, hi: int,
                     f"use a {name} in {lo}..{hi}")
 
 
+def _require_narrow(fn: str, p: Mapping[str, int], name: str) -> None:
+    _require(fn, p, name, *NARROW_RANGES[name])
+
+
 def _check_shifts(fn: str, p: Mapping[str, int]) -> None:
-    _require(fn, p, "out_shift", 0, OUT_SHIFT_MAX, "1 << 31 overflows in the C rounding")
-    _require(fn, p, "bias_shift", 0, BIAS_SHIFT_MAX,
-             "bias << bias_shift must stay inside int32")
+    _require_narrow(fn, p, "out_shift")
+    _require_narrow(fn, p, "bias_shift")
 
 
 def _check_geometry(fn: str, p: Mapping[str, int]) -> None:
@@ -180,7 +192,7 @@ def _softmax(fn: str, p: Mapping[str, int]) -> None:
 
 
 def _activation(fn: str, p: Mapping[str, int]) -> None:
-    _require(fn, p, "int_width", 0, 3, "the input shift is 3 - int_width")
+    _require_narrow(fn, p, "int_width")
     if p["type"] not in ACTIVATION_TYPES:
         raise _fail(fn, "type", f"= {p['type']} is not an activation type",
                     "use 0 (ARM_SIGMOID) or 1 (ARM_TANH)")
@@ -223,6 +235,10 @@ def normalize_params(function: str, params: Mapping[str, object]) -> dict[str, i
     out = {n: _as_int(function, n, params[n]) for n in spec.scalars}
     for name, value in out.items():
         if name != "type" and not 0 <= value <= UINT16_MAX:
+            if name in NARROW_RANGES:   # the same refusal, naming the range that applies
+                lo, hi, why = NARROW_RANGES[name]
+                raise _fail(function, name, f"= {value} is outside {lo}..{hi} ({why})",
+                            f"use a {name} in {lo}..{hi}")
             raise _fail(function, name, f"= {value} is outside 0..{UINT16_MAX}",
                         "the C parameter is a uint16_t")
     return out

@@ -8,12 +8,15 @@ interpreter exit, so a crashed test never leaves an emulator behind.
 from __future__ import annotations
 
 import atexit
+import ctypes
+import signal
 import subprocess
+import sys
 import weakref
 from pathlib import Path
 from typing import Sequence
 
-from hil.errors import ConfigError, DeviceError
+from hil.errors import ConfigError, DeviceError, DeviceGone
 from hil.runners.base import Runner
 
 STOP_TIMEOUT = 5.0
@@ -26,6 +29,19 @@ _live: "weakref.WeakSet[ProcessRunner]" = weakref.WeakSet()
 def _stop_all() -> None:
     for runner in list(_live):
         runner.stop()
+
+
+_PR_SET_PDEATHSIG = 1
+_libc = ctypes.CDLL(None, use_errno=True) if sys.platform.startswith("linux") else None
+
+
+def _end_with_parent() -> None:
+    """In the child before exec: SIGTERM it when hil's process ends (Linux prctl).
+
+    Only an already-loaded libc call runs here, which is safe between fork and exec.
+    """
+    if _libc is not None:
+        _libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
 
 
 def check_elf(elf: Path) -> None:
@@ -62,8 +78,12 @@ class ProcessRunner(Runner):
             log.write(f"=== {' '.join(cmd)}\n".encode())
             log.flush()
             self._log_start = log.tell()
+            # A process group of its own: Ctrl-C in the terminal reaches hil alone, which
+            # reports what it has and then stops the child itself. The child is also told
+            # to end when hil dies, so even a killed hil never leaves an emulator behind.
             self.process = subprocess.Popen(list(cmd), stdin=subprocess.DEVNULL, stdout=log,
-                                            stderr=log, **popen_args)
+                                            stderr=log, process_group=0,
+                                            preexec_fn=_end_with_parent, **popen_args)
         _live.add(self)
 
     def _log_bytes(self) -> bytes:
@@ -84,6 +104,37 @@ class ProcessRunner(Runner):
     def exit_status(self) -> int | None:
         return None if self.process is None else self.process.poll()
 
+    def wait_ended(self, grace: float) -> bool:
+        """True once the child has ended, waiting up to ``grace`` seconds for it."""
+        if self.process is None:
+            return False
+        try:
+            self.process.wait(grace)
+        except subprocess.TimeoutExpired:
+            return False
+        return True
+
+    def status_text(self) -> str:
+        """``exited with status 1`` or ``was killed by SIGKILL (status -9)``, for messages."""
+        code = self.exit_status()
+        if code is None:
+            return "is still running"
+        if code < 0:
+            try:
+                name = signal.Signals(-code).name
+            except ValueError:
+                name = f"signal {-code}"
+            return f"was killed by {name} (status {code})"
+        return f"exited with status {code}"
+
+    def gone_error(self) -> DeviceGone:
+        """The error for a child that ended unasked: how it ended, what it said, its log."""
+        what = f" ({self.describe()})" if self.describe() else ""
+        return DeviceGone(
+            f"the device is gone: {self.program}{what} {self.status_text()}; "
+            f"log: {self._log_path}",
+            hint=f"{self.program}'s last output:\n{self.log_tail()}")
+
     def describe(self) -> str:
         """What ran, for error messages (the machine or platform)."""
         return ""
@@ -93,10 +144,8 @@ class ProcessRunner(Runner):
         if self.process is None or self._stopping or self.alive():
             return
         what = f" ({self.describe()})" if self.describe() else ""
-        raise DeviceError(
-            f"{self.program} exited with status {self.process.returncode}{what}; "
-            f"log: {self._log_path}",
-            hint=f"{self.program} said:\n{self.log_tail()}")
+        raise DeviceError(f"{self.program}{what} {self.status_text()}; log: {self._log_path}",
+                          hint=f"{self.program} said:\n{self.log_tail()}")
 
     def stop(self) -> None:
         self._stopping = True

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import random
 import re
-import shutil
 import subprocess
 import sys
 import time
@@ -26,8 +25,8 @@ READ_TIMEOUT = 10.0  # generous: a loaded CI machine, never part of an assertion
 
 pytestmark = [
     pytest.mark.qemu,
-    pytest.mark.skipif(shutil.which("qemu-system-arm") is None, reason="qemu-system-arm not installed"),
-    pytest.mark.skipif(shutil.which("arm-none-eabi-gcc") is None, reason="arm-none-eabi-gcc not installed"),
+    pytest.mark.needs_qemu,
+    pytest.mark.needs_arm_gcc,
 ]
 
 
@@ -152,7 +151,7 @@ def test_qemu_killed_mid_run_is_detected(images, tmp_path: Path) -> None:
         assert not runner.alive()
         with pytest.raises(DeviceError) as err:
             runner.check()
-        assert "QEMU exited with status -9" in err.value.message
+        assert "was killed by SIGKILL (status -9)" in err.value.message
         assert str(runner.log_path) in err.value.message
 
 
@@ -165,7 +164,7 @@ def test_early_exit_reports_qemu_stderr(images, tmp_path: Path) -> None:
     with pytest.raises(DeviceError) as err:
         runner.start()
     runner.stop()
-    assert "QEMU exited with status 1" in err.value.message and str(runner.log_path) in err.value.message
+    assert "exited with status 1" in err.value.message and str(runner.log_path) in err.value.message
     assert "unsupported machine type" in err.value.hint  # QEMU's own words
 
 

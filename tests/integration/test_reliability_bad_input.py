@@ -17,7 +17,7 @@ from hil.errors import DeviceError
 from hil.model.examples import build_example
 from hil.runners import runner_for
 
-pytestmark = pytest.mark.qemu
+pytestmark = [pytest.mark.qemu, pytest.mark.needs_qemu, pytest.mark.needs_arm_gcc]
 
 
 @pytest.fixture(scope="module")

@@ -55,9 +55,9 @@ def test_refuses_what_is_not_a_run_log(tmp_path, content, match):
 
 
 @pytest.mark.parametrize("key, value, match", [
-    ("model", "other", "model 'm'"),
-    ("board", "qemu-m3", "board 'b'"),
-    ("inputs_sha256", "y" * 64, "inputs_sha256 'xxxxxxxxxxxx...'"),
+    ("model", "other", "the logged run used --model m, this one --model other"),
+    ("board", "qemu-m3", "the logged run used --board b, this one --board qemu-m3"),
+    ("inputs_sha256", "y" * 64, "was written for inputs of another run"),
     ("device.model_hash", "ffff", "model_hash '0102'"),
 ])
 def test_refuses_another_run(tmp_path, key, value, match):
