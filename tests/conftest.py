@@ -135,8 +135,9 @@ def shared_file():
     return shared_path
 
 
-def _live_qemu_children() -> list[int]:
-    """PIDs of live qemu-system-* processes whose parent is this test process."""
+def _live_qemu_children(parent: int | None = None) -> list[int]:
+    """PIDs of live qemu-system-* processes whose parent is ``parent`` (this test process)."""
+    parent = os.getpid() if parent is None else parent
     found = []
     for stat in Path("/proc").glob("[0-9]*/stat"):
         try:
@@ -145,12 +146,34 @@ def _live_qemu_children() -> list[int]:
             continue
         name = text[text.index("(") + 1:text.rindex(")")]
         state, ppid = text[text.rindex(")") + 2:].split()[:2]
-        if name.startswith("qemu-system") and int(ppid) == os.getpid() and state != "Z":
+        if name.startswith("qemu-system") and int(ppid) == parent and state != "Z":
             found.append(int(stat.parent.name))
     return found
 
 
 @pytest.fixture
 def qemu_children():
-    """Call it to list the QEMU processes this test process started that still run."""
+    """Call it to list the QEMU processes this test process (or the pid given) started
+    that still run."""
     return _live_qemu_children
+
+
+def _logged_layers(log: Path) -> list[tuple[int, int]]:
+    """(vector, layer) of every whole layer record in a hil run's JSON Lines log."""
+    import json
+
+    out = []
+    for line in log.read_text().splitlines() if log.exists() else ():
+        try:
+            rec = json.loads(line)
+        except json.JSONDecodeError:
+            continue   # a line cut mid-write by a killed run
+        if rec.get("record") == "layer":
+            out.append((rec["vector"], rec["layer"]))
+    return out
+
+
+@pytest.fixture
+def logged_layers():
+    """Call it with a run log's path: the (vector, layer) pairs judged so far."""
+    return _logged_layers

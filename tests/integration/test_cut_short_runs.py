@@ -41,20 +41,6 @@ def _start(args: list[str]) -> subprocess.Popen:
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
 
 
-def _qemu_children(pid: int) -> list[int]:
-    found = []
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            text = stat.read_text()
-        except OSError:
-            continue
-        name = text[text.index("(") + 1:text.rindex(")")]
-        state, ppid = text[text.rindex(")") + 2:].split()[:2]
-        if name.startswith("qemu-system") and int(ppid) == pid and state != "Z":
-            found.append(int(stat.parent.name))
-    return found
-
-
 def _wait_for(condition, proc: subprocess.Popen, what: str, limit: float = 120) -> None:
     deadline = time.monotonic() + limit
     while time.monotonic() < deadline:
@@ -64,20 +50,6 @@ def _wait_for(condition, proc: subprocess.Popen, what: str, limit: float = 120) 
         time.sleep(0.05)
     proc.kill()
     pytest.fail(f"timed out waiting for {what}")
-
-
-def _vectors_logged(log: Path) -> int:
-    if not log.exists():
-        return 0
-    vectors = set()
-    for line in log.read_text().splitlines():
-        try:
-            rec = json.loads(line)
-        except json.JSONDecodeError:
-            continue
-        if rec.get("record") == "layer":
-            vectors.add(rec["vector"])
-    return len(vectors)
 
 
 def _finish(proc: subprocess.Popen, emulators: list[int]) -> tuple[int, str, str]:
@@ -103,13 +75,14 @@ def _assert_incomplete_reports(tmp_path: Path, requested: int, reason: str) -> N
 
 @pytest.mark.parametrize("sig, name", ((signal.SIGINT, "SIGINT"), (signal.SIGTERM, "SIGTERM")))
 def test_an_interrupted_run_exits_130_and_every_report_says_incomplete(
-        sig, name, build_root, tmp_path):
+        sig, name, build_root, tmp_path, qemu_children, logged_layers):
     log = tmp_path / "run.jsonl"
     proc = _start(["run", "-b", BOARD, "-m", MODEL, "-n", "400", "--build-dir", str(build_root),
                    "--log", str(log), "--json", str(tmp_path / "r.json"),
                    "--junit", str(tmp_path / "r.xml"), "--html", str(tmp_path / "r.html")])
-    _wait_for(lambda: _vectors_logged(log) >= 3, proc, "three judged vectors")
-    emulators = _qemu_children(proc.pid)
+    _wait_for(lambda: len({v for v, _ in logged_layers(log)}) >= 3, proc,
+              "three judged vectors")
+    emulators = qemu_children(proc.pid)
     assert emulators
     # A terminal's Ctrl-C goes to the whole foreground process group.
     os.killpg(proc.pid, sig) if sig == signal.SIGINT else proc.send_signal(sig)
@@ -120,13 +93,15 @@ def test_an_interrupted_run_exits_130_and_every_report_says_incomplete(
     _assert_incomplete_reports(tmp_path, 400, f"interrupted ({name})")
 
 
-def test_a_killed_emulator_is_named_as_gone_and_the_reports_say_incomplete(build_root, tmp_path):
+def test_a_killed_emulator_is_named_as_gone_and_the_reports_say_incomplete(
+        build_root, tmp_path, qemu_children, logged_layers):
     log = tmp_path / "run.jsonl"
     proc = _start(["run", "-b", BOARD, "-m", MODEL, "-n", "200", "--build-dir", str(build_root),
                    "--log", str(log), "--json", str(tmp_path / "r.json"),
                    "--junit", str(tmp_path / "r.xml"), "--html", str(tmp_path / "r.html")])
-    _wait_for(lambda: _vectors_logged(log) >= 3, proc, "three judged vectors")
-    emulators = _qemu_children(proc.pid)
+    _wait_for(lambda: len({v for v, _ in logged_layers(log)}) >= 3, proc,
+              "three judged vectors")
+    emulators = qemu_children(proc.pid)
     os.kill(emulators[0], signal.SIGKILL)
     code, out, err = _finish(proc, emulators)
     assert code == 4, err
@@ -138,14 +113,22 @@ def test_a_killed_emulator_is_named_as_gone_and_the_reports_say_incomplete(build
     _assert_incomplete_reports(tmp_path, 200, "the device is gone")
 
 
-def test_an_interrupted_soak_exits_130_and_its_json_says_incomplete(build_root, tmp_path):
-    proc = _start(["soak", "-b", BOARD, "-m", MODEL, "-n", "400", "--build-dir", str(build_root),
-                   "--json", str(tmp_path / "soak.json")])
-    _wait_for(lambda: bool(_qemu_children(proc.pid)), proc, "the emulator")
-    time.sleep(3)
-    emulators = _qemu_children(proc.pid)
-    os.killpg(proc.pid, signal.SIGINT)
-    code, out, err = _finish(proc, emulators)
+def _interrupt_once_started(args: list[str], sig: int, settle: float, children):
+    """Start a command, let it work ``settle`` s once its emulator is up, then signal its
+    process group as a terminal (SIGINT) or a CI runner (SIGTERM) would."""
+    proc = _start(args)
+    _wait_for(lambda: bool(children(proc.pid)), proc, "the emulator")
+    time.sleep(settle)
+    emulators = children(proc.pid)
+    os.killpg(proc.pid, sig)
+    return _finish(proc, emulators)
+
+
+def test_an_interrupted_soak_exits_130_and_its_json_says_incomplete(
+        build_root, tmp_path, qemu_children):
+    code, out, err = _interrupt_once_started(
+        ["soak", "-b", BOARD, "-m", MODEL, "-n", "400", "--build-dir", str(build_root),
+         "--json", str(tmp_path / "soak.json")], signal.SIGINT, 3, qemu_children)
     assert code == 130, err
     assert "INTERRUPTED after" in err
     soak = json.loads((tmp_path / "soak.json").read_text())
@@ -153,26 +136,18 @@ def test_an_interrupted_soak_exits_130_and_its_json_says_incomplete(build_root, 
     assert soak["vectors_requested"] == 400 and soak["vectors_done"] < 400
 
 
-def test_an_interrupted_device_benchmark_exits_130_with_no_figures(build_root, tmp_path):
-    proc = _start(["bench", "device", "--board", BOARD, "--model", MODEL,
-                   "--build-dir", str(build_root)])
-    _wait_for(lambda: bool(_qemu_children(proc.pid)), proc, "the emulator")
-    time.sleep(1)
-    emulators = _qemu_children(proc.pid)
-    os.killpg(proc.pid, signal.SIGTERM)
-    code, out, err = _finish(proc, emulators)
+def test_an_interrupted_device_benchmark_exits_130_with_no_figures(build_root, qemu_children):
+    code, out, err = _interrupt_once_started(
+        ["bench", "device", "--board", BOARD, "--model", MODEL, "--build-dir", str(build_root)],
+        signal.SIGTERM, 1, qemu_children)
     assert code == 130, err
     assert "INTERRUPTED" in err and "vectors/s" not in out
 
 
-def test_interrupted_device_conformance_gives_no_verdict(vectors_dir, build_root, tmp_path):
-    proc = _start(["conformance", str(vectors_dir), "--board", BOARD,
-                   "--build-dir", str(build_root)])
-    _wait_for(lambda: bool(_qemu_children(proc.pid)), proc, "the emulator")
-    time.sleep(2)
-    emulators = _qemu_children(proc.pid)
-    os.killpg(proc.pid, signal.SIGINT)
-    code, out, err = _finish(proc, emulators)
+def test_interrupted_device_conformance_gives_no_verdict(vectors_dir, build_root, qemu_children):
+    code, out, err = _interrupt_once_started(
+        ["conformance", str(vectors_dir), "--board", BOARD, "--build-dir", str(build_root)],
+        signal.SIGINT, 2, qemu_children)
     assert code == 130, err
     assert "INTERRUPTED after" in err and "cases" in err
     assert "passed" not in out

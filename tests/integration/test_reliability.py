@@ -114,19 +114,8 @@ def test_cuts_and_resets_mid_run_lose_nothing(build_root, net, tmp_path):
     assert stats["resets_seen"] + stats["resyncs"] >= 3
 
 
-def _layer_records(log: Path) -> list[tuple[int, int]]:
-    out = []
-    for line in log.read_text().splitlines():
-        try:
-            rec = json.loads(line)
-        except json.JSONDecodeError:
-            continue
-        if rec.get("record") == "layer":
-            out.append((rec["vector"], rec["layer"]))
-    return out
-
-
-def test_a_killed_run_leaves_a_valid_log_and_resume_completes_it(build_root, net, tmp_path):
+def test_a_killed_run_leaves_a_valid_log_and_resume_completes_it(build_root, net, tmp_path,
+                                                                 logged_layers):
     log = tmp_path / "run.jsonl"
     args = ["run", "--board", BOARD, "--model", MODEL, "--vectors", "16", "--dump", "none",
             "--build-dir", str(build_root), "--log", str(log)]
@@ -138,7 +127,7 @@ def test_a_killed_run_leaves_a_valid_log_and_resume_completes_it(build_root, net
     try:
         deadline = time.monotonic() + 120
         while time.monotonic() < deadline and proc.poll() is None:
-            if log.exists() and len(_layer_records(log)) >= 4 * len(net.layers) + 3:
+            if log.exists() and len(logged_layers(log)) >= 4 * len(net.layers) + 3:
                 break
             time.sleep(0.05)
         assert proc.poll() is None, "the run ended before it could be killed"
@@ -146,12 +135,12 @@ def test_a_killed_run_leaves_a_valid_log_and_resume_completes_it(build_root, net
         # The run and its emulator share the new session's process group.
         os.killpg(proc.pid, signal.SIGKILL)
         proc.wait()
-    partial = _layer_records(log)
+    partial = logged_layers(log)
     assert 0 < len(partial) < 16 * len(net.layers)
     assert json.loads(log.read_text().splitlines()[0])["record"] == "run"
 
     assert main(args + ["--resume"]) == 0
-    records = _layer_records(log)
+    records = logged_layers(log)
     assert sorted(records) == [(v, l) for v in range(16) for l in range(len(net.layers))]
 
 
