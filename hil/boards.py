@@ -129,6 +129,9 @@ class Board:
         return self.variant == "dsp"
 
 
+DEFAULT_BOARD = "qemu-m7"   # the emulated board every command uses when none is named
+
+
 def boards_dir() -> Path:
     """$HIL_BOARDS_DIR, else boards/ as installed with hil (or the checkout's)."""
     env = os.environ.get("HIL_BOARDS_DIR")

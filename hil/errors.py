@@ -7,6 +7,8 @@ the fix; the CLI prints both and no traceback (``--verbose`` shows it).
 
 from __future__ import annotations
 
+from typing import Any
+
 
 class HilError(Exception):
     """Root of hil's errors. ``hint`` says how to fix it."""
@@ -39,9 +41,18 @@ class BuildError(HilError):
 
 
 class DeviceError(HilError):
-    """The device, its emulator, its probe or the link to it failed."""
+    """The device, its emulator, its probe or the link to it failed.
+
+    ``results`` holds what a vector had produced when it failed (the layers
+    received intact), so that a run that dies half-way keeps them.
+    """
 
     exit_code = 4
+
+    def __init__(self, message: str, *, hint: str | None = None,
+                 results: list[Any] | None = None) -> None:
+        super().__init__(message, hint=hint)
+        self.results: list[Any] = list(results or [])
 
 
 class ProtocolError(DeviceError):
@@ -62,6 +73,36 @@ class BudgetError(HilError):
 
 class DeviceGone(DeviceError):
     """The device (or its emulator) is no longer running: nothing to retry."""
+
+
+class LinkTimeout(DeviceError):
+    """Nothing (intact) arrived within the wait."""
+
+
+class DeviceReset(DeviceError):
+    """The device announced itself again (HELLO seq 0) in the middle of a request."""
+
+
+class WatchdogReset(DeviceError):
+    """The device rebooted because its watchdog expired: the firmware hung.
+    Never retried: the same work would hang again."""
+
+
+class ImageChanged(DeviceError):
+    """After a resync the device announced a different image: never resume on it."""
+
+
+class KernelRefused(DeviceError):
+    """The device refused a KERNEL_RUN before calling the kernel.
+
+    ``status`` is the kernel status (KERNEL_STATUS), ``what`` the refused
+    parameter's name or the region ("input" ... "scratch"), when there is one.
+    """
+
+    def __init__(self, message: str, *, status: int, what: str | None, hint: str) -> None:
+        super().__init__(message, hint=hint)
+        self.status = status
+        self.what = what
 
 
 class Interrupted(HilError):

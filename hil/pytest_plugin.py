@@ -51,7 +51,7 @@ def pytest_report_header(config: pytest.Config) -> str | None:
 
 
 def _model_spec(config: pytest.Config) -> str:
-    from hil.cli.options import DEFAULT_MODEL
+    from hil.model.examples import DEFAULT_MODEL
 
     return config.getoption("--hil-model") or DEFAULT_MODEL
 

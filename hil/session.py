@@ -22,11 +22,14 @@ from typing import Callable, Mapping, Sequence
 
 import numpy as np
 
-from hil.errors import ConfigError, DeviceError, KernelParameterError, ProtocolError
+from hil.errors import (ConfigError, DeviceError, DeviceGone, ImageChanged,  # noqa: F401
+                        KernelParameterError, KernelRefused, LinkTimeout, ProtocolError,
+                        WatchdogReset)
 from hil.protocol import generated as g
 from hil.protocol.fault import WATCHDOG_HINT, DeviceFault, FaultInfo  # noqa: F401  (re-exported)
 from hil.protocol.frames import Frame
-from hil.protocol.link import DeviceGone, Link, LinkTimeout, WatchdogReset
+from hil.firmware.watchdog import WORK_MARGIN  # noqa: F401  (the host waits share it)
+from hil.protocol.link import Link
 from hil.protocol.messages import pack, size, text, unpack
 from hil.reference.spec import FUNCTION_IDS, KERNEL_SPECS
 from hil.reference.validation import validate_params
@@ -48,17 +51,12 @@ INPUT_WINDOW = 3
 DEFAULT_VECTOR_RETRIES = 5
 MIN_CHUNK = 128              # smallest payload the adaptive chunking goes down to
 SECONDS_PER_MAC = 2e-7       # pessimistic: QEMU's slowest core on a loaded CI runner
-WORK_MARGIN = 4.0
 
 
 def layer_timeouts(macs: Sequence[int], base: float, *,
                    seconds_per_mac: float = SECONDS_PER_MAC) -> list[float]:
     """Seconds to wait for each layer's first frame: ``base`` plus its expected work."""
     return [base + WORK_MARGIN * m * seconds_per_mac for m in macs]
-
-
-class ImageChanged(DeviceError):
-    """After a resync the device announced a different image: never resume on it."""
 
 
 # End the vector (and the run) at once: retrying cannot help.
@@ -127,19 +125,6 @@ class LayerResult:
     crc32: int                  # 0 when the run used dump="none"
     ticks: int                  # in units of DeviceInfo.cycle_source / cycle_hz
     status: int                 # arm_status of the call (0 = success)
-
-
-class KernelRefused(DeviceError):
-    """The device refused a KERNEL_RUN before calling the kernel.
-
-    ``status`` is the kernel status (KERNEL_STATUS), ``what`` the refused
-    parameter's name or the region ("input" ... "scratch"), when there is one.
-    """
-
-    def __init__(self, message: str, *, status: int, what: str | None, hint: str) -> None:
-        super().__init__(message, hint=hint)
-        self.status = status
-        self.what = what
 
 
 @dataclass(frozen=True)
@@ -385,13 +370,12 @@ class DeviceSession:
             stalled = 0 if progress > best else stalled + 1
             best = max(best, progress)
             if stalled > self.vector_retries or failures > 8 * (self.vector_retries + 1):
-                err = DeviceError(
+                raise DeviceError(
                     f"gave up on a vector after {failures} attempts; last causes: "
                     f"{self.stats.causes()}",
                     hint=self.link.log_hint() + "; a noisy link needs a lower baud rate or "
-                         "a better cable, a silent device a reset")
-                err.results = state.results()
-                raise err
+                         "a better cable, a silent device a reset",
+                    results=state.results())
         # Frames shrink while the link damages them and grow back once a
         # vector goes through clean: the size settles where most frames survive.
         self._link_clean = not failures and self.link.stats.retransmissions == resent_before

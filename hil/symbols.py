@@ -115,6 +115,5 @@ def symbolized(elf: Path | None) -> Iterator[None]:
         except (OSError, struct.error, ValueError, IndexError):
             raise exc from None   # a broken ELF must not hide the fault itself
         named = DeviceFault(exc.fault, symbols=table)
-        if hasattr(exc, "results"):
-            named.results = exc.results
+        named.results = exc.results
         raise named from None

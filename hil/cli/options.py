@@ -8,8 +8,10 @@ from typing import Annotated, Optional
 
 import typer
 
+from hil.boards import DEFAULT_BOARD  # noqa: F401  (declared with what they name)
 from hil.cli.setting_sources import as_given
 from hil.errors import ConfigError
+from hil.model.examples import DEFAULT_MODEL  # noqa: F401
 
 
 def _positive_seconds(ctx: typer.Context, param: typer.CallbackParam, value: float) -> float:
@@ -41,9 +43,6 @@ PortOpt = Annotated[Optional[str], typer.Option(
 TimeoutOpt = Annotated[float, typer.Option(
     "--timeout", envvar="HIL_TIMEOUT", help="Seconds to wait for each device reply.",
     callback=_positive_seconds)]
-
-DEFAULT_BOARD = "qemu-m7"
-DEFAULT_MODEL = "cifar10"
 
 # Lab bench (boards of kind "pyocd"); the lab file fills in what is not given.
 ProbeOpt = Annotated[Optional[str], typer.Option(

@@ -97,6 +97,7 @@ _ARCHITECTURES: dict[str, tuple[Callable[[], tuple], str]] = {
     "lenet5": (lenet5_layers, "LeNet-5 on 28x28x1 (seeded random weights, calibrated shifts)"),
 }
 EXAMPLES = tuple(_ARCHITECTURES)
+DEFAULT_MODEL = "cifar10"   # what every command runs when no model is named
 
 
 # ---------------------------------------------------------------- weights and calibration

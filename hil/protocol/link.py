@@ -21,7 +21,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterable, Iterator
 
-from hil.errors import DeviceError, DeviceGone, ProtocolError
+from hil.errors import (DeviceError, DeviceGone, DeviceReset, LinkTimeout,  # noqa: F401
+                        ProtocolError, WatchdogReset)
 from hil.protocol import generated as g
 from hil.protocol.fault import WATCHDOG_HINT, DeviceFault, decode_fault
 from hil.protocol.frames import Frame, FrameDecoder, encode
@@ -41,19 +42,6 @@ Opener = Callable[[], object]     # returns a fresh port (read/write/timeout/clo
 # seconds for an end that is under way (a socket closes just before its process exits).
 AliveCheck = Callable[[float], None]
 GONE_GRACE = 1.0   # after a failed read or write: long enough for a dying emulator to exit
-
-
-class DeviceReset(DeviceError):
-    """The device announced itself again (HELLO seq 0) in the middle of a request."""
-
-
-class WatchdogReset(DeviceError):
-    """The device rebooted because its watchdog expired: the firmware hung.
-    Never retried: the same work would hang again."""
-
-
-class LinkTimeout(DeviceError):
-    """Nothing (intact) arrived within the wait."""
 
 
 def hello_rebooted_by_watchdog(payload: bytes) -> bool:

@@ -74,7 +74,7 @@ def test_kernel_call_outside_its_limits_is_refused_by_the_arm_firmware(build_roo
     """kcheck.c as compiled for the board: the device refuses, names the parameter,
     and keeps serving (the next, valid call runs)."""
     from hil.deploy import open_device
-    from hil.session import KernelRefused
+    from hil.errors import KernelRefused
 
     board = load_board("qemu-m7")
     image = prepare_image(board, build_example("lenet5"), build_root=build_root)

@@ -23,7 +23,8 @@ from hil.protocol.link import Link
 from hil.protocol.messages import pack, unpack
 from hil.reference.spec import FUNCTION_IDS, KERNEL_SPECS
 from hil.reference.validation import validate_params
-from hil.session import DeviceSession, KernelRefused
+from hil.errors import KernelRefused
+from hil.session import DeviceSession
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "protocol_host"))
 import hostfw  # noqa: E402

@@ -17,9 +17,11 @@ from hil.model.examples import build_example
 from hil.protocol import generated as g
 from hil.protocol.fault import DeviceFault, decode_fault
 from hil.protocol.frames import Frame, encode
-from hil.protocol.link import Link, WatchdogReset
+from hil.errors import WatchdogReset
+from hil.protocol.link import Link
 from hil.protocol.messages import pack
-from hil.session import WORK_MARGIN, DeviceSession
+from hil.firmware.watchdog import WORK_MARGIN
+from hil.session import DeviceSession
 from hil.symbols import Symbol, SymbolTable
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "protocol_host"))
