@@ -49,7 +49,7 @@ class Baseline:
     board: str
     count_source: str
     unit: str
-    resolution: float        # count units per device tick
+    resolution: float  # count units per device tick
     model_hash: str
     build_id: str
     vectors: int
@@ -58,12 +58,16 @@ class Baseline:
     def check_target(self, board: str, model: str) -> None:
         """Refuse early, before anything is built, when this baseline is for another target."""
         if self.board != board:
-            raise ConfigError(f"the baseline is for board {self.board!r}, this run is on {board!r}: "
-                              "counts from one board cannot budget another",
-                              hint=f"use a baseline recorded on {board}, or {_SAVE_HINT}")
+            raise ConfigError(
+                f"the baseline is for board {self.board!r}, this run is on {board!r}: "
+                "counts from one board cannot budget another",
+                hint=f"use a baseline recorded on {board}, or {_SAVE_HINT}",
+            )
         if self.model != model:
-            raise ConfigError(f"the baseline is for model {self.model!r}, this run is {model!r}",
-                              hint=f"use the baseline of {model}, or {_SAVE_HINT}")
+            raise ConfigError(
+                f"the baseline is for model {self.model!r}, this run is {model!r}",
+                hint=f"use the baseline of {model}, or {_SAVE_HINT}",
+            )
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
@@ -77,24 +81,33 @@ def baseline_from_report(report: RunReport) -> Baseline:
     layers = []
     for s in report.layers:
         if not s.ticks:
-            raise ConfigError(f"layer {s.index} {s.name} has no count to save as a baseline",
-                              hint="run at least one vector on a device that reports counts")
+            raise ConfigError(
+                f"layer {s.index} {s.name} has no count to save as a baseline",
+                hint="run at least one vector on a device that reports counts",
+            )
         # Convert each vector's ticks before taking the median: rounding each count
         # to whole units absorbs a sub-unit tick jitter, which a median of raw ticks keeps.
         n = round(statistics.median(info.count_source.convert(t) for t in s.ticks))
         layers.append(BaselineLayer(s.index, s.name, s.function, n))
-    return Baseline(model=info.model, board=info.board, count_source=info.count_source.name,
-                    unit=info.count_source.unit, resolution=info.count_source.scale,
-                    model_hash=str(info.device.get("model_hash", "")),
-                    build_id=str(info.device.get("build_id", "")), vectors=report.vectors_done,
-                    layers=tuple(layers))
+    return Baseline(
+        model=info.model,
+        board=info.board,
+        count_source=info.count_source.name,
+        unit=info.count_source.unit,
+        resolution=info.count_source.scale,
+        model_hash=str(info.device.get("model_hash", "")),
+        build_id=str(info.device.get("build_id", "")),
+        vectors=report.vectors_done,
+        layers=tuple(layers),
+    )
 
 
 def save_baseline(baseline: Baseline, path: Path) -> None:
     from hil.outputs import write_text
 
-    write_text(path, json.dumps(baseline.to_dict(), indent=2, sort_keys=True) + "\n",
-               "--save-baseline")
+    write_text(
+        path, json.dumps(baseline.to_dict(), indent=2, sort_keys=True) + "\n", "--save-baseline"
+    )
 
 
 def load_baseline(path: Path) -> Baseline:
@@ -104,19 +117,29 @@ def load_baseline(path: Path) -> Baseline:
     except FileNotFoundError:
         raise ConfigError(f"baseline file {path} does not exist", hint=_SAVE_HINT) from None
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise ConfigError(f"baseline file {path} is not readable JSON: {exc}", hint=_SAVE_HINT) from None
+        raise ConfigError(
+            f"baseline file {path} is not readable JSON: {exc}", hint=_SAVE_HINT
+        ) from None
     try:
         if data.get("format") != FORMAT_VERSION:
             raise ValueError(f"format {data.get('format')!r}, expected {FORMAT_VERSION}")
-        layers = tuple(BaselineLayer(int(l["index"]), str(l["name"]), str(l["function"]),
-                                     int(l["count"])) for l in data["layers"])
+        layers = tuple(
+            BaselineLayer(int(l["index"]), str(l["name"]), str(l["function"]), int(l["count"]))
+            for l in data["layers"]
+        )
         if any(l.count < 0 for l in layers) or float(data["resolution"]) <= 0:
             raise ValueError("negative count or resolution")
-        return Baseline(model=str(data["model"]), board=str(data["board"]),
-                        count_source=str(data["count_source"]), unit=str(data["unit"]),
-                        resolution=float(data["resolution"]),
-                        model_hash=str(data["model_hash"]), build_id=str(data["build_id"]),
-                        vectors=int(data["vectors"]), layers=layers)
+        return Baseline(
+            model=str(data["model"]),
+            board=str(data["board"]),
+            count_source=str(data["count_source"]),
+            unit=str(data["unit"]),
+            resolution=float(data["resolution"]),
+            model_hash=str(data["model_hash"]),
+            build_id=str(data["build_id"]),
+            vectors=int(data["vectors"]),
+            layers=layers,
+        )
     except (AttributeError, KeyError, TypeError, ValueError) as exc:
         what = f"missing key {exc}" if isinstance(exc, KeyError) else str(exc)
         raise ConfigError(f"baseline file {path} is malformed: {what}", hint=_SAVE_HINT) from None
@@ -129,12 +152,16 @@ def parse_tolerance(text: str) -> float:
     """``"2%"`` -> 0.02; a bare number is a fraction (``"0.02"``)."""
     m = _TOLERANCE.match(text)
     if not m:
-        raise ConfigError(f"--max-regression {text!r} is not a tolerance",
-                          hint="give a percentage such as 2% or 0.5%, or 0 for an exact gate")
+        raise ConfigError(
+            f"--max-regression {text!r} is not a tolerance",
+            hint="give a percentage such as 2% or 0.5%, or 0 for an exact gate",
+        )
     value = float(m.group(1))
     if not m.group(2) and value >= 1:
-        raise ConfigError(f"--max-regression {text!r} would allow {value:.0%} growth",
-                          hint=f"write a percentage: {text.strip()}%")
+        raise ConfigError(
+            f"--max-regression {text!r} would allow {value:.0%} growth",
+            hint=f"write a percentage: {text.strip()}%",
+        )
     return value / 100 if m.group(2) else value
 
 
@@ -144,7 +171,7 @@ class LayerChange:
     name: str
     baseline: int
     now: int
-    allowed: float     # largest growth that still passes, in count units
+    allowed: float  # largest growth that still passes, in count units
 
     @property
     def over(self) -> bool:
@@ -174,20 +201,32 @@ class BudgetComparison:
         return not self.regressions
 
     def total(self) -> LayerChange:
-        return LayerChange(-1, "total", sum(r.baseline for r in self.rows),
-                           sum(r.now for r in self.rows), sum(r.allowed for r in self.rows))
+        return LayerChange(
+            -1,
+            "total",
+            sum(r.baseline for r in self.rows),
+            sum(r.now for r in self.rows),
+            sum(r.allowed for r in self.rows),
+        )
 
     def table(self) -> Table:
         unit = self.current.unit
-        t = Table(title=f"{unit} ({self.current.count_source}) against baseline "
-                        f"(max regression {self.max_regression:.2%} + {SLACK_TICKS} ticks)")
+        t = Table(
+            title=f"{unit} ({self.current.count_source}) against baseline "
+            f"(max regression {self.max_regression:.2%} + {SLACK_TICKS} ticks)"
+        )
         for col in ("#", "layer", f"baseline {unit}", f"now {unit}", "change"):
             t.add_column(col, justify="left" if col == "layer" else "right")
         for r in (*self.rows, self.total()):
             style = "red" if r.over else ("green" if r.change < 0 else "")
             change = _percent(r.change)
-            t.add_row("" if r.index < 0 else str(r.index), r.name, f"{r.baseline:,}",
-                      f"{r.now:,}", f"[{style}]{change}[/]" if style else change)
+            t.add_row(
+                "" if r.index < 0 else str(r.index),
+                r.name,
+                f"{r.baseline:,}",
+                f"{r.now:,}",
+                f"[{style}]{change}[/]" if style else change,
+            )
         return t
 
     def check(self) -> None:
@@ -199,34 +238,43 @@ class BudgetComparison:
                 f"{len(bad)} layer(s) over the {self.max_regression:.2%} {self.current.unit} "
                 f"budget: {worst}",
                 hint="find what made them slower; if the change is intended, "
-                     "record a new baseline with --save-baseline FILE")
+                "record a new baseline with --save-baseline FILE",
+            )
 
 
 def _percent(change: float) -> str:
     return "new cost" if math.isinf(change) else f"{change:+.2%}"
 
 
-def compare_counts(baseline: Baseline, current: Baseline, max_regression: float) -> BudgetComparison:
+def compare_counts(
+    baseline: Baseline, current: Baseline, max_regression: float
+) -> BudgetComparison:
     """Line ``current`` up against ``baseline``; refuses to compare unlike counts."""
-    for what, old, new in (("board", baseline.board, current.board),
-                           ("count source", baseline.count_source, current.count_source),
-                           ("count unit", baseline.unit, current.unit)):
+    for what, old, new in (
+        ("board", baseline.board, current.board),
+        ("count source", baseline.count_source, current.count_source),
+        ("count unit", baseline.unit, current.unit),
+    ):
         if old != new:
             raise ConfigError(
                 f"the baseline's {what} is {old!r} but this run's is {new!r}: "
                 f"{baseline.unit} ({baseline.count_source}) on {baseline.board} cannot budget "
                 f"{current.unit} ({current.count_source}) on {current.board}",
-                hint=f"use a baseline recorded on {current.board}, or {_SAVE_HINT}")
+                hint=f"use a baseline recorded on {current.board}, or {_SAVE_HINT}",
+            )
     old_layers = [(l.name, l.function) for l in baseline.layers]
     new_layers = [(l.name, l.function) for l in current.layers]
     if baseline.model != current.model or old_layers != new_layers:
         raise ConfigError(
             f"the baseline is for model {baseline.model!r} with {len(old_layers)} layers, "
             f"this run is {current.model!r} with {len(new_layers)} layers",
-            hint=f"use the baseline of this model, or {_SAVE_HINT}")
+            hint=f"use the baseline of this model, or {_SAVE_HINT}",
+        )
     if max_regression < 0:
         raise ConfigError("--max-regression cannot be negative", hint="use 0 for an exact gate")
     slack = SLACK_TICKS * max(baseline.resolution, current.resolution)
-    rows = tuple(LayerChange(n.index, n.name, o.count, n.count, max_regression * o.count + slack)
-                 for o, n in zip(baseline.layers, current.layers))
+    rows = tuple(
+        LayerChange(n.index, n.name, o.count, n.count, max_regression * o.count + slack)
+        for o, n in zip(baseline.layers, current.layers)
+    )
     return BudgetComparison(baseline, current, max_regression, rows)

@@ -25,9 +25,9 @@ class BenchResult:
     model: str
     variant: str
     repeat: int
-    layers: tuple[tuple[str, str], ...]        # (layer name, function)
-    layer_ms: tuple[tuple[float, ...], ...]    # per layer, one time per repetition
-    total_ms: tuple[float, ...]                # per repetition, whole inference
+    layers: tuple[tuple[str, str], ...]  # (layer name, function)
+    layer_ms: tuple[tuple[float, ...], ...]  # per layer, one time per repetition
+    total_ms: tuple[float, ...]  # per repetition, whole inference
 
     @property
     def median_ms(self) -> float:
@@ -50,8 +50,13 @@ def _timed_inference(network: Network, plans, x: np.ndarray) -> tuple[list[float
     return [(b - a) * 1e3 for a, b in zip(edges, edges[1:])], (stamps[-1] - start) * 1e3
 
 
-def bench_network(network: Network, repeat: int = DEFAULT_REPEAT, variant: str = "dsp",
-                  warmup: int = WARMUP, seed: int = 0) -> BenchResult:
+def bench_network(
+    network: Network,
+    repeat: int = DEFAULT_REPEAT,
+    variant: str = "dsp",
+    warmup: int = WARMUP,
+    seed: int = 0,
+) -> BenchResult:
     """Median timings of ``repeat`` inferences on seeded random inputs after warm-ups."""
     check_variant(variant)
     if repeat < 1:
@@ -59,7 +64,7 @@ def bench_network(network: Network, repeat: int = DEFAULT_REPEAT, variant: str =
     rng = np.random.default_rng(seed)
     x = rng.integers(-128, 128, size=network.input_size, dtype=np.int8)
     for _ in range(warmup):
-        run_network(network, x, variant)     # validates the input and builds the plans
+        run_network(network, x, variant)  # validates the input and builds the plans
     plans = [layer_plan(layer, variant) for layer in network.layers]
     per_layer: list[list[float]] = [[] for _ in network.layers]
     totals = []
@@ -68,13 +73,19 @@ def bench_network(network: Network, repeat: int = DEFAULT_REPEAT, variant: str =
         for acc, t in zip(per_layer, times):
             acc.append(t)
         totals.append(total)
-    return BenchResult(network.name, variant, repeat,
-                       tuple((layer.name, layer.function) for layer in network.layers),
-                       tuple(tuple(t) for t in per_layer), tuple(totals))
+    return BenchResult(
+        network.name,
+        variant,
+        repeat,
+        tuple((layer.name, layer.function) for layer in network.layers),
+        tuple(tuple(t) for t in per_layer),
+        tuple(totals),
+    )
 
 
-def bench_reference(model: str = "cifar10", repeat: int = DEFAULT_REPEAT,
-                    variant: str = "dsp") -> BenchResult:
+def bench_reference(
+    model: str = "cifar10", repeat: int = DEFAULT_REPEAT, variant: str = "dsp"
+) -> BenchResult:
     if model not in EXAMPLES:
         raise ConfigError(f"no built-in model '{model}'", hint="use one of: " + ", ".join(EXAMPLES))
     return bench_network(build_example(model), repeat=repeat, variant=variant)
@@ -82,8 +93,9 @@ def bench_reference(model: str = "cifar10", repeat: int = DEFAULT_REPEAT,
 
 def render_bench(result: BenchResult, console: Console) -> None:
     """Per-layer medians, then the plain line 'median <X> ms per inference'."""
-    table = Table(title=f"host reference: {result.model} ({result.variant}, "
-                        f"{result.repeat} runs, median)")
+    table = Table(
+        title=f"host reference: {result.model} ({result.variant}, {result.repeat} runs, median)"
+    )
     table.add_column("layer", no_wrap=True)
     table.add_column("function", no_wrap=True)
     table.add_column("ms", justify="right")
@@ -95,5 +107,4 @@ def render_bench(result: BenchResult, console: Console) -> None:
     table.add_section()
     table.add_row("total", "", f"{result.median_ms:.3f}", "")
     console.print(table)
-    console.print(f"median {result.median_ms:.3f} ms per inference", markup=False,
-                  highlight=False)
+    console.print(f"median {result.median_ms:.3f} ms per inference", markup=False, highlight=False)

@@ -117,7 +117,7 @@ class Board:
     # Device time: virtual time under QEMU -icount. Raised per image for the
     # model's largest layer (hil.firmware.watchdog).
     watchdog_ms: int = 10_000
-    clock_hz: int | None = None   # core clock of a real board, for the watchdog's scaling
+    clock_hz: int | None = None  # core clock of a real board, for the watchdog's scaling
     qemu: QemuSpec | None = None
     target: str | None = None  # pyOCD target name (kind "pyocd")
     usb: UsbId | None = None  # probe/VCP USB ids (kind "pyocd")
@@ -129,7 +129,7 @@ class Board:
         return self.variant == "dsp"
 
 
-DEFAULT_BOARD = "qemu-m7"   # the emulated board every command uses when none is named
+DEFAULT_BOARD = "qemu-m7"  # the emulated board every command uses when none is named
 
 
 def boards_dir() -> Path:
@@ -177,7 +177,9 @@ def load_board_file(path: Path) -> Board:
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(f"cannot read board file {path}: {exc}") from exc
     except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"board file {path} is not valid TOML: {exc}", hint="fix the syntax") from exc
+        raise ConfigError(
+            f"board file {path} is not valid TOML: {exc}", hint="fix the syntax"
+        ) from exc
     return parse_board(data, path)
 
 
@@ -240,7 +242,8 @@ def _pyocd_target(fields: _Fields) -> str:
         if key in _LAB_KEYS:
             raise ConfigError(
                 f"board file {fields.path}: pyocd.{key} is lab wiring, not a board setting",
-                hint="put probe ids and ports in the lab file (lab.toml, see the README's lab-bench section)")
+                hint="put probe ids and ports in the lab file (lab.toml, see the README's lab-bench section)",
+            )
         if key != "target":
             p.fail(key, "is not a pyocd setting (known: target)")
     return p.get("target", str)
@@ -271,7 +274,9 @@ def parse_board(data: dict, path: Path) -> Board:
     families = known_families()
     family = f.get("family", str)
     if family not in families:
-        f.fail("family", f"is {family!r}; firmware ports exist for: {', '.join(families) or 'none'}")
+        f.fail(
+            "family", f"is {family!r}; firmware ports exist for: {', '.join(families) or 'none'}"
+        )
     core = f.choice("core", tuple(CORES))
     variant = f.choice("variant", VARIANTS)
     dsp, fpus = CORES[core]
@@ -321,8 +326,11 @@ def parse_board(data: dict, path: Path) -> Board:
     renode = None
     r = f.table("renode", required=(kind == "renode"))
     if r is not None:
-        renode = RenodeSpec(platform=r.get("platform", str), uart=r.get("uart", str),
-                            cpu=r.get("cpu", str, "sysbus.cpu"))
+        renode = RenodeSpec(
+            platform=r.get("platform", str),
+            uart=r.get("uart", str),
+            cpu=r.get("cpu", str, "sysbus.cpu"),
+        )
         for key in r.data:
             if key not in ("platform", "uart", "cpu"):
                 r.fail(key, "is not a renode setting (known: cpu, platform, uart)")
@@ -331,8 +339,24 @@ def parse_board(data: dict, path: Path) -> Board:
         target = _pyocd_target(f)
     usb = _usb(f)
 
-    known = {"id", "description", "kind", "family", "core", "variant", "cpu", "memory",
-             "baud", "stack_size", "watchdog_ms", "clock_hz", "qemu", "pyocd", "usb", "renode"}
+    known = {
+        "id",
+        "description",
+        "kind",
+        "family",
+        "core",
+        "variant",
+        "cpu",
+        "memory",
+        "baud",
+        "stack_size",
+        "watchdog_ms",
+        "clock_hz",
+        "qemu",
+        "pyocd",
+        "usb",
+        "renode",
+    }
     for key in data:
         if key not in known:
             f.fail(key, f"is not a board setting (known: {', '.join(sorted(known))})")

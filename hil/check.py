@@ -17,9 +17,17 @@ DUMP_CHOICES = ("all", "mismatch", "none")
 KeepDiff = Callable[[int, int, np.ndarray, np.ndarray], None]
 
 
-def check_vector(session: DeviceSession, network: Network, index: int, x: np.ndarray,
-                 *, variant: str, dump: str, keep_diff: KeepDiff | None = None,
-                 next_x: np.ndarray | None = None) -> list[LayerVerdict]:
+def check_vector(
+    session: DeviceSession,
+    network: Network,
+    index: int,
+    x: np.ndarray,
+    *,
+    variant: str,
+    dump: str,
+    keep_diff: KeepDiff | None = None,
+    next_x: np.ndarray | None = None,
+) -> list[LayerVerdict]:
     """Run one vector on the device; a verdict per layer.
 
     ``dump``: "all" sends every layer's tensor; "mismatch" sends digests and
@@ -30,7 +38,9 @@ def check_vector(session: DeviceSession, network: Network, index: int, x: np.nda
     this one computes (DeviceSession.infer).
     """
     if dump not in DUMP_CHOICES:
-        raise ConfigError(f"unknown dump mode {dump!r}", hint=f"use one of {', '.join(DUMP_CHOICES)}")
+        raise ConfigError(
+            f"unknown dump mode {dump!r}", hint=f"use one of {', '.join(DUMP_CHOICES)}"
+        )
     expected = run_network(network, x, variant)
     results = session.infer(x, dump="all" if dump == "all" else "digest", next_x=next_x)
     verdicts = _judge(index, expected, results, keep_diff)
@@ -39,29 +49,59 @@ def check_vector(session: DeviceSession, network: Network, index: int, x: np.nda
     return verdicts
 
 
-def _judge(index: int, expected: list[np.ndarray], results: list[LayerResult],
-           keep_diff: KeepDiff | None = None) -> list[LayerVerdict]:
+def _judge(
+    index: int,
+    expected: list[np.ndarray],
+    results: list[LayerResult],
+    keep_diff: KeepDiff | None = None,
+) -> list[LayerVerdict]:
     verdicts = []
     for r in results:
-        v = compare_layer(index, r.index, expected[r.index], r.output,
-                          None if r.output is not None else r.crc32, r.ticks)
+        v = compare_layer(
+            index,
+            r.index,
+            expected[r.index],
+            r.output,
+            None if r.output is not None else r.crc32,
+            r.ticks,
+        )
         if keep_diff is not None and not v.matched and r.output is not None:
             keep_diff(r.index, index, expected[r.index], r.output)
         if r.status != 0 and v.matched:
             # The kernel refused its parameters; whatever the buffer holds is stale.
-            v = LayerVerdict(index, r.index, False, None, None, None, None, None, r.ticks, v.from_digest)
+            v = LayerVerdict(
+                index, r.index, False, None, None, None, None, None, r.ticks, v.from_digest
+            )
         verdicts.append(v)
     return verdicts
 
 
-def check_vectors(session: DeviceSession, network: Network, inputs: np.ndarray, report: RunReport,
-                  *, variant: str, dump: str = "all", start: int = 0,
-                  on_vector: Callable[[int], None] | None = None) -> RunReport:
+def check_vectors(
+    session: DeviceSession,
+    network: Network,
+    inputs: np.ndarray,
+    report: RunReport,
+    *,
+    variant: str,
+    dump: str = "all",
+    start: int = 0,
+    on_vector: Callable[[int], None] | None = None,
+) -> RunReport:
     """Check ``inputs[start:]``; every vector's verdicts go to ``report`` as they arrive."""
     for i in range(start, len(inputs)):
         ahead = inputs[i + 1] if i + 1 < len(inputs) else None
-        report.add_vector(check_vector(session, network, i, inputs[i], variant=variant, dump=dump,
-                                       keep_diff=report.keep_diff, next_x=ahead))
+        report.add_vector(
+            check_vector(
+                session,
+                network,
+                i,
+                inputs[i],
+                variant=variant,
+                dump=dump,
+                keep_diff=report.keep_diff,
+                next_x=ahead,
+            )
+        )
         if on_vector is not None:
             on_vector(i)
     return report

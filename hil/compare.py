@@ -47,17 +47,29 @@ def compare_layer(
         exp = np.asarray(expected, dtype=np.int8).ravel()
         dev = np.asarray(got, dtype=np.int8).ravel()
         if exp.size != dev.size:
-            return LayerVerdict(vector, layer, False, max(exp.size, dev.size), None, 0,
-                                None, None, ticks, False)
+            return LayerVerdict(
+                vector, layer, False, max(exp.size, dev.size), None, 0, None, None, ticks, False
+            )
         diff = np.abs(exp.astype(np.int16) - dev.astype(np.int16))
         bad = np.flatnonzero(diff)
         if bad.size == 0:
             return LayerVerdict(vector, layer, True, 0, 0, None, None, None, ticks, False)
         first = int(bad[0])
-        return LayerVerdict(vector, layer, False, int(bad.size), int(diff.max()), first,
-                            int(exp[first]), int(dev[first]), ticks, False)
+        return LayerVerdict(
+            vector,
+            layer,
+            False,
+            int(bad.size),
+            int(diff.max()),
+            first,
+            int(exp[first]),
+            int(dev[first]),
+            ticks,
+            False,
+        )
     if got_crc is None:
         raise ValueError("a layer result needs a tensor or a digest")
     ok = crc32(expected) == got_crc
-    return LayerVerdict(vector, layer, ok, 0 if ok else None, 0 if ok else None,
-                        None, None, None, ticks, True)
+    return LayerVerdict(
+        vector, layer, ok, 0 if ok else None, 0 if ok else None, None, None, None, ticks, True
+    )

@@ -39,8 +39,8 @@ class CaseResult:
     function: str
     case_id: str
     passed: bool
-    kind: str = "ok"              # ok | mismatch | size | error | unknown function
-    index: int | None = None      # first differing flat index
+    kind: str = "ok"  # ok | mismatch | size | error | unknown function
+    index: int | None = None  # first differing flat index
     expected: int | None = None
     got: int | None = None
     message: str = ""
@@ -48,7 +48,7 @@ class CaseResult:
 
     def describe(self) -> str:
         if self.kind == "mismatch":
-            return (f"{self.case_id} [{self.index}]: expected {self.expected}, got {self.got}")
+            return f"{self.case_id} [{self.index}]: expected {self.expected}, got {self.got}"
         return f"{self.case_id}: {self.message}" if self.case_id else self.message
 
 
@@ -110,15 +110,20 @@ def load_case(path: Path, function: str) -> tuple[dict[str, Any], np.ndarray]:
         with np.load(path, allow_pickle=False) as data:
             arrays = {k: data[k] for k in data.files}
     except (OSError, ValueError, zipfile.BadZipFile) as exc:
-        raise ConfigError(f"{path}: not a readable .npz case file ({exc})",
-                          hint="regenerate or remove the file") from exc
+        raise ConfigError(
+            f"{path}: not a readable .npz case file ({exc})", hint="regenerate or remove the file"
+        ) from exc
     stored = str(arrays.get(FUNCTION_KEY, function))
     if stored != function:
-        raise ConfigError(f"{path}: holds a case of {stored}, not {function}",
-                          hint="move the file to the folder named after its function")
+        raise ConfigError(
+            f"{path}: holds a case of {stored}, not {function}",
+            hint="move the file to the folder named after its function",
+        )
     if spec.output_key not in arrays:
-        raise ConfigError(f"{path}: no expected output '{spec.output_key}'",
-                          hint="regenerate the case file (see FORMAT.md)")
+        raise ConfigError(
+            f"{path}: no expected output '{spec.output_key}'",
+            hint="regenerate the case file (see FORMAT.md)",
+        )
     expected = arrays[spec.output_key]
     kwargs: dict[str, Any] = {}
     for key, value in arrays.items():
@@ -143,13 +148,27 @@ def run_case(path: Path, function: str, runner: KernelRunner) -> CaseResult:
     got = np.asarray(result).reshape(-1)
     want = expected.reshape(-1)
     if got.size != want.size:
-        return CaseResult(function, case_id, False, "size", ticks=ticks,
-                          message=f"output has {got.size} elements, expected {want.size}")
+        return CaseResult(
+            function,
+            case_id,
+            False,
+            "size",
+            ticks=ticks,
+            message=f"output has {got.size} elements, expected {want.size}",
+        )
     diff = np.flatnonzero(got.astype(np.int64) != want.astype(np.int64))
     if diff.size:
         i = int(diff[0])
-        return CaseResult(function, case_id, False, "mismatch", index=i,
-                          expected=int(want[i]), got=int(got[i]), ticks=ticks)
+        return CaseResult(
+            function,
+            case_id,
+            False,
+            "mismatch",
+            index=i,
+            expected=int(want[i]),
+            got=int(got[i]),
+            ticks=ticks,
+        )
     return CaseResult(function, case_id, True, ticks=ticks)
 
 
@@ -158,7 +177,7 @@ def _stored_function(path: Path) -> str | None:
         with np.load(path, allow_pickle=False) as data:
             return str(data[FUNCTION_KEY]) if FUNCTION_KEY in data.files else None
     except (OSError, ValueError, zipfile.BadZipFile):
-        return None   # run_case reports the unreadable file
+        return None  # run_case reports the unreadable file
 
 
 def _function_name(folder: Path, directory: Path) -> str:
@@ -170,21 +189,29 @@ def _function_name(folder: Path, directory: Path) -> str:
 
 def _function_folders(directory: Path) -> list[Path]:
     if directory.is_file():
-        raise ConfigError(f"{directory} is a file; conformance takes a folder of golden vectors",
-                          hint=f"pass the folder holding it ({directory.parent}) or a folder "
-                               "of <function>/<case>.npz golden vectors")
+        raise ConfigError(
+            f"{directory} is a file; conformance takes a folder of golden vectors",
+            hint=f"pass the folder holding it ({directory.parent}) or a folder "
+            "of <function>/<case>.npz golden vectors",
+        )
     if not directory.is_dir():
-        raise ConfigError(f"conformance folder {directory} does not exist",
-                          hint="pass a folder of <function>/<case>.npz golden vectors")
+        raise ConfigError(
+            f"conformance folder {directory} does not exist",
+            hint="pass a folder of <function>/<case>.npz golden vectors",
+        )
     if any(directory.glob("*.npz")):
         return [directory]
     return sorted(d for d in directory.iterdir() if d.is_dir() and any(d.glob("*.npz")))
 
 
-def run_conformance(directory: Path, variant: str = "dsp", function: str | None = None,
-                    kernel_runner: KernelRunner | None = None,
-                    skip: frozenset[str] = frozenset(),
-                    on_case: Callable[[str, str], None] | None = None) -> ConformanceReport:
+def run_conformance(
+    directory: Path,
+    variant: str = "dsp",
+    function: str | None = None,
+    kernel_runner: KernelRunner | None = None,
+    skip: frozenset[str] = frozenset(),
+    on_case: Callable[[str, str], None] | None = None,
+) -> ConformanceReport:
     """Run every case under ``directory`` (a set, or one function's folder).
 
     ``skip`` leaves out functions by name; ``on_case(function, case_id)`` is
@@ -202,19 +229,27 @@ def run_conformance(directory: Path, variant: str = "dsp", function: str | None 
         available = [name for _, name in folders]
         folders = [(f, name) for f, name in folders if name == function]
         if not folders:
-            raise ConfigError(f"no vectors for function '{function}' in {directory}",
-                              hint="available: " + (", ".join(available) or "none"))
+            raise ConfigError(
+                f"no vectors for function '{function}' in {directory}",
+                hint="available: " + (", ".join(available) or "none"),
+            )
     folders = [(f, name) for f, name in folders if name not in skip]
     if not folders:
-        raise ConfigError(f"no golden vectors (*.npz) in {directory}",
-                          hint="pass a folder holding <function>/<case>.npz files")
+        raise ConfigError(
+            f"no golden vectors (*.npz) in {directory}",
+            hint="pass a folder holding <function>/<case>.npz files",
+        )
     report = ConformanceReport(directory, variant)
     for folder, name in folders:
         cases = sorted(folder.glob("*.npz"))
         if name not in KERNEL_SPECS:
             result = FunctionResult(name, known=False)
-            result.cases = [CaseResult(name, c.stem, False, "unknown function",
-                                       message=f"unknown function '{name}'") for c in cases]
+            result.cases = [
+                CaseResult(
+                    name, c.stem, False, "unknown function", message=f"unknown function '{name}'"
+                )
+                for c in cases
+            ]
         else:
             result = FunctionResult(name)
             for c in cases:
@@ -225,8 +260,13 @@ def run_conformance(directory: Path, variant: str = "dsp", function: str | None 
     return report
 
 
-def render_report(report: ConformanceReport, console: Console, *,
-                  count_label: str = "median ticks", where: str = "host reference") -> None:
+def render_report(
+    report: ConformanceReport,
+    console: Console,
+    *,
+    count_label: str = "median ticks",
+    where: str = "host reference",
+) -> None:
     """One table row per function, then the plain line 'N passed, M failed'."""
     with_ticks = any(f.median_ticks is not None for f in report.functions)
     table = Table(title=f"conformance: {report.directory} ({where}, {report.variant})")
@@ -238,9 +278,13 @@ def render_report(report: ConformanceReport, console: Console, *,
         table.add_column(count_label, justify="right")
     for f in report.functions:
         first = f.first_failure
-        row = [f.function, str(len(f.cases)), str(f.passed),
-               f"[red]{f.failed}[/]" if f.failed else "0",
-               first.describe() if first else ""]
+        row = [
+            f.function,
+            str(len(f.cases)),
+            str(f.passed),
+            f"[red]{f.failed}[/]" if f.failed else "0",
+            first.describe() if first else "",
+        ]
         if with_ticks:
             ticks = f.median_ticks
             row.append("" if ticks is None else f"{ticks:.0f}")

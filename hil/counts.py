@@ -18,9 +18,9 @@ from hil.boards import icount_instructions_per_tick
 class CountSource:
     """What a device's tick counter measures and how to turn ticks into a count."""
 
-    name: str        # "dwt", "qemu-icount", "systick"
-    unit: str        # "cycles", "instructions", "ticks"
-    scale: float     # count = ticks * scale
+    name: str  # "dwt", "qemu-icount", "systick"
+    unit: str  # "cycles", "instructions", "ticks"
+    scale: float  # count = ticks * scale
 
     def convert(self, ticks: int) -> int:
         return int(round(ticks * self.scale))
@@ -38,6 +38,7 @@ def count_source(device_source: str, *, emulated: bool, icount_shift: int | None
             return CountSource("emulated-dwt", "ticks", 1.0)
         return CountSource("dwt", "cycles", 1.0)
     if device_source in ("systick", "timer") and emulated and icount_shift is not None:
-        return CountSource("qemu-icount", "instructions",
-                           icount_instructions_per_tick(icount_shift))
+        return CountSource(
+            "qemu-icount", "instructions", icount_instructions_per_tick(icount_shift)
+        )
     return CountSource(device_source, "ticks", 1.0)

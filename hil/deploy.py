@@ -18,14 +18,14 @@ from typing import Callable, Iterator
 
 from hil.boards import Board
 from hil.counts import CountSource, count_source
+from hil.errors import DeviceGone
 from hil.firmware.build import FirmwareImage, build_firmware
 from hil.firmware.codegen import generate_model_sources
 from hil.firmware.watchdog import watchdog_define
+from hil.linkfaults import BITS_PER_BYTE, LinkFaults
 from hil.model import Network
 from hil.model.hashing import model_hash
-from hil.linkfaults import BITS_PER_BYTE, LinkFaults
 from hil.protocol import generated as proto
-from hil.errors import DeviceGone
 from hil.protocol.link import Link
 from hil.runners import RESET, Runner, runner_for
 from hil.runners.process import ProcessRunner
@@ -40,8 +40,13 @@ def default_build_root() -> Path:
     return Path(os.environ.get("HIL_BUILD_DIR", Path("build") / "hil"))
 
 
-def image_dir(build_root: Path, board: Board, network: Network,
-              defines: dict[str, str] | None = None, cmsis_nn: Path | None = None) -> Path:
+def image_dir(
+    build_root: Path,
+    board: Board,
+    network: Network,
+    defines: dict[str, str] | None = None,
+    cmsis_nn: Path | None = None,
+) -> Path:
     """One directory per (board, model, build options), so images never overwrite each other."""
     key = model_hash(network).hex()[:12]
     extra = {"defines": defines or {}, "cmsis_nn": str(cmsis_nn) if cmsis_nn else None}
@@ -50,18 +55,25 @@ def image_dir(build_root: Path, board: Board, network: Network,
     return build_root / board.id / f"{network.name}-{key}"
 
 
-def prepare_image(board: Board, network: Network, *, build_root: Path | None = None,
-                  cmsis_nn: Path | None = None, defines: dict[str, str] | None = None,
-                  say: Say | None = None) -> FirmwareImage:
+def prepare_image(
+    board: Board,
+    network: Network,
+    *,
+    build_root: Path | None = None,
+    cmsis_nn: Path | None = None,
+    defines: dict[str, str] | None = None,
+    say: Say | None = None,
+) -> FirmwareImage:
     """Generate ``network``'s tables and build the firmware for ``board`` (cached)."""
     out = image_dir(build_root or default_build_root(), board, network, defines, cmsis_nn)
     generated = out / "generated"
     generate_model_sources(network, generated)
     # Derived from (board, model), so it needs no place in the image directory's key.
-    defines = {**watchdog_define(board, [layer.macs for layer in network.layers]),
-               **(defines or {})}
-    return build_firmware(board, generated, out, cmsis_nn=cmsis_nn, defines=defines,
-                          progress=say)
+    defines = {
+        **watchdog_define(board, [layer.macs for layer in network.layers]),
+        **(defines or {}),
+    }
+    return build_firmware(board, generated, out, cmsis_nn=cmsis_nn, defines=defines, progress=say)
 
 
 @dataclass
@@ -83,13 +95,18 @@ def device_count_source(board: Board, info: DeviceInfo) -> CountSource:
 
 def alive_check(runner: Runner) -> Callable[[float], None]:
     """Raises DeviceGone, saying how the device ended, once it has (see Link's AliveCheck)."""
+
     def check(grace: float = 0.0) -> None:
         if runner.alive() and not (grace and _ended_within(runner, grace)):
             return
         if isinstance(runner, ProcessRunner):
             raise runner.gone_error()
-        raise DeviceGone(f"the device is gone: {type(runner).__name__} reports it stopped "
-                         f"running; log: {runner.log_path}", hint="check the device log")
+        raise DeviceGone(
+            f"the device is gone: {type(runner).__name__} reports it stopped "
+            f"running; log: {runner.log_path}",
+            hint="check the device log",
+        )
+
     return check
 
 
@@ -107,11 +124,18 @@ def reply_wait(baud: int | None, timeout: float) -> float:
 
 
 @contextmanager
-def open_device(board: Board, image: FirmwareImage, *, log_dir: Path,
-                port: str | None = None, timeout: float = 5.0,
-                runner_options: dict | None = None, link_faults: LinkFaults | None = None,
-                layer_macs: list[int] | None = None,
-                link_wrap: Callable[[object], object] | None = None) -> Iterator[Device]:
+def open_device(
+    board: Board,
+    image: FirmwareImage,
+    *,
+    log_dir: Path,
+    port: str | None = None,
+    timeout: float = 5.0,
+    runner_options: dict | None = None,
+    link_faults: LinkFaults | None = None,
+    layer_macs: list[int] | None = None,
+    link_wrap: Callable[[object], object] | None = None,
+) -> Iterator[Device]:
     """Start ``image`` on ``board`` and yield the connected device; always cleans up.
 
     ``link_faults`` puts the fault injector/throttle between host and device;
@@ -119,20 +143,31 @@ def open_device(board: Board, image: FirmwareImage, *, log_dir: Path,
     ``link_wrap`` wraps the port outermost (e.g. hil.wire.WireTap.wrap).
     """
     with ExitStack() as stack:
-        runner = stack.enter_context(runner_for(board, image.elf, log_dir, **(runner_options or {})))
+        runner = stack.enter_context(
+            runner_for(board, image.elf, log_dir, **(runner_options or {}))
+        )
         url = port or runner.url
         assert url is not None
-        baud = (link_faults.spec.baud if link_faults is not None else 0) or \
-            (None if board.kind in EMULATED_KINDS and port is None else board.baud)
+        baud = (link_faults.spec.baud if link_faults is not None else 0) or (
+            None if board.kind in EMULATED_KINDS and port is None else board.baud
+        )
         base = reply_wait(baud, timeout)
         link = stack.enter_context(
-            Link.open(url, baudrate=board.baud, timeout=timeout, log_path=runner.log_path,
-                      wrap=_compose(link_faults.wrap if link_faults is not None else None,
-                                    link_wrap),
-                      resend_after=base, alive=alive_check(runner)))
+            Link.open(
+                url,
+                baudrate=board.baud,
+                timeout=timeout,
+                log_path=runner.log_path,
+                wrap=_compose(link_faults.wrap if link_faults is not None else None, link_wrap),
+                resend_after=base,
+                alive=alive_check(runner),
+            )
+        )
         session = DeviceSession(
-            link, reset=runner.reset if RESET in runner.capabilities else None,
-            layer_timeouts=layer_timeouts(layer_macs, base) if layer_macs else None)
+            link,
+            reset=runner.reset if RESET in runner.capabilities else None,
+            layer_timeouts=layer_timeouts(layer_macs, base) if layer_macs else None,
+        )
         info = session.hello()
         yield Device(board, runner, session, info, device_count_source(board, info))
 

@@ -49,8 +49,9 @@ class DeviceError(HilError):
 
     exit_code = 4
 
-    def __init__(self, message: str, *, hint: str | None = None,
-                 results: list[Any] | None = None) -> None:
+    def __init__(
+        self, message: str, *, hint: str | None = None, results: list[Any] | None = None
+    ) -> None:
         super().__init__(message, hint=hint)
         self.results: list[Any] = list(results or [])
 

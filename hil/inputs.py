@@ -16,36 +16,47 @@ def load_inputs(path: Path, network: Network) -> np.ndarray:
     shape = tuple(network.input_shape)
     want = f"int8 of shape (N, {', '.join(map(str, shape))}) or {shape}"
     if path.is_dir():
-        raise ConfigError(f"input file {path} is a directory, not a .npy file",
-                          hint=f"pass the .npy file itself, holding {want}")
+        raise ConfigError(
+            f"input file {path} is a directory, not a .npy file",
+            hint=f"pass the .npy file itself, holding {want}",
+        )
     if not path.is_file():
-        raise ConfigError(f"input file {path} does not exist",
-                          hint=f"pass a .npy file holding {want}")
+        raise ConfigError(
+            f"input file {path} does not exist", hint=f"pass a .npy file holding {want}"
+        )
     try:
         x = np.load(path, allow_pickle=False)
     except (ValueError, OSError, EOFError) as exc:
-        raise ConfigError(f"input file {path} is not a readable .npy array: {exc}",
-                          hint=f"save the inputs with numpy.save as {want}") from exc
+        raise ConfigError(
+            f"input file {path} is not a readable .npy array: {exc}",
+            hint=f"save the inputs with numpy.save as {want}",
+        ) from exc
     if not isinstance(x, np.ndarray):
-        raise ConfigError(f"input file {path} holds several arrays, not one",
-                          hint=f"save a single array with numpy.save as {want}")
+        raise ConfigError(
+            f"input file {path} holds several arrays, not one",
+            hint=f"save a single array with numpy.save as {want}",
+        )
     if x.dtype != np.int8:
-        raise ConfigError(f"inputs in {path} have dtype {x.dtype}, model {network.name} takes int8 (q7)",
-                          hint="quantise the inputs to q7 first, e.g. np.clip(np.round(x * 2**frac), -128, 127).astype(np.int8)")
+        raise ConfigError(
+            f"inputs in {path} have dtype {x.dtype}, model {network.name} takes int8 (q7)",
+            hint="quantise the inputs to q7 first, e.g. np.clip(np.round(x * 2**frac), -128, 127).astype(np.int8)",
+        )
     if x.shape == shape:
         x = x[None]
     if x.ndim == len(shape) + 1 and x.shape[1:] == shape:
         if x.shape[0] == 0:
             raise ConfigError(f"input file {path} holds no vectors", hint=f"save {want}")
         return np.ascontiguousarray(x)
-    raise ConfigError(f"inputs in {path} have shape {x.shape}, model {network.name} takes {want}",
-                      hint="reshape the array (HWC order for images)")
+    raise ConfigError(
+        f"inputs in {path} have shape {x.shape}, model {network.name} takes {want}",
+        hint="reshape the array (HWC order for images)",
+    )
 
 
 def _memory_bytes() -> int:
     try:
         return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
-    except (AttributeError, OSError, ValueError):   # no sysconf (Windows)
+    except (AttributeError, OSError, ValueError):  # no sysconf (Windows)
         return 8 << 30
 
 
@@ -67,6 +78,7 @@ def generated_inputs(network: Network, count: int, seed: int) -> np.ndarray:
             f"--vectors {count} would need {count * network.input_size:,} B of inputs in "
             f"memory; this machine holds at most {limit:,} vectors of {network.name} (half "
             f"of its {_memory_bytes() / 2**30:.1f} GiB)",
-            hint=f"use --vectors {limit} or fewer; for more, run again with another --seed")
+            hint=f"use --vectors {limit} or fewer; for more, run again with another --seed",
+        )
     rng = np.random.default_rng(seed)
     return rng.integers(-128, 128, size=(count, *network.input_shape), dtype=np.int8)

@@ -67,20 +67,25 @@ def load_lab(explicit: str | Path | None = None) -> Lab:
         return Lab()
     if not path.is_file():
         source = "--lab" if explicit else f"${ENV_VAR}"
-        raise ConfigError(f"lab file {path} (from {source}) does not exist",
-                          hint=f"create it, e.g.\n{EXAMPLE}")
+        raise ConfigError(
+            f"lab file {path} (from {source}) does not exist", hint=f"create it, e.g.\n{EXAMPLE}"
+        )
     try:
         data = tomllib.loads(path.read_text())
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(f"cannot read lab file {path}: {exc}") from exc
     except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"lab file {path} is not valid TOML: {exc}",
-                          hint=f"fix the syntax; a lab file looks like:\n{EXAMPLE}") from exc
+        raise ConfigError(
+            f"lab file {path} is not valid TOML: {exc}",
+            hint=f"fix the syntax; a lab file looks like:\n{EXAMPLE}",
+        ) from exc
     return parse_lab(data, path)
 
 
 def _fail(path: Path, key: str, problem: str) -> ConfigError:
-    return ConfigError(f"lab file {path}: {key} {problem}", hint=f"a lab file looks like:\n{EXAMPLE}")
+    return ConfigError(
+        f"lab file {path}: {key} {problem}", hint=f"a lab file looks like:\n{EXAMPLE}"
+    )
 
 
 def parse_lab(data: dict, path: Path) -> Lab:
@@ -99,16 +104,25 @@ def _board(path: Path, name: str, entry: object) -> LabBoard:
         raise _fail(path, where, "must be a table (probe, port, pack, frequency)")
     for key in entry:
         if key not in BOARD_KEYS:
-            raise _fail(path, f"{where}.{key}", f"is not a lab board setting (known: {', '.join(BOARD_KEYS)})")
+            raise _fail(
+                path,
+                f"{where}.{key}",
+                f"is not a lab board setting (known: {', '.join(BOARD_KEYS)})",
+            )
     for key in ("probe", "port", "pack"):
         value = entry.get(key)
         if value is not None and (not isinstance(value, str) or not value.strip()):
             raise _fail(path, f"{where}.{key}", f"must be a non-empty string, not {value!r}")
     frequency = entry.get("frequency")
-    if frequency is not None and (isinstance(frequency, bool) or not isinstance(frequency, int)
-                                  or frequency <= 0):
-        raise _fail(path, f"{where}.frequency", f"must be a positive integer (Hz), not {frequency!r}")
+    if frequency is not None and (
+        isinstance(frequency, bool) or not isinstance(frequency, int) or frequency <= 0
+    ):
+        raise _fail(
+            path, f"{where}.frequency", f"must be a positive integer (Hz), not {frequency!r}"
+        )
     pack = Path(entry["pack"]) if entry.get("pack") else None
     if pack is not None and not pack.is_absolute():
         pack = path.parent / pack
-    return LabBoard(probe=entry.get("probe"), port=entry.get("port"), pack=pack, frequency=frequency)
+    return LabBoard(
+        probe=entry.get("probe"), port=entry.get("port"), pack=pack, frequency=frequency
+    )

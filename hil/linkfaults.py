@@ -29,17 +29,17 @@ TX_SLICE_S = 0.001  # throttled writes reach the far end in slices this long
 
 @dataclass(frozen=True)
 class FaultSpec:
-    drop: float = 0.0        # probability a byte is lost
-    flip: float = 0.0        # probability a byte has one bit flipped
-    dup: float = 0.0         # probability a byte arrives twice
-    delay: float = 0.0       # probability the line stalls before a byte ...
-    delay_ms: float = 20.0   # ... for this long
-    garbage: float = 0.0     # probability a burst of random bytes follows a byte ...
-    garbage_len: int = 16    # ... of 1..garbage_len bytes
-    cut_after: int = 0       # cut the connection after this many bytes (both directions; 0: never)
-    cut_at: float = 0.0      # ... or this many seconds after the first wrap (0: never)
-    cuts: int = 1            # how many cuts, cut_after bytes apart
-    baud: int = 0            # pace bytes at this rate, 10 bits per byte (0: unthrottled)
+    drop: float = 0.0  # probability a byte is lost
+    flip: float = 0.0  # probability a byte has one bit flipped
+    dup: float = 0.0  # probability a byte arrives twice
+    delay: float = 0.0  # probability the line stalls before a byte ...
+    delay_ms: float = 20.0  # ... for this long
+    garbage: float = 0.0  # probability a burst of random bytes follows a byte ...
+    garbage_len: int = 16  # ... of 1..garbage_len bytes
+    cut_after: int = 0  # cut the connection after this many bytes (both directions; 0: never)
+    cut_at: float = 0.0  # ... or this many seconds after the first wrap (0: never)
+    cuts: int = 1  # how many cuts, cut_after bytes apart
+    baud: int = 0  # pace bytes at this rate, 10 bits per byte (0: unthrottled)
     seed: int = 0
 
     @property
@@ -47,8 +47,11 @@ class FaultSpec:
         return any((self.drop, self.flip, self.dup, self.garbage))
 
     def __str__(self) -> str:
-        parts = [f"{f.name}={_fmt(getattr(self, f.name))}" for f in fields(self)
-                 if getattr(self, f.name) != f.default]
+        parts = [
+            f"{f.name}={_fmt(getattr(self, f.name))}"
+            for f in fields(self)
+            if getattr(self, f.name) != f.default
+        ]
         return ",".join(parts) or "none"
 
 
@@ -67,15 +70,19 @@ def parse_spec(text: str) -> FaultSpec:
         key, sep, raw = item.partition("=")
         key = key.strip()
         if not sep or key not in known:
-            raise ConfigError(f"bad link fault item {item!r} in {text!r}",
-                              hint=f"use key=value pairs with keys: {', '.join(known)}")
+            raise ConfigError(
+                f"bad link fault item {item!r} in {text!r}",
+                hint=f"use key=value pairs with keys: {', '.join(known)}",
+            )
         try:
             value = float(raw) if known[key] == "float" else int(float(raw))
         except ValueError:
             raise ConfigError(f"link fault {key}={raw!r} is not a number") from None
         if value < 0 or (key in _RATES and value > 1):
-            raise ConfigError(f"link fault {key}={raw} out of range",
-                              hint="rates are probabilities in 0..1; counts and times are >= 0")
+            raise ConfigError(
+                f"link fault {key}={raw} out of range",
+                hint="rates are probabilities in 0..1; counts and times are >= 0",
+            )
         values[key] = value
     return FaultSpec(**values)
 
@@ -117,8 +124,13 @@ class _Direction:
         if not n or not (s.corrupts or s.delay):
             return [(0.0, bytes(data))] if n else []
         u = self._draws.random((n, 5))
-        hit = (u[:, 0] < s.drop) | (u[:, 1] < s.flip) | (u[:, 2] < s.dup) \
-            | (u[:, 3] < s.delay) | (u[:, 4] < s.garbage)
+        hit = (
+            (u[:, 0] < s.drop)
+            | (u[:, 1] < s.flip)
+            | (u[:, 2] < s.dup)
+            | (u[:, 3] < s.delay)
+            | (u[:, 4] < s.garbage)
+        )
         pieces: list[tuple[float, bytes]] = []
         out = bytearray()
         stall = 0.0
@@ -173,8 +185,11 @@ class LinkFaults:
             return False
         if s.cut_after and self.counts.bytes >= s.cut_after * (self.counts.cuts + 1):
             return True
-        return bool(s.cut_at) and self._started is not None \
+        return (
+            bool(s.cut_at)
+            and self._started is not None
             and time.monotonic() - self._started >= s.cut_at * (self.counts.cuts + 1)
+        )
 
 
 class FaultyPort:
@@ -185,7 +200,7 @@ class FaultyPort:
         self._faults = faults
         self._byte_s = BITS_PER_BYTE / faults.spec.baud if faults.spec.baud else 0.0
         self._wire: deque[tuple[float, bytes]] = deque()  # (time its first byte is in, bytes)
-        self._wire_free = 0.0    # when the last byte on the wire has arrived
+        self._wire_free = 0.0  # when the last byte on the wire has arrived
         self._tx_free = 0.0
         self._cut = False
         self.timeout: float | None = getattr(port, "timeout", None)
@@ -212,7 +227,7 @@ class FaultyPort:
             step = max(1, int(TX_SLICE_S / self._byte_s))
             self._tx_free = max(self._tx_free, time.monotonic())
             for i in range(0, len(chunk), step):
-                piece = chunk[i:i + step]
+                piece = chunk[i : i + step]
                 self._tx_free += len(piece) * self._byte_s
                 _sleep_until(self._tx_free)
                 self._port.write(piece)
@@ -307,7 +322,7 @@ class FaultyPort:
             if len(part) == len(chunk):
                 self._wire.popleft()
             else:
-                self._wire[0] = (start + len(part) * self._byte_s, chunk[len(part):])
+                self._wire[0] = (start + len(part) * self._byte_s, chunk[len(part) :])
         return bytes(out)
 
     def _maybe_cut(self) -> None:

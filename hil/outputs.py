@@ -33,28 +33,36 @@ def check_output_file(path: Path, option: str) -> None:
     shown = _show(path)
     _check_lengths(path, option)
     try:
-        st = os.stat(path)   # follows symlinks: the target is what gets written
+        st = os.stat(path)  # follows symlinks: the target is what gets written
     except FileNotFoundError:
         st = None
-    except OSError as exc:   # a symlink loop, a parent that is a file, ...
+    except OSError as exc:  # a symlink loop, a parent that is a file, ...
         _check_folder_for(Path(os.path.abspath(path)), path, option)
-        raise ConfigError(f"{option} {shown}: {exc.strerror}",
-                          hint=f"give {option} the path of a file in a writable folder") from None
+        raise ConfigError(
+            f"{option} {shown}: {exc.strerror}",
+            hint=f"give {option} the path of a file in a writable folder",
+        ) from None
     if st is None:
         _check_folder_for(Path(os.path.realpath(path)), path, option)
         return
     kind = _kind(st, path)
     if kind == "dir":
-        raise ConfigError(f"{option} {shown} is a folder, not a file",
-                          hint=f"give {option} the path of a file, e.g. one inside that folder")
+        raise ConfigError(
+            f"{option} {shown} is a folder, not a file",
+            hint=f"give {option} the path of a file, e.g. one inside that folder",
+        )
     if kind == "other":
-        raise ConfigError(f"{option} {shown} is {_what(st)}: hil writes only regular files, "
-                          "character devices and FIFOs",
-                          hint=f"give {option} the path of a regular file")
+        raise ConfigError(
+            f"{option} {shown} is {_what(st)}: hil writes only regular files, "
+            "character devices and FIFOs",
+            hint=f"give {option} the path of a regular file",
+        )
     if not os.access(path, os.W_OK):
-        raise ConfigError(f"{option} {shown} is not writable",
-                          hint=f"give {option} a path you can write, or change its permissions")
-    if kind == "file":   # replaced through a temporary file beside it
+        raise ConfigError(
+            f"{option} {shown} is not writable",
+            hint=f"give {option} a path you can write, or change its permissions",
+        )
+    if kind == "file":  # replaced through a temporary file beside it
         _check_folder_for(Path(os.path.realpath(path)), path, option)
 
 
@@ -68,8 +76,7 @@ def check_output_dir(path: Path, option: str, *, hint: str | None = None) -> Non
             raise ConfigError(f"{option} {shown} is not a folder", hint=fix)
         problem = _cannot_create_in(Path(path))
         if problem:
-            raise ConfigError(f"{option} {shown}: cannot create files there ({problem})",
-                              hint=fix)
+            raise ConfigError(f"{option} {shown}: cannot create files there ({problem})", hint=fix)
         return
     _check_folder_for(Path(os.path.abspath(path)), path, option, hint)
 
@@ -82,8 +89,10 @@ def check_distinct(paths: dict[str, Path | None]) -> None:
             continue
         key = os.path.realpath(path)
         if key in seen:
-            raise ConfigError(f"{seen[key]} and {option} both name {_show(path)}",
-                              hint="give each report its own file")
+            raise ConfigError(
+                f"{seen[key]} and {option} both name {_show(path)}",
+                hint="give each report its own file",
+            )
         seen[key] = option
 
 
@@ -93,11 +102,14 @@ def write_text(path: Path, text: str, what: str = "") -> None:
     try:
         kind = _kind_of(path)
         if kind == "dir":
-            raise ConfigError(f"cannot write {label}: it is a folder",
-                              hint="give the path of a file")
+            raise ConfigError(
+                f"cannot write {label}: it is a folder", hint="give the path of a file"
+            )
         if kind == "other":
-            raise ConfigError(f"cannot write {label}: it is not a regular file, "
-                              "a character device or a FIFO", hint="give the path of a file")
+            raise ConfigError(
+                f"cannot write {label}: it is not a regular file, a character device or a FIFO",
+                hint="give the path of a file",
+            )
         if kind == "stream":
             with open(path, "w", encoding="utf-8") as f:
                 f.write(text)
@@ -111,24 +123,29 @@ def open_for_writing(path: Path, what: str = ""):
     """``path`` opened for writing in place (a log that grows as results arrive)."""
     label = f"{what} {_show(path)}" if what else _show(path)
     if _kind_of(path) in ("dir", "other"):
-        raise ConfigError(f"cannot write {label}: it is not a regular file, a character "
-                          "device or a FIFO", hint="give the path of a file")
+        raise ConfigError(
+            f"cannot write {label}: it is not a regular file, a character device or a FIFO",
+            hint="give the path of a file",
+        )
     try:
         Path(path).parent.mkdir(parents=True, exist_ok=True)
         return open(path, "w", encoding="utf-8")
     except OSError as exc:
-        raise ConfigError(f"cannot write {label}: {exc.strerror or exc}",
-                          hint="give another path") from None
+        raise ConfigError(
+            f"cannot write {label}: {exc.strerror or exc}", hint="give another path"
+        ) from None
 
 
 def write_error(path: Path, exc: OSError, what: str = "") -> ConfigError:
     """The one-line error for a write to ``path`` that failed part-way."""
     label = f"{what} {_show(path)}" if what else _show(path)
-    return ConfigError(f"cannot write {label}: {exc.strerror or exc}",
-                       hint="free space there or give another path")
+    return ConfigError(
+        f"cannot write {label}: {exc.strerror or exc}", hint="free space there or give another path"
+    )
 
 
 # -- helpers ----------------------------------------------------------------
+
 
 def _kind(st: os.stat_result, path: Path) -> str:
     if stat.S_ISDIR(st.st_mode):
@@ -143,7 +160,7 @@ def _kind(st: os.stat_result, path: Path) -> str:
 def _is_fd_alias(path: Path) -> bool:
     """Whether ``path``, or a symlink on the way from it, names an open descriptor."""
     p = os.path.abspath(path)
-    for _ in range(40):   # the kernel's own limit on symlinks followed
+    for _ in range(40):  # the kernel's own limit on symlinks followed
         if _FD_ALIAS.match(p):
             return True
         if not os.path.islink(p):
@@ -153,7 +170,7 @@ def _is_fd_alias(path: Path) -> bool:
 
 
 def _kind_of(path: Path) -> str:
-    """"absent", "file" (replace atomically), "stream" (write through), "dir" or "other"."""
+    """ "absent", "file" (replace atomically), "stream" (write through), "dir" or "other"."""
     try:
         return _kind(os.stat(path), path)
     except FileNotFoundError:
@@ -178,7 +195,7 @@ def _replace(target: Path, text: str) -> None:
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as f:
             f.write(text)
-        os.chmod(tmp, mode)   # mkstemp makes 0600; a report keeps the usual permissions
+        os.chmod(tmp, mode)  # mkstemp makes 0600; a report keeps the usual permissions
         os.replace(tmp, target)
     except BaseException:
         with suppress(FileNotFoundError):
@@ -195,14 +212,18 @@ def _umask() -> int:
 def _check_lengths(path: Path, option: str, hint: str | None = None) -> None:
     raw = os.fsencode(path)
     if len(raw) >= _PATH_MAX:
-        raise ConfigError(f"{option} {_show(path)}: the path is {len(raw)} bytes, the limit is "
-                          f"{_PATH_MAX - 1}", hint=hint or f"give {option} a shorter path")
+        raise ConfigError(
+            f"{option} {_show(path)}: the path is {len(raw)} bytes, the limit is {_PATH_MAX - 1}",
+            hint=hint or f"give {option} a shorter path",
+        )
     for part in Path(path).parts:
         n = len(os.fsencode(part))
         if n > _NAME_MAX:
-            raise ConfigError(f"{option} {_show(path)}: the name {_show(part, 24)} is {n} "
-                              f"bytes, the limit is {_NAME_MAX}",
-                              hint=hint or f"give {option} a shorter file name")
+            raise ConfigError(
+                f"{option} {_show(path)}: the name {_show(part, 24)} is {n} "
+                f"bytes, the limit is {_NAME_MAX}",
+                hint=hint or f"give {option} a shorter file name",
+            )
 
 
 def _check_folder_for(target: Path, given: Path, option: str, hint: str | None = None) -> None:
@@ -212,12 +233,16 @@ def _check_folder_for(target: Path, given: Path, option: str, hint: str | None =
     while not os.path.lexists(folder) and folder != folder.parent:
         folder = folder.parent
     if not os.path.isdir(folder):
-        raise ConfigError(f"{option} {_show(given)}: {_show(folder)} is not a folder",
-                          hint=hint or f"give {option} a path whose parent is a folder")
+        raise ConfigError(
+            f"{option} {_show(given)}: {_show(folder)} is not a folder",
+            hint=hint or f"give {option} a path whose parent is a folder",
+        )
     problem = _cannot_create_in(folder)
     if problem:
-        raise ConfigError(f"{option} {_show(given)}: cannot create files in {_show(folder)} "
-                          f"({problem})", hint=hint or f"give {option} a path in a writable folder")
+        raise ConfigError(
+            f"{option} {_show(given)}: cannot create files in {_show(folder)} ({problem})",
+            hint=hint or f"give {option} a path in a writable folder",
+        )
 
 
 def _cannot_create_in(folder: Path) -> str | None:
@@ -235,4 +260,4 @@ def _cannot_create_in(folder: Path) -> str | None:
 def _show(path, keep: int = 80) -> str:
     """A path short enough for a one-line message."""
     text = os.fspath(path)
-    return text if len(text) <= keep else f"{text[:keep // 2]}...{text[-(keep // 4):]}"
+    return text if len(text) <= keep else f"{text[: keep // 2]}...{text[-(keep // 4) :]}"

@@ -30,17 +30,38 @@ _NO_BOARD = "no hil board given: run pytest with --hil-board BOARD (see `hil boa
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("hil", "hardware-in-the-loop tests with hil")
-    group.addoption("--hil-board", default=None, metavar="BOARD",
-                    help="Board id (see `hil boards`) or board .toml; without it, tests that "
-                         "need a device are skipped.")
-    group.addoption("--hil-model", default=None, metavar="MODEL",
-                    help="Built-in example (cifar10, lenet5) or .toml model file [default: cifar10].")
-    group.addoption("--hil-port", default=None, metavar="URL",
-                    help="The device's UART as a pyserial URL; overrides what the runner finds.")
-    group.addoption("--hil-build-dir", default=None, metavar="DIR",
-                    help="Where images and logs go [default: $HIL_BUILD_DIR or ./build/hil].")
-    group.addoption("--hil-timeout", default=10.0, type=float, metavar="SECONDS",
-                    help="Seconds to wait for each device reply [default: 10].")
+    group.addoption(
+        "--hil-board",
+        default=None,
+        metavar="BOARD",
+        help="Board id (see `hil boards`) or board .toml; without it, tests that "
+        "need a device are skipped.",
+    )
+    group.addoption(
+        "--hil-model",
+        default=None,
+        metavar="MODEL",
+        help="Built-in example (cifar10, lenet5) or .toml model file [default: cifar10].",
+    )
+    group.addoption(
+        "--hil-port",
+        default=None,
+        metavar="URL",
+        help="The device's UART as a pyserial URL; overrides what the runner finds.",
+    )
+    group.addoption(
+        "--hil-build-dir",
+        default=None,
+        metavar="DIR",
+        help="Where images and logs go [default: $HIL_BUILD_DIR or ./build/hil].",
+    )
+    group.addoption(
+        "--hil-timeout",
+        default=10.0,
+        type=float,
+        metavar="SECONDS",
+        help="Seconds to wait for each device reply [default: 10].",
+    )
 
 
 def pytest_report_header(config: pytest.Config) -> str | None:
@@ -103,10 +124,19 @@ def hil_device(pytestconfig: pytest.Config, hil_board, hil_network):
     root = Path(opt("--hil-build-dir")) if opt("--hil-build-dir") else default_build_root()
     with _as_pytest_failure():
         image = prepare_image(hil_board, hil_network, build_root=root)
-        with open_device(hil_board, image, log_dir=root / "logs", port=opt("--hil-port"),
-                         timeout=opt("--hil-timeout")) as device:
-            device.session.check_image(model_hash(hil_network), hil_board.id,
-                                       model=_model_spec(pytestconfig), variant=hil_board.variant)
+        with open_device(
+            hil_board,
+            image,
+            log_dir=root / "logs",
+            port=opt("--hil-port"),
+            timeout=opt("--hil-timeout"),
+        ) as device:
+            device.session.check_image(
+                model_hash(hil_network),
+                hil_board.id,
+                model=_model_spec(pytestconfig),
+                variant=hil_board.variant,
+            )
             yield device
 
 

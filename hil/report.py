@@ -21,8 +21,8 @@ from rich.table import Table
 from hil.compare import LayerVerdict
 from hil.counts import CountSource
 from hil.model import Network
-from hil.text import plural
 from hil.outputs import write_text
+from hil.text import plural
 
 
 @dataclass
@@ -35,7 +35,7 @@ class LayerSummary:
     vectors: int = 0
     matched: int = 0
     mismatching_elements: int = 0
-    unknown_mismatches: int = 0      # digest-only mismatches (element count unknown)
+    unknown_mismatches: int = 0  # digest-only mismatches (element count unknown)
     max_abs_diff: int = 0
     first_failure: dict[str, Any] | None = None
     ticks: list[int] = field(default_factory=list)
@@ -73,15 +73,21 @@ class RunInfo:
     backend: str
     count_source: CountSource
     device: dict[str, Any] = field(default_factory=dict)
-    inputs_sha256: str = ""   # identifies the input set, so --resume continues the same run
-    inputs: dict[str, Any] = field(default_factory=dict)   # --inputs path, or -n and --seed
+    inputs_sha256: str = ""  # identifies the input set, so --resume continues the same run
+    inputs: dict[str, Any] = field(default_factory=dict)  # --inputs path, or -n and --seed
 
 
 class RunReport:
     """Collects verdicts vector by vector and renders them."""
 
-    def __init__(self, network: Network, info: RunInfo, log: IO[str] | None = None,
-                 *, vectors_requested: int | None = None) -> None:
+    def __init__(
+        self,
+        network: Network,
+        info: RunInfo,
+        log: IO[str] | None = None,
+        *,
+        vectors_requested: int | None = None,
+    ) -> None:
         self.network = network
         self.info = info
         # A run passes only when every requested vector was judged (see ``complete``).
@@ -92,7 +98,7 @@ class RunReport:
             for i, l in enumerate(network.layers)
         ]
         self.vectors_done = 0
-        self.diffs: dict[int, LayerDiff] = {}   # layer index -> its first full-tensor mismatch
+        self.diffs: dict[int, LayerDiff] = {}  # layer index -> its first full-tensor mismatch
         self._log = log
         if log is not None:
             self._emit({"record": "run", **self._info_dict()})
@@ -120,8 +126,10 @@ class RunReport:
                 s.max_abs_diff = max(s.max_abs_diff, v.max_abs_diff or 0)
             if not v.matched and s.first_failure is None:
                 s.first_failure = {
-                    "vector": v.vector, "index": v.first_mismatch,
-                    "expected": v.expected_at_first, "got": v.got_at_first,
+                    "vector": v.vector,
+                    "index": v.first_mismatch,
+                    "expected": v.expected_at_first,
+                    "got": v.got_at_first,
                 }
             if v.ticks is not None:
                 s.ticks.append(v.ticks)
@@ -132,8 +140,11 @@ class RunReport:
     def keep_diff(self, layer: int, vector: int, expected: np.ndarray, got: np.ndarray) -> None:
         """Keep a mismatching layer's tensors; only the first per layer, so memory stays bounded."""
         if layer not in self.diffs and expected.size == got.size:
-            self.diffs[layer] = LayerDiff(vector, np.array(expected, dtype=np.int8).ravel(),
-                                          np.array(got, dtype=np.int8).ravel())
+            self.diffs[layer] = LayerDiff(
+                vector,
+                np.array(expected, dtype=np.int8).ravel(),
+                np.array(got, dtype=np.int8).ravel(),
+            )
 
     def mark_incomplete(self, reason: str) -> None:
         """The run was cut short (interrupt, device gone, error): it can no longer pass."""
@@ -144,8 +155,11 @@ class RunReport:
     def complete(self) -> bool:
         """Every requested vector was judged and nothing cut the run short."""
         requested = self.vectors_requested
-        return (self.incomplete_reason is None and self.vectors_done > 0
-                and (requested is None or self.vectors_done >= requested))
+        return (
+            self.incomplete_reason is None
+            and self.vectors_done > 0
+            and (requested is None or self.vectors_done >= requested)
+        )
 
     @property
     def matched(self) -> bool:
@@ -158,7 +172,7 @@ class RunReport:
 
     @property
     def verdict(self) -> str:
-        """"pass", "fail" (a mismatch was seen) or "incomplete" (cut short, no mismatch seen)."""
+        """ "pass", "fail" (a mismatch was seen) or "incomplete" (cut short, no mismatch seen)."""
         if self.passed:
             return "pass"
         return "fail" if any(s.vectors > s.matched for s in self.layers) else "incomplete"
@@ -180,13 +194,23 @@ class RunReport:
 
     def table(self) -> Table:
         src = self.info.count_source
-        t = Table(title=f"{self.info.model} on {self.info.board} "
-                        f"({self.progress_text()}, reference variant {self.info.variant})")
-        for col, just in (("#", "right"), ("layer", "left"), ("function", "left"),
-                          ("output", "left"), ("verdict", "left"), ("mismatches", "right"),
-                          ("max |diff|", "right"), ("first mismatch", "left"),
-                          (f"{src.unit} ({src.name})", "right"), ("MACs", "right"),
-                          (f"MACs/{src.unit[:-1] if src.unit.endswith('s') else src.unit}", "right")):
+        t = Table(
+            title=f"{self.info.model} on {self.info.board} "
+            f"({self.progress_text()}, reference variant {self.info.variant})"
+        )
+        for col, just in (
+            ("#", "right"),
+            ("layer", "left"),
+            ("function", "left"),
+            ("output", "left"),
+            ("verdict", "left"),
+            ("mismatches", "right"),
+            ("max |diff|", "right"),
+            ("first mismatch", "left"),
+            (f"{src.unit} ({src.name})", "right"),
+            ("MACs", "right"),
+            (f"MACs/{src.unit[:-1] if src.unit.endswith('s') else src.unit}", "right"),
+        ):
             t.add_column(col, justify=just)  # type: ignore[arg-type]
         for s in self.layers:
             n = self.count(s)
@@ -194,13 +218,26 @@ class RunReport:
             verdict = f"[{_COLOURS[kind]}]{words}[/]"
             mism = str(s.mismatching_elements) + ("+?" if s.unknown_mismatches else "")
             ff = s.first_failure
-            first = ("" if ff is None else
-                     f"v{ff['vector']}[{ff['index']}] {ff['expected']}->{ff['got']}"
-                     if ff["index"] is not None else f"v{ff['vector']} (digest)")
-            t.add_row(str(s.index), s.name, s.function, "x".join(map(str, s.output_shape)),
-                      verdict, mism, str(s.max_abs_diff), first,
-                      "" if n is None else f"{n:,}", f"{s.macs:,}",
-                      "" if not n or not s.macs else f"{s.macs / n:.3f}")
+            first = (
+                ""
+                if ff is None
+                else f"v{ff['vector']}[{ff['index']}] {ff['expected']}->{ff['got']}"
+                if ff["index"] is not None
+                else f"v{ff['vector']} (digest)"
+            )
+            t.add_row(
+                str(s.index),
+                s.name,
+                s.function,
+                "x".join(map(str, s.output_shape)),
+                verdict,
+                mism,
+                str(s.max_abs_diff),
+                first,
+                "" if n is None else f"{n:,}",
+                f"{s.macs:,}",
+                "" if not n or not s.macs else f"{s.macs / n:.3f}",
+            )
         return t
 
     def summary_line(self) -> str:
@@ -208,8 +245,10 @@ class RunReport:
         total = self.vectors_done * len(self.layers)
         failed = sum(s.vectors - s.matched for s in self.layers)
         head = {"pass": "PASS", "fail": "FAIL", "incomplete": "INCOMPLETE"}[self.verdict]
-        line = (f"{head}: {self.progress_text()} x {plural(len(self.layers), 'layer')}, "
-                f"{total - failed} layer results matched, {failed} mismatched")
+        line = (
+            f"{head}: {self.progress_text()} x {plural(len(self.layers), 'layer')}, "
+            f"{total - failed} layer results matched, {failed} mismatched"
+        )
         if bad:
             line += f"; first bad layer: {bad[0].index} {bad[0].name} ({bad[0].function})"
         if not self.complete:
@@ -226,8 +265,7 @@ class RunReport:
         totals = [self.count(s) for s in self.layers]
         if all(n is not None for n in totals) and totals:
             src = self.info.count_source
-            console.print(f"total per inference: {sum(totals):,} {src.unit} "
-                          f"(source: {src.name})")
+            console.print(f"total per inference: {sum(totals):,} {src.unit} (source: {src.name})")
         console.print(self.summary_line(), markup=False)
 
     # -- files -------------------------------------------------------------
@@ -239,19 +277,26 @@ class RunReport:
             "vectors_done": self.vectors_done,
             "vectors_requested": self.vectors_requested,
             "complete": self.complete,
-            "incomplete_reason": None if self.complete else
-            (self.incomplete_reason or "not every vector was judged"),
+            "incomplete_reason": None
+            if self.complete
+            else (self.incomplete_reason or "not every vector was judged"),
             "verdict": self.verdict,
             "passed": self.passed,
             "layers": [
                 {
-                    "index": s.index, "name": s.name, "function": s.function,
-                    "output_shape": list(s.output_shape), "macs": s.macs,
-                    "vectors": s.vectors, "matched": s.matched,
+                    "index": s.index,
+                    "name": s.name,
+                    "function": s.function,
+                    "output_shape": list(s.output_shape),
+                    "macs": s.macs,
+                    "vectors": s.vectors,
+                    "matched": s.matched,
                     "mismatching_elements": s.mismatching_elements,
                     "digest_only_mismatches": s.unknown_mismatches,
-                    "max_abs_diff": s.max_abs_diff, "first_failure": s.first_failure,
-                    "median_ticks": s.median_ticks(), "count": self.count(s),
+                    "max_abs_diff": s.max_abs_diff,
+                    "first_failure": s.first_failure,
+                    "median_ticks": s.median_ticks(),
+                    "count": self.count(s),
                     "count_unit": self.info.count_source.unit,
                     "count_source": self.info.count_source.name,
                 }
@@ -265,51 +310,65 @@ class RunReport:
     def write_junit(self, path: Path) -> None:
         suite_name = f"hil.{self.info.board}.{self.info.model}"
         failures = sum(s.vectors > s.matched for s in self.layers)
-        suite = ET.Element("testsuite", name=suite_name,
-                           tests=str(len(self.layers) + (not self.complete)),
-                           failures=str(failures), errors=str(int(not self.complete)))
+        suite = ET.Element(
+            "testsuite",
+            name=suite_name,
+            tests=str(len(self.layers) + (not self.complete)),
+            failures=str(failures),
+            errors=str(int(not self.complete)),
+        )
         props = ET.SubElement(suite, "properties")
-        for k, v in (("board", self.info.board), ("model", self.info.model),
-                     ("variant", self.info.variant), ("backend", self.info.backend),
-                     ("count_source", self.info.count_source.name),
-                     ("vectors", str(self.vectors_done)),
-                     ("vectors_requested", str(self.vectors_requested or "")),
-                     ("complete", str(self.complete).lower())):
+        for k, v in (
+            ("board", self.info.board),
+            ("model", self.info.model),
+            ("variant", self.info.variant),
+            ("backend", self.info.backend),
+            ("count_source", self.info.count_source.name),
+            ("vectors", str(self.vectors_done)),
+            ("vectors_requested", str(self.vectors_requested or "")),
+            ("complete", str(self.complete).lower()),
+        ):
             ET.SubElement(props, "property", name=k, value=v)
         if not self.complete:
             # A run cut short is an error of the run itself, not of any one layer.
             case = ET.SubElement(suite, "testcase", classname=suite_name, name="run_complete")
-            err = ET.SubElement(case, "error", type="incomplete",
-                                message=f"INCOMPLETE: {self.incomplete_text()}")
-            err.text = (f"{self.vectors_done} of {self.vectors_requested} requested vectors "
-                        "were judged; the layer results below cover those only")
+            err = ET.SubElement(
+                case, "error", type="incomplete", message=f"INCOMPLETE: {self.incomplete_text()}"
+            )
+            err.text = (
+                f"{self.vectors_done} of {self.vectors_requested} requested vectors "
+                "were judged; the layer results below cover those only"
+            )
         for s in self.layers:
-            case = ET.SubElement(suite, "testcase", classname=suite_name,
-                                 name=f"{s.index:02d}_{s.name}")
+            case = ET.SubElement(
+                suite, "testcase", classname=suite_name, name=f"{s.index:02d}_{s.name}"
+            )
             cprops = ET.SubElement(case, "properties")
             n = self.count(s)
-            for k, v in (("function", s.function), ("macs", str(s.macs)),
-                         ("count", "" if n is None else str(n)),
-                         ("count_unit", self.info.count_source.unit),
-                         ("count_source", self.info.count_source.name)):
+            for k, v in (
+                ("function", s.function),
+                ("macs", str(s.macs)),
+                ("count", "" if n is None else str(n)),
+                ("count_unit", self.info.count_source.unit),
+                ("count_source", self.info.count_source.name),
+            ):
                 ET.SubElement(cprops, "property", name=k, value=v)
             if s.vectors == 0:
                 ET.SubElement(case, "skipped", message="not judged: the run ended before it")
             if s.vectors > s.matched:
                 ff = s.first_failure or {}
-                msg = (f"{s.vectors - s.matched} of {plural(s.vectors, 'vector')} differ; "
-                       f"{s.mismatching_elements} elements, max |diff| {s.max_abs_diff}")
+                msg = (
+                    f"{s.vectors - s.matched} of {plural(s.vectors, 'vector')} differ; "
+                    f"{s.mismatching_elements} elements, max |diff| {s.max_abs_diff}"
+                )
                 fail = ET.SubElement(case, "failure", message=msg, type="mismatch")
                 fail.text = json.dumps(ff)
         root = ET.Element("testsuites")
         root.append(suite)
         ET.indent(root)
-        write_text(path, ET.tostring(root, encoding="unicode", xml_declaration=True) + "\n",
-                   "--junit")
+        write_text(
+            path, ET.tostring(root, encoding="unicode", xml_declaration=True) + "\n", "--junit"
+        )
 
 
 _COLOURS = {"match": "green", "differ": "red", "not judged": "yellow"}
-
-
-def plural(n: int, noun: str) -> str:
-    return f"{n} {noun}" + ("" if n == 1 else "s")

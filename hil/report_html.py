@@ -16,10 +16,9 @@ import numpy as np
 from hil.outputs import write_text
 from hil.report import LayerDiff, LayerSummary, RunReport
 
-_CSP = ("default-src 'none'; style-src 'unsafe-inline'; script-src 'unsafe-inline'; "
-        "img-src data:")
-_HEATMAP_PX = 360        # longest side of a heatmap
-_MAX_LISTED = 12         # mismatching elements listed under a heatmap
+_CSP = "default-src 'none'; style-src 'unsafe-inline'; script-src 'unsafe-inline'; img-src data:"
+_HEATMAP_PX = 360  # longest side of a heatmap
+_MAX_LISTED = 12  # mismatching elements listed under a heatmap
 
 _CSS = """
 body{font:14px/1.4 system-ui,sans-serif;margin:24px;color:#222;background:#fff}
@@ -64,12 +63,15 @@ def render_html(report: RunReport) -> str:
     info = report.info
     title = f"hil: {info.model} on {info.board}"
     parts = [
-        "<!DOCTYPE html>", '<html lang="en"><head><meta charset="utf-8">',
+        "<!DOCTYPE html>",
+        '<html lang="en"><head><meta charset="utf-8">',
         f'<meta http-equiv="Content-Security-Policy" content="{_CSP}">',
         f"<title>{escape(title)}</title><style>{_CSS}</style></head><body>",
         _header(report),
-        "<h2>Layers</h2>", _table(report),
-        f"<h2>{escape(count_label(report).capitalize())} per layer</h2>", _count_note(report),
+        "<h2>Layers</h2>",
+        _table(report),
+        f"<h2>{escape(count_label(report).capitalize())} per layer</h2>",
+        _count_note(report),
         _bar_chart(report),
         _mismatches(report),
         f"<script>{_JS}</script></body></html>",
@@ -91,46 +93,77 @@ def _per_unit(report: RunReport) -> str:
 def _count_note(report: RunReport) -> str:
     src = report.info.count_source
     if src.unit == "cycles":
-        return f'<p class="meta">Core cycles measured on the device by <b>{escape(src.name)}</b>.</p>'
+        return (
+            f'<p class="meta">Core cycles measured on the device by <b>{escape(src.name)}</b>.</p>'
+        )
     if src.unit == "instructions":
-        why = ("an emulator counts executed instructions and models no pipeline or memory "
-               "timing. They repeat run to run, so they are good for spotting regressions, "
-               "not for predicting latency on a board.")
+        why = (
+            "an emulator counts executed instructions and models no pipeline or memory "
+            "timing. They repeat run to run, so they are good for spotting regressions, "
+            "not for predicting latency on a board."
+        )
     else:
         why = "the device reported raw ticks of an unscaled source; compare them only with each other."
-    return (f'<p class="note">These are <b>{escape(src.unit)}</b> counted by '
-            f"<b>{escape(src.name)}</b>, not silicon cycles: {escape(why)}</p>")
+    return (
+        f'<p class="note">These are <b>{escape(src.unit)}</b> counted by '
+        f"<b>{escape(src.name)}</b>, not silicon cycles: {escape(why)}</p>"
+    )
 
 
 def _header(report: RunReport) -> str:
     info = report.info
-    badge = {"pass": '<span class="pass">PASS</span>', "fail": '<span class="fail">FAIL</span>',
-             "incomplete": '<span class="incomplete">INCOMPLETE</span>'}[report.verdict]
+    badge = {
+        "pass": '<span class="pass">PASS</span>',
+        "fail": '<span class="fail">FAIL</span>',
+        "incomplete": '<span class="incomplete">INCOMPLETE</span>',
+    }[report.verdict]
     dev = info.device
-    facts = [("board", info.board), ("reference variant", info.variant),
-             ("kernel backend", info.backend), ("vectors", report.progress_text()),
-             ("counts", count_label(report))]
-    facts += [(k.replace("_", " "), str(dev[k])) for k in ("core", "build_id", "model_hash")
-              if k in dev]
+    facts = [
+        ("board", info.board),
+        ("reference variant", info.variant),
+        ("kernel backend", info.backend),
+        ("vectors", report.progress_text()),
+        ("counts", count_label(report)),
+    ]
+    facts += [
+        (k.replace("_", " "), str(dev[k])) for k in ("core", "build_id", "model_hash") if k in dev
+    ]
     meta = " &middot; ".join(f"{escape(k)} <b>{escape(v)}</b>" for k, v in facts)
     totals = [report.count(s) for s in report.layers]
     total = ""
     if totals and all(n is not None for n in totals):
-        total = (f'<p class="meta">total per inference: <b>{sum(totals):,}</b> '
-                 f"{escape(count_label(report))}</p>")
+        total = (
+            f'<p class="meta">total per inference: <b>{sum(totals):,}</b> '
+            f"{escape(count_label(report))}</p>"
+        )
     banner = ""
     if not report.complete:
         # Never green: a run cut short says so before anything else.
-        banner = (f'<div class="banner" role="alert"><b>INCOMPLETE</b>: '
-                  f"{escape(report.incomplete_text())}. Only the vectors judged before that "
-                  "are shown; this run did not pass.</div>")
-    return (f"{banner}<h1>{badge} {escape(info.model)} on {escape(info.board)}</h1>"
-            f'<p class="meta">{meta}</p><p>{escape(report.summary_line())}</p>{total}')
+        banner = (
+            f'<div class="banner" role="alert"><b>INCOMPLETE</b>: '
+            f"{escape(report.incomplete_text())}. Only the vectors judged before that "
+            "are shown; this run did not pass.</div>"
+        )
+    return (
+        f"{banner}<h1>{badge} {escape(info.model)} on {escape(info.board)}</h1>"
+        f'<p class="meta">{meta}</p><p>{escape(report.summary_line())}</p>{total}'
+    )
 
 
 def _table(report: RunReport) -> str:
-    cols = ["#", "layer", "function", "output", "verdict", "mismatching elements",
-            "max |diff|", "first mismatch", count_label(report), "MACs", f"MACs/{_per_unit(report)}"]
+    cols = [
+        "#",
+        "layer",
+        "function",
+        "output",
+        "verdict",
+        "mismatching elements",
+        "max |diff|",
+        "first mismatch",
+        count_label(report),
+        "MACs",
+        f"MACs/{_per_unit(report)}",
+    ]
     head = "".join(f"<th>{escape(c)}</th>" for c in cols)
     rows = []
     for s in report.layers:
@@ -139,19 +172,34 @@ def _table(report: RunReport) -> str:
         css = {"match": "ok", "differ": "no", "not judged": "none"}[kind]
         verdict = f'<span class="{css}">{escape(words)}</span>'
         ff = s.first_failure
-        first = "" if ff is None else (
-            f"v{ff['vector']}[{ff['index']}] {ff['expected']}&rarr;{ff['got']}"
-            if ff["index"] is not None else f"v{ff['vector']} (digest only)")
+        first = (
+            ""
+            if ff is None
+            else (
+                f"v{ff['vector']}[{ff['index']}] {ff['expected']}&rarr;{ff['got']}"
+                if ff["index"] is not None
+                else f"v{ff['vector']} (digest only)"
+            )
+        )
         mism = f"{s.mismatching_elements:,}" + ("+?" if s.unknown_mismatches else "")
         cells = [
-            _num(s.index), f"<td>{escape(s.name)}</td>", f"<td>{escape(s.function)}</td>",
-            f"<td>{'x'.join(map(str, s.output_shape))}</td>", f"<td>{verdict}</td>",
-            _num(s.mismatching_elements, mism), _num(s.max_abs_diff), f"<td>{first}</td>",
-            _num(n), _num(s.macs), _num(_mpu(s, n), "" if _mpu(s, n) is None else f"{_mpu(s, n):.3f}"),
+            _num(s.index),
+            f"<td>{escape(s.name)}</td>",
+            f"<td>{escape(s.function)}</td>",
+            f"<td>{'x'.join(map(str, s.output_shape))}</td>",
+            f"<td>{verdict}</td>",
+            _num(s.mismatching_elements, mism),
+            _num(s.max_abs_diff),
+            f"<td>{first}</td>",
+            _num(n),
+            _num(s.macs),
+            _num(_mpu(s, n), "" if _mpu(s, n) is None else f"{_mpu(s, n):.3f}"),
         ]
-        rows.append(f'<tr{" class=bad" if kind == "differ" else ""}>{"".join(cells)}</tr>')
-    return (f'<table class="sortable" id="layers"><thead><tr>{head}</tr></thead>'
-            f"<tbody>{''.join(rows)}</tbody></table>")
+        rows.append(f"<tr{' class=bad' if kind == 'differ' else ''}>{''.join(cells)}</tr>")
+    return (
+        f'<table class="sortable" id="layers"><thead><tr>{head}</tr></thead>'
+        f"<tbody>{''.join(rows)}</tbody></table>"
+    )
 
 
 def _num(value: float | int | None, shown: str | None = None) -> str:
@@ -173,17 +221,21 @@ def _bar_chart(report: RunReport) -> str:
     label_w, bar_w, row_h = 260, 520, 22
     height = row_h * len(report.layers) + 10
     per = _per_unit(report)
-    out = [f'<svg id="counts" xmlns="http://www.w3.org/2000/svg" width="{label_w + bar_w + 260}" '
-           f'height="{height}" role="img" aria-label="{escape(count_label(report))} per layer">']
+    out = [
+        f'<svg id="counts" xmlns="http://www.w3.org/2000/svg" width="{label_w + bar_w + 260}" '
+        f'height="{height}" role="img" aria-label="{escape(count_label(report))} per layer">'
+    ]
     for i, (s, n) in enumerate(zip(report.layers, counts)):
         y = 5 + i * row_h
         w = 0 if not n else max(1, round(bar_w * n / top))
         color = "#1e88e5" if s.passed else "#e53935"
         tip = f"{s.name} ({s.function}): {'no count' if n is None else f'{n:,}'} {count_label(report)}"
-        out.append(f"<g><title>{escape(tip)}</title>"
-                   f'<text x="{label_w - 6}" y="{y + 15}" text-anchor="end">'
-                   f"{s.index} {escape(s.name)}</text>"
-                   f'<rect x="{label_w}" y="{y + 3}" width="{w}" height="{row_h - 6}" fill="{color}"/>')
+        out.append(
+            f"<g><title>{escape(tip)}</title>"
+            f'<text x="{label_w - 6}" y="{y + 15}" text-anchor="end">'
+            f"{s.index} {escape(s.name)}</text>"
+            f'<rect x="{label_w}" y="{y + 3}" width="{w}" height="{row_h - 6}" fill="{color}"/>'
+        )
         mpu = _mpu(s, n)
         text = "" if n is None else f"{n:,}" + ("" if mpu is None else f"  ({mpu:.3f} MACs/{per})")
         out.append(f'<text x="{label_w + w + 6}" y="{y + 15}">{escape(text)}</text></g>')
@@ -197,13 +249,17 @@ def _mismatches(report: RunReport) -> str:
         return ""
     out = ["<h2>Where the mismatching layers differ</h2>"]
     for s in bad:
-        out.append(f'<div class="layer" id="diff-{s.index}"><b>{s.index} {escape(s.name)}</b> '
-                   f"({escape(s.function)}, output {'x'.join(map(str, s.output_shape))})")
+        out.append(
+            f'<div class="layer" id="diff-{s.index}"><b>{s.index} {escape(s.name)}</b> '
+            f"({escape(s.function)}, output {'x'.join(map(str, s.output_shape))})"
+        )
         d = report.diffs.get(s.index)
         if d is None:
-            out.append('<p class="meta">No element-wise data: the device sent only digests '
-                       "for this layer (or the kernel failed). Run with <code>--dump all</code> "
-                       "or <code>--dump mismatch</code> to see where it differs.</p></div>")
+            out.append(
+                '<p class="meta">No element-wise data: the device sent only digests '
+                "for this layer (or the kernel failed). Run with <code>--dump all</code> "
+                "or <code>--dump mismatch</code> to see where it differs.</p></div>"
+            )
             continue
         out.append(_layer_diff(s, d))
         out.append("</div>")
@@ -223,7 +279,7 @@ def heatmap_grid(shape: tuple[int, ...], diff: np.ndarray) -> tuple[np.ndarray, 
     width = max(1, math.ceil(math.sqrt(diff.size)))
     rows = math.ceil(diff.size / width)
     padded = np.zeros(rows * width, dtype=diff.dtype)
-    padded[:diff.size] = diff
+    padded[: diff.size] = diff
     grid = padded.reshape(rows, width)
     return grid, (grid != 0).astype(int), False
 
@@ -234,23 +290,37 @@ def _layer_diff(s: LayerSummary, d: LayerDiff) -> str:
     top = int(diff.max()) or 1
     rows, cols = peak.shape
     cell = max(2, min(24, _HEATMAP_PX // max(rows, cols)))
-    title = ("max |diff| over channels at each (row, column)" if spatial
-             else "|diff| of each element, row-major")
+    title = (
+        "max |diff| over channels at each (row, column)"
+        if spatial
+        else "|diff| of each element, row-major"
+    )
     grid = ' stroke="#fff" stroke-width="1"' if cell >= 6 else ""
-    svg = [f'<svg class="heatmap" xmlns="http://www.w3.org/2000/svg" width="{cols * cell}" '
-           f'height="{rows * cell}" role="img" aria-label="{escape(title)}"><g{grid}>']
+    svg = [
+        f'<svg class="heatmap" xmlns="http://www.w3.org/2000/svg" width="{cols * cell}" '
+        f'height="{rows * cell}" role="img" aria-label="{escape(title)}"><g{grid}>'
+    ]
     for r in range(rows):
         for c in range(cols):
             v = int(peak[r, c])
             where = f"({r}, {c})" if spatial else f"[{r * cols + c}]"
-            tip = f"{where}: max |diff| {v}" + (f", {int(counts[r, c])} channels" if spatial else "")
-            svg.append(f'<rect x="{c * cell}" y="{r * cell}" width="{cell}" height="{cell}" '
-                       f'fill="{_heat(v, top)}"><title>{escape(tip)}</title></rect>')
+            tip = f"{where}: max |diff| {v}" + (
+                f", {int(counts[r, c])} channels" if spatial else ""
+            )
+            svg.append(
+                f'<rect x="{c * cell}" y="{r * cell}" width="{cell}" height="{cell}" '
+                f'fill="{_heat(v, top)}"><title>{escape(tip)}</title></rect>'
+            )
     svg.append("</g></svg>")
-    parts = [f'<p class="meta">vector {d.vector}: {int(np.count_nonzero(diff)):,} of '
-             f"{diff.size:,} elements differ, max |diff| {int(diff.max())}. "
-             f"Heatmap: {escape(title)}.</p>",
-             '<div class="row"><div>', "".join(svg), _legend(top), "</div>"]
+    parts = [
+        f'<p class="meta">vector {d.vector}: {int(np.count_nonzero(diff)):,} of '
+        f"{diff.size:,} elements differ, max |diff| {int(diff.max())}. "
+        f"Heatmap: {escape(title)}.</p>",
+        '<div class="row"><div>',
+        "".join(svg),
+        _legend(top),
+        "</div>",
+    ]
     if spatial:
         parts.append(_channel_strip(s.output_shape, diff))
     parts.append(_listing(s.output_shape, d, diff))
@@ -261,17 +331,22 @@ def _layer_diff(s: LayerSummary, d: LayerDiff) -> str:
 def _heat(v: int, top: int) -> str:
     if v == 0:
         return "#eeeeee"
-    t = v / top   # yellow (small) -> dark red (largest)
+    t = v / top  # yellow (small) -> dark red (largest)
     r, g, b = (round(255 - 80 * t), round(220 * (1 - t)), round(60 * (1 - t)))
     return f"#{r:02x}{g:02x}{b:02x}"
 
 
 def _legend(top: int) -> str:
     steps = [0, *sorted({max(1, round(top * f)) for f in (0.25, 0.5, 0.75, 1.0)})]
-    items = "".join(f'<rect x="{i * 46}" y="0" width="14" height="14" fill="{_heat(v, top)}"/>'
-                    f'<text x="{i * 46 + 18}" y="12">{v}</text>' for i, v in enumerate(steps))
-    return (f'<div><svg xmlns="http://www.w3.org/2000/svg" width="{46 * len(steps)}" height="16">'
-            f"{items}</svg> <span class=\"meta\">|diff|</span></div>")
+    items = "".join(
+        f'<rect x="{i * 46}" y="0" width="14" height="14" fill="{_heat(v, top)}"/>'
+        f'<text x="{i * 46 + 18}" y="12">{v}</text>'
+        for i, v in enumerate(steps)
+    )
+    return (
+        f'<div><svg xmlns="http://www.w3.org/2000/svg" width="{46 * len(steps)}" height="16">'
+        f'{items}</svg> <span class="meta">|diff|</span></div>'
+    )
 
 
 def _channel_strip(shape: tuple[int, ...], diff: np.ndarray) -> str:
@@ -283,21 +358,32 @@ def _channel_strip(shape: tuple[int, ...], diff: np.ndarray) -> str:
     bars = "".join(
         f'<rect x="{i * bw}" y="{80 - round(78 * n / top)}" width="{bw - 1}" '
         f'height="{round(78 * n / top)}" fill="#e53935"><title>channel {i}: {int(n)} '
-        f"mismatching of {h * w}</title></rect>" for i, n in enumerate(per))
-    return (f'<div><div class="meta">mismatching elements per channel (0..{c - 1})</div>'
-            f'<svg class="channels" xmlns="http://www.w3.org/2000/svg" width="{bw * c}" '
-            f'height="80">{bars}</svg></div>')
+        f"mismatching of {h * w}</title></rect>"
+        for i, n in enumerate(per)
+    )
+    return (
+        f'<div><div class="meta">mismatching elements per channel (0..{c - 1})</div>'
+        f'<svg class="channels" xmlns="http://www.w3.org/2000/svg" width="{bw * c}" '
+        f'height="80">{bars}</svg></div>'
+    )
 
 
 def _listing(shape: tuple[int, ...], d: LayerDiff, diff: np.ndarray) -> str:
     idx = np.flatnonzero(diff)[:_MAX_LISTED]
     rows = []
     for i in idx:
-        where = (f"({', '.join(map(str, np.unravel_index(int(i), shape)))})"
-                 if int(np.prod(shape)) == diff.size else "")
-        rows.append(f"<tr><td class=n>{int(i)}</td><td>{where}</td>"
-                    f"<td class=n>{int(d.expected[i])}</td><td class=n>{int(d.got[i])}</td></tr>")
+        where = (
+            f"({', '.join(map(str, np.unravel_index(int(i), shape)))})"
+            if int(np.prod(shape)) == diff.size
+            else ""
+        )
+        rows.append(
+            f"<tr><td class=n>{int(i)}</td><td>{where}</td>"
+            f"<td class=n>{int(d.expected[i])}</td><td class=n>{int(d.got[i])}</td></tr>"
+        )
     more = np.count_nonzero(diff) - len(idx)
     tail = f'<p class="meta">and {more:,} more</p>' if more > 0 else ""
-    return ('<div><table><thead><tr><th>index</th><th>position</th><th>expected</th>'
-            f"<th>got</th></tr></thead><tbody>{''.join(rows)}</tbody></table>{tail}</div>")
+    return (
+        "<div><table><thead><tr><th>index</th><th>position</th><th>expected</th>"
+        f"<th>got</th></tr></thead><tbody>{''.join(rows)}</tbody></table>{tail}</div>"
+    )

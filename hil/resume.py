@@ -34,7 +34,7 @@ def inputs_digest(x: np.ndarray) -> str:
 
 @dataclass
 class PreviousRun:
-    run: dict                          # the log's run record
+    run: dict  # the log's run record
     vectors: list[list[LayerVerdict]]  # complete vectors 0..k-1, in order
 
     @property
@@ -45,17 +45,21 @@ class PreviousRun:
 def read_log(path: Path, num_layers: int) -> PreviousRun:
     """The complete vectors in ``path``; ConfigError if it is not a hil run log."""
     if not path.is_file():
-        raise ConfigError(f"--resume: no log at {path}",
-                          hint="run once without --resume, or pass the log with --log")
+        raise ConfigError(
+            f"--resume: no log at {path}",
+            hint="run once without --resume, or pass the log with --log",
+        )
     records = []
-    for n, line in enumerate(path.read_text().splitlines(), 1):
+    for line in path.read_text().splitlines():
         try:
             records.append(json.loads(line))
         except json.JSONDecodeError:
-            break   # a run killed mid-write leaves a partial last line
+            break  # a run killed mid-write leaves a partial last line
     if not records or records[0].get("record") != "run":
-        raise ConfigError(f"--resume: {path} is not a hil run log (no run record first)",
-                          hint="pass the JSON Lines log written by hil run --log")
+        raise ConfigError(
+            f"--resume: {path} is not a hil run log (no run record first)",
+            hint="pass the JSON Lines log written by hil run --log",
+        )
     by_vector: dict[int, dict[int, LayerVerdict]] = {}
     for rec in records[1:]:
         if rec.get("record") != "layer":
@@ -88,50 +92,70 @@ def check_same_run(previous: PreviousRun, expected: dict[str, Any], path: Path) 
         if key == "inputs":
             continue
         got = previous.run
-        for part in key.split("."):   # "device.model_hash" looks into the device record
+        for part in key.split("."):  # "device.model_hash" looks into the device record
             got = got.get(part) if isinstance(got, dict) else None
         if got == want:
             continue
         if key in _OPTIONS:
             opt = _OPTIONS[key]
-            raise ConfigError(f"--resume: {path} was written for another {key}: the logged "
-                              f"run used {opt} {got}, this one {opt} {want}",
-                              hint=f"rerun with {opt} {got}, {_AGAIN}")
+            raise ConfigError(
+                f"--resume: {path} was written for another {key}: the logged "
+                f"run used {opt} {got}, this one {opt} {want}",
+                hint=f"rerun with {opt} {got}, {_AGAIN}",
+            )
         if key == "inputs_sha256":
             detail, fix = _inputs_differ(previous.run.get("inputs"), expected.get("inputs"))
-            raise ConfigError(f"--resume: {path} was written for inputs of another run: "
-                              f"{detail}", hint=fix)
-        raise ConfigError(f"--resume: {path} was written for {key.split('.')[-1]} "
-                          f"{_short(got)!r}, this run has {_short(want)!r}",
-                          hint="resume with the same --board, --model and inputs, or start a "
-                               "new log (without --resume, or another --log)")
+            raise ConfigError(
+                f"--resume: {path} was written for inputs of another run: {detail}", hint=fix
+            )
+        raise ConfigError(
+            f"--resume: {path} was written for {key.split('.')[-1]} "
+            f"{_short(got)!r}, this run has {_short(want)!r}",
+            hint="resume with the same --board, --model and inputs, or start a "
+            "new log (without --resume, or another --log)",
+        )
 
 
 def _inputs_differ(logged: dict | None, now: dict | None) -> tuple[str, str]:
     """(what differs, how to fix it) between two inputs_record()s."""
-    if not logged or not now:   # a log from before runs recorded their options
-        return "its input tensors differ from this run's", \
-            f"rerun with the options of the logged run, {_AGAIN}"
+    if not logged or not now:  # a log from before runs recorded their options
+        return (
+            "its input tensors differ from this run's",
+            f"rerun with the options of the logged run, {_AGAIN}",
+        )
     if "path" in logged and "path" in now:
         if logged["path"] == now["path"]:
-            return (f"{logged['path']} changed since the logged run",
-                    f"restore that file, {_AGAIN}")
-        return (f"the logged run used --inputs {logged['path']}, this one --inputs {now['path']}",
-                f"rerun with --inputs {logged['path']}, {_AGAIN}")
+            return (
+                f"{logged['path']} changed since the logged run",
+                f"restore that file, {_AGAIN}",
+            )
+        return (
+            f"the logged run used --inputs {logged['path']}, this one --inputs {now['path']}",
+            f"rerun with --inputs {logged['path']}, {_AGAIN}",
+        )
     if "path" in logged:
-        return (f"the logged run used --inputs {logged['path']}, this one generated vectors "
-                f"({_generated(now)})", f"rerun with --inputs {logged['path']}, {_AGAIN}")
+        return (
+            f"the logged run used --inputs {logged['path']}, this one generated vectors "
+            f"({_generated(now)})",
+            f"rerun with --inputs {logged['path']}, {_AGAIN}",
+        )
     if "path" in now:
-        return (f"the logged run used generated vectors ({_generated(logged)}), this one "
-                f"--inputs {now['path']}",
-                f"rerun with {_generated(logged)} instead of --inputs, {_AGAIN}")
+        return (
+            f"the logged run used generated vectors ({_generated(logged)}), this one "
+            f"--inputs {now['path']}",
+            f"rerun with {_generated(logged)} instead of --inputs, {_AGAIN}",
+        )
     differing = {k: v for k, v in logged.items() if now.get(k) != v}
     if not differing:
-        return (f"the vectors generated from {_generated(now)} differ from the logged run's",
-                f"rerun {_AGAIN}")
-    return (f"the logged run used {_generated(differing)}, this one "
-            f"{_generated({k: now.get(k) for k in differing})}",
-            f"rerun with {_generated(differing)}, {_AGAIN}")
+        return (
+            f"the vectors generated from {_generated(now)} differ from the logged run's",
+            f"rerun {_AGAIN}",
+        )
+    return (
+        f"the logged run used {_generated(differing)}, this one "
+        f"{_generated({k: now.get(k) for k in differing})}",
+        f"rerun with {_generated(differing)}, {_AGAIN}",
+    )
 
 
 def _generated(record: dict) -> str:
@@ -175,7 +199,7 @@ class LazyLog:
             file, self._file = self._file, None
             try:
                 file.close()
-            except OSError as exc:   # what was buffered could not be written
+            except OSError as exc:  # what was buffered could not be written
                 raise write_error(self.path, exc, "the log") from None
 
     def __enter__(self) -> "LazyLog":
@@ -185,5 +209,5 @@ class LazyLog:
         try:
             self.close()
         except ConfigError:
-            if exc_type is None:   # never hide the error that is already on its way out
+            if exc_type is None:  # never hide the error that is already on its way out
                 raise

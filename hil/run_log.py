@@ -34,7 +34,7 @@ def new_log_path(build_root: Path, board: str, model: str, now: float | None = N
     stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime(time.time() if now is None else now))
     base = results_dir(build_root) / f"{board}-{model}-{stamp}"
     path, n = base.with_name(base.name + ".jsonl"), 1
-    while os.path.lexists(path):   # two runs within one second
+    while os.path.lexists(path):  # two runs within one second
         n += 1
         path = base.with_name(f"{base.name}-{n}.jsonl")
     return path
@@ -47,22 +47,25 @@ def point_latest(build_root: Path, board: str, model: str, log: Path) -> None:
     with suppress(FileNotFoundError):
         os.unlink(tmp)
     try:
-        os.symlink(log.name, tmp)   # relative: the build directory can be moved
+        os.symlink(log.name, tmp)  # relative: the build directory can be moved
         os.replace(tmp, link)
     except OSError as exc:
         with suppress(FileNotFoundError):
             os.unlink(tmp)
-        raise ConfigError(f"cannot point {link} at {log.name}: {exc.strerror or exc}",
-                          hint=f"remove {link}; hil keeps it as a link to the latest log") from None
+        raise ConfigError(
+            f"cannot point {link} at {log.name}: {exc.strerror or exc}",
+            hint=f"remove {link}; hil keeps it as a link to the latest log",
+        ) from None
 
 
 def latest_log(build_root: Path, board: str, model: str) -> Path:
     """The log the latest run of ``model`` on ``board`` wrote; ConfigError if none."""
     link = latest_link(build_root, board, model)
     if not link.exists():
-        raise ConfigError(f"--resume: no earlier run of {model} on {board} in "
-                          f"{results_dir(build_root)}",
-                          hint="run once without --resume, or pass the log with --log")
+        raise ConfigError(
+            f"--resume: no earlier run of {model} on {board} in {results_dir(build_root)}",
+            hint="run once without --resume, or pass the log with --log",
+        )
     return Path(os.path.realpath(link))
 
 
@@ -77,10 +80,10 @@ def build_dir_lock(build_root: Path) -> Iterator[None]:
     except BlockingIOError:
         holder = os.read(fd, 32).decode(errors="replace").strip() or "unknown"
         os.close(fd)
-        raise ConfigError(f"build directory {build_root} is in use by another hil run "
-                          f"(pid {holder})",
-                          hint="wait for that run to finish, or give this one another "
-                               "--build-dir") from None
+        raise ConfigError(
+            f"build directory {build_root} is in use by another hil run (pid {holder})",
+            hint="wait for that run to finish, or give this one another --build-dir",
+        ) from None
     try:
         # The file stays (removing it would race a run that just opened it); the lock
         # is the flock, released when the descriptor closes, also when the process dies.

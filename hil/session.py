@@ -15,28 +15,46 @@ from __future__ import annotations
 
 import struct
 import time
-from collections import deque
 import zlib
+from collections import deque
 from dataclasses import dataclass, field
 from typing import Callable, Mapping, Sequence
 
 import numpy as np
 
-from hil.errors import (ConfigError, DeviceError, DeviceGone, ImageChanged,  # noqa: F401
-                        KernelParameterError, KernelRefused, LinkTimeout, ProtocolError,
-                        WatchdogReset)
+from hil.errors import (
+    ConfigError,
+    DeviceError,
+    DeviceGone,
+    ImageChanged,  # noqa: F401
+    KernelParameterError,
+    KernelRefused,
+    LinkTimeout,
+    ProtocolError,
+    WatchdogReset,
+)
+from hil.firmware.watchdog import WORK_MARGIN  # noqa: F401  (the host waits share it)
 from hil.protocol import generated as g
 from hil.protocol.fault import WATCHDOG_HINT, DeviceFault, FaultInfo  # noqa: F401  (re-exported)
 from hil.protocol.frames import Frame
-from hil.firmware.watchdog import WORK_MARGIN  # noqa: F401  (the host waits share it)
 from hil.protocol.link import Link
 from hil.protocol.messages import pack, size, text, unpack
 from hil.reference.spec import FUNCTION_IDS, KERNEL_SPECS
 from hil.reference.validation import validate_params
 
-__all__ = ["DeviceSession", "DeviceInfo", "LayerResult", "KernelResult", "DeviceFault",
-           "FaultInfo", "DUMP_MODES", "SessionStats", "ImageChanged", "KernelRefused",
-           "layer_timeouts"]
+__all__ = [
+    "DeviceSession",
+    "DeviceInfo",
+    "LayerResult",
+    "KernelResult",
+    "DeviceFault",
+    "FaultInfo",
+    "DUMP_MODES",
+    "SessionStats",
+    "ImageChanged",
+    "KernelRefused",
+    "layer_timeouts",
+]
 
 DUMP_MODES = {name.lower(): value for name, value in g.ENUMS["dump"].items()}
 _BACKENDS = {1: "portable", 2: "cmsis-nn"}
@@ -49,12 +67,13 @@ DEFAULT_RUN_TIMEOUT = 30.0
 # the emulated UART pushes back, so nothing can be overrun.
 INPUT_WINDOW = 3
 DEFAULT_VECTOR_RETRIES = 5
-MIN_CHUNK = 128              # smallest payload the adaptive chunking goes down to
-SECONDS_PER_MAC = 2e-7       # pessimistic: QEMU's slowest core on a loaded CI runner
+MIN_CHUNK = 128  # smallest payload the adaptive chunking goes down to
+SECONDS_PER_MAC = 2e-7  # pessimistic: QEMU's slowest core on a loaded CI runner
 
 
-def layer_timeouts(macs: Sequence[int], base: float, *,
-                   seconds_per_mac: float = SECONDS_PER_MAC) -> list[float]:
+def layer_timeouts(
+    macs: Sequence[int], base: float, *, seconds_per_mac: float = SECONDS_PER_MAC
+) -> list[float]:
     """Seconds to wait for each layer's first frame: ``base`` plus its expected work."""
     return [base + WORK_MARGIN * m * seconds_per_mac for m in macs]
 
@@ -65,10 +84,10 @@ TERMINAL_ERRORS = (DeviceFault, DeviceGone, ImageChanged, WatchdogReset)
 
 @dataclass
 class SessionStats:
-    reruns: int = 0      # vector runs repeated because output frames were lost or damaged
-    resyncs: int = 0     # re-handshakes after a timeout, a cut or a device reset
-    resets: int = 0      # device resets the host asked for (device silent after a resync)
-    failures: list[str] = field(default_factory=list)   # last few causes, for the give-up error
+    reruns: int = 0  # vector runs repeated because output frames were lost or damaged
+    resyncs: int = 0  # re-handshakes after a timeout, a cut or a device reset
+    resets: int = 0  # device resets the host asked for (device silent after a resync)
+    failures: list[str] = field(default_factory=list)  # last few causes, for the give-up error
 
     def note(self, cause: str) -> None:
         self.failures = (self.failures + [cause])[-3:]
@@ -88,32 +107,39 @@ class DeviceInfo:
     protocol_version: int
     protocol_hash: int
     build_id: str
-    model_hash: bytes        # first 8 bytes of the host's model hash
+    model_hash: bytes  # first 8 bytes of the host's model hash
     model_name: str
     board_id: str
     core: str
-    backend: str             # "portable" or "cmsis-nn"
-    variant: str             # reference variant: "dsp" or "plain"
-    cycle_source: str        # "dwt", "systick", "timer" or "host"
+    backend: str  # "portable" or "cmsis-nn"
+    variant: str  # reference variant: "dsp" or "plain"
+    cycle_source: str  # "dwt", "systick", "timer" or "host"
     cycle_hz: int
     num_layers: int
     input_size: int
     max_payload: int
     kernel_arena_bytes: int
-    reset_cause: str = "unknown"   # why it last booted: "watchdog", "software", "pin", ...
+    reset_cause: str = "unknown"  # why it last booted: "watchdog", "software", "pin", ...
 
     @classmethod
     def from_payload(cls, payload: bytes) -> "DeviceInfo":
         f, _ = unpack("hello", payload)
         return cls(
-            protocol_version=f["protocol_version"], protocol_hash=f["protocol_hash"],
-            build_id=text(f["build_id"]), model_hash=bytes(f["model_hash"]),
-            model_name=text(f["model_name"]), board_id=text(f["board_id"]),
-            core=text(f["core"]), backend=_BACKENDS.get(f["backend"], f"unknown({f['backend']})"),
+            protocol_version=f["protocol_version"],
+            protocol_hash=f["protocol_hash"],
+            build_id=text(f["build_id"]),
+            model_hash=bytes(f["model_hash"]),
+            model_name=text(f["model_name"]),
+            board_id=text(f["board_id"]),
+            core=text(f["core"]),
+            backend=_BACKENDS.get(f["backend"], f"unknown({f['backend']})"),
             variant=_VARIANTS.get(f["variant"], f"unknown({f['variant']})"),
             cycle_source=_CYCLE_SOURCES.get(f["cycle_source"], f"unknown({f['cycle_source']})"),
-            cycle_hz=f["cycle_hz"], num_layers=f["num_layers"], input_size=f["input_size"],
-            max_payload=f["max_payload"], kernel_arena_bytes=f["kernel_arena_bytes"],
+            cycle_hz=f["cycle_hz"],
+            num_layers=f["num_layers"],
+            input_size=f["input_size"],
+            max_payload=f["max_payload"],
+            kernel_arena_bytes=f["kernel_arena_bytes"],
             reset_cause=_RESET_CAUSES.get(f["reset_cause"], f"unknown({f['reset_cause']})"),
         )
 
@@ -121,10 +147,10 @@ class DeviceInfo:
 @dataclass(frozen=True)
 class LayerResult:
     index: int
-    output: np.ndarray | None   # int8, flat; None unless dumped
-    crc32: int                  # 0 when the run used dump="none"
-    ticks: int                  # in units of DeviceInfo.cycle_source / cycle_hz
-    status: int                 # arm_status of the call (0 = success)
+    output: np.ndarray | None  # int8, flat; None unless dumped
+    crc32: int  # 0 when the run used dump="none"
+    ticks: int  # in units of DeviceInfo.cycle_source / cycle_hz
+    status: int  # arm_status of the call (0 = success)
 
 
 @dataclass(frozen=True)
@@ -143,10 +169,15 @@ class DeviceSession:
     ``reset`` restarts the device when it stays silent after a resync.
     """
 
-    def __init__(self, link: Link, *, run_timeout: float = DEFAULT_RUN_TIMEOUT,
-                 layer_timeouts: Sequence[float] | None = None,
-                 reset: Callable[[], None] | None = None,
-                 vector_retries: int = DEFAULT_VECTOR_RETRIES) -> None:
+    def __init__(
+        self,
+        link: Link,
+        *,
+        run_timeout: float = DEFAULT_RUN_TIMEOUT,
+        layer_timeouts: Sequence[float] | None = None,
+        reset: Callable[[], None] | None = None,
+        vector_retries: int = DEFAULT_VECTOR_RETRIES,
+    ) -> None:
         self.link = link
         self.run_timeout = run_timeout
         self.layer_timeouts = list(layer_timeouts) if layer_timeouts is not None else None
@@ -160,7 +191,7 @@ class DeviceSession:
         # frame sent ahead costs a whole re-run, so it waits for a clean vector.
         self._link_clean = True
         self.stats = SessionStats()
-        self._chunk: int | None = None    # current payload limit; shrinks on a noisy link
+        self._chunk: int | None = None  # current payload limit; shrinks on a noisy link
 
     # -- handshake --------------------------------------------------------------
 
@@ -169,9 +200,15 @@ class DeviceSession:
         self.info = DeviceInfo.from_payload(frame.payload)
         return self.info
 
-    def check_image(self, expected_model_hash: bytes, board_id: str, *,
-                    model: str | None = None, variant: str | None = None,
-                    build_id: str | None = None) -> DeviceInfo:
+    def check_image(
+        self,
+        expected_model_hash: bytes,
+        board_id: str,
+        *,
+        model: str | None = None,
+        variant: str | None = None,
+        build_id: str | None = None,
+    ) -> DeviceInfo:
         """Refuse a device whose protocol, model, board (or variant/build) is not
         the expected one. ``model`` names the model in the hint."""
         info = self.info or self.hello()
@@ -181,24 +218,28 @@ class DeviceSession:
             raise DeviceError(
                 f"device speaks protocol v{info.protocol_version} "
                 f"(hash {info.protocol_hash:08x}), this hil speaks v{g.PROTOCOL_VERSION} "
-                f"(hash {g.PROTOCOL_HASH:08x})", hint=fix)
-        want = bytes(expected_model_hash)[:len(info.model_hash)]
+                f"(hash {g.PROTOCOL_HASH:08x})",
+                hint=fix,
+            )
+        want = bytes(expected_model_hash)[: len(info.model_hash)]
         if info.model_hash != want:
             raise DeviceError(
                 f"device runs model {info.model_name!r} ({info.model_hash.hex()}), "
-                f"expected {model!r} ({want.hex()})", hint=fix)
+                f"expected {model!r} ({want.hex()})",
+                hint=fix,
+            )
         if info.board_id != board_id:
             raise DeviceError(
-                f"device image was built for board {info.board_id!r}, not {board_id!r}",
-                hint=fix)
+                f"device image was built for board {info.board_id!r}, not {board_id!r}", hint=fix
+            )
         if build_id is not None and info.build_id != build_id:
             raise DeviceError(
-                f"device runs firmware build {info.build_id!r}, expected {build_id!r}",
-                hint=fix)
+                f"device runs firmware build {info.build_id!r}, expected {build_id!r}", hint=fix
+            )
         if variant is not None and info.variant != variant:
             raise DeviceError(
-                f"device image uses the {info.variant} kernel path, expected {variant}",
-                hint=fix)
+                f"device image uses the {info.variant} kernel path, expected {variant}", hint=fix
+            )
         return info
 
     def _require_info(self) -> DeviceInfo:
@@ -223,13 +264,14 @@ class DeviceSession:
         """Get back in step with the device: reopen a dead link, re-handshake, reset
         the device if it stays silent; ImageChanged if a different image answers."""
         self.stats.resyncs += 1
-        self._preloaded = None   # a reset device has lost it
+        self._preloaded = None  # a reset device has lost it
         if self.link.broken:
             self.link.reopen()
         self.link.flush_input()
         try:
             info = DeviceInfo.from_payload(
-                self.link.request(g.MSG_HELLO_REQ, expect={g.MSG_HELLO}).payload)
+                self.link.request(g.MSG_HELLO_REQ, expect={g.MSG_HELLO}).payload
+            )
         except TERMINAL_ERRORS:
             raise
         except DeviceError:
@@ -240,18 +282,22 @@ class DeviceSession:
             if self.link.broken:
                 self.link.reopen()
             info = DeviceInfo.from_payload(
-                self.link.request(g.MSG_HELLO_REQ, expect={g.MSG_HELLO}).payload)
+                self.link.request(g.MSG_HELLO_REQ, expect={g.MSG_HELLO}).payload
+            )
         old = self.info
         if old is not None and info.reset_cause == "watchdog" != old.reset_cause:
             # Its boot HELLO was lost, but the device says why it rebooted.
-            raise WatchdogReset("the device's watchdog rebooted it: the firmware stopped "
-                                "making progress", hint=WATCHDOG_HINT)
+            raise WatchdogReset(
+                "the device's watchdog rebooted it: the firmware stopped making progress",
+                hint=WATCHDOG_HINT,
+            )
         if old is not None and _identity(old) != _identity(info):
             raise ImageChanged(
                 f"after a resync the device runs {info.model_name!r} build {info.build_id!r} "
                 f"on {info.board_id!r}, before it ran {old.model_name!r} build "
                 f"{old.build_id!r} on {old.board_id!r}",
-                hint="something else flashed the board mid-run; rerun with --resume")
+                hint="something else flashed the board mid-run; rerun with --resume",
+            )
         self.info = info
         return info
 
@@ -273,19 +319,22 @@ class DeviceSession:
         if not isinstance(x, np.ndarray) or x.dtype != np.int8:
             raise ConfigError(
                 f"input must be an int8 numpy array, got {getattr(x, 'dtype', type(x).__name__)}",
-                hint="quantise the input to q7 (np.int8) first")
+                hint="quantise the input to q7 (np.int8) first",
+            )
         if x.size != info.input_size:
             raise ConfigError(
                 f"input has {x.size} elements {tuple(x.shape)}, the device's model "
                 f"{info.model_name!r} takes {info.input_size}",
-                hint="pass one input tensor of the model's input shape")
+                hint="pass one input tensor of the model's input shape",
+            )
         return np.ascontiguousarray(x).tobytes()
 
     def _send_input(self, data: bytes) -> None:
-        self._preloaded = None   # this upload replaces whatever was sent ahead
+        self._preloaded = None  # this upload replaces whatever was sent ahead
         step = self._chunk_bytes("chunk")
-        chunks = [pack("chunk", offset=off) + data[off:off + step]
-                  for off in range(0, len(data), step)]
+        chunks = [
+            pack("chunk", offset=off) + data[off : off + step] for off in range(0, len(data), step)
+        ]
         try:
             self._send_pipelined(chunks)
             return
@@ -322,8 +371,9 @@ class DeviceSession:
                 else:
                     link.stats.stale_frames += 1
 
-    def infer(self, x: np.ndarray, dump: str = "all",
-              next_x: np.ndarray | None = None) -> list[LayerResult]:
+    def infer(
+        self, x: np.ndarray, dump: str = "all", next_x: np.ndarray | None = None
+    ) -> list[LayerResult]:
         """Run the network on ``x``; one LayerResult per layer that ran.
 
         Lost or damaged frames, timeouts, cuts and device resets are recovered
@@ -374,8 +424,9 @@ class DeviceSession:
                     f"gave up on a vector after {failures} attempts; last causes: "
                     f"{self.stats.causes()}",
                     hint=self.link.log_hint() + "; a noisy link needs a lower baud rate or "
-                         "a better cable, a silent device a reset",
-                    results=state.results())
+                    "a better cable, a silent device a reset",
+                    results=state.results(),
+                )
         # Frames shrink while the link damages them and grow back once a
         # vector goes through clean: the size settles where most frames survive.
         self._link_clean = not failures and self.link.stats.retransmissions == resent_before
@@ -401,12 +452,19 @@ class DeviceSession:
 
         ``ahead`` (the next input) is sent once the device has started computing.
         """
-        run = pack("run", dump=state.mode,
-                   max_chunk=0 if self._chunk is None else self._chunk_bytes("layer_chunk"))
+        run = pack(
+            "run",
+            dump=state.mode,
+            max_chunk=0 if self._chunk is None else self._chunk_bytes("layer_chunk"),
+        )
         state.begin_run()
-        stream = self.link.exchange(g.MSG_RUN, run, until={g.MSG_RUN_DONE},
-                                    timeout=lambda: self._layer_wait(state.waiting_for),
-                                    retries=1)
+        stream = self.link.exchange(
+            g.MSG_RUN,
+            run,
+            until={g.MSG_RUN_DONE},
+            timeout=lambda: self._layer_wait(state.waiting_for),
+            retries=1,
+        )
         try:
             for frame in stream:
                 self._take(state, frame)
@@ -418,8 +476,9 @@ class DeviceSession:
                     return True
         except LinkTimeout as exc:
             self._back_off(state.waiting_for)
-            raise LinkTimeout(f"no frame from layer {state.waiting_for} in time: {exc}",
-                              hint=exc.hint) from exc
+            raise LinkTimeout(
+                f"no frame from layer {state.waiting_for} in time: {exc}", hint=exc.hint
+            ) from exc
         finally:
             stream.close()
         return state.complete()
@@ -429,8 +488,13 @@ class DeviceSession:
         arrive later and are dropped as stale, so nothing here waits."""
         step = self._chunk_bytes("chunk")
         for off in range(0, len(data), step):
-            self.link.send(Frame(g.MSG_LOAD_INPUT, self.link.next_seq(),
-                                 pack("chunk", offset=off) + data[off:off + step]))
+            self.link.send(
+                Frame(
+                    g.MSG_LOAD_INPUT,
+                    self.link.next_seq(),
+                    pack("chunk", offset=off) + data[off : off + step],
+                )
+            )
         self._preloaded = zlib.crc32(data)
 
     def _take(self, state: "_RunState", frame) -> None:
@@ -461,8 +525,13 @@ class DeviceSession:
 
     # -- single kernels ---------------------------------------------------------
 
-    def run_kernel(self, function: str, scalars: Mapping[str, int],
-                   arrays: Mapping[str, np.ndarray], dump: str = "all") -> KernelResult:
+    def run_kernel(
+        self,
+        function: str,
+        scalars: Mapping[str, int],
+        arrays: Mapping[str, np.ndarray],
+        dump: str = "all",
+    ) -> KernelResult:
         """Run one CMSIS-NN function on the device's kernel arena.
 
         ``scalars`` are the function's scalar C parameters by name, ``arrays``
@@ -473,40 +542,50 @@ class DeviceSession:
         """
         spec = KERNEL_SPECS.get(function)
         if spec is None:
-            raise ConfigError(f"unknown kernel {function!r}",
-                              hint=f"use one of: {', '.join(KERNEL_SPECS)}")
+            raise ConfigError(
+                f"unknown kernel {function!r}", hint=f"use one of: {', '.join(KERNEL_SPECS)}"
+            )
         params = _scalar_params(spec, scalars)
-        self._preloaded = None   # the kernel arena may share memory with the model's
+        self._preloaded = None  # the kernel arena may share memory with the model's
         regions = {"input": spec.input, "weights": spec.weights, "bias": spec.bias}
         data = {}
         for region, cname in regions.items():
             if cname is None:
                 data[region] = b""
                 continue
-            want = {"input": spec.input_size, "weights": spec.weights_size,
-                    "bias": spec.bias_size}[region](params)
+            want = {"input": spec.input_size, "weights": spec.weights_size, "bias": spec.bias_size}[
+                region
+            ](params)
             data[region] = _array_bytes(function, cname, arrays, want)
         out_size = spec.output_size(params)
         self._check_arena_fits(function, [len(b) for b in data.values()] + [out_size])
 
-        setup = pack("kernel_setup", input_size=len(data["input"]),
-                     weights_size=len(data["weights"]), bias_size=len(data["bias"]),
-                     output_size=out_size)
+        setup = pack(
+            "kernel_setup",
+            input_size=len(data["input"]),
+            weights_size=len(data["weights"]),
+            bias_size=len(data["bias"]),
+            output_size=out_size,
+        )
         self._expect_ack(g.MSG_KERNEL_SETUP, setup)
         step = self._chunk_bytes("kernel_chunk")
         for region, blob in data.items():
             rid = g.ENUMS["region"][region.upper()]
             for off in range(0, len(blob), step):
-                self._expect_ack(g.MSG_KERNEL_LOAD, pack("kernel_chunk", region=rid, offset=off)
-                                 + blob[off:off + step])
+                self._expect_ack(
+                    g.MSG_KERNEL_LOAD,
+                    pack("kernel_chunk", region=rid, offset=off) + blob[off : off + step],
+                )
 
         mode = _dump_mode(dump)
         values = [params[name] for name in spec.scalars]
-        run = pack("kernel_run", function=FUNCTION_IDS[function], n_params=len(values),
-                   dump=mode) + struct.pack(f"<{len(values)}i", *values)
+        run = pack(
+            "kernel_run", function=FUNCTION_IDS[function], n_params=len(values), dump=mode
+        ) + struct.pack(f"<{len(values)}i", *values)
         out = bytearray()
-        for frame in self.link.exchange(g.MSG_KERNEL_RUN, run, until={g.MSG_KERNEL_DONE},
-                                        timeout=self.run_timeout):
+        for frame in self.link.exchange(
+            g.MSG_KERNEL_RUN, run, until={g.MSG_KERNEL_DONE}, timeout=self.run_timeout
+        ):
             if frame.type == g.MSG_KERNEL_OUTPUT:
                 f, chunk = unpack("chunk", frame.payload, exact=False)
                 _place(out, f["offset"], chunk)
@@ -530,7 +609,8 @@ class DeviceSession:
             raise DeviceError(
                 f"{function}: input, weights, bias and output need {need} bytes, the device's "
                 f"kernel arena has {have}",
-                hint="rebuild the firmware with a larger -DHIL_KERNEL_ARENA_BYTES")
+                hint="rebuild the firmware with a larger -DHIL_KERNEL_ARENA_BYTES",
+            )
 
     def _expect_ack(self, msg: int, payload: bytes) -> int:
         frame = self.link.request(msg, payload, expect={g.MSG_ACK})
@@ -559,11 +639,11 @@ class _RunState:
         self.input_crc32 = input_crc32
         self.num_layers = num_layers
         self.parts: dict[int, bytearray] = {}
-        self.have: dict[int, bytearray] = {}     # 1 per output byte received
+        self.have: dict[int, bytearray] = {}  # 1 per output byte received
         self.finished: dict[int, LayerResult] = {}
         self.layers_run: int | None = None
-        self.waiting_for = 0                     # the layer whose frames come next
-        self.problem = ""                        # why the last run did not complete
+        self.waiting_for = 0  # the layer whose frames come next
+        self.problem = ""  # why the last run did not complete
         self.begin_run()
 
     def begin_run(self) -> None:
@@ -582,7 +662,7 @@ class _RunState:
         _place(self.have.setdefault(layer, bytearray()), offset, b"\x01" * len(data))
 
     def run_done(self, layers_run: int) -> None:
-        if self._trusted:   # a RUN on another input may have stopped elsewhere
+        if self._trusted:  # a RUN on another input may have stopped elsewhere
             self.layers_run = layers_run
 
     def done(self, f: dict) -> None:
@@ -602,7 +682,7 @@ class _RunState:
         if self.mode == DUMP_MODES["all"]:
             buf, have = self.parts.get(layer, bytearray()), self.have.get(layer, bytearray())
             if len(buf) != f["size"] or have.count(0):
-                return   # some chunk was lost: a later run fills it in
+                return  # some chunk was lost: a later run fills it in
             if zlib.crc32(buf) != f["crc32"]:
                 self.problem = f"layer {layer}: output CRC-32 differs from the device's digest"
                 self.parts.pop(layer)  # cannot tell which chunk is wrong: fetch them all again
@@ -620,7 +700,7 @@ class _RunState:
     def expected_layers(self) -> int:
         stopped = [i for i, r in self.finished.items() if r.status != 0]
         if stopped:
-            return min(stopped) + 1        # the device stops after a refused layer
+            return min(stopped) + 1  # the device stops after a refused layer
         return self.num_layers if self.layers_run is None else self.layers_run
 
     def complete(self) -> bool:
@@ -642,24 +722,32 @@ _KS = g.KERNEL_STATUS
 def _kernel_refusal(spec, params: Mapping[str, int], done: dict) -> KernelRefused | None:
     """The error for a KERNEL_DONE that says the kernel was not called, else None."""
     status, index = done["status"], done["param"]
-    mismatch = ("host and device disagree on the kernel's limits: the firmware is older or "
-                "newer than this hil; rebuild and flash it")
+    mismatch = (
+        "host and device disagree on the kernel's limits: the firmware is older or "
+        "newer than this hil; rebuild and flash it"
+    )
     what = None
     if status == _KS["PARAM_RANGE"]:
         what = spec.scalars[index] if index < len(spec.scalars) else f"#{index}"
         value = params.get(what, "?")
-        message = f"the device refused {spec.name}: parameter {what} = {value} is outside its limits"
-        try:   # run_kernel leaves validation to its callers: was the call simply invalid?
+        message = (
+            f"the device refused {spec.name}: parameter {what} = {value} is outside its limits"
+        )
+        try:  # run_kernel leaves validation to its callers: was the call simply invalid?
             validate_params(spec.name, params)
         except KernelParameterError as exc:
             mismatch = exc.hint or mismatch
             message = f"the device refused {exc.message}"
     elif status == _KS["REGION_SIZE"]:
         what = _KERNEL_REGIONS.get(index, f"#{index}")
-        message = f"the device refused {spec.name}: its {what} region is too small for the parameters"
+        message = (
+            f"the device refused {spec.name}: its {what} region is too small for the parameters"
+        )
         if what == "scratch":
-            mismatch = ("the kernel arena leaves too little scratch for this call: rebuild the "
-                        "firmware with a larger -DHIL_KERNEL_ARENA_BYTES")
+            mismatch = (
+                "the kernel arena leaves too little scratch for this call: rebuild the "
+                "firmware with a larger -DHIL_KERNEL_ARENA_BYTES"
+            )
     elif status == _KS["BAD_FUNCTION"]:
         message = f"the device has no function {spec.name} (id {FUNCTION_IDS[spec.name]})"
     elif status == _KS["BAD_PARAMS"]:
@@ -673,15 +761,18 @@ def _dump_mode(dump: str) -> int:
     try:
         return DUMP_MODES[dump]
     except KeyError:
-        raise ConfigError(f"unknown dump mode {dump!r}",
-                          hint=f"use one of: {', '.join(DUMP_MODES)}") from None
+        raise ConfigError(
+            f"unknown dump mode {dump!r}", hint=f"use one of: {', '.join(DUMP_MODES)}"
+        ) from None
 
 
 def _scalar_params(spec, scalars: Mapping[str, int]) -> dict[str, int]:
     missing = [n for n in spec.scalars if n not in scalars]
     if missing:
-        raise ConfigError(f"{spec.name} needs scalar parameter(s) {', '.join(missing)}",
-                          hint=f"pass all of: {', '.join(spec.scalars)}")
+        raise ConfigError(
+            f"{spec.name} needs scalar parameter(s) {', '.join(missing)}",
+            hint=f"pass all of: {', '.join(spec.scalars)}",
+        )
     params = {n: int(scalars[n]) for n in spec.scalars}
     bad = [n for n, v in params.items() if not -(2**31) <= v < 2**31]
     if bad:
@@ -689,17 +780,19 @@ def _scalar_params(spec, scalars: Mapping[str, int]) -> dict[str, int]:
     return params
 
 
-def _array_bytes(function: str, cname: str, arrays: Mapping[str, np.ndarray],
-                 want: int) -> bytes:
+def _array_bytes(function: str, cname: str, arrays: Mapping[str, np.ndarray], want: int) -> bytes:
     if cname not in arrays:
-        raise ConfigError(f"{function} needs array {cname!r}",
-                          hint=f"pass it in arrays={{{cname!r}: np.ndarray(int8)}}")
+        raise ConfigError(
+            f"{function} needs array {cname!r}",
+            hint=f"pass it in arrays={{{cname!r}: np.ndarray(int8)}}",
+        )
     a = np.asarray(arrays[cname])
     if a.dtype != np.int8:
         raise ConfigError(f"{function}: array {cname!r} is {a.dtype}, expected int8")
     if a.size != want:
-        raise ConfigError(f"{function}: array {cname!r} has {a.size} elements, the "
-                          f"parameters say {want}")
+        raise ConfigError(
+            f"{function}: array {cname!r} has {a.size} elements, the parameters say {want}"
+        )
     return np.ascontiguousarray(a).tobytes()
 
 
@@ -707,7 +800,7 @@ def _place(buf: bytearray, offset: int, data: bytes) -> None:
     """Put a chunk in place; a repeated chunk overwrites identically."""
     if len(buf) < offset:
         buf.extend(bytes(offset - len(buf)))
-    buf[offset:offset + len(data)] = data
+    buf[offset : offset + len(data)] = data
 
 
 def _assemble(buf: bytearray, done: dict, mode: int, what: str) -> np.ndarray | None:

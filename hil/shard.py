@@ -25,18 +25,30 @@ from hil.report import RunReport
 
 
 @contextmanager
-def open_devices(board: Board, image: FirmwareImage, count: int, *, log_dir: Path,
-                 **options) -> Iterator[list[Device]]:
+def open_devices(
+    board: Board, image: FirmwareImage, count: int, *, log_dir: Path, **options
+) -> Iterator[list[Device]]:
     """``count`` devices running ``image``; each logs to its own directory."""
     with ExitStack() as stack:
-        yield [stack.enter_context(open_device(board, image, log_dir=log_dir / f"device{k}",
-                                               **options))
-               for k in range(count)]
+        yield [
+            stack.enter_context(
+                open_device(board, image, log_dir=log_dir / f"device{k}", **options)
+            )
+            for k in range(count)
+        ]
 
 
-def check_sharded(devices: list[Device], network: Network, inputs: np.ndarray,
-                  report: RunReport, *, variant: str, dump: str = "all",
-                  start: int = 0, on_vector: Callable[[int], None] | None = None) -> RunReport:
+def check_sharded(
+    devices: list[Device],
+    network: Network,
+    inputs: np.ndarray,
+    report: RunReport,
+    *,
+    variant: str,
+    dump: str = "all",
+    start: int = 0,
+    on_vector: Callable[[int], None] | None = None,
+) -> RunReport:
     """Check ``inputs[start:]`` across ``devices``; the first error stops every worker."""
     todo: queue.SimpleQueue[int] = queue.SimpleQueue()
     for i in range(start, len(inputs)):
@@ -58,8 +70,21 @@ def check_sharded(devices: list[Device], network: Network, inputs: np.ndarray,
                     return
                 # One device takes the vectors in order, so it can be sent the next one ahead.
                 ahead = inputs[i + 1] if len(devices) == 1 and i + 1 < len(inputs) else None
-                done.put((i, check_vector(dev.session, network, i, inputs[i], variant=variant,
-                                          dump=dump, keep_diff=keep_diff, next_x=ahead)))
+                done.put(
+                    (
+                        i,
+                        check_vector(
+                            dev.session,
+                            network,
+                            i,
+                            inputs[i],
+                            variant=variant,
+                            dump=dump,
+                            keep_diff=keep_diff,
+                            next_x=ahead,
+                        ),
+                    )
+                )
         except BaseException as exc:  # handed to the caller's thread
             stop.set()
             done.put((None, exc))

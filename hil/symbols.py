@@ -72,16 +72,16 @@ def _read_symbols(elf: bytes) -> Iterator[tuple[Symbol, bool]]:
         return
     is64 = elf[4] == 2
     if is64:
-        shoff, = struct.unpack_from("<Q", elf, 0x28)
+        (shoff,) = struct.unpack_from("<Q", elf, 0x28)
         shentsize, shnum = struct.unpack_from("<HH", elf, 0x3A)
         sh_fmt, sym_fmt = "<IIQQQQIIQQ", "<IBBHQQ"
     else:
-        shoff, = struct.unpack_from("<I", elf, 0x20)
+        (shoff,) = struct.unpack_from("<I", elf, 0x20)
         shentsize, shnum = struct.unpack_from("<HH", elf, 0x2E)
         sh_fmt, sym_fmt = "<IIIIIIIIII", "<IIIBBH"
     sections = [struct.unpack_from(sh_fmt, elf, shoff + i * shentsize) for i in range(shnum)]
     for sh in sections:
-        if sh[1] != 2:   # SHT_SYMTAB
+        if sh[1] != 2:  # SHT_SYMTAB
             continue
         offset, size, link, entsize = sh[4], sh[5], sh[6], sh[9]
         strtab = sections[link]
@@ -95,7 +95,7 @@ def _read_symbols(elf: bytes) -> Iterator[tuple[Symbol, bool]]:
             if value == 0 or name_off == 0:
                 continue
             end = elf.index(b"\0", str_off + name_off)
-            name = elf[str_off + name_off:end].decode(errors="replace")
+            name = elf[str_off + name_off : end].decode(errors="replace")
             is_func = info & 0xF == _STT_FUNC
             yield Symbol(name, value & ~1 if is_func else value, sym_size), is_func
 
@@ -113,7 +113,7 @@ def symbolized(elf: Path | None) -> Iterator[None]:
         try:
             table = SymbolTable.from_elf(Path(elf))
         except (OSError, struct.error, ValueError, IndexError):
-            raise exc from None   # a broken ELF must not hide the fault itself
+            raise exc from None  # a broken ELF must not hide the fault itself
         named = DeviceFault(exc.fault, symbols=table)
         named.results = exc.results
         raise named from None

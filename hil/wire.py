@@ -41,7 +41,9 @@ class WireAccount:
         return sum(self.to_device.values()) + sum(self.to_host.values()) + self.unparsed
 
     def per(self, n: int) -> "WireAccount":
-        scale = (lambda d: {k: v / n for k, v in d.items()})
+        def scale(d: dict[str, int]) -> dict[str, float]:
+            return {k: v / n for k, v in d.items()}
+
         return WireAccount(scale(self.to_device), scale(self.to_host), self.unparsed / n)
 
 

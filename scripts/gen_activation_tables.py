@@ -38,7 +38,7 @@ def table(f) -> list[int]:
 def _c_array(name: str, values: list[int]) -> str:
     rows = []
     for i in range(0, 256, 8):
-        cells = ", ".join(f"{v:4d}" for v in values[i:i + 8])
+        cells = ", ".join(f"{v:4d}" for v in values[i : i + 8])
         rows.append(f"    {cells},")
     return f"const q7_t {name}[256] = {{\n" + "\n".join(rows) + "\n};\n"
 
@@ -58,8 +58,9 @@ def render() -> str:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--check", action="store_true",
-                        help="fail if the generated file is out of date")
+    parser.add_argument(
+        "--check", action="store_true", help="fail if the generated file is out of date"
+    )
     args = parser.parse_args(argv)
     text = render()
     if args.check:

@@ -82,8 +82,12 @@ def _sizes(spec: dict) -> dict[str, int]:
     max_frame = header + spec["protocol"]["max_payload"] + CRC_BYTES
     # COBS adds one byte per started 254-byte run, plus the 0x00 delimiter.
     max_encoded = max_frame + max_frame // 254 + 1 + 1
-    return {"HEADER_BYTES": header, "CRC_BYTES": CRC_BYTES,
-            "MAX_FRAME": max_frame, "MAX_ENCODED": max_encoded}
+    return {
+        "HEADER_BYTES": header,
+        "CRC_BYTES": CRC_BYTES,
+        "MAX_FRAME": max_frame,
+        "MAX_ENCODED": max_encoded,
+    }
 
 
 def render_c(spec: dict) -> str:
@@ -131,7 +135,7 @@ def render_c(spec: dict) -> str:
             out.append(f"    {ctype} {fname}{'' if n is None else f'[{n}]'};")
         out += [
             f"}} hil_{name}_t;",
-            f"_Static_assert(sizeof(hil_{name}_t) == {size}, \"hil_{name}_t layout\");",
+            f'_Static_assert(sizeof(hil_{name}_t) == {size}, "hil_{name}_t layout");',
         ]
     out += ["", "#endif /* HIL_PROTOCOL_H */", ""]
     return "\n".join(out)

@@ -31,8 +31,12 @@ def _arm_gcc_with_newlib() -> bool:
     # The firmware links with --specs=nano.specs, which newlib provides.
     if not _on_path("arm-none-eabi-gcc"):
         return False
-    out = subprocess.run(["arm-none-eabi-gcc", "-print-file-name=nano.specs"],
-                         capture_output=True, text=True, check=False)
+    out = subprocess.run(
+        ["arm-none-eabi-gcc", "-print-file-name=nano.specs"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     return out.returncode == 0 and os.path.isabs(out.stdout.strip())
 
 
@@ -40,26 +44,32 @@ def _clang_with_libfuzzer() -> bool:
     # Debian's clang package leaves the fuzzer runtime to libclang-rt-<N>-dev.
     if not _on_path("clang"):
         return False
-    out = subprocess.run(["clang", "-print-resource-dir"], capture_output=True, text=True, check=False)
+    out = subprocess.run(
+        ["clang", "-print-resource-dir"], capture_output=True, text=True, check=False
+    )
     resources = Path(out.stdout.strip())
     return out.returncode == 0 and any((resources / "lib").rglob("libclang_rt.fuzzer*"))
 
 
 @dataclass(frozen=True)
 class Tool:
-    what: str                    # as the skip or failure names it
-    packages: str                # the Debian packages scripts/bootstrap installs for it
+    what: str  # as the skip or failure names it
+    packages: str  # the Debian packages scripts/bootstrap installs for it
     present: Callable[[], bool]
 
 
 TOOLS = {
     "gcc": Tool("host gcc", "gcc libc6-dev", lambda: _on_path("gcc")),
-    "arm_gcc": Tool("arm-none-eabi-gcc with newlib", "gcc-arm-none-eabi libnewlib-arm-none-eabi",
-                    _arm_gcc_with_newlib),
+    "arm_gcc": Tool(
+        "arm-none-eabi-gcc with newlib",
+        "gcc-arm-none-eabi libnewlib-arm-none-eabi",
+        _arm_gcc_with_newlib,
+    ),
     "qemu": Tool("qemu-system-arm", "qemu-system-arm", lambda: _on_path("qemu-system-arm")),
     "clang": Tool("clang with libFuzzer", "clang libclang-rt-dev", _clang_with_libfuzzer),
-    "chromium": Tool("chromium", "chromium",
-                     lambda: _on_path("chromium") or _on_path("chromium-browser")),
+    "chromium": Tool(
+        "chromium", "chromium", lambda: _on_path("chromium") or _on_path("chromium-browser")
+    ),
 }
 MARKERS = {f"needs_{key}": key for key in TOOLS}
 
@@ -144,8 +154,8 @@ def _live_qemu_children(parent: int | None = None) -> list[int]:
             text = stat.read_text()
         except OSError:
             continue
-        name = text[text.index("(") + 1:text.rindex(")")]
-        state, ppid = text[text.rindex(")") + 2:].split()[:2]
+        name = text[text.index("(") + 1 : text.rindex(")")]
+        state, ppid = text[text.rindex(")") + 2 :].split()[:2]
         if name.startswith("qemu-system") and int(ppid) == parent and state != "Z":
             found.append(int(stat.parent.name))
     return found
@@ -167,7 +177,7 @@ def _logged_layers(log: Path) -> list[tuple[int, int]]:
         try:
             rec = json.loads(line)
         except json.JSONDecodeError:
-            continue   # a line cut mid-write by a killed run
+            continue  # a line cut mid-write by a killed run
         if rec.get("record") == "layer":
             out.append((rec["vector"], rec["layer"]))
     return out

@@ -56,7 +56,10 @@ def _root(
         False, "--verbose", "-v", help="Show tracebacks and where each setting came from."
     ),
     version: bool = typer.Option(
-        False, "--version", help="Print hil's version and exit.", is_eager=True,
+        False,
+        "--version",
+        help="Print hil's version and exit.",
+        is_eager=True,
         callback=_print_version,
     ),
 ) -> None:
@@ -82,11 +85,11 @@ def main(argv: list[str] | None = None) -> int:
 def _sigterm_as_interrupt() -> Iterator[None]:
     """SIGTERM (how CI cancels a job) ends a command exactly as Ctrl-C does."""
     if threading.current_thread() is not threading.main_thread():
-        yield   # signal handlers can only be set from the main thread
+        yield  # signal handlers can only be set from the main thread
         return
 
     def on_sigterm(_signum, _frame) -> None:
-        signal.signal(signal.SIGTERM, signal.SIG_IGN)   # let the cleanup finish undisturbed
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)  # let the cleanup finish undisturbed
         raise Terminated("SIGTERM")
 
     previous = signal.signal(signal.SIGTERM, on_sigterm)
@@ -102,8 +105,10 @@ def _main(argv: list[str] | None) -> int:
         command = report_sources(finish(typer.main.get_command(app)))
         code = command.main(args=argv, prog_name="hil", standalone_mode=False)
         if code == 130:
-            err_console.print("[bold red]INTERRUPTED[/] before it finished; nothing was "
-                              "judged complete", highlight=False)
+            err_console.print(
+                "[bold red]INTERRUPTED[/] before it finished; nothing was judged complete",
+                highlight=False,
+            )
             return 130
         if isinstance(code, int) and code:
             return code
@@ -116,8 +121,10 @@ def _main(argv: list[str] | None) -> int:
             err_console.print(f"[yellow]hint:[/] {escape(exc.hint)}", highlight=False)
         return exc.exit_code
     except KeyboardInterrupt:
-        err_console.print("[bold red]INTERRUPTED[/] before it finished; nothing was "
-                          "judged complete", highlight=False)
+        err_console.print(
+            "[bold red]INTERRUPTED[/] before it finished; nothing was judged complete",
+            highlight=False,
+        )
         return 130
     except typer.Exit as exc:
         return exc.exit_code
@@ -126,15 +133,16 @@ def _main(argv: list[str] | None) -> int:
     except Exception as exc:  # click usage errors and friends
         from hil.cli.click_api import Abort, ClickException
 
-        if type(exc).__name__ == "NoArgsIsHelpError":   # a bare group: its help is the answer
+        if type(exc).__name__ == "NoArgsIsHelpError":  # a bare group: its help is the answer
             exc.show()
             return 2
         if isinstance(exc, ClickException):
             # Usage errors look like every other error: one line, then where to look.
             ctx = getattr(exc, "ctx", None)
             where = ctx.command_path if ctx is not None else _command_path(argv)
-            err_console.print(f"[bold red]error:[/] {escape(exc.format_message())}",
-                              highlight=False)
+            err_console.print(
+                f"[bold red]error:[/] {escape(exc.format_message())}", highlight=False
+            )
             err_console.print(f"[yellow]hint:[/] see {escape(where)} --help", highlight=False)
             return 2
         if isinstance(exc, Abort):

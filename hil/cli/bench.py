@@ -18,8 +18,9 @@ bench_app = typer.Typer(help="Benchmarks.", no_args_is_help=True)
 @bench_app.command("reference")
 def reference(
     model: Annotated[str, typer.Option(help="Built-in example network.")] = "cifar10",
-    repeat: Annotated[int, typer.Option(help="Timed inferences (after warm-ups).")]
-    = DEFAULT_REPEAT,
+    repeat: Annotated[
+        int, typer.Option(help="Timed inferences (after warm-ups).")
+    ] = DEFAULT_REPEAT,
     variant: Annotated[str, typer.Option(help="Reference variant: dsp or plain.")] = "dsp",
 ) -> None:
     """Median time per layer and per inference of the host numpy reference."""
@@ -30,12 +31,17 @@ def reference(
 def device(
     board: Annotated[str, typer.Option(help="Board to measure.")] = "qemu-m7",
     model: Annotated[str, typer.Option(help="Model to run.")] = "cifar10",
-    baud: Annotated[Optional[List[int]], typer.Option(
-        help="Baud rate to throttle the link to (repeatable) [default: 115200, 921600, "
-             "2000000].")] = None,
+    baud: Annotated[
+        Optional[List[int]],
+        typer.Option(
+            help="Baud rate to throttle the link to (repeatable) [default: 115200, 921600, "
+            "2000000]."
+        ),
+    ] = None,
     vectors: Annotated[int, typer.Option(help="Vectors per digest-mode measurement.")] = 6,
-    full_vectors: Annotated[int, typer.Option(
-        help="Vectors per full-dump measurement (slow at 115200 baud).")] = 2,
+    full_vectors: Annotated[
+        int, typer.Option(help="Vectors per full-dump measurement (slow at 115200 baud).")
+    ] = 2,
     build_dir: BuildDirOpt = None,
 ) -> None:
     """Validated vectors per second at each baud rate, full dumps vs digests, against the ideal."""
@@ -50,15 +56,23 @@ def device(
     at_least("--vectors", vectors)
     at_least("--full-vectors", full_vectors)
     if full_vectors > vectors:
-        raise ConfigError(f"--full-vectors {full_vectors} is more than --vectors {vectors}: the "
-                          "full-dump measurement reuses the digest-mode vectors",
-                          hint=f"use --full-vectors {vectors} or fewer, or raise --vectors")
+        raise ConfigError(
+            f"--full-vectors {full_vectors} is more than --vectors {vectors}: the "
+            "full-dump measurement reuses the digest-mode vectors",
+            hint=f"use --full-vectors {vectors} or fewer, or raise --vectors",
+        )
     root = check_outputs(build_dir, folders=("logs",))
     b, net = load_board(board), load_model(model)
     with console.status("benchmarking") as status:
-        base, rows = run_link_bench(b, net, bauds=tuple(baud or DEFAULT_BAUDS), vectors=vectors,
-                                    full_vectors=full_vectors, build_root=root,
-                                    progress=status.update)
+        base, rows = run_link_bench(
+            b,
+            net,
+            bauds=tuple(baud or DEFAULT_BAUDS),
+            vectors=vectors,
+            full_vectors=full_vectors,
+            build_root=root,
+            progress=status.update,
+        )
     render_link_bench(b, net, base, rows, console)
 
 
@@ -76,10 +90,9 @@ def devices(
     from hil.bench_device import measure_shards
     from hil.boards import load_board
     from hil.cli.build import check_outputs
-    from hil.deploy import prepare_image
-    from hil.inputs import generated_inputs
     from hil.cli.option_checks import at_least
-    from hil.deploy import EMULATED_KINDS
+    from hil.deploy import EMULATED_KINDS, prepare_image
+    from hil.inputs import generated_inputs
     from hil.model.io import load_model
 
     at_least("--devices", count, example=2)
@@ -87,8 +100,10 @@ def devices(
     root = check_outputs(build_dir, folders=("logs",))
     b, net = load_board(board), load_model(model)
     if b.kind not in EMULATED_KINDS:
-        raise ConfigError(f"board {b.id} is of kind {b.kind}: bench devices starts emulated "
-                          "boards only", hint="pick an emulated board, e.g. --board qemu-m7")
+        raise ConfigError(
+            f"board {b.id} is of kind {b.kind}: bench devices starts emulated boards only",
+            hint="pick an emulated board, e.g. --board qemu-m7",
+        )
     image = prepare_image(b, net, build_root=root)
     x = generated_inputs(net, vectors, 0)
     table = Table(title=f"{net.name} on {count} x {b.id}, {plural(vectors, 'vector')}")

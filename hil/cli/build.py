@@ -8,12 +8,21 @@ import typer
 from rich.table import Table
 
 from hil.cli.console import console
-from hil.cli.options import (DEFAULT_BOARD, DEFAULT_MODEL, BoardOpt, BuildDirOpt, CmsisNnOpt,
-                             ModelOpt)
+from hil.cli.options import (
+    DEFAULT_BOARD,
+    DEFAULT_MODEL,
+    BoardOpt,
+    BuildDirOpt,
+    CmsisNnOpt,
+    ModelOpt,
+)
 
 
-def check_outputs(build_dir: Path | None, files: dict[str, Path | None] | None = None,
-                  folders: tuple[str, ...] = ()) -> Path:
+def check_outputs(
+    build_dir: Path | None,
+    files: dict[str, Path | None] | None = None,
+    folders: tuple[str, ...] = (),
+) -> Path:
     """Check every path a command will write before it starts any work: the output
     ``files`` by option, the build directory (and its sub-``folders``) and the object
     cache. Returns the build directory."""
@@ -39,16 +48,19 @@ def build_image(board, network, build_root, cmsis_nn=None):
     from hil.deploy import prepare_image
 
     with console.status(f"building {network.name} for {board.id}") as status:
-        return prepare_image(board, network, build_root=build_root, cmsis_nn=cmsis_nn,
-                             say=status.update)
+        return prepare_image(
+            board, network, build_root=build_root, cmsis_nn=cmsis_nn, say=status.update
+        )
 
 
 def memory_table(board, image) -> Table:
     t = Table(title=f"firmware for {board.id} ({image.backend} kernels, {image.variant} path)")
     for col in ("region", "used", "size", "use"):
         t.add_column(col, justify="right" if col != "region" else "left")
-    for name, used, region in (("flash", image.flash_bytes, board.flash),
-                               ("RAM (static)", image.ram_bytes, board.ram)):
+    for name, used, region in (
+        ("flash", image.flash_bytes, board.flash),
+        ("RAM (static)", image.ram_bytes, board.ram),
+    ):
         t.add_row(name, f"{used:,} B", f"{region.size:,} B", f"{100 * used / region.size:.1f}%")
     return t
 
@@ -63,9 +75,8 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Build the firmware image that runs MODEL on BOARD; report flash and RAM use."""
         from hil.boards import load_board
-        from hil.model.io import load_model
-
         from hil.cli.option_checks import check_cmsis_nn
+        from hil.model.io import load_model
 
         check_cmsis_nn(cmsis_nn)
         root = check_outputs(build_dir)

@@ -20,7 +20,7 @@ VERBOSE_HELP = "Show tracebacks and where each setting came from."
 
 
 def _on_verbose(value: bool) -> None:
-    if value:   # never undoes a -v given before the subcommand
+    if value:  # never undoes a -v given before the subcommand
         set_verbose(True)
 
 
@@ -29,9 +29,19 @@ def verbose_option():
     holder = typer.Typer(add_completion=False)
 
     @holder.command()
-    def _holder(verbose: Annotated[bool, typer.Option(
-            "--verbose", "-v", help=VERBOSE_HELP, callback=_on_verbose, is_eager=True,
-            expose_value=False)] = False) -> None:
+    def _holder(
+        verbose: Annotated[
+            bool,
+            typer.Option(
+                "--verbose",
+                "-v",
+                help=VERBOSE_HELP,
+                callback=_on_verbose,
+                is_eager=True,
+                expose_value=False,
+            ),
+        ] = False,
+    ) -> None:
         """Only carries the option."""
 
     return next(p for p in typer.main.get_command(holder).params if p.name == "verbose")
@@ -51,7 +61,7 @@ def _finish(command, verbose, seen: set[int], *, root: bool) -> None:
         command.help = escape(command.help)
     params = [*command.params, command.get_help_option(typer.Context(command))]
     for param in params:
-        if param is None or id(param) in seen:   # one option object may serve many commands
+        if param is None or id(param) in seen:  # one option object may serve many commands
             continue
         seen.add(id(param))
         if getattr(param, "is_flag", False) and param.metavar is None:

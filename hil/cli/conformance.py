@@ -12,8 +12,8 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 from hil.cli.build import build_image
 from hil.cli.console import console
 from hil.cli.options import BuildDirOpt, CmsisNnOpt, PortOpt, TimeoutOpt
-from hil.conformance import render_report, run_conformance
 from hil.cli.setting_sources import on_command_line
+from hil.conformance import render_report, run_conformance
 from hil.errors import ConfigError, Interrupted, MismatchError, interruption_name
 from hil.reference.spec import KERNEL_SPECS, VARIANTS
 
@@ -23,18 +23,34 @@ def _count_cases(directory: Path) -> int:
 
 
 def conformance(
-    directory: Annotated[Path, typer.Argument(
-        help="Golden-vector folder: <function>/<case>.npz, or one function's folder.")],
-    variant: Annotated[Optional[str], typer.Option(
-        help=f"Reference variant: {' or '.join(VARIANTS)} (pooling differs) "
-             "[default: dsp; with --board, the device's].")] = None,
-    function: Annotated[Optional[str], typer.Option(
-        help="Run only this CMSIS-NN function's cases.")] = None,
-    skip_function: Annotated[Optional[List[str]], typer.Option(
-        "--skip-function", help="Leave out this function's cases (repeatable).")] = None,
-    board: Annotated[Optional[str], typer.Option(
-        "--board", "-b", help="Run each case on this board's firmware kernels instead of "
-                              "the host reference.")] = None,
+    directory: Annotated[
+        Path,
+        typer.Argument(
+            help="Golden-vector folder: <function>/<case>.npz, or one function's folder."
+        ),
+    ],
+    variant: Annotated[
+        Optional[str],
+        typer.Option(
+            help=f"Reference variant: {' or '.join(VARIANTS)} (pooling differs) "
+            "[default: dsp; with --board, the device's]."
+        ),
+    ] = None,
+    function: Annotated[
+        Optional[str], typer.Option(help="Run only this CMSIS-NN function's cases.")
+    ] = None,
+    skip_function: Annotated[
+        Optional[List[str]],
+        typer.Option("--skip-function", help="Leave out this function's cases (repeatable)."),
+    ] = None,
+    board: Annotated[
+        Optional[str],
+        typer.Option(
+            "--board",
+            "-b",
+            help="Run each case on this board's firmware kernels instead of the host reference.",
+        ),
+    ] = None,
     cmsis_nn: CmsisNnOpt = None,
     build_dir: BuildDirOpt = None,
     port: PortOpt = None,
@@ -48,26 +64,34 @@ def conformance(
         report = run_conformance(directory, variant=variant or "dsp", function=function, skip=skip)
         render_report(report, console)
     else:
-        report = _on_device(directory, board, variant, function, skip, cmsis_nn, build_dir,
-                            port, timeout)
+        report = _on_device(
+            directory, board, variant, function, skip, cmsis_nn, build_dir, port, timeout
+        )
     if not report.ok:
-        raise MismatchError(f"{report.failed} of {report.passed + report.failed} "
-                            "conformance cases failed",
-                            hint="see the first mismatch per function above")
+        raise MismatchError(
+            f"{report.failed} of {report.passed + report.failed} conformance cases failed",
+            hint="see the first mismatch per function above",
+        )
 
 
 # Options that only shape a device run.
-DEVICE_OPTIONS = {"cmsis_nn": "--cmsis-nn", "build_dir": "--build-dir", "port": "--port",
-                  "timeout": "--timeout"}
+DEVICE_OPTIONS = {
+    "cmsis_nn": "--cmsis-nn",
+    "build_dir": "--build-dir",
+    "port": "--port",
+    "timeout": "--timeout",
+}
 
 
 def _refuse_device_options() -> None:
     for name, option in DEVICE_OPTIONS.items():
         if on_command_line(name):
-            raise ConfigError(f"{option} applies to a run on a device; without --board, "
-                              "conformance runs the host reference",
-                              hint=f"add --board BOARD (see `hil boards`) to run the cases on "
-                                   f"a device's kernels, or drop {option}")
+            raise ConfigError(
+                f"{option} applies to a run on a device; without --board, "
+                "conformance runs the host reference",
+                hint=f"add --board BOARD (see `hil boards`) to run the cases on "
+                f"a device's kernels, or drop {option}",
+            )
 
 
 def _check_skips(directory: Path, skip: frozenset[str]) -> None:
@@ -77,8 +101,10 @@ def _check_skips(directory: Path, skip: frozenset[str]) -> None:
         known |= {d.name for d in directory.iterdir() if d.is_dir()}
     unknown = sorted(skip - known)
     if unknown:
-        raise ConfigError(f"--skip-function {unknown[0]}: no such function",
-                          hint="known functions: " + ", ".join(sorted(known)))
+        raise ConfigError(
+            f"--skip-function {unknown[0]}: no such function",
+            hint="known functions: " + ", ".join(sorted(known)),
+        )
 
 
 def _on_device(directory, board, variant, function, skip, cmsis_nn, build_dir, port, timeout):
@@ -93,15 +119,22 @@ def _on_device(directory, board, variant, function, skip, cmsis_nn, build_dir, p
 
     b = load_board(board)
     if variant is not None and variant != b.variant:
-        raise ConfigError(f"board {b.id} runs the {b.variant} kernel path, not {variant}",
-                          hint=f"drop --variant, or pass --variant {b.variant}")
+        raise ConfigError(
+            f"board {b.id} runs the {b.variant} kernel path, not {variant}",
+            hint=f"drop --variant, or pass --variant {b.variant}",
+        )
     root = check_outputs(build_dir, folders=("logs",))
     # Any image carries the kernel arena; the smallest example keeps the build quick.
     net = build_example("lenet5")
     image = build_image(b, net, root, cmsis_nn)
     with open_device(b, image, log_dir=root / "logs", port=port, timeout=timeout) as dev:
-        progress = Progress(TextColumn("[bold]{task.description}"), BarColumn(),
-                            MofNCompleteColumn(), console=console, transient=True)
+        progress = Progress(
+            TextColumn("[bold]{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            console=console,
+            transient=True,
+        )
         total = _count_cases(Path(directory))
         started = [0]
 
@@ -113,15 +146,26 @@ def _on_device(directory, board, variant, function, skip, cmsis_nn, build_dir, p
             with progress:
                 task = progress.add_task(f"cases on {b.id}", total=total)
                 report = run_conformance(
-                    directory, variant=dev.info.variant, function=function, skip=skip,
-                    kernel_runner=device_runner(dev.session, dev.counts), on_case=on_case)
+                    directory,
+                    variant=dev.info.variant,
+                    function=function,
+                    skip=skip,
+                    kernel_runner=device_runner(dev.session, dev.counts),
+                    on_case=on_case,
+                )
         except KeyboardInterrupt as exc:
             # No verdict from part of a set: a case never run may be the one that fails.
-            raise Interrupted(f"INTERRUPTED after {max(started[0] - 1, 0)} of {total} cases on "
-                              f"{b.id} ({interruption_name(exc)}); no conformance verdict",
-                              hint="run it again to the end") from exc
-        render_report(report, console, where=f"{b.id}, {dev.info.backend} kernels",
-                      count_label=f"median {dev.counts.unit} ({dev.counts.name})")
+            raise Interrupted(
+                f"INTERRUPTED after {max(started[0] - 1, 0)} of {total} cases on "
+                f"{b.id} ({interruption_name(exc)}); no conformance verdict",
+                hint="run it again to the end",
+            ) from exc
+        render_report(
+            report,
+            console,
+            where=f"{b.id}, {dev.info.backend} kernels",
+            count_label=f"median {dev.counts.unit} ({dev.counts.name})",
+        )
     return report
 
 

@@ -23,9 +23,14 @@ class FlashBar:
 
     def __call__(self, fraction: float) -> None:
         if self._progress is None:
-            self._progress = Progress(TextColumn("{task.description}"), BarColumn(),
-                                      TaskProgressColumn(), TimeElapsedColumn(),
-                                      console=self.console, transient=False)
+            self._progress = Progress(
+                TextColumn("{task.description}"),
+                BarColumn(),
+                TaskProgressColumn(),
+                TimeElapsedColumn(),
+                console=self.console,
+                transient=False,
+            )
             self._progress.start()
             self._task = self._progress.add_task(self.label, total=1.0)
         self._progress.update(self._task, completed=min(max(fraction, 0.0), 1.0))
@@ -39,9 +44,15 @@ class FlashBar:
 
 
 @contextmanager
-def runner_options(board: Board, console: Console, *, probe: str | None = None,
-                   pack: Path | None = None, lab: Path | None = None,
-                   port: str | None = None) -> Iterator[dict]:
+def runner_options(
+    board: Board,
+    console: Console,
+    *,
+    probe: str | None = None,
+    pack: Path | None = None,
+    lab: Path | None = None,
+    port: str | None = None,
+) -> Iterator[dict]:
     """The runner_options for open_device: the probe settings, only for pyOCD boards."""
     if board.kind != "pyocd":
         yield {}

@@ -32,24 +32,42 @@ def info(model: Annotated[str, typer.Argument(help=MODEL_HELP)]) -> None:
     shapes = infer_shapes(net)
     plan = plan_memory(net)
     table = Table(title=f"model {net.name}: input {_shape(net.input_shape)}")
-    for col, justify in (("#", "right"), ("layer", "left"), ("function", "left"),
-                         ("output", "left"), ("MACs", "right"), ("in@", "right"),
-                         ("out@", "right")):
+    for col, justify in (
+        ("#", "right"),
+        ("layer", "left"),
+        ("function", "left"),
+        ("output", "left"),
+        ("MACs", "right"),
+        ("in@", "right"),
+        ("out@", "right"),
+    ):
         table.add_column(col, justify=justify, no_wrap=True)
     table.add_column("params", overflow="fold")
     for i, (layer, shape, slot) in enumerate(zip(net.layers, shapes, plan.layers)):
-        table.add_row(str(i), layer.name, layer.function, _shape(shape), f"{layer.macs:,}",
-                      str(slot.in_offset), str(slot.out_offset), _params(layer))
+        table.add_row(
+            str(i),
+            layer.name,
+            layer.function,
+            _shape(shape),
+            f"{layer.macs:,}",
+            str(slot.in_offset),
+            str(slot.out_offset),
+            _params(layer),
+        )
     console.print(table)
     weights = sum(a.size for l in net.layers for a in (l.weights, l.bias) if a is not None)
     if net.description:
-        console.print(net.description, markup=False)   # the user's text, as written
-    console.print(f"layers {len(net.layers)}   MACs {sum(l.macs for l in net.layers):,}   "
-                  f"weights+biases {weights:,} B")
-    console.print(f"arena {plan.arena_size:,} B (buffer A {plan.buffer_sizes[0]:,} B at "
-                  f"{plan.buffer_offsets[0]}, buffer B {plan.buffer_sizes[1]:,} B at "
-                  f"{plan.buffer_offsets[1]})   scratch {plan.scratch_size:,} q15 "
-                  f"({2 * plan.scratch_size:,} B)")
+        console.print(net.description, markup=False)  # the user's text, as written
+    console.print(
+        f"layers {len(net.layers)}   MACs {sum(l.macs for l in net.layers):,}   "
+        f"weights+biases {weights:,} B"
+    )
+    console.print(
+        f"arena {plan.arena_size:,} B (buffer A {plan.buffer_sizes[0]:,} B at "
+        f"{plan.buffer_offsets[0]}, buffer B {plan.buffer_sizes[1]:,} B at "
+        f"{plan.buffer_offsets[1]})   scratch {plan.scratch_size:,} q15 "
+        f"({2 * plan.scratch_size:,} B)"
+    )
     console.print(f"model hash {model_hash(net).hex()}")
 
 
@@ -74,15 +92,18 @@ def export(
     net = build_example(name, seed)
     existing = [p for p in (target, target.with_suffix(".npz")) if p.exists()]
     if existing and not force:
-        raise ConfigError(f"{existing[0]} already exists",
-                          hint="choose another directory or pass --force to overwrite")
+        raise ConfigError(
+            f"{existing[0]} already exists",
+            hint="choose another directory or pass --force to overwrite",
+        )
     toml, npz = save_model(net, target)
     console.print(f"wrote {toml} and {npz}", markup=False)
 
 
 def register(app: typer.Typer) -> None:
-    group = typer.Typer(help="Inspect models and export the built-in examples.",
-                        no_args_is_help=True)
+    group = typer.Typer(
+        help="Inspect models and export the built-in examples.", no_args_is_help=True
+    )
     group.command("info")(info)
     group.command("export")(export)
     app.add_typer(group, name="model")

@@ -16,8 +16,10 @@ from hil.errors import ConfigError
 
 def at_least(option: str, value: int, minimum: int = 1, example: int | None = None) -> None:
     if value < minimum:
-        raise ConfigError(f"{option} {value} must be at least {minimum}",
-                          hint=f"e.g. {option} {example if example is not None else minimum}")
+        raise ConfigError(
+            f"{option} {value} must be at least {minimum}",
+            hint=f"e.g. {option} {example if example is not None else minimum}",
+        )
 
 
 def check_cmsis_nn(path: Path | None) -> None:
@@ -35,16 +37,20 @@ def check_generated_only(inputs: Path | None, names: dict[str, str]) -> None:
         return
     for name, option in names.items():
         if on_command_line(name):
-            raise ConfigError(f"{option} and --inputs both given: the vectors come from "
-                              f"{inputs}, so {option} would be ignored",
-                              hint=f"drop {option}, or drop --inputs to run generated vectors")
+            raise ConfigError(
+                f"{option} and --inputs both given: the vectors come from "
+                f"{inputs}, so {option} would be ignored",
+                hint=f"drop {option}, or drop --inputs to run generated vectors",
+            )
 
 
 def check_needs(option: str, name: str, needed: str, present: bool, value: str = "") -> None:
     """``option`` (parameter ``name``) only acts together with ``needed`` (taking ``value``)."""
     if on_command_line(name) and not present:
-        raise ConfigError(f"{option} does nothing without {needed}",
-                          hint=f"add {needed} {value}".rstrip() + f", or drop {option}")
+        raise ConfigError(
+            f"{option} does nothing without {needed}",
+            hint=f"add {needed} {value}".rstrip() + f", or drop {option}",
+        )
 
 
 def check_lab_options(board, options: dict[str, str]) -> None:
@@ -53,6 +59,8 @@ def check_lab_options(board, options: dict[str, str]) -> None:
         return
     for name, option in options.items():
         if on_command_line(name):
-            raise ConfigError(f"{option} is for boards flashed through pyOCD; board {board.id} "
-                              f"is of kind {board.kind}",
-                              hint=f"drop {option}, or pick a pyOCD board (see `hil boards`)")
+            raise ConfigError(
+                f"{option} is for boards flashed through pyOCD; board {board.id} "
+                f"is of kind {board.kind}",
+                hint=f"drop {option}, or pick a pyOCD board (see `hil boards`)",
+            )

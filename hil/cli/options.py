@@ -17,43 +17,92 @@ from hil.model.examples import DEFAULT_MODEL  # noqa: F401
 def _positive_seconds(ctx: typer.Context, param: typer.CallbackParam, value: float) -> float:
     # Refused here: a zero or negative wait would later be blamed on the device.
     if not (math.isfinite(value) and value > 0):
-        raise ConfigError(f"{as_given(ctx, param.name, f'{value:g}')} must be a positive "
-                          "number of seconds", hint="e.g. --timeout 10; more for a slow link")
+        raise ConfigError(
+            f"{as_given(ctx, param.name, f'{value:g}')} must be a positive number of seconds",
+            hint="e.g. --timeout 10; more for a slow link",
+        )
     return value
 
 
-BoardOpt = Annotated[str, typer.Option(
-    "--board", "-b", envvar="HIL_BOARD",
-    help="Board id (see `hil boards`) or path of a board .toml file.")]
-ModelOpt = Annotated[str, typer.Option(
-    "--model", "-m", envvar="HIL_MODEL",
-    help="Built-in example (cifar10, lenet5) or path of a .toml model file.")]
-CmsisNnOpt = Annotated[Optional[Path], typer.Option(
-    "--cmsis-nn", envvar="HIL_CMSIS_NN",
-    help="Build against a genuine CMSIS-NN instead of hil's portable kernels: the root of a "
-         "CMSIS_5 checkout up to tag 5.9.0, or of a standalone CMSIS-NN checkout at commit "
-         "cc3e92d (September 2022) or older (no CMSIS-NN release has the q7 API).")]
-BuildDirOpt = Annotated[Optional[Path], typer.Option(
-    "--build-dir", envvar="HIL_BUILD_DIR",
-    help="Where images, generated sources and logs go [default: ./build/hil].")]
-PortOpt = Annotated[Optional[str], typer.Option(
-    "--port", envvar="HIL_PORT",
-    help="The device's UART as a pyserial URL (/dev/ttyACM0, socket://host:port, "
-         "rfc2217://host:port); overrides what the runner finds.")]
-TimeoutOpt = Annotated[float, typer.Option(
-    "--timeout", envvar="HIL_TIMEOUT", help="Seconds to wait for each device reply.",
-    callback=_positive_seconds)]
+BoardOpt = Annotated[
+    str,
+    typer.Option(
+        "--board",
+        "-b",
+        envvar="HIL_BOARD",
+        help="Board id (see `hil boards`) or path of a board .toml file.",
+    ),
+]
+ModelOpt = Annotated[
+    str,
+    typer.Option(
+        "--model",
+        "-m",
+        envvar="HIL_MODEL",
+        help="Built-in example (cifar10, lenet5) or path of a .toml model file.",
+    ),
+]
+CmsisNnOpt = Annotated[
+    Optional[Path],
+    typer.Option(
+        "--cmsis-nn",
+        envvar="HIL_CMSIS_NN",
+        help="Build against a genuine CMSIS-NN instead of hil's portable kernels: the root of a "
+        "CMSIS_5 checkout up to tag 5.9.0, or of a standalone CMSIS-NN checkout at commit "
+        "cc3e92d (September 2022) or older (no CMSIS-NN release has the q7 API).",
+    ),
+]
+BuildDirOpt = Annotated[
+    Optional[Path],
+    typer.Option(
+        "--build-dir",
+        envvar="HIL_BUILD_DIR",
+        help="Where images, generated sources and logs go [default: ./build/hil].",
+    ),
+]
+PortOpt = Annotated[
+    Optional[str],
+    typer.Option(
+        "--port",
+        envvar="HIL_PORT",
+        help="The device's UART as a pyserial URL (/dev/ttyACM0, socket://host:port, "
+        "rfc2217://host:port); overrides what the runner finds.",
+    ),
+]
+TimeoutOpt = Annotated[
+    float,
+    typer.Option(
+        "--timeout",
+        envvar="HIL_TIMEOUT",
+        help="Seconds to wait for each device reply.",
+        callback=_positive_seconds,
+    ),
+]
 
 # Lab bench (boards of kind "pyocd"); the lab file fills in what is not given.
-ProbeOpt = Annotated[Optional[str], typer.Option(
-    "--probe", envvar="HIL_PROBE",
-    help="Debug probe of a pyOCD board: its unique id (`pyocd list`), or remote:HOST:PORT for "
-         "a probe served by `pyocd server` on another machine. Overrides the lab file.")]
-PackOpt = Annotated[Optional[Path], typer.Option(
-    "--pack", envvar="HIL_PACK",
-    help="CMSIS device family pack (.pack) giving pyOCD the board's target, for benches "
-         "without `pyocd pack install`.")]
-LabOpt = Annotated[Optional[Path], typer.Option(
-    "--lab",
-    help="Lab file mapping boards to probes and ports (default: $HIL_LAB, else ./lab.toml "
-         "if present).")]
+ProbeOpt = Annotated[
+    Optional[str],
+    typer.Option(
+        "--probe",
+        envvar="HIL_PROBE",
+        help="Debug probe of a pyOCD board: its unique id (`pyocd list`), or remote:HOST:PORT for "
+        "a probe served by `pyocd server` on another machine. Overrides the lab file.",
+    ),
+]
+PackOpt = Annotated[
+    Optional[Path],
+    typer.Option(
+        "--pack",
+        envvar="HIL_PACK",
+        help="CMSIS device family pack (.pack) giving pyOCD the board's target, for benches "
+        "without `pyocd pack install`.",
+    ),
+]
+LabOpt = Annotated[
+    Optional[Path],
+    typer.Option(
+        "--lab",
+        help="Lab file mapping boards to probes and ports (default: $HIL_LAB, else ./lab.toml "
+        "if present).",
+    ),
+]

@@ -56,16 +56,19 @@ def _report_then(invoke):
     def wrapped(ctx):
         if verbose():
             for name, value, origin in setting_sources(ctx):
-                err_console.print(f"[dim]setting {name} = {escape(str(value))} from "
-                                  f"{escape(origin)}[/]",
-                                  highlight=False, soft_wrap=True)
+                err_console.print(
+                    f"[dim]setting {name} = {escape(str(value))} from {escape(origin)}[/]",
+                    highlight=False,
+                    soft_wrap=True,
+                )
         return invoke(ctx)
+
     return wrapped
 
 
 def report_sources(command):
     """Make every leaf command of a Click ``command`` print its settings under --verbose."""
-    if hasattr(command, "commands"):   # a group
+    if hasattr(command, "commands"):  # a group
         for sub in command.commands.values():
             report_sources(sub)
     else:

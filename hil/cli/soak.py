@@ -14,8 +14,8 @@ from typing import Annotated, Optional
 import typer
 
 from hil.cli.console import console
-from hil.cli.options import (BoardOpt, BuildDirOpt, ModelOpt, PortOpt, TimeoutOpt)
 from hil.cli.cut_short import judged_until_cut
+from hil.cli.options import BoardOpt, BuildDirOpt, ModelOpt, PortOpt, TimeoutOpt
 from hil.errors import ConfigError, HilError, MismatchError
 
 DEFAULT_FAULTS = "drop=0.001,flip=0.001,seed=7"
@@ -32,28 +32,34 @@ def fault_injector(spec: str | None, baud: int | None):
     parsed = parse_spec(spec or "")
     if baud is not None:
         if baud <= 0:
-            raise ConfigError(f"--link-baud {baud} must be positive", hint="e.g. --link-baud 115200")
+            raise ConfigError(
+                f"--link-baud {baud} must be positive", hint="e.g. --link-baud 115200"
+            )
         parsed = replace(parsed, baud=baud)
     return LinkFaults(parsed)
 
 
 def link_stats_line(session, faults) -> str:
     s = session.link_stats()
-    line = (f"link: {s['retransmissions']} retransmissions, {s['reruns']} vector re-runs, "
-            f"{s['resyncs']} resyncs ({s['reconnects']} reconnects, {s['resets']} resets asked, "
-            f"{s['resets_seen']} seen), {s['damaged_frames']} damaged frames dropped")
+    line = (
+        f"link: {s['retransmissions']} retransmissions, {s['reruns']} vector re-runs, "
+        f"{s['resyncs']} resyncs ({s['reconnects']} reconnects, {s['resets']} resets asked, "
+        f"{s['resets_seen']} seen), {s['damaged_frames']} damaged frames dropped"
+    )
     if faults is not None:
         c = faults.counts
-        line += (f"; injected [{faults.spec}]: {c.dropped} dropped, {c.flipped} flipped, "
-                 f"{c.duplicated} duplicated, {c.delayed} delayed, {c.garbage_bursts} garbage "
-                 f"bursts, {c.cuts} cuts over {c.bytes:,} bytes")
+        line += (
+            f"; injected [{faults.spec}]: {c.dropped} dropped, {c.flipped} flipped, "
+            f"{c.duplicated} duplicated, {c.delayed} delayed, {c.garbage_bursts} garbage "
+            f"bursts, {c.cuts} cuts over {c.bytes:,} bytes"
+        )
     return line
 
 
 def print_link_stats(out, session, faults) -> None:
     """The recovery counters, when there was anything to recover from."""
     s = session.link_stats()
-    s.pop("stale_frames")   # the boot HELLO is one: not worth a line by itself
+    s.pop("stale_frames")  # the boot HELLO is one: not worth a line by itself
     if faults is not None or any(s.values()):
         out.print(link_stats_line(session, faults), markup=False, highlight=False)
 
@@ -101,23 +107,32 @@ def register(app: typer.Typer) -> None:
         model: ModelOpt = "cifar10",
         vectors: Annotated[int, typer.Option("--vectors", "-n", help="Vectors to run.")] = 1000,
         seed: Annotated[int, typer.Option(help="Seed of the generated vectors.")] = 0,
-        link_faults: Annotated[str, typer.Option(
-            "--link-faults", help="Fault spec (see hil run --link-faults).")] = DEFAULT_FAULTS,
-        link_baud: Annotated[Optional[int], typer.Option(
-            "--link-baud", help="Pace the link at this baud rate.")] = None,
-        dump: Annotated[str, typer.Option(
-            help="Layer outputs on the wire: all, mismatch or none (digests).")] = "none",
-        reset_every: Annotated[float, typer.Option(
-            "--reset-every", help="Reset the device every this many seconds (0: never).")] = 0.0,
+        link_faults: Annotated[
+            str, typer.Option("--link-faults", help="Fault spec (see hil run --link-faults).")
+        ] = DEFAULT_FAULTS,
+        link_baud: Annotated[
+            Optional[int], typer.Option("--link-baud", help="Pace the link at this baud rate.")
+        ] = None,
+        dump: Annotated[
+            str, typer.Option(help="Layer outputs on the wire: all, mismatch or none (digests).")
+        ] = "none",
+        reset_every: Annotated[
+            float,
+            typer.Option(
+                "--reset-every", help="Reset the device every this many seconds (0: never)."
+            ),
+        ] = 0.0,
         build_dir: BuildDirOpt = None,
         port: PortOpt = None,
         timeout: TimeoutOpt = 10.0,
-        json_path: Annotated[Optional[Path], typer.Option(
-            "--json", help="Write the soak's figures as JSON.")] = None,
+        json_path: Annotated[
+            Optional[Path], typer.Option("--json", help="Write the soak's figures as JSON.")
+        ] = None,
     ) -> None:
         """Run VECTORS through a fault-injected link; every layer still judged bit-exactly."""
         from hil.boards import load_board
         from hil.check import DUMP_CHOICES, check_vectors
+        from hil.cli.build import check_outputs
         from hil.deploy import open_device, prepare_image
         from hil.inputs import generated_inputs
         from hil.model.hashing import model_hash
@@ -125,14 +140,16 @@ def register(app: typer.Typer) -> None:
         from hil.report import RunInfo, RunReport
         from hil.symbols import symbolized
 
-        from hil.cli.build import check_outputs
-
         root = check_outputs(build_dir, {"--json": json_path}, folders=("logs",))
         if dump not in DUMP_CHOICES:
-            raise ConfigError(f"unknown --dump {dump!r}", hint=f"use one of {', '.join(DUMP_CHOICES)}")
+            raise ConfigError(
+                f"unknown --dump {dump!r}", hint=f"use one of {', '.join(DUMP_CHOICES)}"
+            )
         if not (math.isfinite(reset_every) and reset_every >= 0):
-            raise ConfigError(f"--reset-every {reset_every:g} must be 0 (never) or a positive "
-                              "number of seconds", hint="e.g. --reset-every 5")
+            raise ConfigError(
+                f"--reset-every {reset_every:g} must be 0 (never) or a positive number of seconds",
+                hint="e.g. --reset-every 5",
+            )
         b = load_board(board)
         net = load_model(model)
         x = generated_inputs(net, vectors, seed)
@@ -140,20 +157,38 @@ def register(app: typer.Typer) -> None:
         with console.status(f"building {net.name} for {b.id}"):
             image = prepare_image(b, net, build_root=root)
         t0 = time.monotonic()
-        with symbolized(image.elf), \
-                open_device(b, image, log_dir=root / "logs", port=port, timeout=timeout,
-                            link_faults=faults, layer_macs=[l.macs for l in net.layers]) as dev:
+        with (
+            symbolized(image.elf),
+            open_device(
+                b,
+                image,
+                log_dir=root / "logs",
+                port=port,
+                timeout=timeout,
+                link_faults=faults,
+                layer_macs=[l.macs for l in net.layers],
+            ) as dev,
+        ):
             info = dev.session.check_image(model_hash(net), b.id, model=model, variant=b.variant)
-            report = RunReport(net, RunInfo(net.name, b.id, info.variant, info.backend, dev.counts),
-                               vectors_requested=len(x))
+            report = RunReport(
+                net,
+                RunInfo(net.name, b.id, info.variant, info.backend, dev.counts),
+                vectors_requested=len(x),
+            )
             resetter = _Resetter(dev.runner, reset_every)
             try:
                 with judged_until_cut(report), resetter, console.status("soaking") as status:
                     if reset_every > 0:
                         dev.session.reset = resetter.reset
-                    check_vectors(dev.session, net, x, report, variant=info.variant, dump=dump,
-                                  on_vector=lambda i: status.update(
-                                      f"soaking: {i + 1}/{len(x)} vectors"))
+                    check_vectors(
+                        dev.session,
+                        net,
+                        x,
+                        report,
+                        variant=info.variant,
+                        dump=dump,
+                        on_vector=lambda i: status.update(f"soaking: {i + 1}/{len(x)} vectors"),
+                    )
             finally:
                 # A soak cut short still shows, and writes, what it measured until then.
                 elapsed = time.monotonic() - t0
@@ -161,33 +196,57 @@ def register(app: typer.Typer) -> None:
                 done = max(report.vectors_done, 1)
                 console.print(report.summary_line(), markup=False)
                 console.print(link_stats_line(dev.session, faults), markup=False, highlight=False)
-                console.print(f"{report.progress_text()} in {elapsed:.1f} s "
-                              f"({elapsed / done * 1000:.0f} ms per vector); "
-                              f"{resetter.count} device resets injected")
+                console.print(
+                    f"{report.progress_text()} in {elapsed:.1f} s "
+                    f"({elapsed / done * 1000:.0f} ms per vector); "
+                    f"{resetter.count} device resets injected"
+                )
                 if json_path:
-                    _write_soak_json(json_path, report, b.id, dump, faults, elapsed, stats,
-                                     resetter.count)
+                    _write_soak_json(
+                        json_path, report, b.id, dump, faults, elapsed, stats, resetter.count
+                    )
         if not report.matched:
             bad = report.first_bad_layer()
-            raise MismatchError(f"layer {bad.index} {bad.name} ({bad.function}) differs from the "
-                                "reference under link faults")
+            raise MismatchError(
+                f"layer {bad.index} {bad.name} ({bad.function}) differs from the "
+                "reference under link faults"
+            )
         if not report.passed:
             raise HilError(f"INCOMPLETE: {report.incomplete_text()}")
 
 
-def _write_soak_json(path: Path, report, board: str, dump: str, faults, elapsed: float,
-                     stats: dict, resets: int) -> None:
+def _write_soak_json(
+    path: Path, report, board: str, dump: str, faults, elapsed: float, stats: dict, resets: int
+) -> None:
     import json
 
     from hil.outputs import write_text
 
     failed = sum(s.vectors - s.matched for s in report.layers)
-    write_text(path, json.dumps({
-        "board": board, "model": report.info.model, "vectors": report.vectors_done,
-        "vectors_done": report.vectors_done, "vectors_requested": report.vectors_requested,
-        "complete": report.complete, "verdict": report.verdict, "passed": report.passed,
-        "incomplete_reason": None if report.complete else report.incomplete_reason,
-        "dump": dump, "faults": str(faults.spec),
-        "layer_results": report.vectors_done * len(report.layers), "mismatched": failed,
-        "seconds": round(elapsed, 1), "link": stats, "injected": faults.counts.as_dict(),
-        "resets_injected": resets}, indent=2) + "\n", "--json")
+    write_text(
+        path,
+        json.dumps(
+            {
+                "board": board,
+                "model": report.info.model,
+                "vectors": report.vectors_done,
+                "vectors_done": report.vectors_done,
+                "vectors_requested": report.vectors_requested,
+                "complete": report.complete,
+                "verdict": report.verdict,
+                "passed": report.passed,
+                "incomplete_reason": None if report.complete else report.incomplete_reason,
+                "dump": dump,
+                "faults": str(faults.spec),
+                "layer_results": report.vectors_done * len(report.layers),
+                "mismatched": failed,
+                "seconds": round(elapsed, 1),
+                "link": stats,
+                "injected": faults.counts.as_dict(),
+                "resets_injected": resets,
+            },
+            indent=2,
+        )
+        + "\n",
+        "--json",
+    )

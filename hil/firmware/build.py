@@ -30,12 +30,20 @@ from hil.outputs import check_output_dir
 Progress = Callable[[str], None]
 
 COMMON_CFLAGS = (
-    "-O2", "-g", "-std=gnu11", "-ffunction-sections", "-fdata-sections",
-    "-Wall", "-Wextra",
+    "-O2",
+    "-g",
+    "-std=gnu11",
+    "-ffunction-sections",
+    "-fdata-sections",
+    "-Wall",
+    "-Wextra",
 )
 LINK_FLAGS = (
-    "-nostartfiles", "--specs=nano.specs", "--specs=nosys.specs",
-    "-Wl,--gc-sections", "-Wl,--no-warn-rwx-segments",
+    "-nostartfiles",
+    "--specs=nano.specs",
+    "--specs=nosys.specs",
+    "-Wl,--gc-sections",
+    "-Wl,--no-warn-rwx-segments",
 )
 ERROR_TAIL_LINES = 25
 STACK_GUARD_BYTES = 1024  # the port's no-access region below the stack
@@ -46,11 +54,11 @@ class FirmwareImage:
     elf: Path
     bin: Path
     flash_bytes: int  # text + data (what is loaded into flash)
-    ram_bytes: int    # data + bss (static RAM, without the stack)
+    ram_bytes: int  # data + bss (static RAM, without the stack)
     build_id: str
-    backend: str      # "portable" | "cmsis-nn" ("none" when built with_nn=False)
+    backend: str  # "portable" | "cmsis-nn" ("none" when built with_nn=False)
     board_id: str
-    variant: str      # "dsp" | "plain"
+    variant: str  # "dsp" | "plain"
     compiled: tuple[Path, ...] = ()  # sources compiled this time; the rest came from the cache
 
 
@@ -86,8 +94,11 @@ def check_cache_dir(cache_dir: Path | None = None) -> None:
         name = "the object cache in $XDG_CACHE_HOME"
     else:
         name = "the object cache"
-    check_output_dir(default_cache_dir(), name,
-                     hint="point $HIL_CACHE_DIR (or $XDG_CACHE_HOME) at a folder you can write")
+    check_output_dir(
+        default_cache_dir(),
+        name,
+        hint="point $HIL_CACHE_DIR (or $XDG_CACHE_HOME) at a folder you can write",
+    )
 
 
 def build_firmware(
@@ -121,7 +132,9 @@ def build_firmware(
     plan.defines["HIL_BUILD_ID"] = f'"{build_id}"'
 
     say(f"compiling {len(plan.sources)} sources for {board.id}")
-    objects, compiled = _compile_all(plan, tools, out_dir / "obj", cache_dir or default_cache_dir(), say)
+    objects, compiled = _compile_all(
+        plan, tools, out_dir / "obj", cache_dir or default_cache_dir(), say
+    )
     elf = out_dir / "firmware.elf"
     _link(plan, tools, objects, out_dir, elf)
     text, data, bss = section_sizes(tools, elf)
@@ -143,7 +156,9 @@ def build_firmware(
 
 
 def _backend(board: Board, cmsis_nn: Path | None, cmsis_core: Sequence[Path] | None) -> NnBackend:
-    root = cmsis_nn or (Path(os.environ["HIL_CMSIS_NN"]) if os.environ.get("HIL_CMSIS_NN") else None)
+    root = cmsis_nn or (
+        Path(os.environ["HIL_CMSIS_NN"]) if os.environ.get("HIL_CMSIS_NN") else None
+    )
     if root is None:
         return portable_backend(firmware_root())
     if cmsis_core is None and os.environ.get("HIL_CMSIS_CORE"):
@@ -165,8 +180,10 @@ def _plan(
     fw = firmware_root()
     port = fw / "port" / board.family
     if not port.is_dir():
-        raise BuildError(f"no firmware port for family {board.family!r} in {port}",
-                         hint="add firmware/port/<family>/ implementing hal.h")
+        raise BuildError(
+            f"no firmware port for family {board.family!r} in {port}",
+            hint="add firmware/port/<family>/ implementing hal.h",
+        )
     scripts = sorted(port.glob("*.ld"))
     scripts = [s for s in scripts if s.name != "memory.ld"]
     if len(scripts) != 1:
@@ -184,8 +201,10 @@ def _plan(
             quiet = set(backend.sources)
     if generated_dir is not None:
         if not generated_dir.is_dir():
-            raise BuildError(f"generated model directory {generated_dir} does not exist",
-                             hint="generate the model sources first (hil.firmware.codegen)")
+            raise BuildError(
+                f"generated model directory {generated_dir} does not exist",
+                hint="generate the model sources first (hil.firmware.codegen)",
+            )
         sources += _c_files(generated_dir)
         include_dirs.append(generated_dir)
     if not _c_files(app):
@@ -195,29 +214,51 @@ def _plan(
         "HIL_BOARD_ID": f'"{board.id}"',
         "HIL_CORE": f'"{board.core}"',
         "HIL_UART_BAUD": f"{board.baud}u",
-        **watchdog_define(board),   # images with a model raise it (hil.deploy)
+        **watchdog_define(board),  # images with a model raise it (hil.deploy)
     }
     if backend and backend.name == "cmsis-nn":
         defines["HIL_NN_BACKEND_CMSIS_NN"] = "1"
     defines.update(user_defines)
     headers = sorted({h for d in include_dirs if d.is_dir() for h in d.rglob("*.h")})
-    return _Plan(board, sources, quiet, include_dirs, [*board.cpu.gcc_flags(), *COMMON_CFLAGS],
-                 defines, scripts[0], headers)
+    return _Plan(
+        board,
+        sources,
+        quiet,
+        include_dirs,
+        [*board.cpu.gcc_flags(), *COMMON_CFLAGS],
+        defines,
+        scripts[0],
+        headers,
+    )
 
 
 def _build_id(plan: _Plan, tools: Toolchain) -> str:
     """Hash of every source and header byte, the flags and the board."""
     h = hashlib.sha256()
     h.update(tools.version.encode())
-    h.update(repr((plan.board.id, plan.cflags, sorted(plan.defines.items()), plan.board.cpu,
-                   plan.board.flash, plan.board.ram, plan.board.stack_size)).encode())
+    h.update(
+        repr(
+            (
+                plan.board.id,
+                plan.cflags,
+                sorted(plan.defines.items()),
+                plan.board.cpu,
+                plan.board.flash,
+                plan.board.ram,
+                plan.board.stack_size,
+            )
+        ).encode()
+    )
     for path in [*plan.sources, *plan.headers, plan.linker_script]:
         h.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
     return h.hexdigest()[:16]
 
 
 def _cpp_args(plan: _Plan) -> list[str]:
-    return [*(f"-I{d}" for d in plan.include_dirs), *(f"-D{k}={v}" for k, v in sorted(plan.defines.items()))]
+    return [
+        *(f"-I{d}" for d in plan.include_dirs),
+        *(f"-D{k}={v}" for k, v in sorted(plan.defines.items())),
+    ]
 
 
 def _compile_all(
@@ -254,8 +295,9 @@ def _compile_one(
     plan: _Plan, tools: Toolchain, src: Path, obj: Path, cache: Path, say: Progress
 ) -> tuple[Path, bool]:
     flags = [*plan.cflags, *(["-w"] if src in plan.quiet_sources else [])]
-    cpp = subprocess.run([str(tools.gcc), *flags, *_cpp_args(plan), "-E", str(src)],
-                         capture_output=True, check=False)
+    cpp = subprocess.run(
+        [str(tools.gcc), *flags, *_cpp_args(plan), "-E", str(src)], capture_output=True, check=False
+    )
     if cpp.returncode != 0:
         raise _compile_error(src, cpp.stderr.decode(errors="replace"))
     key = hashlib.sha256(b"\0".join([tools.version.encode(), " ".join(flags).encode(), cpp.stdout]))
@@ -264,8 +306,11 @@ def _compile_one(
     if not cached.is_file():
         fd, tmp = tempfile.mkstemp(suffix=".o", dir=cache)
         os.close(fd)
-        cc = subprocess.run([str(tools.gcc), *flags, *_cpp_args(plan), "-c", str(src), "-o", tmp],
-                            capture_output=True, check=False)
+        cc = subprocess.run(
+            [str(tools.gcc), *flags, *_cpp_args(plan), "-c", str(src), "-o", tmp],
+            capture_output=True,
+            check=False,
+        )
         if cc.returncode != 0:
             os.unlink(tmp)
             raise _compile_error(src, cc.stderr.decode(errors="replace"))
@@ -282,8 +327,10 @@ def _tail(text: str) -> str:
 
 
 def _compile_error(src: Path, stderr: str) -> BuildError:
-    return BuildError(f"compiling {src} failed:\n{_tail(stderr)}",
-                      hint="fix the source error above (the compiler's last lines are shown)")
+    return BuildError(
+        f"compiling {src} failed:\n{_tail(stderr)}",
+        hint="fix the source error above (the compiler's last lines are shown)",
+    )
 
 
 def _memory_ld(board: Board, flash_size: int, ram_size: int) -> str:
@@ -296,20 +343,38 @@ def _memory_ld(board: Board, flash_size: int, ram_size: int) -> str:
     )
 
 
-def _link_cmd(plan: _Plan, tools: Toolchain, objects: list[Path], ld_dir: Path, elf: Path) -> list[str]:
-    return [str(tools.gcc), *plan.cflags, *LINK_FLAGS, f"-L{ld_dir}", f"-T{plan.linker_script}",
-            f"-Wl,-Map={elf.with_suffix('.map')}", "-o", str(elf), *map(str, objects), "-lm"]
+def _link_cmd(
+    plan: _Plan, tools: Toolchain, objects: list[Path], ld_dir: Path, elf: Path
+) -> list[str]:
+    return [
+        str(tools.gcc),
+        *plan.cflags,
+        *LINK_FLAGS,
+        f"-L{ld_dir}",
+        f"-T{plan.linker_script}",
+        f"-Wl,-Map={elf.with_suffix('.map')}",
+        "-o",
+        str(elf),
+        *map(str, objects),
+        "-lm",
+    ]
 
 
 def _link(plan: _Plan, tools: Toolchain, objects: list[Path], out_dir: Path, elf: Path) -> None:
-    (out_dir / "memory.ld").write_text(_memory_ld(plan.board, plan.board.flash.size, plan.board.ram.size))
-    result = subprocess.run(_link_cmd(plan, tools, objects, out_dir, elf), capture_output=True, text=True)
+    (out_dir / "memory.ld").write_text(
+        _memory_ld(plan.board, plan.board.flash.size, plan.board.ram.size)
+    )
+    result = subprocess.run(
+        _link_cmd(plan, tools, objects, out_dir, elf), capture_output=True, text=True
+    )
     if result.returncode == 0:
         return
     if "overflow" in result.stderr:
         _explain_overflow(plan, tools, objects, out_dir)
-    raise BuildError(f"linking {elf} failed:\n{_tail(result.stderr)}",
-                     hint="an undefined reference means a source or library is missing from the build")
+    raise BuildError(
+        f"linking {elf} failed:\n{_tail(result.stderr)}",
+        hint="an undefined reference means a source or library is missing from the build",
+    )
 
 
 def _explain_overflow(plan: _Plan, tools: Toolchain, objects: list[Path], out_dir: Path) -> None:
@@ -321,7 +386,12 @@ def _explain_overflow(plan: _Plan, tools: Toolchain, objects: list[Path], out_di
         big_ram = min(0x10000000, 2**32 - board.ram.origin)
         (scratch / "memory.ld").write_text(_memory_ld(board, big_flash, big_ram))
         elf = scratch / "measure.elf"
-        if subprocess.run(_link_cmd(plan, tools, objects, scratch, elf), capture_output=True).returncode != 0:
+        if (
+            subprocess.run(
+                _link_cmd(plan, tools, objects, scratch, elf), capture_output=True
+            ).returncode
+            != 0
+        ):
             return
         text, data, bss = section_sizes(tools, elf)
     _check_fits(board, text + data, data + bss)

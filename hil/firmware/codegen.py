@@ -42,15 +42,17 @@ def _c_string(text: str) -> str:
 
 def _int_list(values: np.ndarray, indent: str = "    ") -> str:
     items = [str(int(v)) for v in values]
-    lines = [", ".join(items[i:i + _PER_LINE]) for i in range(0, len(items), _PER_LINE)]
+    lines = [", ".join(items[i : i + _PER_LINE]) for i in range(0, len(items), _PER_LINE)]
     return ",\n".join(indent + line for line in lines)
 
 
 def _array(symbol: str, data: np.ndarray, what: str) -> str:
     flat = np.asarray(data, dtype=np.int8).ravel()
-    return (f"/* {_comment(what)} */\n"
-            f"static const q7_t {symbol}[{flat.size}] __attribute__((aligned(4))) = {{\n"
-            f"{_int_list(flat)}\n}};\n")
+    return (
+        f"/* {_comment(what)} */\n"
+        f"static const q7_t {symbol}[{flat.size}] __attribute__((aligned(4))) = {{\n"
+        f"{_int_list(flat)}\n}};\n"
+    )
 
 
 def _layer_arrays(index: int, layer: Layer) -> tuple[str, str, str]:
@@ -68,12 +70,14 @@ def _layer_arrays(index: int, layer: Layer) -> tuple[str, str, str]:
 def _layer_entry(layer: Layer, plan_slot: LayerPlacement, wsym: str, bsym: str) -> str:
     scalars = layer.spec.scalars
     params = ", ".join(str(int(layer.params[name])) for name in scalars)
-    return (f"    {{ /* {_comment(layer.name)}: {layer.function}({', '.join(scalars)}) */\n"
-            f"        {FUNCTION_IDS[layer.function]}, {len(scalars)}, {{ {params} }},\n"
-            f"        {wsym}, {bsym},\n"
-            f"        {plan_slot.in_offset}u, {plan_slot.out_offset}u, "
-            f"{plan_slot.in_size}u, {plan_slot.out_size}u,\n"
-            f"    }},\n")
+    return (
+        f"    {{ /* {_comment(layer.name)}: {layer.function}({', '.join(scalars)}) */\n"
+        f"        {FUNCTION_IDS[layer.function]}, {len(scalars)}, {{ {params} }},\n"
+        f"        {wsym}, {bsym},\n"
+        f"        {plan_slot.in_offset}u, {plan_slot.out_offset}u, "
+        f"{plan_slot.in_size}u, {plan_slot.out_size}u,\n"
+        f"    }},\n"
+    )
 
 
 def render_model_source(network: Network, plan: MemoryPlan | None = None) -> str:
@@ -97,7 +101,7 @@ def render_model_source(network: Network, plan: MemoryPlan | None = None) -> str
         f" * arena: buffer A {plan.buffer_sizes[0]} B, buffer B {plan.buffer_sizes[1]} B;"
         f" scratch {plan.scratch_size} q15 */\n"
         f"#include <stddef.h>\n"
-        f"#include \"hil_model.h\"\n\n"
+        f'#include "hil_model.h"\n\n'
         + "\n".join(arrays)
         + "\nconst hil_layer_t hil_layers[] = {\n"
         + "".join(entries)

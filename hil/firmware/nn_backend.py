@@ -21,8 +21,10 @@ from hil.errors import ConfigError
 
 # Present in every release with the legacy q7 API, absent from CMSIS-NN 4.0 on.
 LEGACY_MARKER = "arm_convolve_HWC_q7_basic.c"
-SUPPORTED = ("a CMSIS_5 checkout up to tag 5.9.0, or a standalone CMSIS-NN checkout at "
-             "commit cc3e92d (September 2022) or older")
+SUPPORTED = (
+    "a CMSIS_5 checkout up to tag 5.9.0, or a standalone CMSIS-NN checkout at "
+    "commit cc3e92d (September 2022) or older"
+)
 
 
 @dataclass(frozen=True)
@@ -80,11 +82,14 @@ def _use_root_hint(root: Path | None) -> str:
 def genuine_backend(root: Path, core_include: Sequence[Path] | None = None) -> NnBackend:
     root = Path(root).expanduser()
     if not root.exists():
-        raise ConfigError(f"CMSIS-NN checkout {root} does not exist",
-                          hint=_use_root_hint(_checkout_near(root)))
+        raise ConfigError(
+            f"CMSIS-NN checkout {root} does not exist", hint=_use_root_hint(_checkout_near(root))
+        )
     if not root.is_dir():
-        raise ConfigError(f"CMSIS-NN checkout {root} is a file, not a folder",
-                          hint=_use_root_hint(_checkout_near(root)))
+        raise ConfigError(
+            f"CMSIS-NN checkout {root} is a file, not a folder",
+            hint=_use_root_hint(_checkout_near(root)),
+        )
     if _is_cmsis5(root):
         nn = root / "CMSIS" / "NN"
         core = [root / "CMSIS" / "Core" / "Include", root / "CMSIS" / "DSP" / "Include"]
@@ -93,8 +98,11 @@ def genuine_backend(root: Path, core_include: Sequence[Path] | None = None) -> N
         core = _core_dirs(core_include)
         cmsis5 = _cmsis5_around(root)
         if cmsis5 is not None and not core:
-            raise ConfigError(f"{root} is the CMSIS/NN folder inside the CMSIS_5 checkout "
-                              f"{cmsis5}, not a checkout root", hint=_use_root_hint(cmsis5))
+            raise ConfigError(
+                f"{root} is the CMSIS/NN folder inside the CMSIS_5 checkout "
+                f"{cmsis5}, not a checkout root",
+                hint=_use_root_hint(cmsis5),
+            )
     else:
         raise ConfigError(
             f"{root} is neither a CMSIS_5 checkout (CMSIS/NN/Source) nor a CMSIS-NN checkout "
@@ -107,17 +115,19 @@ def genuine_backend(root: Path, core_include: Sequence[Path] | None = None) -> N
             f"the CMSIS-NN at {root} has no legacy q7 API ({LEGACY_MARKER} is missing): "
             "CMSIS-NN 4.0 and later removed it",
             hint=f"check out {SUPPORTED}, or leave --cmsis-nn / HIL_CMSIS_NN unset to use "
-                 "hil's portable kernels",
+            "hil's portable kernels",
         )
     if not (nn / "Include" / "arm_nnfunctions.h").is_file():
-        raise ConfigError(f"{nn / 'Include' / 'arm_nnfunctions.h'} is missing",
-                          hint="the checkout looks incomplete; check it out again")
+        raise ConfigError(
+            f"{nn / 'Include' / 'arm_nnfunctions.h'} is missing",
+            hint="the checkout looks incomplete; check it out again",
+        )
     dirs = [nn / "Include", *(d for d in core if d.is_dir())]
     if not any((d / "cmsis_compiler.h").is_file() for d in dirs):
         raise ConfigError(
             f"no CMSIS Core headers (cmsis_compiler.h) for the CMSIS-NN at {root}",
             hint="set HIL_CMSIS_CORE to the CMSIS/Core/Include folder of a CMSIS_5 checkout "
-                 "(or to that checkout's root)",
+            "(or to that checkout's root)",
         )
     return NnBackend("cmsis-nn", sources, dirs)
 

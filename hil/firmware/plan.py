@@ -90,8 +90,9 @@ class MemoryPlan:
 def plan_memory(network: Network) -> MemoryPlan:
     """Place every tensor of ``network`` in two ping-pong buffers."""
     if not network.layers:
-        raise ConfigError(f"model '{network.name}' has no layers",
-                          hint="add at least one [[layers]] entry")
+        raise ConfigError(
+            f"model '{network.name}' has no layers", hint="add at least one [[layers]] entry"
+        )
     held = [network.input_size, 0]  # largest tensor each buffer holds
     current = 0
     prev_size = network.input_size
@@ -101,7 +102,8 @@ def plan_memory(network: Network) -> MemoryPlan:
             raise ConfigError(
                 f"layer '{layer.name}' of model '{network.name}' takes "
                 f"{layer.input_size} elements but gets {prev_size}",
-                hint="fix the layer's size parameters so it chains with the one before")
+                hint="fix the layer's size parameters so it chains with the one before",
+            )
         target = current if layer.spec.in_place else 1 - current
         need_in = layer.input_size + _INPUT_OVERREAD.get(layer.function, 0)
         held[current] = max(held[current], need_in)

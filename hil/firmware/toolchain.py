@@ -11,7 +11,9 @@ from pathlib import Path
 
 from hil.errors import BuildError
 
-INSTALL_HINT = "install the cross toolchain: sudo apt-get install gcc-arm-none-eabi libnewlib-arm-none-eabi"
+INSTALL_HINT = (
+    "install the cross toolchain: sudo apt-get install gcc-arm-none-eabi libnewlib-arm-none-eabi"
+)
 
 
 @dataclass(frozen=True)

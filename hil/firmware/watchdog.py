@@ -25,7 +25,7 @@ def device_rate(board: Board) -> float | None:
     """Instructions (or cycles) per second of device time; None when unknown."""
     if board.qemu is not None:
         # Under -icount shift=S every instruction takes 2^S ns of virtual time.
-        return 1e9 / 2 ** board.qemu.icount_shift
+        return 1e9 / 2**board.qemu.icount_shift
     return float(board.clock_hz) if board.clock_hz else None
 
 

@@ -22,26 +22,43 @@ from hil.model.validate import validate_network
 CALIBRATION_SAMPLES = 4
 WEIGHT_STD = 40.0
 BIAS_STD = 32.0
-TARGET = 100          # the 99.9th percentile of |output| should land at or just below this
+TARGET = 100  # the 99.9th percentile of |output| should land at or just below this
 PERCENTILE = 99.9
-BIAS_HEADROOM = 2     # bias_shift = out_shift - 2: biases span about +-8 output steps
+BIAS_HEADROOM = 2  # bias_shift = out_shift - 2: biases span about +-8 output steps
 MAX_OUT_SHIFT = 30
 MAX_BIAS_SHIFT = 24
 
 
 # ---------------------------------------------------------------- layer builders
 
-def _conv(name: str, fn: str, dim: int, ch_in: int, ch_out: int, k: int, pad: int,
-          stride: int = 1) -> Layer:
+
+def _conv(
+    name: str, fn: str, dim: int, ch_in: int, ch_out: int, k: int, pad: int, stride: int = 1
+) -> Layer:
     out = (dim + 2 * pad - k) // stride + 1
-    return Layer(name, fn, dict(dim_im_in=dim, ch_im_in=ch_in, ch_im_out=ch_out, dim_kernel=k,
-                                padding=pad, stride=stride, bias_shift=0, out_shift=0,
-                                dim_im_out=out))
+    return Layer(
+        name,
+        fn,
+        dict(
+            dim_im_in=dim,
+            ch_im_in=ch_in,
+            ch_im_out=ch_out,
+            dim_kernel=k,
+            padding=pad,
+            stride=stride,
+            bias_shift=0,
+            out_shift=0,
+            dim_im_out=out,
+        ),
+    )
 
 
 def _pool(name: str, fn: str, dim: int, ch: int, k: int, stride: int, out: int) -> Layer:
-    return Layer(name, fn, dict(dim_im_in=dim, ch_im_in=ch, dim_kernel=k, padding=0,
-                                stride=stride, dim_im_out=out))
+    return Layer(
+        name,
+        fn,
+        dict(dim_im_in=dim, ch_im_in=ch, dim_kernel=k, padding=0, stride=stride, dim_im_out=out),
+    )
 
 
 def _relu(name: str, size: int) -> Layer:
@@ -92,15 +109,18 @@ def lenet5_layers() -> tuple[tuple[int, ...], list[Layer]]:
 
 
 _ARCHITECTURES: dict[str, tuple[Callable[[], tuple], str]] = {
-    "cifar10": (cifar10_layers, "Architecture of the CMSIS-NN CIFAR-10 example "
-                                "(seeded random weights, calibrated shifts)"),
+    "cifar10": (
+        cifar10_layers,
+        "Architecture of the CMSIS-NN CIFAR-10 example (seeded random weights, calibrated shifts)",
+    ),
     "lenet5": (lenet5_layers, "LeNet-5 on 28x28x1 (seeded random weights, calibrated shifts)"),
 }
 EXAMPLES = tuple(_ARCHITECTURES)
-DEFAULT_MODEL = "cifar10"   # what every command runs when no model is named
+DEFAULT_MODEL = "cifar10"  # what every command runs when no model is named
 
 
 # ---------------------------------------------------------------- weights and calibration
+
 
 def _gaussian_int8(rng: np.random.Generator, n: int, std: float) -> np.ndarray:
     return np.clip(np.rint(rng.normal(0.0, std, n)), -128, 127).astype(np.int8)
@@ -110,12 +130,14 @@ def _with_random_arrays(layer: Layer, rng: np.random.Generator) -> Layer:
     spec = layer.spec
     if spec.weights is None:
         return layer
+    assert spec.weights_size is not None and spec.bias_size is not None
     weights = _gaussian_int8(rng, spec.weights_size(layer.params), WEIGHT_STD)
     if layer.function == "arm_fully_connected_q7_opt":
         from hil.reference import interleave_q7_opt_weights
 
-        weights = interleave_q7_opt_weights(weights, layer.params["dim_vec"],
-                                            layer.params["num_of_rows"])
+        weights = interleave_q7_opt_weights(
+            weights, layer.params["dim_vec"], layer.params["num_of_rows"]
+        )
     bias = _gaussian_int8(rng, spec.bias_size(layer.params), BIAS_STD)
     return replace(layer, weights=weights, bias=bias)
 
@@ -128,8 +150,11 @@ def _run_layer(layer: Layer, xs: list[np.ndarray], variant: str) -> list[np.ndar
 
 
 def _with_shift(layer: Layer, out_shift: int, bias: np.ndarray | None) -> Layer:
-    params = dict(layer.params, out_shift=out_shift,
-                  bias_shift=min(MAX_BIAS_SHIFT, max(0, out_shift - BIAS_HEADROOM)))
+    params = dict(
+        layer.params,
+        out_shift=out_shift,
+        bias_shift=min(MAX_BIAS_SHIFT, max(0, out_shift - BIAS_HEADROOM)),
+    )
     return replace(layer, params=params, bias=bias)
 
 
@@ -179,8 +204,13 @@ def _build(name: str, seed: int) -> Network:
             layer = _calibrate(layer, xs, "dsp")
         xs = _run_layer(layer, xs, "dsp")
         built.append(_freeze(layer))
-    network = Network(name, input_shape, tuple(built), description=description,
-                      metadata={"generator": f"hil.model.examples seed={seed}"})
+    network = Network(
+        name,
+        input_shape,
+        tuple(built),
+        description=description,
+        metadata={"generator": f"hil.model.examples seed={seed}"},
+    )
     validate_network(network)
     return network
 
@@ -188,6 +218,7 @@ def _build(name: str, seed: int) -> Network:
 def build_example(name: str, seed: int = 0) -> Network:
     """The built-in example ``name`` (deterministic for a given seed)."""
     if name not in _ARCHITECTURES:
-        raise ConfigError(f"no built-in example '{name}'",
-                          hint="use one of: " + ", ".join(EXAMPLES))
+        raise ConfigError(
+            f"no built-in example '{name}'", hint="use one of: " + ", ".join(EXAMPLES)
+        )
     return _build(name, int(seed))

@@ -34,8 +34,10 @@ def model_hash(network: Network) -> bytes:
     header = {
         "input_shape": [int(d) for d in network.input_shape],
         "layers": [
-            {"function": layer.function,
-             "params": {k: int(v) for k, v in sorted(layer.params.items())}}
+            {
+                "function": layer.function,
+                "params": {k: int(v) for k, v in sorted(layer.params.items())},
+            }
             for layer in network.layers
         ],
     }

@@ -37,6 +37,7 @@ import json
 import tomllib
 import zipfile
 from pathlib import Path
+from typing import SupportsInt, cast
 
 import numpy as np
 
@@ -56,12 +57,13 @@ def arrays_path(toml_path: Path) -> Path:
 
 # ---------------------------------------------------------------- writing
 
+
 def _toml_value(value: object) -> str:
     if isinstance(value, str):
         return json.dumps(value)  # JSON string escapes are valid TOML basic strings
     if isinstance(value, (list, tuple)):
         return "[" + ", ".join(_toml_value(v) for v in value) + "]"
-    return str(int(value))
+    return str(int(cast(SupportsInt, value)))
 
 
 def render_model_toml(network: Network) -> str:
@@ -76,11 +78,16 @@ def render_model_toml(network: Network) -> str:
     ]
     if network.metadata:
         lines += ["", "[metadata]"]
-        lines += [f"{json.dumps(k)} = {_toml_value(str(v))}"
-                  for k, v in sorted(network.metadata.items())]
+        lines += [
+            f"{json.dumps(k)} = {_toml_value(str(v))}" for k, v in sorted(network.metadata.items())
+        ]
     for layer in network.layers:
-        lines += ["", "[[layers]]", f"name = {_toml_value(layer.name)}",
-                  f"function = {_toml_value(layer.function)}"]
+        lines += [
+            "",
+            "[[layers]]",
+            f"name = {_toml_value(layer.name)}",
+            f"function = {_toml_value(layer.function)}",
+        ]
         lines += [f"{n} = {int(layer.params[n])}" for n in layer.spec.scalars]
     return "\n".join(lines) + "\n"
 
@@ -90,8 +97,9 @@ def save_model(network: Network, path: str | Path) -> tuple[Path, Path]:
     validate_network(network)
     path = Path(path)
     if path.suffix != ".toml":
-        raise ConfigError(f"model file {path} must end in .toml",
-                          hint=f"use {path.with_suffix('.toml')}")
+        raise ConfigError(
+            f"model file {path} must end in .toml", hint=f"use {path.with_suffix('.toml')}"
+        )
     path.parent.mkdir(parents=True, exist_ok=True)
     arrays = {}
     for layer in network.layers:
@@ -102,44 +110,54 @@ def save_model(network: Network, path: str | Path) -> tuple[Path, Path]:
     npz = arrays_path(path)
     path.write_text(render_model_toml(network), encoding="utf-8")
     with npz.open("wb") as f:
-        np.savez(f, **arrays)
+        np.savez(f, **arrays)  # type: ignore[arg-type]  # numpy stubs type **kwds as bool
     return path, npz
 
 
 # ---------------------------------------------------------------- reading
 
+
 def _read_toml(path: Path) -> dict:
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
-        raise ConfigError(f"model file {path} does not exist",
-                          hint="give the path of a .toml model file or a built-in example "
-                               "name (see `hil model export`)") from None
+        raise ConfigError(
+            f"model file {path} does not exist",
+            hint="give the path of a .toml model file or a built-in example "
+            "name (see `hil model export`)",
+        ) from None
     except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"cannot read model file {path}: {exc}",
-                          hint="check the file's permissions and that it is UTF-8 text") from None
+        raise ConfigError(
+            f"cannot read model file {path}: {exc}",
+            hint="check the file's permissions and that it is UTF-8 text",
+        ) from None
     try:
         return tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{path}: malformed TOML: {exc}",
-                          hint="fix the syntax at the position shown "
-                               "(a truncated file often ends mid-table)") from None
+        raise ConfigError(
+            f"{path}: malformed TOML: {exc}",
+            hint="fix the syntax at the position shown (a truncated file often ends mid-table)",
+        ) from None
 
 
 def _read_arrays(path: Path, needed: bool) -> dict[str, np.ndarray]:
     npz = arrays_path(path)
     if not npz.exists():
         if needed:
-            raise ConfigError(f"{path}: its arrays file {npz} is missing",
-                              hint=f"put the weights and biases in {npz.name} beside "
-                                   f"{path.name} (keys <layer>.weights, <layer>.bias)")
+            raise ConfigError(
+                f"{path}: its arrays file {npz} is missing",
+                hint=f"put the weights and biases in {npz.name} beside "
+                f"{path.name} (keys <layer>.weights, <layer>.bias)",
+            )
         return {}
     try:
         with np.load(npz, allow_pickle=False) as data:
             return {k: data[k] for k in data.files}
     except (OSError, ValueError, zipfile.BadZipFile, EOFError) as exc:
-        raise ConfigError(f"{npz}: not a readable .npz: {exc}",
-                          hint="re-export it with numpy.savez (int8 arrays, no pickles)") from None
+        raise ConfigError(
+            f"{npz}: not a readable .npz: {exc}",
+            hint="re-export it with numpy.savez (int8 arrays, no pickles)",
+        ) from None
 
 
 def _require(mapping: dict, key: str, kind: type | tuple, where: str, hint: str):
@@ -151,8 +169,7 @@ def _require(mapping: dict, key: str, kind: type | tuple, where: str, hint: str)
     return value
 
 
-def _parse_layer(path: Path, index: int, table: object, arrays: dict,
-                 used: set[str]) -> Layer:
+def _parse_layer(path: Path, index: int, table: object, arrays: dict, used: set[str]) -> Layer:
     where = f"{path}: layer #{index + 1}"
     if not isinstance(table, dict):
         raise ConfigError(f"{where} is not a table", hint="write each layer as a [[layers]] table")
@@ -161,11 +178,13 @@ def _parse_layer(path: Path, index: int, table: object, arrays: dict,
     # only as .npz keys that belong to no layer.
     check_name(where, "layer name", name)
     where = f"{path}: layer '{name}'"
-    function = _require(table, "function", str, where,
-                        'give the CMSIS-NN function, e.g. function = "arm_relu_q7"')
+    function = _require(
+        table, "function", str, where, 'give the CMSIS-NN function, e.g. function = "arm_relu_q7"'
+    )
     if function not in KERNEL_SPECS:
-        raise ConfigError(f"{where}: unknown function '{function}'",
-                          hint="use one of: " + ", ".join(KERNEL_SPECS))
+        raise ConfigError(
+            f"{where}: unknown function '{function}'", hint="use one of: " + ", ".join(KERNEL_SPECS)
+        )
     params = {k: v for k, v in table.items() if k not in _LAYER_KEYS}
     spec = KERNEL_SPECS[function]
     found = {}
@@ -181,37 +200,57 @@ def _parse_network(path: Path, doc: dict) -> Network:
     where = str(path)
     unknown = sorted(set(doc) - _TOP_KEYS)
     if unknown:
-        raise ConfigError(f"{where}: unknown top-level key(s) {', '.join(unknown)}",
-                          hint="allowed: " + ", ".join(sorted(_TOP_KEYS)) +
-                               " (layer parameters go inside [[layers]])")
+        raise ConfigError(
+            f"{where}: unknown top-level key(s) {', '.join(unknown)}",
+            hint="allowed: "
+            + ", ".join(sorted(_TOP_KEYS))
+            + " (layer parameters go inside [[layers]])",
+        )
     version = _require(doc, "format", int, where, f"start the file with format = {FORMAT_VERSION}")
     if version != FORMAT_VERSION:
-        raise ConfigError(f"{where}: format {version} is not supported (this hil reads "
-                          f"{FORMAT_VERSION})", hint="re-export the model with this hil version")
+        raise ConfigError(
+            f"{where}: format {version} is not supported (this hil reads {FORMAT_VERSION})",
+            hint="re-export the model with this hil version",
+        )
     name = doc.get("name", path.stem)
     description = doc.get("description", "")
     if not isinstance(description, str):
-        raise ConfigError(f"{where}: description must be a string", hint='write description = "..."')
-    shape = _require(doc, "input_shape", list, where,
-                     "give input_shape = [height, width, channels] or [n]")
+        raise ConfigError(
+            f"{where}: description must be a string", hint='write description = "..."'
+        )
+    shape = _require(
+        doc, "input_shape", list, where, "give input_shape = [height, width, channels] or [n]"
+    )
     metadata = doc.get("metadata", {})
     if not isinstance(metadata, dict) or not all(isinstance(v, str) for v in metadata.values()):
-        raise ConfigError(f"{where}: [metadata] must hold only string values",
-                          hint='quote the values: key = "value"')
+        raise ConfigError(
+            f"{where}: [metadata] must hold only string values",
+            hint='quote the values: key = "value"',
+        )
     layers = _require(doc, "layers", list, where, "add [[layers]] tables, one per CMSIS-NN call")
-    needs_arrays = any(isinstance(t, dict) and t.get("function") in KERNEL_SPECS
-                       and KERNEL_SPECS[t["function"]].weights is not None for t in layers)
+    needs_arrays = any(
+        isinstance(t, dict)
+        and t.get("function") in KERNEL_SPECS
+        and KERNEL_SPECS[t["function"]].weights is not None
+        for t in layers
+    )
     arrays = _read_arrays(path, needs_arrays)
     used: set[str] = set()
     parsed = tuple(_parse_layer(path, i, t, arrays, used) for i, t in enumerate(layers))
     stray = sorted(set(arrays) - used)
     if stray:
-        raise ConfigError(f"{arrays_path(path)}: key(s) {', '.join(stray)} belong to no layer "
-                          "that takes them",
-                          hint="name keys <layer>.weights / <layer>.bias after a layer "
-                               "whose function has weights")
-    return Network(name=name, input_shape=tuple(shape), layers=parsed,
-                   description=description, metadata=dict(metadata))
+        raise ConfigError(
+            f"{arrays_path(path)}: key(s) {', '.join(stray)} belong to no layer that takes them",
+            hint="name keys <layer>.weights / <layer>.bias after a layer "
+            "whose function has weights",
+        )
+    return Network(
+        name=name,
+        input_shape=tuple(shape),
+        layers=parsed,
+        description=description,
+        metadata=dict(metadata),
+    )
 
 
 def load_model_file(path: str | Path) -> Network:
@@ -230,13 +269,19 @@ def load_model(spec: str | Path) -> Network:
         return build_example(spec)
     path = Path(spec)
     if path.suffix != ".toml" and not path.exists():
-        raise ConfigError(f"no model '{spec}'",
-                          hint="give a built-in example (" + ", ".join(EXAMPLES) +
-                               ") or the path of a .toml model file")
+        raise ConfigError(
+            f"no model '{spec}'",
+            hint="give a built-in example ("
+            + ", ".join(EXAMPLES)
+            + ") or the path of a .toml model file",
+        )
     if path.is_dir():
-        raise ConfigError(f"model path {path} is a directory",
-                          hint="give the path of the .toml file inside it")
+        raise ConfigError(
+            f"model path {path} is a directory", hint="give the path of the .toml file inside it"
+        )
     if path.suffix == ".npz":
-        raise ConfigError(f"{path} is a model's weights file, not the model",
-                          hint=f"give the .toml beside it: {path.with_suffix('.toml')}")
+        raise ConfigError(
+            f"{path} is a model's weights file, not the model",
+            hint=f"give the .toml beside it: {path.with_suffix('.toml')}",
+        )
     return load_model_file(path)

@@ -10,18 +10,35 @@ from hil.protocol.messages import unpack
 
 # Configurable Fault Status Register (MMFSR | BFSR << 8 | UFSR << 16).
 CFSR_BITS = {
-    0: "IACCVIOL", 1: "DACCVIOL", 3: "MUNSTKERR", 4: "MSTKERR", 5: "MLSPERR", 7: "MMARVALID",
-    8: "IBUSERR", 9: "PRECISERR", 10: "IMPRECISERR", 11: "UNSTKERR", 12: "STKERR",
-    13: "LSPERR", 15: "BFARVALID",
-    16: "UNDEFINSTR", 17: "INVSTATE", 18: "INVPC", 19: "NOCP", 20: "STKOF",
-    24: "UNALIGNED", 25: "DIVBYZERO",
+    0: "IACCVIOL",
+    1: "DACCVIOL",
+    3: "MUNSTKERR",
+    4: "MSTKERR",
+    5: "MLSPERR",
+    7: "MMARVALID",
+    8: "IBUSERR",
+    9: "PRECISERR",
+    10: "IMPRECISERR",
+    11: "UNSTKERR",
+    12: "STKERR",
+    13: "LSPERR",
+    15: "BFARVALID",
+    16: "UNDEFINSTR",
+    17: "INVSTATE",
+    18: "INVPC",
+    19: "NOCP",
+    20: "STKOF",
+    24: "UNALIGNED",
+    25: "DIVBYZERO",
 }
 HFSR_BITS = {1: "VECTTBL", 30: "FORCED", 31: "DEBUGEVT"}
 _CONTEXTS = {v: k.lower() for k, v in g.ENUMS["fault_context"].items()}
 _CAUSES = {v: k.lower() for k, v in g.ENUMS["fault_cause"].items()}
 NO_INDEX = 0xFFFF
-WATCHDOG_HINT = ("a kernel hung or a layer ran longer than the watchdog allows; if the layer is "
-                 "legitimately that long, raise watchdog_ms in the board file")
+WATCHDOG_HINT = (
+    "a kernel hung or a layer ran longer than the watchdog allows; if the layer is "
+    "legitimately that long, raise watchdog_ms in the board file"
+)
 
 
 def bit_names(value: int, names: dict[int, str]) -> tuple[str, ...]:
@@ -30,10 +47,10 @@ def bit_names(value: int, names: dict[int, str]) -> tuple[str, ...]:
 
 @dataclass(frozen=True)
 class FaultInfo:
-    registers: dict[str, int]   # r0..xpsr, cfsr, hfsr, mmfar, bfar, exc_return
-    context: str                # "idle", "layer" or "kernel"
-    index: int | None           # layer index, or function id for a kernel
-    cause: str = "cpu"          # "cpu" (a fault exception) or "watchdog" (no progress)
+    registers: dict[str, int]  # r0..xpsr, cfsr, hfsr, mmfar, bfar, exc_return
+    context: str  # "idle", "layer" or "kernel"
+    index: int | None  # layer index, or function id for a kernel
+    cause: str = "cpu"  # "cpu" (a fault exception) or "watchdog" (no progress)
 
     @property
     def watchdog(self) -> bool:
@@ -50,8 +67,11 @@ class FaultInfo:
 
     def in_stack_guard(self, symbols) -> bool:
         guard = symbols.stack_guard() if symbols is not None else None
-        return guard is not None and "MMARVALID" in self.cfsr_flags \
+        return (
+            guard is not None
+            and "MMARVALID" in self.cfsr_flags
             and guard[0] <= self.registers["mmfar"] < guard[1]
+        )
 
     @property
     def hfsr_flags(self) -> tuple[str, ...]:
@@ -62,7 +82,7 @@ class FaultInfo:
         r = self.registers
         where = {"layer": f"in layer {self.index}", "kernel": f"in kernel id {self.index}"}
         if self.watchdog:
-            kind = "watchdog expired"   # pc is where the firmware stopped making progress
+            kind = "watchdog expired"  # pc is where the firmware stopped making progress
         elif self.stack_overflow or self.in_stack_guard(symbols):
             kind = "stack overflow"
         else:
@@ -72,7 +92,7 @@ class FaultInfo:
             pc += f" ({symbols.lookup(r['pc']) or '?'})"
             lr += f" ({symbols.lookup(r['lr']) or '?'})"
         if "MSTKERR" in self.cfsr_flags or "STKERR" in self.cfsr_flags:
-            pc_lr = "registers not stacked"   # the exception entry itself failed
+            pc_lr = "registers not stacked"  # the exception entry itself failed
         else:
             pc_lr = f"{pc} {lr}"
         parts = [f"device {kind} {where.get(self.context, 'outside a kernel')}", pc_lr]
@@ -103,7 +123,9 @@ class DeviceFault(DeviceError):
         if fault.watchdog:
             hint = f"the device halted at pc; {WATCHDOG_HINT}"
         else:
-            hint = ("the device halted: reset or relaunch it; a fault inside a kernel usually "
-                    "means layer parameters outside the kernel's documented limits")
+            hint = (
+                "the device halted: reset or relaunch it; a fault inside a kernel usually "
+                "means layer parameters outside the kernel's documented limits"
+            )
         super().__init__(fault.describe(symbols), hint=hint)
         self.fault = fault

@@ -45,7 +45,7 @@ def cobs_decode(data: bytes) -> bytes:
         code = data[i]
         if code == 0 or i + code > n:
             raise ProtocolError("malformed COBS block in frame")
-        out += data[i + 1:i + code]
+        out += data[i + 1 : i + code]
         i += code
         if code != 0xFF and i < n:
             out.append(0)
@@ -56,7 +56,8 @@ def encode(frame: Frame) -> bytes:
     """The wire bytes of one frame, delimiter included."""
     if len(frame.payload) > g.MAX_PAYLOAD:
         raise ProtocolError(
-            f"payload of {len(frame.payload)} bytes exceeds the protocol's {g.MAX_PAYLOAD}")
+            f"payload of {len(frame.payload)} bytes exceeds the protocol's {g.MAX_PAYLOAD}"
+        )
     body = _HEADER.pack(frame.type, 0, frame.seq & 0xFFFF, len(frame.payload)) + frame.payload
     return cobs_encode(body + struct.pack("<I", zlib.crc32(body))) + b"\x00"
 
@@ -70,7 +71,7 @@ def decode(encoded: bytes) -> Frame:
     if zlib.crc32(data) != crc:
         raise ProtocolError("frame CRC mismatch")
     ftype, _flags, seq, length = _HEADER.unpack_from(data)
-    payload = data[g.HEADER_BYTES:]
+    payload = data[g.HEADER_BYTES :]
     if length != len(payload):
         raise ProtocolError(f"frame header says {length} payload bytes, frame has {len(payload)}")
     return Frame(ftype, seq, payload)
@@ -87,7 +88,7 @@ class FrameDecoder:
         self._buf = bytearray()
         self._max = max_encoded
         self._overflow = False
-        self.dropped = 0       # damaged or oversized frames discarded
+        self.dropped = 0  # damaged or oversized frames discarded
         self.last_error = ""
 
     def feed(self, data: bytes) -> list[Frame]:

@@ -21,8 +21,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterable, Iterator
 
-from hil.errors import (DeviceError, DeviceGone, DeviceReset, LinkTimeout,  # noqa: F401
-                        ProtocolError, WatchdogReset)
+from hil.errors import (
+    DeviceError,
+    DeviceReset,
+    LinkTimeout,  # noqa: F401
+    ProtocolError,
+    WatchdogReset,
+)
 from hil.protocol import generated as g
 from hil.protocol.fault import WATCHDOG_HINT, DeviceFault, decode_fault
 from hil.protocol.frames import Frame, FrameDecoder, encode
@@ -30,34 +35,34 @@ from hil.protocol.messages import MESSAGE_NAMES, STATUS_NAMES, text, unpack
 
 DEFAULT_TIMEOUT = 5.0
 DEFAULT_RETRIES = 5
-_POLL = 0.05          # longest single wait for the first byte of a read
+_POLL = 0.05  # longest single wait for the first byte of a read
 _CHUNK = 65536
-_TAIL = 64            # bytes of received data quoted in timeout errors
+_TAIL = 64  # bytes of received data quoted in timeout errors
 # The device could not read the request: whatever seq the ERROR carries (a
 # damaged header has none worth trusting), resend.
 _RESEND = {g.STATUS["BAD_CRC"], g.STATUS["BAD_FRAME"], g.STATUS["BAD_LENGTH"]}
 
-Opener = Callable[[], object]     # returns a fresh port (read/write/timeout/close)
+Opener = Callable[[], object]  # returns a fresh port (read/write/timeout/close)
 # alive(grace) raises DeviceGone once the device has ended, waiting up to ``grace``
 # seconds for an end that is under way (a socket closes just before its process exits).
 AliveCheck = Callable[[float], None]
-GONE_GRACE = 1.0   # after a failed read or write: long enough for a dying emulator to exit
+GONE_GRACE = 1.0  # after a failed read or write: long enough for a dying emulator to exit
 
 
 def hello_rebooted_by_watchdog(payload: bytes) -> bool:
     try:
         return unpack("hello", payload)[0]["reset_cause"] == g.ENUMS["reset_cause"]["WATCHDOG"]
     except ProtocolError:
-        return False   # not a HELLO this host can read: the handshake will say so
+        return False  # not a HELLO this host can read: the handshake will say so
 
 
 @dataclass
 class LinkStats:
-    retransmissions: int = 0   # requests sent again (timeout or damaged on arrival)
-    damaged_frames: int = 0    # device frames dropped by COBS/CRC/length checks
-    stale_frames: int = 0      # intact frames answering an earlier request
-    reconnects: int = 0        # connections reopened after a cut
-    resets_seen: int = 0       # unprompted HELLOs: the device rebooted
+    retransmissions: int = 0  # requests sent again (timeout or damaged on arrival)
+    damaged_frames: int = 0  # device frames dropped by COBS/CRC/length checks
+    stale_frames: int = 0  # intact frames answering an earlier request
+    reconnects: int = 0  # connections reopened after a cut
+    resets_seen: int = 0  # unprompted HELLOs: the device rebooted
 
     def as_dict(self) -> dict[str, int]:
         return dict(vars(self))
@@ -76,17 +81,24 @@ def open_port(url: str, *, baudrate: int = 115200):
             f"cannot open device link {url!r}: "
             f"{'the port is busy (held by another program)' if busy else exc}",
             hint="check the port exists and no other program (a terminal, another hil run) "
-                 "holds it; for an emulator, check it is still running",
+            "holds it; for an emulator, check it is still running",
         ) from exc
 
 
 class Link:
     """Frames over one open port. ``port`` needs read(n), write(b), timeout and close()."""
 
-    def __init__(self, port, *, timeout: float = DEFAULT_TIMEOUT,
-                 retries: int = DEFAULT_RETRIES, log_path: str | Path | None = None,
-                 resend_after: float | None = None, opener: Opener | None = None,
-                 alive: AliveCheck | None = None) -> None:
+    def __init__(
+        self,
+        port,
+        *,
+        timeout: float = DEFAULT_TIMEOUT,
+        retries: int = DEFAULT_RETRIES,
+        log_path: str | Path | None = None,
+        resend_after: float | None = None,
+        opener: Opener | None = None,
+        alive: AliveCheck | None = None,
+    ) -> None:
         self._port = port
         self.timeout = timeout
         self.retries = retries
@@ -100,16 +112,24 @@ class Link:
         self._seq = 0
         self._dropped_before = 0
         self.stats = LinkStats()
-        self.broken = False      # the connection failed; reopen() before using it again
+        self.broken = False  # the connection failed; reopen() before using it again
         self._answered_any = False  # until then a HELLO seq 0 is the boot greeting
 
     @classmethod
-    def open(cls, url: str, *, baudrate: int = 115200,
-             wrap: Callable[[object], object] | None = None, **kwargs) -> "Link":
+    def open(
+        cls,
+        url: str,
+        *,
+        baudrate: int = 115200,
+        wrap: Callable[[object], object] | None = None,
+        **kwargs,
+    ) -> "Link":
         """Open ``url``; ``wrap`` (e.g. LinkFaults.wrap) is applied to every port, reopened too."""
+
         def opener():
             port = open_port(url, baudrate=baudrate)
             return wrap(port) if wrap is not None else port
+
         return cls(opener(), opener=opener, **kwargs)
 
     def counters(self) -> dict[str, int]:
@@ -130,8 +150,9 @@ class Link:
     def reopen(self) -> None:
         """Replace the connection (after a cut); DeviceError if it cannot be reopened."""
         if self._opener is None:
-            raise DeviceError("the link to the device was lost and cannot be reopened",
-                              hint=self._log_hint())
+            raise DeviceError(
+                "the link to the device was lost and cannot be reopened", hint=self._log_hint()
+            )
         self.close()
         self._sync_damaged()
         try:
@@ -158,7 +179,7 @@ class Link:
     # -- raw frames -------------------------------------------------------
 
     def next_seq(self) -> int:
-        self._seq = self._seq % 0xFFFF + 1   # 1..65535; 0 is the device's own HELLO
+        self._seq = self._seq % 0xFFFF + 1  # 1..65535; 0 is the device's own HELLO
         return self._seq
 
     def send(self, frame: Frame) -> None:
@@ -167,8 +188,9 @@ class Link:
         except Exception as exc:  # pyserial raises SerialException or OSError
             self.broken = True
             self._check_gone()
-            raise DeviceError(f"writing to the device failed: {exc}",
-                              hint=self._log_hint()) from exc
+            raise DeviceError(
+                f"writing to the device failed: {exc}", hint=self._log_hint()
+            ) from exc
 
     def receive(self, timeout: float, expected: str) -> Frame:
         """The next whole frame within ``timeout`` seconds."""
@@ -199,8 +221,9 @@ class Link:
         except Exception as exc:
             self.broken = True
             self._check_gone()
-            raise DeviceError(f"reading from the device failed: {exc}",
-                              hint=self._log_hint()) from exc
+            raise DeviceError(
+                f"reading from the device failed: {exc}", hint=self._log_hint()
+            ) from exc
 
     def _check_gone(self) -> None:
         """A failed connection to a device that has ended is DeviceGone, never a link error."""
@@ -218,8 +241,15 @@ class Link:
 
     # -- request / response -------------------------------------------------
 
-    def request(self, msg: int, payload: bytes = b"", *, expect: Iterable[int],
-                timeout: float | None = None, retries: int | None = None) -> Frame:
+    def request(
+        self,
+        msg: int,
+        payload: bytes = b"",
+        *,
+        expect: Iterable[int],
+        timeout: float | None = None,
+        retries: int | None = None,
+    ) -> Frame:
         """Send ``msg`` and return the first response of a type in ``expect``.
 
         Resent (same seq) after ``resend_after`` without an answer and when
@@ -232,12 +262,12 @@ class Link:
             if frame.type not in expect:
                 raise ProtocolError(
                     f"device answered {MESSAGE_NAMES.get(msg, hex(msg))} with "
-                    f"{MESSAGE_NAMES.get(frame.type, hex(frame.type))}")
+                    f"{MESSAGE_NAMES.get(frame.type, hex(frame.type))}"
+                )
             return frame
         raise ProtocolError("no response")  # unreachable: exchange ends with an expected frame
 
-    def check_device_event(self, frame: Frame, doing: str, *,
-                           hello_expected: bool = False) -> None:
+    def check_device_event(self, frame: Frame, doing: str, *, hello_expected: bool = False) -> None:
         """Raise for a frame that ends whatever was under way: a fault report,
         or a boot HELLO after the device had already answered (it restarted)."""
         if frame.type == g.MSG_FAULT:
@@ -247,14 +277,22 @@ class Link:
                 self.stats.resets_seen += 1
                 raise WatchdogReset(
                     f"the device's watchdog rebooted it while {doing}: the firmware stopped "
-                    "making progress", hint=WATCHDOG_HINT)
+                    "making progress",
+                    hint=WATCHDOG_HINT,
+                )
             if not hello_expected:
                 self.stats.resets_seen += 1
                 raise DeviceReset(f"the device restarted while {doing}", hint=self._log_hint())
 
-    def exchange(self, msg: int, payload: bytes = b"", *, until: Iterable[int],
-                 timeout: float | Callable[[], float] | None = None,
-                 retries: int | None = 0) -> Iterator[Frame]:
+    def exchange(
+        self,
+        msg: int,
+        payload: bytes = b"",
+        *,
+        until: Iterable[int],
+        timeout: float | Callable[[], float] | None = None,
+        retries: int | None = 0,
+    ) -> Iterator[Frame]:
         """Send ``msg``; yield each response frame up to and including one in ``until``.
 
         ``timeout`` bounds the wait for each frame, not the whole stream; a
@@ -266,8 +304,9 @@ class Link:
         wait = timeout if callable(timeout) else (lambda: timeout)
         retries = self.retries if retries is None else retries
         name = MESSAGE_NAMES.get(msg, hex(msg))
-        expected = f"{' or '.join(sorted(MESSAGE_NAMES.get(t, hex(t)) for t in until))} " \
-                   f"answering {name}"
+        expected = (
+            f"{' or '.join(sorted(MESSAGE_NAMES.get(t, hex(t)) for t in until))} answering {name}"
+        )
         seq = self.next_seq()
         frame = Frame(msg, seq, payload)
         self.send(frame)
@@ -281,8 +320,7 @@ class Link:
                 retries -= 1
                 self._resend(frame)
                 continue
-            self.check_device_event(got, f"serving {name}",
-                                    hello_expected=msg == g.MSG_HELLO_REQ)
+            self.check_device_event(got, f"serving {name}", hello_expected=msg == g.MSG_HELLO_REQ)
             if got.type == g.MSG_ERROR and not answered:
                 status = unpack("error", got.payload, exact=False)[0]["status"]
                 if status in _RESEND and retries > 0:
@@ -311,13 +349,16 @@ class Link:
         return ProtocolError(
             f"device refused {request}: {status} ({text(detail)})",
             hint="the host and firmware disagree about the protocol or the model; rebuild and "
-                 "flash the firmware with this hil version",
+            "flash the firmware with this hil version",
         )
 
     def _timeout_error(self, expected: str, timeout: float) -> LinkTimeout:
         tail = self._tail.hex(" ") if self._tail else "nothing"
-        dropped = f"; {self._decoder.dropped} damaged frame(s) dropped " \
-                  f"({self._decoder.last_error})" if self._decoder.dropped else ""
+        dropped = (
+            f"; {self._decoder.dropped} damaged frame(s) dropped ({self._decoder.last_error})"
+            if self._decoder.dropped
+            else ""
+        )
         return LinkTimeout(
             f"timed out after {timeout:.3g} s waiting for {expected}; "
             f"last bytes received: {tail}{dropped}",

@@ -37,8 +37,9 @@ def unpack(name: str, payload: bytes, *, exact: bool = True) -> tuple[dict, byte
     if len(payload) < st.size or (exact and len(payload) != st.size):
         raise ProtocolError(
             f"{name} payload has {len(payload)} bytes, expected {'' if exact else 'at least '}"
-            f"{st.size}")
-    return dict(zip(names, st.unpack_from(payload))), payload[st.size:]
+            f"{st.size}"
+        )
+    return dict(zip(names, st.unpack_from(payload))), payload[st.size :]
 
 
 def text(raw: bytes) -> str:

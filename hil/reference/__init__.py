@@ -29,7 +29,7 @@ FUNCTIONS: dict[str, Callable[..., np.ndarray]] = {}
 for _module in _MODULES:
     PLANNERS.update(_module.PLANNERS)
     FUNCTIONS.update({name: getattr(_module, name) for name in _module.PLANNERS})
-globals().update(FUNCTIONS)   # hil.reference.arm_relu_q7 etc.
+globals().update(FUNCTIONS)  # hil.reference.arm_relu_q7 etc.
 
 _missing = set(KERNEL_SPECS) - set(PLANNERS)
 if _missing:  # a function added to spec.py without a reference
@@ -38,8 +38,9 @@ if _missing:  # a function added to spec.py without a reference
 
 def _known(name: str) -> str:
     if name not in PLANNERS:
-        raise ConfigError(f"unknown CMSIS-NN function '{name}'",
-                          hint="use one of: " + ", ".join(KERNEL_SPECS))
+        raise ConfigError(
+            f"unknown CMSIS-NN function '{name}'", hint="use one of: " + ", ".join(KERNEL_SPECS)
+        )
     return name
 
 
@@ -58,8 +59,13 @@ def call_kernel(name: str, variant: str = "dsp", **kwargs: Any) -> np.ndarray:
     return call(_known(name), PLANNERS[name], kwargs, check_variant(variant))
 
 
-def plan_kernel(name: str, params: dict[str, int], weights: np.ndarray | None = None,
-                bias: np.ndarray | None = None, variant: str = "dsp") -> Plan:
+def plan_kernel(
+    name: str,
+    params: dict[str, int],
+    weights: np.ndarray | None = None,
+    bias: np.ndarray | None = None,
+    variant: str = "dsp",
+) -> Plan:
     """Validated, reusable ``plan(x) -> y`` for one call with fixed parameters and weights.
 
     ``x`` must be a flat int8 array of the function's input size (run_layer
@@ -74,5 +80,14 @@ def plan_kernel(name: str, params: dict[str, int], weights: np.ndarray | None = 
     return plan_call(name, PLANNERS[name], params, arrays, variant)
 
 
-__all__ = ["get_kernel", "call_kernel", "plan_kernel", "PLANNERS", "FUNCTIONS", "VARIANTS",
-           "interleave_q7_opt_weights", "deinterleave_q7_opt_weights", *PLANNERS]
+__all__ = [
+    "get_kernel",
+    "call_kernel",
+    "plan_kernel",
+    "PLANNERS",
+    "FUNCTIONS",
+    "VARIANTS",
+    "interleave_q7_opt_weights",
+    "deinterleave_q7_opt_weights",
+    *PLANNERS,
+]

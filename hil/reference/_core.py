@@ -44,9 +44,9 @@ def exact_matmul(a: np.ndarray, b: np.ndarray, dtype: type) -> np.ndarray:
     rows = max(1, _SINGLE_THREAD_MNK // max(1, a.shape[1] * b.shape[1]))
     if a.shape[0] <= rows:
         return (a @ b).astype(np.int64)
-    out = np.empty((a.shape[0], b.shape[1]), dtype=dtype)
+    out: np.ndarray = np.empty((a.shape[0], b.shape[1]), dtype=dtype)
     for i in range(0, a.shape[0], rows):
-        np.matmul(a[i:i + rows], b, out=out[i:i + rows])
+        np.matmul(a[i : i + rows], b, out=out[i : i + rows])
     return out.astype(np.int64)
 
 
@@ -72,9 +72,21 @@ def flat_int8(arr: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(arr).reshape(-1)
 
 
-def window_view(x: np.ndarray, dim_y: int, dim_x: int, ch: int, k_y: int, k_x: int,
-                pad_y: int, pad_x: int, s_y: int, s_x: int, out_y: int, out_x: int,
-                dtype: type) -> np.ndarray:
+def window_view(
+    x: np.ndarray,
+    dim_y: int,
+    dim_x: int,
+    ch: int,
+    k_y: int,
+    k_x: int,
+    pad_y: int,
+    pad_x: int,
+    s_y: int,
+    s_x: int,
+    out_y: int,
+    out_x: int,
+    dtype: type,
+) -> np.ndarray:
     """Every output pixel's receptive field, shape (out_y, out_x, k_y, k_x, ch).
 
     The image is copied (as ``dtype``) into a zero frame large enough for the
@@ -85,9 +97,12 @@ def window_view(x: np.ndarray, dim_y: int, dim_x: int, ch: int, k_y: int, k_x: i
     """
     rows = max(pad_y + dim_y, (out_y - 1) * s_y + k_y)
     cols = max(pad_x + dim_x, (out_x - 1) * s_x + k_x)
-    frame = np.zeros((rows, cols, ch), dtype=dtype)
-    frame[pad_y:pad_y + dim_y, pad_x:pad_x + dim_x] = x.reshape(dim_y, dim_x, ch)
+    frame: np.ndarray = np.zeros((rows, cols, ch), dtype=dtype)
+    frame[pad_y : pad_y + dim_y, pad_x : pad_x + dim_x] = x.reshape(dim_y, dim_x, ch)
     r, c, e = frame.strides
     return np.lib.stride_tricks.as_strided(
-        frame, shape=(out_y, out_x, k_y, k_x, ch),
-        strides=(s_y * r, s_x * c, r, c, e), writeable=False)
+        frame,
+        shape=(out_y, out_x, k_y, k_x, ch),
+        strides=(s_y * r, s_x * c, r, c, e),
+        writeable=False,
+    )

@@ -23,8 +23,9 @@ Planner = Callable[[dict[str, int], "np.ndarray | None", "np.ndarray | None", st
 
 def check_variant(variant: str) -> str:
     if variant not in VARIANTS:
-        raise ConfigError(f"unknown reference variant '{variant}'",
-                          hint="use one of: " + ", ".join(VARIANTS))
+        raise ConfigError(
+            f"unknown reference variant '{variant}'", hint="use one of: " + ", ".join(VARIANTS)
+        )
     return variant
 
 
@@ -39,8 +40,13 @@ def geometry(p: Mapping[str, int]) -> dict[str, int]:
     return g
 
 
-def plan_call(function: str, planner: Planner, params: Mapping[str, Any],
-              arrays: Mapping[str, Any], variant: str) -> Plan:
+def plan_call(
+    function: str,
+    planner: Planner,
+    params: Mapping[str, Any],
+    arrays: Mapping[str, Any],
+    variant: str,
+) -> Plan:
     """Validated plan for one function call (scalars and arrays checked)."""
     check_variant(variant)
     spec = spec_of(function)
@@ -52,8 +58,9 @@ def plan_call(function: str, planner: Planner, params: Mapping[str, Any],
     return planner(p, weights, bias, variant)
 
 
-def call(function: str, planner: Planner, kwargs: Mapping[str, Any],
-         variant: str = "dsp") -> np.ndarray:
+def call(
+    function: str, planner: Planner, kwargs: Mapping[str, Any], variant: str = "dsp"
+) -> np.ndarray:
     """Run one function on C-named keyword arguments; returns a new flat int8 array."""
     spec = spec_of(function)
     pointers = {n for n in (spec.input, spec.weights, spec.bias) if n}

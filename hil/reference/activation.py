@@ -28,8 +28,7 @@ def plan_relu(params: dict[str, int], weights=None, bias=None, variant: str = "d
     return lambda x: np.maximum(x, np.int8(0))
 
 
-def plan_activation(params: dict[str, int], weights=None, bias=None,
-                    variant: str = "dsp") -> Plan:
+def plan_activation(params: dict[str, int], weights=None, bias=None, variant: str = "dsp") -> Plan:
     table = SIGMOID_TABLE_Q7 if params["type"] == 0 else TANH_TABLE_Q7
     shift = 3 - params["int_width"]
     # Arithmetic shift of the int8 value, then its low byte indexes the table.

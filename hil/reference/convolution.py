@@ -14,18 +14,30 @@ from hil.reference._core import bias_term, dot_dtype, exact_matmul, requantise, 
 from hil.reference._kernel import Plan, call, geometry
 
 
-def plan_convolution(params: dict[str, int], weights: np.ndarray, bias: np.ndarray,
-                     variant: str = "dsp") -> Plan:
+def plan_convolution(
+    params: dict[str, int], weights: np.ndarray, bias: np.ndarray, variant: str = "dsp"
+) -> Plan:
     g = geometry(params)
     cin, cout = g["ch_im_in"], g["ch_im_out"]
     ky, kx = g["dim_kernel_y"], g["dim_kernel_x"]
     k = ky * kx * cin
     dtype = dot_dtype(k, int(np.abs(weights.astype(np.int16)).max(initial=0)))
-    w_mat = weights.reshape(cout, k).T.astype(dtype)   # columns in [ky][kx][c] order
+    w_mat: np.ndarray = weights.reshape(cout, k).T.astype(dtype)  # columns in [ky][kx][c] order
     offset = bias_term(bias, g["bias_shift"], g["out_shift"])
     out_shift = g["out_shift"]
-    shape = (g["dim_im_in_y"], g["dim_im_in_x"], cin, ky, kx, g["padding_y"], g["padding_x"],
-             g["stride_y"], g["stride_x"], g["dim_im_out_y"], g["dim_im_out_x"])
+    shape = (
+        g["dim_im_in_y"],
+        g["dim_im_in_x"],
+        cin,
+        ky,
+        kx,
+        g["padding_y"],
+        g["padding_x"],
+        g["stride_y"],
+        g["stride_x"],
+        g["dim_im_out_y"],
+        g["dim_im_out_x"],
+    )
     pixels = g["dim_im_out_y"] * g["dim_im_out_x"]
 
     def run(x: np.ndarray) -> np.ndarray:
@@ -36,43 +48,137 @@ def plan_convolution(params: dict[str, int], weights: np.ndarray, bias: np.ndarr
     return run
 
 
-def arm_convolve_HWC_q7_basic(*, Im_in, dim_im_in, ch_im_in, wt, ch_im_out, dim_kernel,
-                              padding, stride, bias, bias_shift, out_shift, dim_im_out):
+def arm_convolve_HWC_q7_basic(
+    *,
+    Im_in,
+    dim_im_in,
+    ch_im_in,
+    wt,
+    ch_im_out,
+    dim_kernel,
+    padding,
+    stride,
+    bias,
+    bias_shift,
+    out_shift,
+    dim_im_out,
+):
     return call("arm_convolve_HWC_q7_basic", plan_convolution, locals())
 
 
-def arm_convolve_HWC_q7_fast(*, Im_in, dim_im_in, ch_im_in, wt, ch_im_out, dim_kernel,
-                             padding, stride, bias, bias_shift, out_shift, dim_im_out):
+def arm_convolve_HWC_q7_fast(
+    *,
+    Im_in,
+    dim_im_in,
+    ch_im_in,
+    wt,
+    ch_im_out,
+    dim_kernel,
+    padding,
+    stride,
+    bias,
+    bias_shift,
+    out_shift,
+    dim_im_out,
+):
     return call("arm_convolve_HWC_q7_fast", plan_convolution, locals())
 
 
-def arm_convolve_HWC_q7_RGB(*, Im_in, dim_im_in, ch_im_in, wt, ch_im_out, dim_kernel,
-                            padding, stride, bias, bias_shift, out_shift, dim_im_out):
+def arm_convolve_HWC_q7_RGB(
+    *,
+    Im_in,
+    dim_im_in,
+    ch_im_in,
+    wt,
+    ch_im_out,
+    dim_kernel,
+    padding,
+    stride,
+    bias,
+    bias_shift,
+    out_shift,
+    dim_im_out,
+):
     return call("arm_convolve_HWC_q7_RGB", plan_convolution, locals())
 
 
-def arm_convolve_HWC_q7_basic_nonsquare(*, Im_in, dim_im_in_x, dim_im_in_y, ch_im_in, wt,
-                                        ch_im_out, dim_kernel_x, dim_kernel_y, padding_x,
-                                        padding_y, stride_x, stride_y, bias, bias_shift,
-                                        out_shift, dim_im_out_x, dim_im_out_y):
+def arm_convolve_HWC_q7_basic_nonsquare(
+    *,
+    Im_in,
+    dim_im_in_x,
+    dim_im_in_y,
+    ch_im_in,
+    wt,
+    ch_im_out,
+    dim_kernel_x,
+    dim_kernel_y,
+    padding_x,
+    padding_y,
+    stride_x,
+    stride_y,
+    bias,
+    bias_shift,
+    out_shift,
+    dim_im_out_x,
+    dim_im_out_y,
+):
     return call("arm_convolve_HWC_q7_basic_nonsquare", plan_convolution, locals())
 
 
-def arm_convolve_HWC_q7_fast_nonsquare(*, Im_in, dim_im_in_x, dim_im_in_y, ch_im_in, wt,
-                                       ch_im_out, dim_kernel_x, dim_kernel_y, padding_x,
-                                       padding_y, stride_x, stride_y, bias, bias_shift,
-                                       out_shift, dim_im_out_x, dim_im_out_y):
+def arm_convolve_HWC_q7_fast_nonsquare(
+    *,
+    Im_in,
+    dim_im_in_x,
+    dim_im_in_y,
+    ch_im_in,
+    wt,
+    ch_im_out,
+    dim_kernel_x,
+    dim_kernel_y,
+    padding_x,
+    padding_y,
+    stride_x,
+    stride_y,
+    bias,
+    bias_shift,
+    out_shift,
+    dim_im_out_x,
+    dim_im_out_y,
+):
     return call("arm_convolve_HWC_q7_fast_nonsquare", plan_convolution, locals())
 
 
-def arm_convolve_1x1_HWC_q7_fast_nonsquare(*, Im_in, dim_im_in_x, dim_im_in_y, ch_im_in, wt,
-                                           ch_im_out, dim_kernel_x, dim_kernel_y, padding_x,
-                                           padding_y, stride_x, stride_y, bias, bias_shift,
-                                           out_shift, dim_im_out_x, dim_im_out_y):
+def arm_convolve_1x1_HWC_q7_fast_nonsquare(
+    *,
+    Im_in,
+    dim_im_in_x,
+    dim_im_in_y,
+    ch_im_in,
+    wt,
+    ch_im_out,
+    dim_kernel_x,
+    dim_kernel_y,
+    padding_x,
+    padding_y,
+    stride_x,
+    stride_y,
+    bias,
+    bias_shift,
+    out_shift,
+    dim_im_out_x,
+    dim_im_out_y,
+):
     return call("arm_convolve_1x1_HWC_q7_fast_nonsquare", plan_convolution, locals())
 
 
-PLANNERS = {name: plan_convolution for name in (
-    "arm_convolve_HWC_q7_basic", "arm_convolve_HWC_q7_fast", "arm_convolve_HWC_q7_RGB",
-    "arm_convolve_HWC_q7_basic_nonsquare", "arm_convolve_HWC_q7_fast_nonsquare",
-    "arm_convolve_1x1_HWC_q7_fast_nonsquare")}
+PLANNERS = {
+    name: plan_convolution
+    for name in (
+        "arm_convolve_HWC_q7_basic",
+        "arm_convolve_HWC_q7_fast",
+        "arm_convolve_HWC_q7_RGB",
+        "arm_convolve_HWC_q7_basic_nonsquare",
+        "arm_convolve_HWC_q7_fast_nonsquare",
+        "arm_convolve_1x1_HWC_q7_fast_nonsquare",
+    )
+}

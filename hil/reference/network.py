@@ -37,7 +37,11 @@ def layer_plan(layer: Layer, variant: str = "dsp") -> Plan:
         plan = plan_kernel(layer.function, layer.params, layer.weights, layer.bias, variant)
     except ConfigError as exc:
         raise type(exc)(f"layer '{layer.name}': {exc.message}", hint=exc.hint) from exc
-    ref = weakref.ref(layer, lambda _r, key=key: _forget(key))
+
+    def forget(_ref: object, key: tuple[int, str] = key) -> None:
+        _forget(key)
+
+    ref = weakref.ref(layer, forget)
     with _lock:
         _plans[key] = (ref, plan)
     return plan
@@ -45,14 +49,20 @@ def layer_plan(layer: Layer, variant: str = "dsp") -> Plan:
 
 def _check_input(what: str, x: np.ndarray, size: int) -> np.ndarray:
     if not isinstance(x, np.ndarray):
-        raise ConfigError(f"{what}: input is a {type(x).__name__}, not a numpy array",
-                          hint="pass an int8 numpy array")
+        raise ConfigError(
+            f"{what}: input is a {type(x).__name__}, not a numpy array",
+            hint="pass an int8 numpy array",
+        )
     if x.dtype != np.int8:
-        raise ConfigError(f"{what}: input has dtype {x.dtype}, must be int8",
-                          hint="quantise the input to q7 (int8) first")
+        raise ConfigError(
+            f"{what}: input has dtype {x.dtype}, must be int8",
+            hint="quantise the input to q7 (int8) first",
+        )
     if x.size != size:
-        raise ConfigError(f"{what}: input has {x.size} elements, expected {size}",
-                          hint="check the input shape against the model's input")
+        raise ConfigError(
+            f"{what}: input has {x.size} elements, expected {size}",
+            hint="check the input shape against the model's input",
+        )
     return np.ascontiguousarray(x).reshape(-1)
 
 
@@ -73,7 +83,9 @@ def run_network(network: Network, x: np.ndarray, variant: str = "dsp") -> list[n
         if y.size != layer.input_size:
             raise ConfigError(
                 f"model '{network.name}': layer '{layer.name}' takes {layer.input_size} "
-                f"elements but gets {y.size}", hint="fix the layer's shape parameters")
+                f"elements but gets {y.size}",
+                hint="fix the layer's shape parameters",
+            )
         y = plan(y)
         outputs.append(y)
     return outputs

@@ -26,7 +26,7 @@ def _dsp_window(o: int, dim_in: int, kernel: int, padding: int, stride: int) -> 
     stop = min(start + kernel, dim_in)
     if start < 0:
         start = o
-    return start, max(stop, start + 1)   # the first column is always taken
+    return start, max(stop, start + 1)  # the first column is always taken
 
 
 def _windows(dim_out: int, dim_in: int, kernel: int, padding: int, stride: int):
@@ -35,8 +35,10 @@ def _windows(dim_out: int, dim_in: int, kernel: int, padding: int, stride: int):
 
 def _clipped(dim_out: int, dim_in: int, kernel: int, padding: int, stride: int):
     """Textbook windows clipped to the image: [max(0, o*s - pad), min(o*s - pad + k, d_in))."""
-    return [(max(0, o * stride - padding), min(o * stride - padding + kernel, dim_in))
-            for o in range(dim_out)]
+    return [
+        (max(0, o * stride - padding), min(o * stride - padding + kernel, dim_in))
+        for o in range(dim_out)
+    ]
 
 
 def _tap_plan(spans: list[tuple[int, int]], kernel: int):
@@ -62,6 +64,7 @@ def _reduce(buf: np.ndarray, axis: int, taps, counts, is_max: bool) -> np.ndarra
             acc = np.where(mask, np.maximum(acc, vals), acc)
         else:
             acc = acc + np.where(mask, vals, 0)
+    assert acc is not None  # a pooling window has at least one tap
     return acc if is_max else trunc_div(acc, counts.reshape(shape))
 
 
@@ -79,8 +82,9 @@ def _pass1_sequential(buf: np.ndarray, cols, is_max: bool) -> None:
 
 
 def _plan_dsp(p: dict[str, int], is_max: bool) -> Plan:
-    d_in, ch, k, pad, s, d_out = (p[n] for n in ("dim_im_in", "ch_im_in", "dim_kernel",
-                                                 "padding", "stride", "dim_im_out"))
+    d_in, ch, k, pad, s, d_out = (
+        p[n] for n in ("dim_im_in", "ch_im_in", "dim_kernel", "padding", "stride", "dim_im_out")
+    )
     spans = _windows(d_out, d_in, k, pad, s)
     col_taps, col_counts = _tap_plan(spans, k)
     # Pass 2 clamps a negative start row to 0 (unlike pass 1's columns).
@@ -102,8 +106,9 @@ def _plan_dsp(p: dict[str, int], is_max: bool) -> Plan:
 
 
 def _plan_plain(p: dict[str, int], is_max: bool) -> Plan:
-    d_in, ch, k, pad, s, d_out = (p[n] for n in ("dim_im_in", "ch_im_in", "dim_kernel",
-                                                 "padding", "stride", "dim_im_out"))
+    d_in, ch, k, pad, s, d_out = (
+        p[n] for n in ("dim_im_in", "ch_im_in", "dim_kernel", "padding", "stride", "dim_im_out")
+    )
     taps, counts = _tap_plan(_clipped(d_out, d_in, k, pad, s), k)
     area = counts[:, None] * counts[None, :]
 
@@ -122,10 +127,11 @@ def _plan_plain(p: dict[str, int], is_max: bool) -> Plan:
 def _sum(buf: np.ndarray, axis: int, taps) -> np.ndarray:
     """Window sums along ``axis`` (no division: plain averaging divides once)."""
     shape = [1] * buf.ndim
-    total = 0
+    total: np.ndarray | int = 0
     for idx, valid in taps:
         shape[axis] = len(idx)
         total = total + np.where(valid.reshape(shape), np.take(buf, idx, axis=axis), 0)
+    assert isinstance(total, np.ndarray)  # a pooling window has at least one tap
     return total
 
 
@@ -139,15 +145,17 @@ def plan_avepool(params: dict[str, int], weights=None, bias=None, variant: str =
     return _plan_dsp(params, False) if variant == "dsp" else _plan_plain(params, False)
 
 
-def arm_maxpool_q7_HWC(*, Im_in, dim_im_in, ch_im_in, dim_kernel, padding, stride,
-                       dim_im_out, variant: str = "dsp"):
+def arm_maxpool_q7_HWC(
+    *, Im_in, dim_im_in, ch_im_in, dim_kernel, padding, stride, dim_im_out, variant: str = "dsp"
+):
     kwargs = dict(locals())
     del kwargs["variant"]
     return call("arm_maxpool_q7_HWC", plan_maxpool, kwargs, variant)
 
 
-def arm_avepool_q7_HWC(*, Im_in, dim_im_in, ch_im_in, dim_kernel, padding, stride,
-                       dim_im_out, variant: str = "dsp"):
+def arm_avepool_q7_HWC(
+    *, Im_in, dim_im_in, ch_im_in, dim_kernel, padding, stride, dim_im_out, variant: str = "dsp"
+):
     kwargs = dict(locals())
     del kwargs["variant"]
     return call("arm_avepool_q7_HWC", plan_avepool, kwargs, variant)

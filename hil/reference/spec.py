@@ -36,7 +36,7 @@ class KernelSpec:
     weights_size: Callable[[Params], int] | None = None
     bias_size: Callable[[Params], int] | None = None
     macs: Callable[[Params], int] = lambda p: 0
-    in_place: bool = False        # output overwrites the input buffer
+    in_place: bool = False  # output overwrites the input buffer
     returns_status: bool = False  # C function returns arm_status
 
     @property
@@ -78,10 +78,25 @@ def _square_conv(name: str, *, depthwise: bool = False) -> KernelSpec:
 
     return KernelSpec(
         name=name,
-        args=("Im_in", "dim_im_in", "ch_im_in", "wt", "ch_im_out", "dim_kernel",
-              "padding", "stride", "bias", "bias_shift", "out_shift", "Im_out",
-              "dim_im_out"),
-        input="Im_in", output="Im_out", weights="wt", bias="bias",
+        args=(
+            "Im_in",
+            "dim_im_in",
+            "ch_im_in",
+            "wt",
+            "ch_im_out",
+            "dim_kernel",
+            "padding",
+            "stride",
+            "bias",
+            "bias_shift",
+            "out_shift",
+            "Im_out",
+            "dim_im_out",
+        ),
+        input="Im_in",
+        output="Im_out",
+        weights="wt",
+        bias="bias",
         input_size=lambda p: p["dim_im_in"] ** 2 * p["ch_im_in"],
         output_size=lambda p: p["dim_im_out"] ** 2 * p["ch_im_out"],
         weights_size=wsize,
@@ -102,11 +117,30 @@ def _nonsquare_conv(name: str, *, depthwise: bool = False) -> KernelSpec:
 
     return KernelSpec(
         name=name,
-        args=("Im_in", "dim_im_in_x", "dim_im_in_y", "ch_im_in", "wt", "ch_im_out",
-              "dim_kernel_x", "dim_kernel_y", "padding_x", "padding_y", "stride_x",
-              "stride_y", "bias", "bias_shift", "out_shift", "Im_out",
-              "dim_im_out_x", "dim_im_out_y"),
-        input="Im_in", output="Im_out", weights="wt", bias="bias",
+        args=(
+            "Im_in",
+            "dim_im_in_x",
+            "dim_im_in_y",
+            "ch_im_in",
+            "wt",
+            "ch_im_out",
+            "dim_kernel_x",
+            "dim_kernel_y",
+            "padding_x",
+            "padding_y",
+            "stride_x",
+            "stride_y",
+            "bias",
+            "bias_shift",
+            "out_shift",
+            "Im_out",
+            "dim_im_out_x",
+            "dim_im_out_y",
+        ),
+        input="Im_in",
+        output="Im_out",
+        weights="wt",
+        bias="bias",
         input_size=lambda p: p["dim_im_in_x"] * p["dim_im_in_y"] * p["ch_im_in"],
         output_size=lambda p: p["dim_im_out_x"] * p["dim_im_out_y"] * p["ch_im_out"],
         weights_size=wsize,
@@ -119,9 +153,18 @@ def _nonsquare_conv(name: str, *, depthwise: bool = False) -> KernelSpec:
 def _pool(name: str) -> KernelSpec:
     return KernelSpec(
         name=name,
-        args=("Im_in", "dim_im_in", "ch_im_in", "dim_kernel", "padding", "stride",
-              "dim_im_out", "Im_out"),
-        input="Im_in", output="Im_out",
+        args=(
+            "Im_in",
+            "dim_im_in",
+            "ch_im_in",
+            "dim_kernel",
+            "padding",
+            "stride",
+            "dim_im_out",
+            "Im_out",
+        ),
+        input="Im_in",
+        output="Im_out",
         input_size=lambda p: p["dim_im_in"] ** 2 * p["ch_im_in"],
         output_size=lambda p: p["dim_im_out"] ** 2 * p["ch_im_in"],
         macs=lambda p: p["dim_im_out"] ** 2 * p["ch_im_in"] * p["dim_kernel"] ** 2,
@@ -131,9 +174,11 @@ def _pool(name: str) -> KernelSpec:
 def _fully_connected(name: str) -> KernelSpec:
     return KernelSpec(
         name=name,
-        args=("pV", "pM", "dim_vec", "num_of_rows", "bias_shift", "out_shift",
-              "bias", "pOut"),
-        input="pV", output="pOut", weights="pM", bias="bias",
+        args=("pV", "pM", "dim_vec", "num_of_rows", "bias_shift", "out_shift", "bias", "pOut"),
+        input="pV",
+        output="pOut",
+        weights="pM",
+        bias="bias",
         input_size=lambda p: p["dim_vec"],
         output_size=lambda p: p["num_of_rows"],
         weights_size=lambda p: p["dim_vec"] * p["num_of_rows"],
@@ -155,8 +200,12 @@ KERNEL_SPECS: dict[str, KernelSpec] = {
         _square_conv("arm_depthwise_separable_conv_HWC_q7", depthwise=True),
         _nonsquare_conv("arm_depthwise_separable_conv_HWC_q7_nonsquare", depthwise=True),
         KernelSpec(
-            name="arm_relu_q7", args=("data", "size"), input="data", output="data",
-            input_size=lambda p: p["size"], output_size=lambda p: p["size"],
+            name="arm_relu_q7",
+            args=("data", "size"),
+            input="data",
+            output="data",
+            input_size=lambda p: p["size"],
+            output_size=lambda p: p["size"],
             in_place=True,
         ),
         _pool("arm_maxpool_q7_HWC"),
@@ -164,14 +213,20 @@ KERNEL_SPECS: dict[str, KernelSpec] = {
         _fully_connected("arm_fully_connected_q7"),
         _fully_connected("arm_fully_connected_q7_opt"),
         KernelSpec(
-            name="arm_softmax_q7", args=("vec_in", "dim_vec", "p_out"),
-            input="vec_in", output="p_out",
-            input_size=lambda p: p["dim_vec"], output_size=lambda p: p["dim_vec"],
+            name="arm_softmax_q7",
+            args=("vec_in", "dim_vec", "p_out"),
+            input="vec_in",
+            output="p_out",
+            input_size=lambda p: p["dim_vec"],
+            output_size=lambda p: p["dim_vec"],
         ),
         KernelSpec(
             name="arm_nn_activations_direct_q7",
-            args=("data", "size", "int_width", "type"), input="data", output="data",
-            input_size=lambda p: p["size"], output_size=lambda p: p["size"],
+            args=("data", "size", "int_width", "type"),
+            input="data",
+            output="data",
+            input_size=lambda p: p["size"],
+            output_size=lambda p: p["size"],
             in_place=True,
         ),
     )

@@ -30,6 +30,8 @@ def runner_for(board: Board, elf: Path, log_dir: Path, **options) -> Runner:
     except ModuleNotFoundError as exc:
         if exc.name != module_name:
             raise
-        raise ConfigError(f"no runner for boards of kind {board.kind!r} in this version of hil",
-                          hint="use a board of kind qemu") from exc
+        raise ConfigError(
+            f"no runner for boards of kind {board.kind!r} in this version of hil",
+            hint="use a board of kind qemu",
+        ) from exc
     return getattr(module, class_name)(board, elf, log_dir, **options)

@@ -27,8 +27,8 @@ from typing import ClassVar
 from hil.errors import DeviceError
 
 # Capabilities a runner may offer.
-RESET = "reset"      # reset() restarts the firmware without a new start()
-ICOUNT = "icount"    # cycle counts are instruction-proportional and repeatable
+RESET = "reset"  # reset() restarts the firmware without a new start()
+ICOUNT = "icount"  # cycle counts are instruction-proportional and repeatable
 EXIT_STATUS = "exit_status"  # the device's end (reset/halt) is observable: wait()
 
 
@@ -38,7 +38,7 @@ class Runner(abc.ABC):
     capabilities: ClassVar[frozenset[str]] = frozenset()
     url: str | None = None
 
-    def prepare(self) -> None:
+    def prepare(self) -> None:  # noqa: B027  (optional step, not abstract)
         """Put the image on the device. Default: nothing to do (emulators load at start)."""
 
     @abc.abstractmethod

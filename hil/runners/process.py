@@ -52,13 +52,15 @@ def check_elf(elf: Path) -> None:
         header = f.read(20)
     # ELF magic, 32-bit, little-endian; e_machine 40 is ARM.
     if len(header) < 20 or header[:6] != b"\x7fELF\x01\x01" or header[18:20] != b"\x28\x00":
-        raise ConfigError(f"{elf} is not a 32-bit Arm ELF image", hint="pass the firmware.elf from hil build")
+        raise ConfigError(
+            f"{elf} is not a 32-bit Arm ELF image", hint="pass the firmware.elf from hil build"
+        )
 
 
 class ProcessRunner(Runner):
     """A runner whose device is a child process (an emulator)."""
 
-    program = "the emulator"   # for messages: "QEMU", "Renode"
+    program = "the emulator"  # for messages: "QEMU", "Renode"
 
     def __init__(self, log_path: Path) -> None:
         self.process: subprocess.Popen | None = None
@@ -81,9 +83,15 @@ class ProcessRunner(Runner):
             # A process group of its own: Ctrl-C in the terminal reaches hil alone, which
             # reports what it has and then stops the child itself. The child is also told
             # to end when hil dies, so even a killed hil never leaves an emulator behind.
-            self.process = subprocess.Popen(list(cmd), stdin=subprocess.DEVNULL, stdout=log,
-                                            stderr=log, process_group=0,
-                                            preexec_fn=_end_with_parent, **popen_args)
+            self.process = subprocess.Popen(
+                list(cmd),
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=log,
+                process_group=0,
+                preexec_fn=_end_with_parent,
+                **popen_args,
+            )
         _live.add(self)
 
     def _log_bytes(self) -> bytes:
@@ -131,9 +139,9 @@ class ProcessRunner(Runner):
         """The error for a child that ended unasked: how it ended, what it said, its log."""
         what = f" ({self.describe()})" if self.describe() else ""
         return DeviceGone(
-            f"the device is gone: {self.program}{what} {self.status_text()}; "
-            f"log: {self._log_path}",
-            hint=f"{self.program}'s last output:\n{self.log_tail()}")
+            f"the device is gone: {self.program}{what} {self.status_text()}; log: {self._log_path}",
+            hint=f"{self.program}'s last output:\n{self.log_tail()}",
+        )
 
     def describe(self) -> str:
         """What ran, for error messages (the machine or platform)."""
@@ -144,8 +152,10 @@ class ProcessRunner(Runner):
         if self.process is None or self._stopping or self.alive():
             return
         what = f" ({self.describe()})" if self.describe() else ""
-        raise DeviceError(f"{self.program}{what} {self.status_text()}; log: {self._log_path}",
-                          hint=f"{self.program} said:\n{self.log_tail()}")
+        raise DeviceError(
+            f"{self.program}{what} {self.status_text()}; log: {self._log_path}",
+            hint=f"{self.program} said:\n{self.log_tail()}",
+        )
 
     def stop(self) -> None:
         self._stopping = True

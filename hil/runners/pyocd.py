@@ -31,16 +31,22 @@ from hil.runners.base import RESET, Runner
 Progress = Callable[[float], None]
 log = logging.getLogger(__name__)
 
-NO_PROBE_HINT = ("connect the board's ST-LINK USB port (CN1 on a NUCLEO-144) with a data cable; "
-                 "`pyocd list` must show it (on Linux install the udev rules from pyOCD's "
-                 "udev/ folder); for a probe on another machine use --probe remote:HOST:PORT")
-RECONNECT_HINT = ("reconnect the board's USB cable (and avoid unpowered hubs), then retry; if it "
-                  "keeps failing, lower the SWD clock (frequency = 1000000 in the lab file) or "
-                  "update the ST-LINK firmware (ST's STSW-LINK007)")
+NO_PROBE_HINT = (
+    "connect the board's ST-LINK USB port (CN1 on a NUCLEO-144) with a data cable; "
+    "`pyocd list` must show it (on Linux install the udev rules from pyOCD's "
+    "udev/ folder); for a probe on another machine use --probe remote:HOST:PORT"
+)
+RECONNECT_HINT = (
+    "reconnect the board's USB cable (and avoid unpowered hubs), then retry; if it "
+    "keeps failing, lower the SWD clock (frequency = 1000000 in the lab file) or "
+    "update the ST-LINK firmware (ST's STSW-LINK007)"
+)
 
-REMOTE_HINT = ("run `pyocd server` on the machine the board is plugged into (it listens on port "
-               "5555; add --allow-remote so other machines may connect) and check HOST:PORT and "
-               "the firewall")
+REMOTE_HINT = (
+    "run `pyocd server` on the machine the board is plugged into (it listens on port "
+    "5555; add --allow-remote so other machines may connect) and check HOST:PORT and "
+    "the firewall"
+)
 
 
 @dataclass(frozen=True)
@@ -49,9 +55,9 @@ class PyocdApi:
 
     ConnectHelper: Any
     FileProgrammer: Any
-    Error: type[BaseException]               # pyocd.core.exceptions.Error, the root
+    Error: type[BaseException]  # pyocd.core.exceptions.Error, the root
     TargetSupportError: type[BaseException]
-    ProbeError: type[BaseException]          # includes ProbeDisconnected
+    ProbeError: type[BaseException]  # includes ProbeDisconnected
     TransferError: type[BaseException]
     FlashFailure: type[BaseException]
 
@@ -63,12 +69,20 @@ def load_pyocd() -> PyocdApi:
         from pyocd.core.helpers import ConnectHelper
         from pyocd.flash.file_programmer import FileProgrammer
     except ImportError as exc:
-        raise ConfigError("pyOCD is not installed; real boards are flashed through it",
-                          hint="pip install pyocd") from exc
+        raise ConfigError(
+            "pyOCD is not installed; real boards are flashed through it", hint="pip install pyocd"
+        ) from exc
     # pyOCD's chatter goes to the runner's log file (see PyocdRunner), never the terminal.
     logging.getLogger("pyocd").setLevel(logging.ERROR)
-    return PyocdApi(ConnectHelper, FileProgrammer, exceptions.Error, exceptions.TargetSupportError,
-                    exceptions.ProbeError, exceptions.TransferError, exceptions.FlashFailure)
+    return PyocdApi(
+        ConnectHelper,
+        FileProgrammer,
+        exceptions.Error,
+        exceptions.TargetSupportError,
+        exceptions.ProbeError,
+        exceptions.TransferError,
+        exceptions.FlashFailure,
+    )
 
 
 def load_segments(image: Path) -> list[tuple[int, bytes]]:
@@ -77,16 +91,21 @@ def load_segments(image: Path) -> list[tuple[int, bytes]]:
         return _hex_segments(image)
     data = image.read_bytes()
     if len(data) < 52 or data[:6] != b"\x7fELF\x01\x01":
-        raise ConfigError(f"{image} is not a 32-bit little-endian ELF image",
-                          hint="pass the firmware.elf from hil build (or an Intel .hex)")
-    phoff, = struct.unpack_from("<I", data, 28)
+        raise ConfigError(
+            f"{image} is not a 32-bit little-endian ELF image",
+            hint="pass the firmware.elf from hil build (or an Intel .hex)",
+        )
+    (phoff,) = struct.unpack_from("<I", data, 28)
     phentsize, phnum = struct.unpack_from("<HH", data, 42)
     segments = []
     for i in range(phnum):
         p_type, p_offset, _vaddr, p_paddr, p_filesz = struct.unpack_from(
-            "<5I", data, phoff + i * phentsize)
-        if p_type == 1 and p_filesz:  # PT_LOAD with file data, at its load address (as pyOCD writes it)
-            segments.append((p_paddr, data[p_offset:p_offset + p_filesz]))
+            "<5I", data, phoff + i * phentsize
+        )
+        if (
+            p_type == 1 and p_filesz
+        ):  # PT_LOAD with file data, at its load address (as pyOCD writes it)
+            segments.append((p_paddr, data[p_offset : p_offset + p_filesz]))
     return segments
 
 
@@ -103,8 +122,10 @@ def _hex_segments(path: Path) -> list[tuple[int, bytes]]:
         except ValueError:
             record = b""
         if len(record) < 5 or len(record) != record[0] + 5 or sum(record) & 0xFF:
-            raise ConfigError(f"{path}:{number} is not a valid Intel HEX record",
-                              hint="regenerate the file (arm-none-eabi-objcopy -O ihex firmware.elf)")
+            raise ConfigError(
+                f"{path}:{number} is not a valid Intel HEX record",
+                hint="regenerate the file (arm-none-eabi-objcopy -O ihex firmware.elf)",
+            )
         kind, payload = record[3], record[4:-1]
         address = base + int.from_bytes(record[1:3], "big")
         if kind == 0:
@@ -126,26 +147,42 @@ class PyocdRunner(Runner):
 
     capabilities = frozenset({RESET})
 
-    def __init__(self, board: Board, elf: Path, log_dir: Path, probe: str | None = None,
-                 pack: Path | str | None = None, port: str | None = None,
-                 lab: Lab | Path | str | None = None, frequency: int | None = None,
-                 progress: Progress | None = None, *, api: PyocdApi | None = None) -> None:
+    def __init__(
+        self,
+        board: Board,
+        elf: Path,
+        log_dir: Path,
+        probe: str | None = None,
+        pack: Path | str | None = None,
+        port: str | None = None,
+        lab: Lab | Path | str | None = None,
+        frequency: int | None = None,
+        progress: Progress | None = None,
+        *,
+        api: PyocdApi | None = None,
+    ) -> None:
         if board.kind != "pyocd" or not board.target:
-            raise ConfigError(f"board {board.id!r} is of kind {board.kind!r}, not a pyOCD board",
-                              hint="pick a board whose file has kind = \"pyocd\" and a [pyocd] target")
+            raise ConfigError(
+                f"board {board.id!r} is of kind {board.kind!r}, not a pyOCD board",
+                hint='pick a board whose file has kind = "pyocd" and a [pyocd] target',
+            )
         lab = lab if isinstance(lab, Lab) else load_lab(lab)
         wiring = lab.board(board.id)
         where = f"lab file {lab.path}" if lab.path else "lab"
         # Where each setting came from (CLI > lab file), for the log.
-        self.sources = {name: ("option" if given else where if fallback else "default")
-                        for name, given, fallback in (("probe", probe, wiring.probe),
-                                                      ("pack", pack, wiring.pack),
-                                                      ("port", port, wiring.port),
-                                                      ("frequency", frequency, wiring.frequency))}
+        self.sources = {
+            name: ("option" if given else where if fallback else "default")
+            for name, given, fallback in (
+                ("probe", probe, wiring.probe),
+                ("pack", pack, wiring.pack),
+                ("port", port, wiring.port),
+                ("frequency", frequency, wiring.frequency),
+            )
+        }
         self.board = board
         self.elf = Path(elf)
         self.log_dir = Path(log_dir)
-        self.probe_id = probe or wiring.probe        # CLI > lab file
+        self.probe_id = probe or wiring.probe  # CLI > lab file
         self.pack = Path(pack) if pack else wiring.pack
         self.port = port or wiring.port
         self.frequency = frequency or wiring.frequency
@@ -191,10 +228,14 @@ class PyocdRunner(Runner):
 
     def prepare(self) -> None:
         if not self.elf.is_file():
-            raise ConfigError(f"firmware image {self.elf} does not exist", hint="build it first (hil build)")
+            raise ConfigError(
+                f"firmware image {self.elf} does not exist", hint="build it first (hil build)"
+            )
         if self.pack is not None and not self.pack.is_file():
-            raise ConfigError(f"CMSIS pack {self.pack} does not exist",
-                              hint="download ST's STM32F7xx device family pack (.pack) and pass its path")
+            raise ConfigError(
+                f"CMSIS pack {self.pack} does not exist",
+                hint="download ST's STM32F7xx device family pack (.pack) and pass its path",
+            )
         if serial_ports.is_remote_probe(self.probe_id) and not self.port:
             raise serial_ports.remote_port_needed(self.probe_id)  # fail before flashing, not after
         api = self.api()
@@ -214,8 +255,10 @@ class PyocdRunner(Runner):
         if self._session is None:
             raise DeviceError("the board was not prepared", hint="call prepare() before start()")
         url = self.port or serial_ports.vcp_for_probe(
-            self._unique_id or "", vid=self.board.usb.vid if self.board.usb else serial_ports.ST_VID,
-            pids=self.board.usb.pids if self.board.usb else ())
+            self._unique_id or "",
+            vid=self.board.usb.vid if self.board.usb else serial_ports.ST_VID,
+            pids=self.board.usb.pids if self.board.usb else (),
+        )
         serial_ports.check_port(url, baudrate=self.board.baud)
         log.info("UART %s at %d baud", url, self.board.baud)
         self.reset()
@@ -243,25 +286,40 @@ class PyocdRunner(Runner):
 
     def _choose_probe(self, api: PyocdApi):
         try:
-            probes = list(api.ConnectHelper.get_all_connected_probes(
-                blocking=False, unique_id=self.probe_id, print_wait_message=False) or [])
+            probes = list(
+                api.ConnectHelper.get_all_connected_probes(
+                    blocking=False, unique_id=self.probe_id, print_wait_message=False
+                )
+                or []
+            )
         except api.Error as exc:
-            raise ConfigError(f"pyOCD rejected the probe {self.probe_id!r}: {exc}",
-                              hint="give a unique id from `pyocd list`, or remote:HOST:PORT for a "
-                                   "probe behind `pyocd server`") from exc
+            raise ConfigError(
+                f"pyOCD rejected the probe {self.probe_id!r}: {exc}",
+                hint="give a unique id from `pyocd list`, or remote:HOST:PORT for a "
+                "probe behind `pyocd server`",
+            ) from exc
         if not probes:
             if self.probe_id:
-                raise DeviceError(f"no debug probe matches {self.probe_id!r}",
-                                  hint=f"check `pyocd list` and the id in --probe or the lab file; {NO_PROBE_HINT}")
-            raise DeviceError("no debug probe found: connect the board's ST-LINK USB to this machine",
-                              hint=NO_PROBE_HINT)
+                raise DeviceError(
+                    f"no debug probe matches {self.probe_id!r}",
+                    hint=f"check `pyocd list` and the id in --probe or the lab file; {NO_PROBE_HINT}",
+                )
+            raise DeviceError(
+                "no debug probe found: connect the board's ST-LINK USB to this machine",
+                hint=NO_PROBE_HINT,
+            )
         if len(probes) > 1:
             listed = "; ".join(f"{p.unique_id} ({p.description})" for p in probes)
-            which = f"{len(probes)} debug probes match {self.probe_id!r}" if self.probe_id \
+            which = (
+                f"{len(probes)} debug probes match {self.probe_id!r}"
+                if self.probe_id
                 else f"{len(probes)} debug probes are connected"
-            raise ConfigError(f"{which}: {listed}",
-                              hint=f"choose one: --probe UID, or probe = \"UID\" under "
-                                   f"[boards.{self.board.id}] in the lab file")
+            )
+            raise ConfigError(
+                f"{which}: {listed}",
+                hint=f'choose one: --probe UID, or probe = "UID" under '
+                f"[boards.{self.board.id}] in the lab file",
+            )
         return probes[0]
 
     def _options(self) -> dict[str, Any]:
@@ -275,39 +333,55 @@ class PyocdRunner(Runner):
     def _open_session(self, api: PyocdApi, unique_id: str):
         def connect():
             session = api.ConnectHelper.session_with_chosen_probe(
-                blocking=False, return_first=True, unique_id=unique_id, options=self._options())
+                blocking=False, return_first=True, unique_id=unique_id, options=self._options()
+            )
             if session is None:
-                raise DeviceError(f"debug probe {self._probe_desc} went away before it could be opened",
-                                  hint=RECONNECT_HINT)
+                raise DeviceError(
+                    f"debug probe {self._probe_desc} went away before it could be opened",
+                    hint=RECONNECT_HINT,
+                )
             try:
                 session.open()
             except BaseException:
                 session.close()
                 raise
             return session
+
         return self._call(api, "connecting to the target", connect)
 
     def _program(self, api: PyocdApi) -> None:
         def program():
             fmt = "hex" if self.elf.suffix.lower() == ".hex" else "elf"
-            api.FileProgrammer(self._session, progress=self.progress).program(str(self.elf), file_format=fmt)
+            api.FileProgrammer(self._session, progress=self.progress).program(
+                str(self.elf), file_format=fmt
+            )
+
         self._call(api, "programming flash", program)
         log.info("programmed %s", self.elf)
         if self.progress is not None:
-            self.progress(1.0)  # pyOCD skips the callback when smart flashing finds nothing to write
+            self.progress(
+                1.0
+            )  # pyOCD skips the callback when smart flashing finds nothing to write
 
     def _verify(self, api: PyocdApi) -> None:
         target = self._session.target
         for address, expected in load_segments(self.elf):
-            actual = self._call(api, "verifying flash",
-                                lambda: bytes(target.read_memory_block8(address, len(expected))))
+            actual = self._call(
+                api,
+                "verifying flash",
+                lambda a=address, n=len(expected): bytes(target.read_memory_block8(a, n)),
+            )
             if actual != expected:
-                offset = next(i for i, (a, b) in enumerate(zip(actual, expected)) if a != b) \
-                    if len(actual) == len(expected) else 0
+                offset = (
+                    next(i for i, (a, b) in enumerate(zip(actual, expected)) if a != b)
+                    if len(actual) == len(expected)
+                    else 0
+                )
                 raise DeviceError(
                     f"verify failed: flash at {address + offset:#010x} differs from {self.elf}",
                     hint=f"flash again; if it persists erase the chip (pyocd erase --chip -t "
-                         f"{self.board.target}) and check the option bytes for write protection")
+                    f"{self.board.target}) and check the option bytes for write protection",
+                )
 
     def _call(self, api: PyocdApi, doing: str, fn: Callable[[], Any]) -> Any:
         """Run one pyOCD step; its exceptions become hil errors that name the fix."""
@@ -316,29 +390,41 @@ class PyocdRunner(Runner):
         except api.TargetSupportError as exc:
             raise self._missing_target(exc) from exc
         except api.FlashFailure as exc:
-            raise DeviceError(f"{doing} on {self.board.id} failed: {exc}",
-                              hint=f"the flash may be read- or write-protected: check the option "
-                                   f"bytes (STM32CubeProgrammer) or erase the chip (pyocd erase "
-                                   f"--chip -t {self.board.target})") from exc
+            raise DeviceError(
+                f"{doing} on {self.board.id} failed: {exc}",
+                hint=f"the flash may be read- or write-protected: check the option "
+                f"bytes (STM32CubeProgrammer) or erase the chip (pyocd erase "
+                f"--chip -t {self.board.target})",
+            ) from exc
         except (api.ProbeError, api.TransferError) as exc:
-            raise DeviceError(f"debug probe {self._probe_desc} failed while {doing}: {exc}",
-                              hint=f"{RECONNECT_HINT}; pyOCD's log: {self._log_path}") from exc
+            raise DeviceError(
+                f"debug probe {self._probe_desc} failed while {doing}: {exc}",
+                hint=f"{RECONNECT_HINT}; pyOCD's log: {self._log_path}",
+            ) from exc
         except api.Error as exc:
-            raise DeviceError(f"pyOCD failed while {doing} on {self.board.id}: {exc}",
-                              hint=f"{RECONNECT_HINT}; pyOCD's log: {self._log_path}") from exc
+            raise DeviceError(
+                f"pyOCD failed while {doing} on {self.board.id}: {exc}",
+                hint=f"{RECONNECT_HINT}; pyOCD's log: {self._log_path}",
+            ) from exc
         except OSError as exc:  # the remote probe's socket, or USB access itself
             if serial_ports.is_remote_probe(self._unique_id or self.probe_id):
-                raise DeviceError(f"cannot reach the probe server {self._probe_desc}: {exc}",
-                                  hint=REMOTE_HINT) from exc
-            raise DeviceError(f"debug probe {self._probe_desc} failed while {doing}: {exc}",
-                              hint=RECONNECT_HINT) from exc
+                raise DeviceError(
+                    f"cannot reach the probe server {self._probe_desc}: {exc}", hint=REMOTE_HINT
+                ) from exc
+            raise DeviceError(
+                f"debug probe {self._probe_desc} failed while {doing}: {exc}", hint=RECONNECT_HINT
+            ) from exc
 
     def _missing_target(self, exc: BaseException) -> ConfigError:
         target = self.board.target
         if self.pack is not None:
-            return ConfigError(f"pyOCD has no target {target}: the pack {self.pack} does not define it",
-                               hint=f"use ST's STM32F7xx device family pack, or install the target: "
-                                    f"pyocd pack install {target}")
-        return ConfigError(f"pyOCD has no target {target}",
-                           hint=f"install its pack once: pyocd pack install {target} (needs the "
-                                f"internet), or pass --pack FILE with a downloaded .pack (offline benches)")
+            return ConfigError(
+                f"pyOCD has no target {target}: the pack {self.pack} does not define it",
+                hint=f"use ST's STM32F7xx device family pack, or install the target: "
+                f"pyocd pack install {target}",
+            )
+        return ConfigError(
+            f"pyOCD has no target {target}",
+            hint=f"install its pack once: pyocd pack install {target} (needs the "
+            f"internet), or pass --pack FILE with a downloaded .pack (offline benches)",
+        )

@@ -63,7 +63,9 @@ class QemuRunner(ProcessRunner):
         self.log_dir = Path(log_dir)
         self.icount_shift = board.qemu.icount_shift if icount_shift is None else icount_shift
         if not 0 <= self.icount_shift <= 10:
-            raise ConfigError(f"icount shift {self.icount_shift} is out of range", hint="QEMU accepts 0..10")
+            raise ConfigError(
+                f"icount shift {self.icount_shift} is out of range", hint="QEMU accepts 0..10"
+            )
         self.extra_args = tuple(extra_args)
         self.url = None
         self._qmp_port: int | None = None
@@ -76,18 +78,27 @@ class QemuRunner(ProcessRunner):
         assert self.board.qemu is not None
         return [
             self._binary(),
-            "-M", self.board.qemu.machine,
-            "-kernel", str(self.elf),
-            "-display", "none",
-            "-monitor", "none",
+            "-M",
+            self.board.qemu.machine,
+            "-kernel",
+            str(self.elf),
+            "-display",
+            "none",
+            "-monitor",
+            "none",
             "-no-reboot",
             # sleep=on: a guest idle in WFI (waiting for the host) leaves the
             # host CPU free; counts stay exact because only compute is timed.
-            "-icount", f"shift={self.icount_shift},align=off,sleep=on",
-            "-chardev", f"socket,id=ser0,fd={serial_fd},server=on,wait=on,nodelay=on",
-            "-serial", "chardev:ser0",
-            "-chardev", f"socket,id=qmp,fd={qmp_fd},server=on,wait=off",
-            "-mon", "chardev=qmp,mode=control",
+            "-icount",
+            f"shift={self.icount_shift},align=off,sleep=on",
+            "-chardev",
+            f"socket,id=ser0,fd={serial_fd},server=on,wait=on,nodelay=on",
+            "-serial",
+            "chardev:ser0",
+            "-chardev",
+            f"socket,id=qmp,fd={qmp_fd},server=on,wait=off",
+            "-mon",
+            "chardev=qmp,mode=control",
             *self.extra_args,
         ]
 
@@ -99,7 +110,9 @@ class QemuRunner(ProcessRunner):
 
     def start(self) -> str:
         if self.process is not None:
-            raise DeviceError("this QEMU runner was already started", hint="use a new QemuRunner per run")
+            raise DeviceError(
+                "this QEMU runner was already started", hint="use a new QemuRunner per run"
+            )
         check_elf(self.elf)
         serial_sock, qmp_sock = _listener(), _listener()
         try:
@@ -157,13 +170,17 @@ class QemuRunner(ProcessRunner):
             if self._qmp_port is None:
                 raise DeviceError("QEMU is not running", hint="call start() first")
             try:
-                self._qmp = socket.create_connection(("127.0.0.1", self._qmp_port), timeout=QMP_TIMEOUT)
+                self._qmp = socket.create_connection(
+                    ("127.0.0.1", self._qmp_port), timeout=QMP_TIMEOUT
+                )
                 self._qmp_file = self._qmp.makefile("rb")
                 self._qmp_read()  # greeting
                 self._qmp_send("qmp_capabilities")
             except OSError as exc:
                 self._qmp = None
-                raise DeviceError(f"cannot reach QEMU's QMP socket: {exc}; log: {self._log_path}") from exc
+                raise DeviceError(
+                    f"cannot reach QEMU's QMP socket: {exc}; log: {self._log_path}"
+                ) from exc
         return self._qmp_send(command, arguments)
 
     def _qmp_send(self, command: str, arguments: dict | None = None) -> dict:
@@ -183,7 +200,9 @@ class QemuRunner(ProcessRunner):
     def _qmp_read(self) -> dict:
         line = self._qmp_file.readline()
         if not line:
-            raise DeviceError(f"QEMU closed its QMP socket; log: {self._log_path}", hint=self.log_tail())
+            raise DeviceError(
+                f"QEMU closed its QMP socket; log: {self._log_path}", hint=self.log_tail()
+            )
         message = json.loads(line)
         return message if "event" not in message else self._qmp_read()
 

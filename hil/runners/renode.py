@@ -26,11 +26,13 @@ from hil.boards import Board
 from hil.errors import ConfigError, DeviceError
 from hil.runners.process import ProcessRunner, check_elf
 
-RENODE_ENV = "HIL_RENODE"          # path of the renode executable, else PATH
+RENODE_ENV = "HIL_RENODE"  # path of the renode executable, else PATH
 RENODE_BINARY = "renode"
-INSTALL_HINT = (f"install Renode (https://renode.io: the .deb or the portable package) and put "
-                f"`{RENODE_BINARY}` on PATH, or set {RENODE_ENV} to its path")
-START_TIMEOUT = 60.0               # Renode (a .NET program) takes seconds to start
+INSTALL_HINT = (
+    f"install Renode (https://renode.io: the .deb or the portable package) and put "
+    f"`{RENODE_BINARY}` on PATH, or set {RENODE_ENV} to its path"
+)
+START_TIMEOUT = 60.0  # Renode (a .NET program) takes seconds to start
 UART_TERMINAL = "hil_uart"
 
 
@@ -45,8 +47,10 @@ def free_port() -> int:
 def _quoted(path: Path) -> str:
     text = str(path)
     if '"' in text:
-        raise ConfigError(f"path {text!r} contains a double quote, which Renode scripts cannot hold",
-                          hint="move the build directory to a plainer path")
+        raise ConfigError(
+            f"path {text!r} contains a double quote, which Renode scripts cannot hold",
+            hint="move the build directory to a plainer path",
+        )
     return f'@"{text}"' if " " in text else f"@{text}"
 
 
@@ -58,8 +62,10 @@ class RenodeRunner(ProcessRunner):
 
     def __init__(self, board: Board, elf: Path, log_dir: Path) -> None:
         if board.kind != "renode" or board.renode is None:
-            raise ConfigError(f"board {board.id!r} is of kind {board.kind!r}, not a Renode board",
-                              hint="pick a renode-* board, or the runner for its kind")
+            raise ConfigError(
+                f"board {board.id!r} is of kind {board.kind!r}, not a Renode board",
+                hint="pick a renode-* board, or the runner for its kind",
+            )
         super().__init__(Path(log_dir) / f"{board.id}.renode.log")
         self.board = board
         self.elf = Path(elf)
@@ -73,18 +79,20 @@ class RenodeRunner(ProcessRunner):
         """The .resc that builds the machine, loads the image and opens the UART."""
         spec = self.board.renode
         assert spec is not None
-        return "\n".join([
-            f"# hil: {self.board.id}",
-            'mach create "hil"',
-            f"machine LoadPlatformDescription @{spec.platform}",
-            f"sysbus LoadELF {_quoted(self.elf.resolve())}",
-            # The vector table sits at the start of flash (the linker script puts it there).
-            f"{spec.cpu} VectorTableOffset {self.board.flash.origin:#010x}",
-            f'emulation CreateServerSocketTerminal {uart_port} "{UART_TERMINAL}" false',
-            f"connector Connect {spec.uart} {UART_TERMINAL}",
-            "start",
-            "",
-        ])
+        return "\n".join(
+            [
+                f"# hil: {self.board.id}",
+                'mach create "hil"',
+                f"machine LoadPlatformDescription @{spec.platform}",
+                f"sysbus LoadELF {_quoted(self.elf.resolve())}",
+                # The vector table sits at the start of flash (the linker script puts it there).
+                f"{spec.cpu} VectorTableOffset {self.board.flash.origin:#010x}",
+                f'emulation CreateServerSocketTerminal {uart_port} "{UART_TERMINAL}" false',
+                f"connector Connect {spec.uart} {UART_TERMINAL}",
+                "start",
+                "",
+            ]
+        )
 
     def command(self, script_path: Path) -> list[str]:
         # Headless, no colour codes in the log; the script runs at start-up.
@@ -94,8 +102,9 @@ class RenodeRunner(ProcessRunner):
         configured = os.environ.get(RENODE_ENV)
         if configured:
             if not os.access(configured, os.X_OK):
-                raise DeviceError(f"{RENODE_ENV}={configured} is not an executable file",
-                                  hint=INSTALL_HINT)
+                raise DeviceError(
+                    f"{RENODE_ENV}={configured} is not an executable file", hint=INSTALL_HINT
+                )
             return configured
         path = shutil.which(RENODE_BINARY)
         if path is None:
@@ -104,8 +113,9 @@ class RenodeRunner(ProcessRunner):
 
     def start(self) -> str:
         if self.process is not None:
-            raise DeviceError("this Renode runner was already started",
-                              hint="use a new RenodeRunner per run")
+            raise DeviceError(
+                "this Renode runner was already started", hint="use a new RenodeRunner per run"
+            )
         check_elf(self.elf)
         self.log_dir.mkdir(parents=True, exist_ok=True)
         port = free_port()
@@ -131,4 +141,5 @@ class RenodeRunner(ProcessRunner):
         raise DeviceError(
             f"Renode did not open the UART socket on port {port} within {START_TIMEOUT:.0f} s; "
             f"log: {self._log_path}",
-            hint=f"Renode said:\n{self.log_tail()}")
+            hint=f"Renode said:\n{self.log_tail()}",
+        )

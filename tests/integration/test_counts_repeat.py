@@ -18,7 +18,7 @@ from hil.cli import main
 
 pytestmark = [pytest.mark.qemu, pytest.mark.needs_qemu, pytest.mark.needs_arm_gcc]
 
-VECTORS = 4    # enough that later vectors' inputs go out while earlier ones run
+VECTORS = 4  # enough that later vectors' inputs go out while earlier ones run
 RUNS = {
     "dump all": ["--dump", "all"],
     "dump mismatch": ["--dump", "mismatch"],
@@ -50,14 +50,31 @@ def test_counts_are_identical_across_dump_modes_and_devices(board, build_root, t
     counts = {}
     for name, extra in RUNS.items():
         log = tmp_path / f"{name.replace(' ', '-')}.jsonl"
-        code = main(["run", "--board", board, "--model", "lenet5", "--vectors", str(VECTORS),
-                     "--build-dir", str(build_root), "--log", str(log), *extra])
+        code = main(
+            [
+                "run",
+                "--board",
+                board,
+                "--model",
+                "lenet5",
+                "--vectors",
+                str(VECTORS),
+                "--build-dir",
+                str(build_root),
+                "--log",
+                str(log),
+                *extra,
+            ]
+        )
         assert code == 0, capsys.readouterr().out
         counts[name] = _counts(log)
     reference = counts["dump all"]
     assert len(reference) == VECTORS * len({layer for _, layer in reference})
     assert all(c > 0 for c in reference.values())
     for name, got in counts.items():
-        differ = {k: (reference.get(k), got.get(k)) for k in reference.keys() | got.keys()
-                  if reference.get(k) != got.get(k)}
+        differ = {
+            k: (reference.get(k), got.get(k))
+            for k in reference.keys() | got.keys()
+            if reference.get(k) != got.get(k)
+        }
         assert not differ, f"{board} {name} vs dump all, (vector, layer): (all, {name}) {differ}"

@@ -35,10 +35,19 @@ def build_root(tmp_path_factory) -> Path:
 
 
 def _start(args: list[str]) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, "-c", "import sys; from hil.cli import main; "
-                             "sys.exit(main(sys.argv[1:]))", *args],
-                            cwd=REPO, start_new_session=True, text=True,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    return subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import sys; from hil.cli import main; sys.exit(main(sys.argv[1:]))",
+            *args,
+        ],
+        cwd=REPO,
+        start_new_session=True,
+        text=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
 
 
 def _wait_for(condition, proc: subprocess.Popen, what: str, limit: float = 120) -> None:
@@ -54,10 +63,10 @@ def _wait_for(condition, proc: subprocess.Popen, what: str, limit: float = 120) 
 
 def _finish(proc: subprocess.Popen, emulators: list[int]) -> tuple[int, str, str]:
     out, err = proc.communicate(timeout=60)
-    for pid in emulators:   # the emulator the command started is gone with it
-        assert not Path(f"/proc/{pid}").exists() or \
-            Path(f"/proc/{pid}/stat").read_text().split(") ")[1].startswith("Z"), \
-            f"QEMU {pid} outlived the command"
+    for pid in emulators:  # the emulator the command started is gone with it
+        assert not Path(f"/proc/{pid}").exists() or Path(f"/proc/{pid}/stat").read_text().split(
+            ") "
+        )[1].startswith("Z"), f"QEMU {pid} outlived the command"
     return proc.returncode, out, err
 
 
@@ -75,13 +84,31 @@ def _assert_incomplete_reports(tmp_path: Path, requested: int, reason: str) -> N
 
 @pytest.mark.parametrize("sig, name", ((signal.SIGINT, "SIGINT"), (signal.SIGTERM, "SIGTERM")))
 def test_an_interrupted_run_exits_130_and_every_report_says_incomplete(
-        sig, name, build_root, tmp_path, qemu_children, logged_layers):
+    sig, name, build_root, tmp_path, qemu_children, logged_layers
+):
     log = tmp_path / "run.jsonl"
-    proc = _start(["run", "-b", BOARD, "-m", MODEL, "-n", "400", "--build-dir", str(build_root),
-                   "--log", str(log), "--json", str(tmp_path / "r.json"),
-                   "--junit", str(tmp_path / "r.xml"), "--html", str(tmp_path / "r.html")])
-    _wait_for(lambda: len({v for v, _ in logged_layers(log)}) >= 3, proc,
-              "three judged vectors")
+    proc = _start(
+        [
+            "run",
+            "-b",
+            BOARD,
+            "-m",
+            MODEL,
+            "-n",
+            "400",
+            "--build-dir",
+            str(build_root),
+            "--log",
+            str(log),
+            "--json",
+            str(tmp_path / "r.json"),
+            "--junit",
+            str(tmp_path / "r.xml"),
+            "--html",
+            str(tmp_path / "r.html"),
+        ]
+    )
+    _wait_for(lambda: len({v for v, _ in logged_layers(log)}) >= 3, proc, "three judged vectors")
     emulators = qemu_children(proc.pid)
     assert emulators
     # A terminal's Ctrl-C goes to the whole foreground process group.
@@ -94,22 +121,40 @@ def test_an_interrupted_run_exits_130_and_every_report_says_incomplete(
 
 
 def test_a_killed_emulator_is_named_as_gone_and_the_reports_say_incomplete(
-        build_root, tmp_path, qemu_children, logged_layers):
+    build_root, tmp_path, qemu_children, logged_layers
+):
     log = tmp_path / "run.jsonl"
-    proc = _start(["run", "-b", BOARD, "-m", MODEL, "-n", "200", "--build-dir", str(build_root),
-                   "--log", str(log), "--json", str(tmp_path / "r.json"),
-                   "--junit", str(tmp_path / "r.xml"), "--html", str(tmp_path / "r.html")])
-    _wait_for(lambda: len({v for v, _ in logged_layers(log)}) >= 3, proc,
-              "three judged vectors")
+    proc = _start(
+        [
+            "run",
+            "-b",
+            BOARD,
+            "-m",
+            MODEL,
+            "-n",
+            "200",
+            "--build-dir",
+            str(build_root),
+            "--log",
+            str(log),
+            "--json",
+            str(tmp_path / "r.json"),
+            "--junit",
+            str(tmp_path / "r.xml"),
+            "--html",
+            str(tmp_path / "r.html"),
+        ]
+    )
+    _wait_for(lambda: len({v for v, _ in logged_layers(log)}) >= 3, proc, "three judged vectors")
     emulators = qemu_children(proc.pid)
     os.kill(emulators[0], signal.SIGKILL)
     code, out, err = _finish(proc, emulators)
     assert code == 4, err
-    said = " ".join(err.split())   # the console wraps long lines
+    said = " ".join(err.split())  # the console wraps long lines
     assert "error: the device is gone: QEMU" in said and "was killed by SIGKILL" in said
     assert "qemu.log" in said
-    assert "baud" not in err and "cable" not in err   # no link advice for a dead process
-    assert "resync" not in err and "attempts" not in err   # no retries against it
+    assert "baud" not in err and "cable" not in err  # no link advice for a dead process
+    assert "resync" not in err and "attempts" not in err  # no retries against it
     _assert_incomplete_reports(tmp_path, 200, "the device is gone")
 
 
@@ -125,10 +170,26 @@ def _interrupt_once_started(args: list[str], sig: int, settle: float, children):
 
 
 def test_an_interrupted_soak_exits_130_and_its_json_says_incomplete(
-        build_root, tmp_path, qemu_children):
+    build_root, tmp_path, qemu_children
+):
     code, out, err = _interrupt_once_started(
-        ["soak", "-b", BOARD, "-m", MODEL, "-n", "400", "--build-dir", str(build_root),
-         "--json", str(tmp_path / "soak.json")], signal.SIGINT, 3, qemu_children)
+        [
+            "soak",
+            "-b",
+            BOARD,
+            "-m",
+            MODEL,
+            "-n",
+            "400",
+            "--build-dir",
+            str(build_root),
+            "--json",
+            str(tmp_path / "soak.json"),
+        ],
+        signal.SIGINT,
+        3,
+        qemu_children,
+    )
     assert code == 130, err
     assert "INTERRUPTED after" in err
     soak = json.loads((tmp_path / "soak.json").read_text())
@@ -139,7 +200,10 @@ def test_an_interrupted_soak_exits_130_and_its_json_says_incomplete(
 def test_an_interrupted_device_benchmark_exits_130_with_no_figures(build_root, qemu_children):
     code, out, err = _interrupt_once_started(
         ["bench", "device", "--board", BOARD, "--model", MODEL, "--build-dir", str(build_root)],
-        signal.SIGTERM, 1, qemu_children)
+        signal.SIGTERM,
+        1,
+        qemu_children,
+    )
     assert code == 130, err
     assert "INTERRUPTED" in err and "vectors/s" not in out
 
@@ -147,7 +211,10 @@ def test_an_interrupted_device_benchmark_exits_130_with_no_figures(build_root, q
 def test_interrupted_device_conformance_gives_no_verdict(vectors_dir, build_root, qemu_children):
     code, out, err = _interrupt_once_started(
         ["conformance", str(vectors_dir), "--board", BOARD, "--build-dir", str(build_root)],
-        signal.SIGINT, 2, qemu_children)
+        signal.SIGINT,
+        2,
+        qemu_children,
+    )
     assert code == 130, err
     assert "INTERRUPTED after" in err and "cases" in err
     assert "passed" not in out

@@ -33,8 +33,9 @@ def build_root(tmp_path_factory):
 
 
 def _report_for(net, dev) -> RunReport:
-    return RunReport(net, RunInfo(net.name, dev.board.id, dev.info.variant, dev.info.backend,
-                                  dev.counts))
+    return RunReport(
+        net, RunInfo(net.name, dev.board.id, dev.info.variant, dev.info.backend, dev.counts)
+    )
 
 
 @pytest.mark.parametrize("board", BOARDS)
@@ -42,8 +43,23 @@ def _report_for(net, dev) -> RunReport:
 def test_hil_run_passes_bit_exactly(board, model, build_root, tmp_path, capsys):
     out = tmp_path / "report.json"
     junit = tmp_path / "report.xml"
-    code = main(["run", "--board", board, "--model", model, "--vectors", "2",
-                 "--build-dir", str(build_root), "--json", str(out), "--junit", str(junit)])
+    code = main(
+        [
+            "run",
+            "--board",
+            board,
+            "--model",
+            model,
+            "--vectors",
+            "2",
+            "--build-dir",
+            str(build_root),
+            "--json",
+            str(out),
+            "--junit",
+            str(junit),
+        ]
+    )
     printed = capsys.readouterr().out
     assert code == 0, printed
     report = json.loads(out.read_text())
@@ -58,20 +74,46 @@ def test_hil_run_passes_bit_exactly(board, model, build_root, tmp_path, capsys):
 
 
 def test_on_device_conformance_qemu_m7(shared_dir, build_root, capsys):
-    code = main(["conformance", str(shared_dir / "conformance" / "cmsis-nn-q7"),
-                 "--board", "qemu-m7", "--build-dir", str(build_root)])
+    code = main(
+        [
+            "conformance",
+            str(shared_dir / "conformance" / "cmsis-nn-q7"),
+            "--board",
+            "qemu-m7",
+            "--build-dir",
+            str(build_root),
+        ]
+    )
     printed = capsys.readouterr().out
     assert code == 0, printed
     assert "709 passed, 0 failed" in printed
 
 
 def test_on_device_conformance_qemu_m3_plain(shared_dir, build_root, capsys):
-    plain = main(["conformance", str(shared_dir / "conformance" / "cmsis-nn-q7-plain"),
-                  "--board", "qemu-m3", "--build-dir", str(build_root)])
-    rest = main(["conformance", str(shared_dir / "conformance" / "cmsis-nn-q7"),
-                 "--board", "qemu-m3", "--build-dir", str(build_root),
-                 "--skip-function", "arm_maxpool_q7_HWC",
-                 "--skip-function", "arm_avepool_q7_HWC"])
+    plain = main(
+        [
+            "conformance",
+            str(shared_dir / "conformance" / "cmsis-nn-q7-plain"),
+            "--board",
+            "qemu-m3",
+            "--build-dir",
+            str(build_root),
+        ]
+    )
+    rest = main(
+        [
+            "conformance",
+            str(shared_dir / "conformance" / "cmsis-nn-q7"),
+            "--board",
+            "qemu-m3",
+            "--build-dir",
+            str(build_root),
+            "--skip-function",
+            "arm_maxpool_q7_HWC",
+            "--skip-function",
+            "arm_avepool_q7_HWC",
+        ]
+    )
     printed = capsys.readouterr().out
     assert (plain, rest) == (0, 0), printed
     assert "96 passed, 0 failed" in printed and "613 passed, 0 failed" in printed
@@ -79,9 +121,18 @@ def test_on_device_conformance_qemu_m3_plain(shared_dir, build_root, capsys):
 
 def test_plain_device_fails_the_simd_pooling_vectors(shared_dir, build_root, capsys):
     # The two paths really differ: a plain-C device cannot pass the SIMD set.
-    code = main(["conformance", str(shared_dir / "conformance" / "cmsis-nn-q7"),
-                 "--board", "qemu-m3", "--build-dir", str(build_root),
-                 "--function", "arm_maxpool_q7_HWC"])
+    code = main(
+        [
+            "conformance",
+            str(shared_dir / "conformance" / "cmsis-nn-q7"),
+            "--board",
+            "qemu-m3",
+            "--build-dir",
+            str(build_root),
+            "--function",
+            "arm_maxpool_q7_HWC",
+        ]
+    )
     assert code == 5
     assert "40 passed, 8 failed" in capsys.readouterr().out
 
@@ -89,11 +140,17 @@ def test_plain_device_fails_the_simd_pooling_vectors(shared_dir, build_root, cap
 def test_wrong_kernel_is_caught_at_its_first_layer(build_root, tmp_path):
     board = load_board("qemu-m7")
     net = build_example("lenet5")
-    image = prepare_image(board, net, build_root=build_root,
-                          defines={"HIL_TEST_WRONG_ROUNDING": "1"})
+    image = prepare_image(
+        board, net, build_root=build_root, defines={"HIL_TEST_WRONG_ROUNDING": "1"}
+    )
     with open_device(board, image, log_dir=tmp_path) as dev:
-        report = check_vectors(dev.session, net, generated_inputs(net, 1, seed=3),
-                               _report_for(net, dev), variant=dev.info.variant)
+        report = check_vectors(
+            dev.session,
+            net,
+            generated_inputs(net, 1, seed=3),
+            _report_for(net, dev),
+            variant=dev.info.variant,
+        )
     assert not report.passed
     bad = report.first_bad_layer()
     assert (bad.index, bad.function) == (0, "arm_convolve_HWC_q7_basic")
@@ -105,8 +162,7 @@ def test_image_for_another_model_is_refused(build_root, tmp_path):
     image = prepare_image(board, build_example("lenet5"), build_root=build_root)
     with open_device(board, image, log_dir=tmp_path) as dev:
         with pytest.raises(DeviceError) as err:
-            dev.session.check_image(model_hash(build_example("cifar10")), board.id,
-                                    model="cifar10")
+            dev.session.check_image(model_hash(build_example("cifar10")), board.id, model="cifar10")
     assert "expected 'cifar10'" in err.value.message
     assert "hil flash --board qemu-m4 --model cifar10" in err.value.hint
 
@@ -114,8 +170,9 @@ def test_image_for_another_model_is_refused(build_root, tmp_path):
 def test_firmware_fault_reports_its_registers(build_root, tmp_path):
     board = load_board("qemu-m7")
     net = build_example("lenet5")
-    image = prepare_image(board, net, build_root=build_root,
-                          defines={"HIL_TEST_FAULT_AT_LAYER": "2"})
+    image = prepare_image(
+        board, net, build_root=build_root, defines={"HIL_TEST_FAULT_AT_LAYER": "2"}
+    )
     with open_device(board, image, log_dir=tmp_path) as dev:
         with pytest.raises(DeviceFault) as err:
             dev.session.infer(generated_inputs(net, 1, seed=0)[0])
@@ -126,15 +183,30 @@ def test_firmware_fault_reports_its_registers(build_root, tmp_path):
     assert "CFSR" in str(err.value)
 
 
-def test_fault_through_the_cli_is_one_line_and_exit_code_4(build_root, tmp_path, capsys,
-                                                          monkeypatch):
+def test_fault_through_the_cli_is_one_line_and_exit_code_4(
+    build_root, tmp_path, capsys, monkeypatch
+):
     import hil.deploy
 
     real = hil.deploy.prepare_image
-    monkeypatch.setattr(hil.deploy, "prepare_image", lambda *a, **k: real(
-        *a, **{**k, "defines": {"HIL_TEST_FAULT_AT_LAYER": "1"}}))
-    code = main(["run", "--board", "qemu-m3", "--model", "lenet5", "-n", "1",
-                 "--build-dir", str(build_root)])
+    monkeypatch.setattr(
+        hil.deploy,
+        "prepare_image",
+        lambda *a, **k: real(*a, **{**k, "defines": {"HIL_TEST_FAULT_AT_LAYER": "1"}}),
+    )
+    code = main(
+        [
+            "run",
+            "--board",
+            "qemu-m3",
+            "--model",
+            "lenet5",
+            "-n",
+            "1",
+            "--build-dir",
+            str(build_root),
+        ]
+    )
     err = capsys.readouterr().err
     assert code == DeviceError.exit_code
     assert "layer 1" in err and "Traceback" not in err
@@ -176,8 +248,7 @@ def test_emulated_counts_repeat_exactly(build_root, tmp_path):
         with open_device(board, image, log_dir=tmp_path) as dev:
             # Raw ticks may differ by one (the timer's phase when a layer
             # starts depends on when host bytes arrived); instructions may not.
-            runs.append([dev.counts.convert(r.ticks)
-                         for r in dev.session.infer(x, dump="digest")])
+            runs.append([dev.counts.convert(r.ticks) for r in dev.session.infer(x, dump="digest")])
     assert dev.counts.unit == "instructions"
     assert runs[0] == runs[1]
     assert all(n > 0 for n in runs[0])
@@ -185,8 +256,23 @@ def test_emulated_counts_repeat_exactly(build_root, tmp_path):
 
 def test_two_devices_share_the_vectors_into_one_report(build_root, tmp_path, capsys):
     out = tmp_path / "report.json"
-    code = main(["run", "--board", "qemu-m4", "--model", "lenet5", "--vectors", "6",
-                 "--devices", "2", "--build-dir", str(build_root), "--json", str(out)])
+    code = main(
+        [
+            "run",
+            "--board",
+            "qemu-m4",
+            "--model",
+            "lenet5",
+            "--vectors",
+            "6",
+            "--devices",
+            "2",
+            "--build-dir",
+            str(build_root),
+            "--json",
+            str(out),
+        ]
+    )
     assert code == 0, capsys.readouterr().out
     report = json.loads(out.read_text())
     assert report["passed"] and report["vectors"] == 6

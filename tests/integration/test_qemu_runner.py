@@ -34,10 +34,10 @@ pytestmark = [
 def images(tmp_path_factory) -> dict[str, FirmwareImage]:
     out = tmp_path_factory.mktemp("fw")
     cache = tmp_path_factory.getbasetemp() / "object-cache"
-    return {b: build_firmware(load_board(b), None, out / b, app_dir=APP, with_nn=False, cache_dir=cache)
-            for b in BOARDS}
-
-
+    return {
+        b: build_firmware(load_board(b), None, out / b, app_dir=APP, with_nn=False, cache_dir=cache)
+        for b in BOARDS
+    }
 
 
 @pytest.fixture(autouse=True)
@@ -96,7 +96,9 @@ def test_banner_and_echo_burst(images, board_id: str, tmp_path: Path) -> None:
 def test_icount_cycles_repeat_exactly(images, board_id: str, tmp_path: Path) -> None:
     counts, instructions = [], []
     for shift in (3, 3, 5):
-        runner = QemuRunner(load_board(board_id), images[board_id].elf, tmp_path / "logs", icount_shift=shift)
+        runner = QemuRunner(
+            load_board(board_id), images[board_id].elf, tmp_path / "logs", icount_shift=shift
+        )
         with runner, open_uart(runner.url) as port:
             counts.append(int(fields(read_line(port, b"HIL-TEST"))["cycles"]))
             instructions.append(runner.instructions(counts[-1]))
@@ -109,7 +111,9 @@ def test_icount_cycles_repeat_exactly(images, board_id: str, tmp_path: Path) -> 
 
 @pytest.mark.parametrize("board_id", BOARDS)
 def test_undefined_instruction_reports_cfsr_and_pc(images, board_id: str, tmp_path: Path) -> None:
-    nm = subprocess.run(["arm-none-eabi-nm", str(images[board_id].elf)], capture_output=True, text=True)
+    nm = subprocess.run(
+        ["arm-none-eabi-nm", str(images[board_id].elf)], capture_output=True, text=True
+    )
     fault_here = int(re.search(r"^(\w+) T fixture_fault_here$", nm.stdout, re.M).group(1), 16) & ~1
     with run(images, board_id, tmp_path) as runner, open_uart(runner.url) as port:
         read_line(port, b"HIL-TEST")
@@ -121,7 +125,9 @@ def test_undefined_instruction_reports_cfsr_and_pc(images, board_id: str, tmp_pa
 
 
 @pytest.mark.parametrize(("command", "cfsr_bit"), [(b"d", 25), (b"s", 4)])  # DIVBYZERO, MSTKERR
-def test_divide_by_zero_and_stack_overflow_fault(images, tmp_path: Path, command: bytes, cfsr_bit: int) -> None:
+def test_divide_by_zero_and_stack_overflow_fault(
+    images, tmp_path: Path, command: bytes, cfsr_bit: int
+) -> None:
     with run(images, "qemu-m3", tmp_path) as runner, open_uart(runner.url) as port:
         read_line(port, b"HIL-TEST")
         port.write(command)
@@ -209,7 +215,9 @@ def test_stop_while_nobody_connected(images, tmp_path: Path) -> None:
 
 
 def test_runner_for_picks_by_kind(images, tmp_path: Path) -> None:
-    assert isinstance(runner_for(load_board("qemu-m7"), images["qemu-m7"].elf, tmp_path), QemuRunner)
+    assert isinstance(
+        runner_for(load_board("qemu-m7"), images["qemu-m7"].elf, tmp_path), QemuRunner
+    )
 
 
 def test_non_qemu_board_is_refused(tmp_path: Path) -> None:

@@ -43,8 +43,12 @@ def _device_error(build_root, net, tmp_path, defines, retries: int = 5) -> Devic
     board = load_board(BOARD)
     image = prepare_image(board, net, build_root=build_root, defines=defines)
     with pytest.raises(DeviceError) as info:
-        with symbolized(image.elf), open_device(board, image, log_dir=tmp_path, timeout=2,
-                                                layer_macs=[l.macs for l in net.layers]) as dev:
+        with (
+            symbolized(image.elf),
+            open_device(
+                board, image, log_dir=tmp_path, timeout=2, layer_macs=[l.macs for l in net.layers]
+            ) as dev,
+        ):
             dev.session.vector_retries = retries
             dev.session.infer(generated_inputs(net, 1, seed=0)[0], dump="digest")
     return info.value
@@ -55,7 +59,7 @@ def test_usage_fault_is_decoded_with_the_function_name(build_root, net, tmp_path
     assert isinstance(err, DeviceFault)
     assert "device fault in layer 3" in err.message
     assert "UNDEFINSTR" in err.message and "(hil_run_network+0x" in err.message
-    assert len(err.results) == 3   # the layers before the fault were kept
+    assert len(err.results) == 3  # the layers before the fault were kept
 
 
 def test_stack_overflow_hits_the_guard_and_says_so(build_root, net, tmp_path):
@@ -68,14 +72,19 @@ def test_a_hung_layer_is_reported_by_the_device_watchdog(build_root, net, tmp_pa
     err = _device_error(build_root, net, tmp_path, {"HIL_TEST_HANG_AT_LAYER": "2"})
     assert isinstance(err, DeviceFault) and err.fault.watchdog
     assert "device watchdog expired in layer 2" in err.message
-    assert "(hil_run_network+0x" in err.message     # where it stopped making progress
+    assert "(hil_run_network+0x" in err.message  # where it stopped making progress
     assert "watchdog_ms" in err.hint
     assert len(err.results) == 2
 
 
 def test_without_a_watchdog_the_host_timeout_still_ends_a_hang(build_root, net, tmp_path):
-    err = _device_error(build_root, net, tmp_path,
-                        {"HIL_TEST_HANG_AT_LAYER": "2", "HIL_WATCHDOG_MS": "0u"}, retries=2)
+    err = _device_error(
+        build_root,
+        net,
+        tmp_path,
+        {"HIL_TEST_HANG_AT_LAYER": "2", "HIL_WATCHDOG_MS": "0u"},
+        retries=2,
+    )
     assert "gave up on a vector" in err.message and "timed out" in err.message
     assert "qemu.log" in err.hint
     assert len(err.results) == 2
@@ -89,7 +98,7 @@ def test_waiting_for_the_host_never_trips_the_watchdog(build_root, net, tmp_path
     x = generated_inputs(net, 2, seed=5)
     with open_device(board, image, log_dir=tmp_path, timeout=3) as dev:
         first = dev.session.infer(x[0], dump="digest")
-        time.sleep(2.5)   # longer than the watchdog, spent waiting for the next request
+        time.sleep(2.5)  # longer than the watchdog, spent waiting for the next request
         second = dev.session.infer(x[1], dump="digest")
         assert dev.runner.alive()
     assert len(first) == len(second) == len(net.layers)
@@ -101,11 +110,18 @@ def test_cuts_and_resets_mid_run_lose_nothing(build_root, net, tmp_path):
     faults = LinkFaults("cut_after=15000,cuts=3,drop=0.0005,flip=0.0005,seed=4")
     x = generated_inputs(net, 12, seed=3)
     from hil.reference.network import run_network
-    with open_device(board, image, log_dir=tmp_path, timeout=3, link_faults=faults,
-                     layer_macs=[l.macs for l in net.layers]) as dev:
+
+    with open_device(
+        board,
+        image,
+        log_dir=tmp_path,
+        timeout=3,
+        link_faults=faults,
+        layer_macs=[l.macs for l in net.layers],
+    ) as dev:
         for i, v in enumerate(x):
             if i in (3, 7, 10):
-                dev.runner.reset()   # the device reboots between requests
+                dev.runner.reset()  # the device reboots between requests
             results = dev.session.infer(v, dump="all")
             expected = run_network(net, v, dev.info.variant)
             assert [r.output.tolist() for r in results] == [e.ravel().tolist() for e in expected]
@@ -114,16 +130,38 @@ def test_cuts_and_resets_mid_run_lose_nothing(build_root, net, tmp_path):
     assert stats["resets_seen"] + stats["resyncs"] >= 3
 
 
-def test_a_killed_run_leaves_a_valid_log_and_resume_completes_it(build_root, net, tmp_path,
-                                                                 logged_layers):
+def test_a_killed_run_leaves_a_valid_log_and_resume_completes_it(
+    build_root, net, tmp_path, logged_layers
+):
     log = tmp_path / "run.jsonl"
-    args = ["run", "--board", BOARD, "--model", MODEL, "--vectors", "16", "--dump", "none",
-            "--build-dir", str(build_root), "--log", str(log)]
-    assert main(args[:-2] + ["--vectors", "1"]) == 0   # build once, outside the killed run
-    proc = subprocess.Popen([sys.executable, "-c", "import sys; from hil.cli import main; "
-                             "sys.exit(main(sys.argv[1:]))", *args],
-                            cwd=REPO, start_new_session=True,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    args = [
+        "run",
+        "--board",
+        BOARD,
+        "--model",
+        MODEL,
+        "--vectors",
+        "16",
+        "--dump",
+        "none",
+        "--build-dir",
+        str(build_root),
+        "--log",
+        str(log),
+    ]
+    assert main(args[:-2] + ["--vectors", "1"]) == 0  # build once, outside the killed run
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import sys; from hil.cli import main; sys.exit(main(sys.argv[1:]))",
+            *args,
+        ],
+        cwd=REPO,
+        start_new_session=True,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     try:
         deadline = time.monotonic() + 120
         while time.monotonic() < deadline and proc.poll() is None:
@@ -146,8 +184,21 @@ def test_a_killed_run_leaves_a_valid_log_and_resume_completes_it(build_root, net
 
 def test_resume_refuses_a_log_of_another_run(build_root, tmp_path, capsys):
     log = tmp_path / "run.jsonl"
-    base = ["run", "--board", BOARD, "--model", MODEL, "--vectors", "2", "--dump", "none",
-            "--build-dir", str(build_root), "--log", str(log)]
+    base = [
+        "run",
+        "--board",
+        BOARD,
+        "--model",
+        MODEL,
+        "--vectors",
+        "2",
+        "--dump",
+        "none",
+        "--build-dir",
+        str(build_root),
+        "--log",
+        str(log),
+    ]
     assert main(base) == 0
     before = log.read_text()
     code = main(base[:-2] + ["--seed", "5", "--log", str(log), "--resume"])
@@ -158,9 +209,27 @@ def test_resume_refuses_a_log_of_another_run(build_root, tmp_path, capsys):
 
 def test_soak_command_reports_recovery_and_zero_mismatches(build_root, tmp_path, capsys):
     out = tmp_path / "soak.json"
-    code = main(["soak", "--board", BOARD, "--model", MODEL, "-n", "4", "--dump", "all",
-                 "--link-faults", "drop=0.001,flip=0.001,garbage=0.0005,seed=1",
-                 "--reset-every", "2", "--build-dir", str(build_root), "--json", str(out)])
+    code = main(
+        [
+            "soak",
+            "--board",
+            BOARD,
+            "--model",
+            MODEL,
+            "-n",
+            "4",
+            "--dump",
+            "all",
+            "--link-faults",
+            "drop=0.001,flip=0.001,garbage=0.0005,seed=1",
+            "--reset-every",
+            "2",
+            "--build-dir",
+            str(build_root),
+            "--json",
+            str(out),
+        ]
+    )
     printed = capsys.readouterr().out
     assert code == 0, printed
     figures = json.loads(out.read_text())

@@ -25,8 +25,9 @@ REPO = Path(__file__).resolve().parents[2]
 SHIPPED = ("boards", "firmware")
 # What a clean clone would not have: the build writes build/ and *.egg-info
 # next to its sources, so it runs on a copy and the checkout is left alone.
-NOT_IN_A_CLONE = shutil.ignore_patterns(".git", ".venv", "build", "*.egg-info", "__pycache__",
-                                        ".pytest_cache", ".hypothesis", "out")
+NOT_IN_A_CLONE = shutil.ignore_patterns(
+    ".git", ".venv", "build", "*.egg-info", "__pycache__", ".pytest_cache", ".hypothesis", "out"
+)
 
 
 def _run(cmd, **kwargs) -> subprocess.CompletedProcess:
@@ -37,8 +38,12 @@ def _run(cmd, **kwargs) -> subprocess.CompletedProcess:
 
 def _checkout_files() -> set[str]:
     """boards/ and firmware/ as the repository has them, relative to its root."""
-    return {p.relative_to(REPO).as_posix() for name in SHIPPED for p in (REPO / name).rglob("*")
-            if p.is_file() and "__pycache__" not in p.parts}
+    return {
+        p.relative_to(REPO).as_posix()
+        for name in SHIPPED
+        for p in (REPO / name).rglob("*")
+        if p.is_file() and "__pycache__" not in p.parts
+    }
 
 
 @pytest.fixture(scope="module")
@@ -62,10 +67,17 @@ def fresh(tmp_path_factory, dists):
     _run([sys.executable, "-m", "venv", "--without-pip", venv])
     python = venv / "bin" / "python"
     _run([sys.executable, "-m", "pip", "--python", python, "install", "--no-deps", "-q", dists[1]])
-    site = Path(_run([python, "-c", "import sysconfig; print(sysconfig.get_path('purelib'))"]).stdout.strip())
+    site = Path(
+        _run(
+            [python, "-c", "import sysconfig; print(sysconfig.get_path('purelib'))"]
+        ).stdout.strip()
+    )
     (site / "hil-test-deps.pth").write_text(sysconfig.get_path("purelib") + "\n")
-    env = {k: v for k, v in os.environ.items()
-           if not k.startswith("HIL_") and k not in ("PYTHONPATH", "PYTHONHOME")}
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith("HIL_") and k not in ("PYTHONPATH", "PYTHONHOME")
+    }
     env["HIL_CACHE_DIR"] = str(tmp / "object-cache")
     cwd = tmp / "elsewhere"
     cwd.mkdir()
@@ -73,8 +85,13 @@ def fresh(tmp_path_factory, dists):
 
 
 def _hil(fresh, *args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([str(fresh["venv"] / "bin" / "hil"), *args], capture_output=True, text=True,
-                          cwd=fresh["cwd"], env=fresh["env"])
+    return subprocess.run(
+        [str(fresh["venv"] / "bin" / "hil"), *args],
+        capture_output=True,
+        text=True,
+        cwd=fresh["cwd"],
+        env=fresh["env"],
+    )
 
 
 def _installed_files(site: Path) -> set[Path]:
@@ -91,15 +108,26 @@ def test_the_sdist_and_the_wheel_carry_boards_and_firmware(dists):
     assert want <= in_sdist, sorted(want - in_sdist)[:10]
     assert {"setup.py", "MANIFEST.in", "pyproject.toml"} <= in_sdist
     with zipfile.ZipFile(wheel) as whl:
-        in_wheel = {name.removeprefix("hil/_data/") for name in whl.namelist() if name.startswith("hil/_data/")}
+        in_wheel = {
+            name.removeprefix("hil/_data/")
+            for name in whl.namelist()
+            if name.startswith("hil/_data/")
+        }
     assert in_wheel == want, (sorted(want - in_wheel)[:10], sorted(in_wheel - want)[:10])
 
 
 def test_the_fresh_venv_imports_its_own_copy(fresh):
-    code = ("import hil; from hil.boards import boards_dir; from hil.firmware import firmware_root; "
-            "print(hil.__file__); print(boards_dir()); print(firmware_root())")
-    result = subprocess.run([str(fresh["venv"] / "bin" / "python"), "-c", code], capture_output=True,
-                            text=True, cwd=fresh["cwd"], env=fresh["env"])
+    code = (
+        "import hil; from hil.boards import boards_dir; from hil.firmware import firmware_root; "
+        "print(hil.__file__); print(boards_dir()); print(firmware_root())"
+    )
+    result = subprocess.run(
+        [str(fresh["venv"] / "bin" / "python"), "-c", code],
+        capture_output=True,
+        text=True,
+        cwd=fresh["cwd"],
+        env=fresh["env"],
+    )
     assert result.returncode == 0, result.stderr
     module, boards, firmware = (Path(line) for line in result.stdout.splitlines())
     assert module == fresh["site"] / "hil" / "__init__.py"

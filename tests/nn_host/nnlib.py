@@ -38,8 +38,11 @@ from hil.reference.spec import KERNEL_SPECS, KernelSpec  # noqa: E402
 GUARD = 64
 FILLS = (0xA5, 0x5A)
 POOL_DEFINES = {"dsp": "HIL_NN_POOL_DSP", "plain": "HIL_NN_POOL_PLAIN"}
-SANITIZE_FLAGS = ("-fsanitize=address,undefined", "-fno-sanitize-recover=undefined",
-                  "-fno-omit-frame-pointer")
+SANITIZE_FLAGS = (
+    "-fsanitize=address,undefined",
+    "-fno-sanitize-recover=undefined",
+    "-fno-omit-frame-pointer",
+)
 
 
 def sources() -> list[Path]:
@@ -52,17 +55,33 @@ def conformance_root() -> Path | None:
     return path if path.is_dir() else None
 
 
-def build_library(out_dir: Path, *, pool: str = "dsp", defines: Sequence[str] = (),
-                  extra_flags: Sequence[str] = (), simd_model: bool = False,
-                  cc: str = "gcc", name: str | None = None) -> Path:
+def build_library(
+    out_dir: Path,
+    *,
+    pool: str = "dsp",
+    defines: Sequence[str] = (),
+    extra_flags: Sequence[str] = (),
+    simd_model: bool = False,
+    cc: str = "gcc",
+    name: str | None = None,
+) -> Path:
     """Compile all kernels into a shared library; returns its path.
 
     ``pool`` forces the pooling path ("dsp" or "plain"). ``simd_model``
     compiles the cores' SMLAD/SXTB16 code paths against C models of the
     ACLE intrinsics (tests/nn_host/acle_model) so the host runs them too.
     """
-    flags = ["-std=c99", "-O2", "-Wall", "-Wextra", "-Werror", "-fPIC", "-shared",
-             f"-I{INCLUDE_DIR}", f"-D{POOL_DEFINES[pool]}"]
+    flags = [
+        "-std=c99",
+        "-O2",
+        "-Wall",
+        "-Wextra",
+        "-Werror",
+        "-fPIC",
+        "-shared",
+        f"-I{INCLUDE_DIR}",
+        f"-D{POOL_DEFINES[pool]}",
+    ]
     if simd_model:
         flags += [f"-I{ACLE_MODEL_DIR}", "-D__ARM_FEATURE_SIMD32=1"]
     flags += [f"-D{d}" for d in defines] + list(extra_flags)
@@ -86,12 +105,16 @@ _CONV_SCRATCH = (("bufferA", None, _conv_scratch), ("bufferB", None, lambda p: 0
 SCRATCH: dict[str, tuple[tuple[str, str | None, Callable[[Mapping[str, int]], int]], ...]] = {
     "arm_convolve_HWC_q7_basic": _CONV_SCRATCH,
     "arm_convolve_HWC_q7_fast": _CONV_SCRATCH,
-    "arm_convolve_HWC_q7_RGB": (("bufferA", None, lambda p: 2 * 2 * 3 * p["dim_kernel"] ** 2),
-                                ("bufferB", None, lambda p: 0)),
+    "arm_convolve_HWC_q7_RGB": (
+        ("bufferA", None, lambda p: 2 * 2 * 3 * p["dim_kernel"] ** 2),
+        ("bufferB", None, lambda p: 0),
+    ),
     "arm_convolve_HWC_q7_basic_nonsquare": _CONV_SCRATCH,
     "arm_convolve_HWC_q7_fast_nonsquare": _CONV_SCRATCH,
-    "arm_convolve_1x1_HWC_q7_fast_nonsquare": (("bufferA", None, lambda p: 2 * 2 * p["ch_im_in"]),
-                                               ("bufferB", None, lambda p: 0)),
+    "arm_convolve_1x1_HWC_q7_fast_nonsquare": (
+        ("bufferA", None, lambda p: 2 * 2 * p["ch_im_in"]),
+        ("bufferB", None, lambda p: 0),
+    ),
     "arm_depthwise_separable_conv_HWC_q7": _CONV_SCRATCH,
     "arm_depthwise_separable_conv_HWC_q7_nonsquare": _CONV_SCRATCH,
     "arm_maxpool_q7_HWC": (("bufferA", "Im_out", lambda p: 0),),
@@ -109,16 +132,18 @@ class GuardedBuffer:
         self.fill = fill
         self.raw = np.full(size + 2 * GUARD, fill, dtype=np.uint8)
         if data is not None:
-            self.raw[GUARD:GUARD + size] = np.asarray(data).view(np.uint8)
+            self.raw[GUARD : GUARD + size] = np.asarray(data).view(np.uint8)
         self.ptr = ctypes.c_void_p(self.raw.ctypes.data + GUARD)
 
     @property
     def body(self) -> np.ndarray:
-        return self.raw[GUARD:GUARD + self.size].view(np.int8)
+        return self.raw[GUARD : GUARD + self.size].view(np.int8)
 
     def guards_intact(self) -> bool:
-        return bool((self.raw[:GUARD] == self.fill).all()
-                    and (self.raw[GUARD + self.size:] == self.fill).all())
+        return bool(
+            (self.raw[:GUARD] == self.fill).all()
+            and (self.raw[GUARD + self.size :] == self.fill).all()
+        )
 
 
 @dataclass
@@ -139,8 +164,15 @@ class NNLib:
         fn.restype = ctypes.c_int if spec.returns_status else None
         return fn
 
-    def call(self, name: str, arrays: Mapping[str, np.ndarray], scalars: Mapping[str, int],
-             *, fill: int = FILLS[0], out_array: str | None = None) -> CallResult:
+    def call(
+        self,
+        name: str,
+        arrays: Mapping[str, np.ndarray],
+        scalars: Mapping[str, int],
+        *,
+        fill: int = FILLS[0],
+        out_array: str | None = None,
+    ) -> CallResult:
         """Call ``name`` with pointer ``arrays`` and ``scalars``.
 
         The output buffer is sized from the spec and pre-filled with
@@ -177,7 +209,9 @@ class NNLib:
         return CallResult(status=status, buffers=buffers)
 
     @staticmethod
-    def _scratch(buffers: dict[str, GuardedBuffer], name: str, size: int, fill: int) -> ctypes.c_void_p:
+    def _scratch(
+        buffers: dict[str, GuardedBuffer], name: str, size: int, fill: int
+    ) -> ctypes.c_void_p:
         buffers[name] = GuardedBuffer(None, size, fill)
         return buffers[name].ptr
 
@@ -210,9 +244,11 @@ def check_case(lib: NNLib, path: Path, *, check_work_area: bool = True) -> list[
         want = case[spec.output_key]
         if not np.array_equal(got, want):
             bad = np.flatnonzero(got != want)
-            problems.append(f"fill {fill:#x}: {spec.output_key} differs at {bad.size} of "
-                            f"{want.size} elements, first at {bad[0]} "
-                            f"(got {got[bad[0]]}, want {want[bad[0]]})")
+            problems.append(
+                f"fill {fill:#x}: {spec.output_key} differs at {bad.size} of "
+                f"{want.size} elements, first at {bad[0]} "
+                f"(got {got[bad[0]]}, want {want[bad[0]]})"
+            )
         for key, buf in result.buffers.items():
             if not buf.guards_intact():
                 problems.append(f"fill {fill:#x}: wrote outside {key}")
@@ -249,7 +285,9 @@ def sanitizer_runtime(cc: str = "gcc") -> list[str]:
     return libs
 
 
-def run_isolated(lib_path: Path, folders: Iterable[Path], *, preload: Sequence[str] = ()) -> subprocess.CompletedProcess:
+def run_isolated(
+    lib_path: Path, folders: Iterable[Path], *, preload: Sequence[str] = ()
+) -> subprocess.CompletedProcess:
     """Run ``check_folder`` in a child process (sanitizer runtimes preloaded)."""
     env = dict(os.environ)
     if preload:
@@ -261,7 +299,9 @@ def run_isolated(lib_path: Path, folders: Iterable[Path], *, preload: Sequence[s
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description="Check a host build of firmware/nn against golden-vector folders.")
+    parser = argparse.ArgumentParser(
+        description="Check a host build of firmware/nn against golden-vector folders."
+    )
     parser.add_argument("library", type=Path)
     parser.add_argument("folders", type=Path, nargs="+")
     args = parser.parse_args(argv)

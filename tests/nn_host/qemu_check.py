@@ -17,9 +17,9 @@ import subprocess
 from pathlib import Path
 from typing import Mapping, Sequence
 
+import nnlib
 import numpy as np
 
-import nnlib
 from hil.reference.spec import KERNEL_SPECS
 
 QEMU_DIR = Path(__file__).resolve().parent / "qemu"
@@ -41,7 +41,7 @@ def _case_block(i: int, case: Mapping[str, np.ndarray]) -> tuple[str, str, int]:
     for _, _, size in nnlib.SCRATCH.get(name, ()):
         scratch = max(scratch, size(scalars))
     for arg in spec.args:
-        for s_name, before, _ in nnlib.SCRATCH.get(name, ()):
+        for _, before, _ in nnlib.SCRATCH.get(name, ()):
             if before == arg:
                 args.append("(q7_t *)hil_scratch")
         if arg in pointer_names:
@@ -50,7 +50,9 @@ def _case_block(i: int, case: Mapping[str, np.ndarray]) -> tuple[str, str, int]:
             else:
                 const = "" if (arg == spec.input) else "const "
                 data = case[arg]
-                decls.append(f"static {const}q7_t c{i}_{arg}[{max(data.size, 1)}] = {{{_c_bytes(data)}}};")
+                decls.append(
+                    f"static {const}q7_t c{i}_{arg}[{max(data.size, 1)}] = {{{_c_bytes(data)}}};"
+                )
             args.append(f"c{i}_{arg}")
         elif arg == "type":
             args.append(f"(arm_nn_activation_type){scalars[arg]}")
@@ -62,11 +64,13 @@ def _case_block(i: int, case: Mapping[str, np.ndarray]) -> tuple[str, str, int]:
     call = f"{name}({', '.join(args)})"
     status = f"(int){call}" if spec.returns_status else f"({call}, 0)"
     out = f"c{i}_{spec.output}"
-    lines = [f"    status = {status};",
-             f'    printf("C{i} %d ", status);',
-             f"    dump({out}, sizeof {out});"]
+    lines = [
+        f"    status = {status};",
+        f'    printf("C{i} %d ", status);',
+        f"    dump({out}, sizeof {out});",
+    ]
     if f"{spec.input}__out" in case:
-        lines += ['    putchar(\' \');', f"    dump(c{i}_{spec.input}, sizeof c{i}_{spec.input});"]
+        lines += ["    putchar(' ');", f"    dump(c{i}_{spec.input}, sizeof c{i}_{spec.input});"]
     lines.append("    putchar('\\n');")
     return "\n".join(decls), "\n".join(lines), scratch
 
@@ -101,8 +105,16 @@ int main(void)
 def build(source: Path, core: str, out: Path) -> Path:
     """Kernels at -O2 as a firmware build would; the generated program,
     which is only data and calls, at -O0 because that compiles fast."""
-    common = ["arm-none-eabi-gcc", f"-mcpu={core}", "-mthumb", "-std=c99", "-Wall", "-Wextra",
-              "-Werror", f"-I{nnlib.INCLUDE_DIR}"]
+    common = [
+        "arm-none-eabi-gcc",
+        f"-mcpu={core}",
+        "-mthumb",
+        "-std=c99",
+        "-Wall",
+        "-Wextra",
+        "-Werror",
+        f"-I{nnlib.INCLUDE_DIR}",
+    ]
     obj_dir = out.parent / f"obj_{core}"
     obj_dir.mkdir(exist_ok=True)
     steps = [
@@ -111,8 +123,19 @@ def build(source: Path, core: str, out: Path) -> Path:
     ]
     for cmd in steps:
         _checked(cmd, cwd=obj_dir)
-    _checked([*common, "--specs=rdimon.specs", "-nostartfiles", "-T", str(QEMU_DIR / "mps2.ld"),
-              *map(str, sorted(obj_dir.glob("*.o"))), "-o", str(out)], cwd=obj_dir)
+    _checked(
+        [
+            *common,
+            "--specs=rdimon.specs",
+            "-nostartfiles",
+            "-T",
+            str(QEMU_DIR / "mps2.ld"),
+            *map(str, sorted(obj_dir.glob("*.o"))),
+            "-o",
+            str(out),
+        ],
+        cwd=obj_dir,
+    )
     return out
 
 
@@ -123,11 +146,26 @@ def _checked(cmd: list[str], cwd: Path) -> None:
 
 
 def run(elf: Path, core: str, timeout: float = 120.0) -> str:
-    cmd = ["qemu-system-arm", "-M", MACHINES[core], "-display", "none", "-monitor", "none",
-           "-serial", "none", "-semihosting-config", "enable=on,target=native", "-kernel", str(elf)]
+    cmd = [
+        "qemu-system-arm",
+        "-M",
+        MACHINES[core],
+        "-display",
+        "none",
+        "-monitor",
+        "none",
+        "-serial",
+        "none",
+        "-semihosting-config",
+        "enable=on,target=native",
+        "-kernel",
+        str(elf),
+    ]
     result = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
     if result.returncode != 0:
-        raise RuntimeError(f"test program exited with {result.returncode}:\n{result.stderr[-2000:]}")
+        raise RuntimeError(
+            f"test program exited with {result.returncode}:\n{result.stderr[-2000:]}"
+        )
     return result.stdout
 
 

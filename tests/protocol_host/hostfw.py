@@ -18,29 +18,49 @@ from typing import Sequence
 
 REPO = Path(__file__).resolve().parents[2]
 FIRMWARE = REPO / "firmware"
-SANITIZE = ("-fsanitize=address,undefined", "-fno-sanitize-recover=undefined",
-            "-fno-omit-frame-pointer")
+SANITIZE = (
+    "-fsanitize=address,undefined",
+    "-fno-sanitize-recover=undefined",
+    "-fno-omit-frame-pointer",
+)
 WARNINGS = ("-Wall", "-Wextra", "-Werror")
 
 
 def firmware_sources() -> list[Path]:
-    return (sorted((FIRMWARE / "src").glob("*.c")) + sorted((FIRMWARE / "nn" / "src").glob("*.c"))
-            + [FIRMWARE / "port" / "host" / "hal_host.c"])
+    return (
+        sorted((FIRMWARE / "src").glob("*.c"))
+        + sorted((FIRMWARE / "nn" / "src").glob("*.c"))
+        + [FIRMWARE / "port" / "host" / "hal_host.c"]
+    )
 
 
-def build_host_firmware(network, out_dir: Path, *, sanitize: bool = False,
-                        defines: Sequence[str] = (), name: str = "fw") -> Path:
+def build_host_firmware(
+    network, out_dir: Path, *, sanitize: bool = False, defines: Sequence[str] = (), name: str = "fw"
+) -> Path:
     """Compile src + nn + the model's generated tables + the host port."""
     from hil.firmware.codegen import generate_model_sources
 
     out_dir = Path(out_dir)
     model_sources = generate_model_sources(network, out_dir / f"{name}_model")
     exe = out_dir / name
-    cmd = ["gcc", "-std=c11", "-O1", "-g", *WARNINGS,
-           f"-I{FIRMWARE / 'include'}", f"-I{FIRMWARE / 'nn' / 'include'}",
-           '-DHIL_BUILD_ID="host-test"', '-DHIL_BOARD_ID="host"', '-DHIL_CORE="host"',
-           *(f"-D{d}" for d in defines), *(SANITIZE if sanitize else ()),
-           *map(str, firmware_sources()), *map(str, model_sources), "-o", str(exe)]
+    cmd = [
+        "gcc",
+        "-std=c11",
+        "-O1",
+        "-g",
+        *WARNINGS,
+        f"-I{FIRMWARE / 'include'}",
+        f"-I{FIRMWARE / 'nn' / 'include'}",
+        '-DHIL_BUILD_ID="host-test"',
+        '-DHIL_BOARD_ID="host"',
+        '-DHIL_CORE="host"',
+        *(f"-D{d}" for d in defines),
+        *(SANITIZE if sanitize else ()),
+        *map(str, firmware_sources()),
+        *map(str, model_sources),
+        "-o",
+        str(exe),
+    ]
     result = subprocess.run(cmd, capture_output=True, text=True)
     if result.returncode != 0:
         raise RuntimeError(f"host firmware build failed:\n{result.stderr}")
@@ -50,8 +70,7 @@ def build_host_firmware(network, out_dir: Path, *, sanitize: bool = False,
 class HostDevice:
     """A running host-built firmware; ``url`` is its UART as a pyserial URL."""
 
-    def __init__(self, exe: Path, *, log_path: Path | None = None,
-                 reconnect: bool = False) -> None:
+    def __init__(self, exe: Path, *, log_path: Path | None = None, reconnect: bool = False) -> None:
         self.exe = exe
         self.reconnect = reconnect  # survive the host hanging up (HIL_HOST_RECONNECT)
         self.log_path = log_path or exe.with_suffix(".log")
@@ -63,13 +82,21 @@ class HostDevice:
         listener.bind(("127.0.0.1", 0))
         listener.listen(1)
         port = listener.getsockname()[1]
-        env = dict(os.environ, HIL_HOST_LISTEN_FD=str(listener.fileno()),
-                   ASAN_OPTIONS="detect_leaks=0:abort_on_error=0")
+        env = dict(
+            os.environ,
+            HIL_HOST_LISTEN_FD=str(listener.fileno()),
+            ASAN_OPTIONS="detect_leaks=0:abort_on_error=0",
+        )
         if self.reconnect:
             env["HIL_HOST_RECONNECT"] = "1"
         with open(self.log_path, "wb") as log:
-            self.proc = subprocess.Popen([str(self.exe)], env=env, pass_fds=[listener.fileno()],
-                                         stdout=log, stderr=subprocess.STDOUT)
+            self.proc = subprocess.Popen(
+                [str(self.exe)],
+                env=env,
+                pass_fds=[listener.fileno()],
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
         listener.close()
         self.url = f"socket://127.0.0.1:{port}"
         return self
@@ -83,7 +110,7 @@ class HostDevice:
         if self.proc is None:
             return None
         if self.reconnect:
-            wait = 0   # it waits for the next host forever
+            wait = 0  # it waits for the next host forever
         try:
             return self.proc.wait(timeout=wait)
         except subprocess.TimeoutExpired:

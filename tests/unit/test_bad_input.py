@@ -26,6 +26,7 @@ def _edit(pattern: str, repl: str, count: int = 1) -> Callable[[Path], None]:
         new, n = re.subn(pattern, repl, text, count=count, flags=re.M)
         assert n, f"pattern {pattern!r} not in the model file"
         toml.write_text(new)
+
     return apply
 
 
@@ -36,6 +37,7 @@ def _arrays(change: Callable[[dict], None]) -> Callable[[Path], None]:
             arrays = dict(z)
         change(arrays)
         np.savez(npz, **arrays)
+
     return apply
 
 
@@ -43,7 +45,8 @@ def _truncate(fraction: float, suffix: str = ".toml") -> Callable[[Path], None]:
     def apply(toml: Path) -> None:
         f = toml.with_suffix(suffix)
         data = f.read_bytes()
-        f.write_bytes(data[:int(len(data) * fraction)])
+        f.write_bytes(data[: int(len(data) * fraction)])
+
     return apply
 
 
@@ -64,16 +67,25 @@ MODEL_CASES = [
     ("malformed-toml", _edit(r"^format = 1$", "format = = 1"), ["lenet5.toml"]),
     ("truncated-toml", _edit(r'(description = "LeNet)[\s\S]*', r"\1"), ["lenet5.toml"]),
     ("future-format", _edit(r"^format = 1$", "format = 99"), ["format"]),
-    ("unknown-function", _edit(r'"arm_convolve_HWC_q7_basic"', '"arm_convolve_HWC_q7_turbo"'),
-     ["arm_convolve_HWC_q7_turbo"]),
+    (
+        "unknown-function",
+        _edit(r'"arm_convolve_HWC_q7_basic"', '"arm_convolve_HWC_q7_turbo"'),
+        ["arm_convolve_HWC_q7_turbo"],
+    ),
     ("missing-parameter", _edit(r"^out_shift = 9\n", ""), ["out_shift"]),
     ("shift-out-of-range", _edit(r"^out_shift = 9$", "out_shift = 40"), ["out_shift"]),
     ("non-integer-parameter", _edit(r"^dim_im_in = 28$", 'dim_im_in = "28"'), ["dim_im_in"]),
     ("inconsistent-shapes", _edit(r"^size = 6272$", "size = 6000"), ["relu1"]),
-    ("input-shape-mismatch", _edit(r"^input_shape = \[28, 28, 1\]$", "input_shape = [32, 32, 1]"),
-     ["input"]),
-    ("fast-layer-bad-channels", _edit(r'"arm_convolve_HWC_q7_basic"', '"arm_convolve_HWC_q7_fast"'),
-     ["ch_im_in"]),
+    (
+        "input-shape-mismatch",
+        _edit(r"^input_shape = \[28, 28, 1\]$", "input_shape = [32, 32, 1]"),
+        ["input"],
+    ),
+    (
+        "fast-layer-bad-channels",
+        _edit(r'"arm_convolve_HWC_q7_basic"', '"arm_convolve_HWC_q7_fast"'),
+        ["ch_im_in"],
+    ),
     ("weights-wrong-size", _arrays(_shrink("conv1.weights")), ["conv1", "weights"]),
     ("weights-wrong-dtype", _arrays(_as_float("conv1.weights")), ["conv1", "weights"]),
     ("bias-wrong-size", _arrays(_shrink("fc1.bias")), ["fc1", "bias"]),
@@ -128,10 +140,16 @@ OTHER_CASES = [
     ("unknown-model", lambda t: ["--model", "resnet50"], ["resnet50"]),
     ("model-file-missing", lambda t: ["--model", str(t / "nope.toml")], ["nope.toml"]),
     ("inputs-missing", lambda t: ["--inputs", str(t / "nope.npy")], ["nope.npy"]),
-    ("inputs-wrong-shape", lambda t: ["--inputs", _npy(t, np.zeros((2, 5, 5, 1), np.int8))],
-     ["shape"]),
-    ("inputs-wrong-dtype", lambda t: ["--inputs", _npy(t, np.zeros((2, 28, 28, 1), np.float32))],
-     ["int8"]),
+    (
+        "inputs-wrong-shape",
+        lambda t: ["--inputs", _npy(t, np.zeros((2, 5, 5, 1), np.int8))],
+        ["shape"],
+    ),
+    (
+        "inputs-wrong-dtype",
+        lambda t: ["--inputs", _npy(t, np.zeros((2, 28, 28, 1), np.float32))],
+        ["int8"],
+    ),
     ("inputs-not-npy", lambda t: ["--inputs", _write(t / "x.npy", "hello")], ["x.npy"]),
     ("dump-mode", lambda t: ["--dump", "some"], ["--dump"]),
     ("link-faults-spec", lambda t: ["--link-faults", "drop=lots"], ["drop"]),

@@ -41,13 +41,12 @@ def assert_refused(code: int, text: str, *words: str, tmp_path: Path | None = No
     flat = one_line(text)
     for w in words:
         assert w in flat, f"{w!r} not in: {flat}"
-    if tmp_path is not None:   # refused up front: nothing was built or started
+    if tmp_path is not None:  # refused up front: nothing was built or started
         assert not list(tmp_path.rglob("*.elf")) and not list(tmp_path.rglob("*.o"))
 
 
 def run(args: list[str], tmp_path: Path, capsys) -> tuple[int, str]:
-    return cli(["run", "--model", "lenet5", "--build-dir", str(tmp_path / "build"), *args],
-               capsys)
+    return cli(["run", "--model", "lenet5", "--build-dir", str(tmp_path / "build"), *args], capsys)
 
 
 @pytest.fixture
@@ -65,6 +64,7 @@ def inputs_file(tmp_path) -> Path:
 
 # ------------------------------------------------------------ tracebacks before
 
+
 def test_negative_seed(tmp_path, capsys):
     code, text = run(["--seed", "-1"], tmp_path, capsys)
     assert_refused(code, text, "--seed -1", "0 or more", tmp_path=tmp_path)
@@ -79,7 +79,7 @@ def test_the_vector_limit_is_half_the_memory(tmp_path, capsys, monkeypatch):
     monkeypatch.setattr(hil.inputs, "_memory_bytes", lambda: 784 * 1000)
     code, text = run(["--vectors", "501"], tmp_path, capsys)
     assert_refused(code, text, "at most 500 vectors of lenet5", "--vectors 500 or fewer")
-    x = hil.inputs.generated_inputs(build_example("lenet5"), 500, 0)   # the limit itself is fine
+    x = hil.inputs.generated_inputs(build_example("lenet5"), 500, 0)  # the limit itself is fine
     assert x.shape == (500, 28, 28, 1)
 
 
@@ -92,31 +92,51 @@ def test_model_export_onto_an_existing_file(tmp_path, capsys):
 
 
 def test_model_export_negative_seed(tmp_path, capsys):
-    code, text = cli(["model", "export", "lenet5", str(tmp_path / "out"), "--seed", "-1"],
-                     capsys)
+    code, text = cli(["model", "export", "lenet5", str(tmp_path / "out"), "--seed", "-1"], capsys)
     assert_refused(code, text, "--seed -1")
     assert not (tmp_path / "out").exists()
 
 
 def test_bench_device_baud_zero(tmp_path, capsys):
-    code, text = cli(["bench", "device", "--model", "lenet5", "--baud", "0",
-                      "--build-dir", str(tmp_path)], capsys)
+    code, text = cli(
+        ["bench", "device", "--model", "lenet5", "--baud", "0", "--build-dir", str(tmp_path)],
+        capsys,
+    )
     assert_refused(code, text, "--baud 0", "at least 1", tmp_path=tmp_path)
 
 
 def test_bench_device_more_full_vectors_than_vectors(tmp_path, capsys):
-    code, text = cli(["bench", "device", "--model", "lenet5", "--vectors", "2",
-                      "--full-vectors", "3", "--build-dir", str(tmp_path)], capsys)
+    code, text = cli(
+        [
+            "bench",
+            "device",
+            "--model",
+            "lenet5",
+            "--vectors",
+            "2",
+            "--full-vectors",
+            "3",
+            "--build-dir",
+            str(tmp_path),
+        ],
+        capsys,
+    )
     assert_refused(code, text, "--full-vectors 3", "--vectors 2", tmp_path=tmp_path)
 
 
 # ------------------------------------------------------ silently ignored before
 
+
 @pytest.mark.parametrize("option", [["-n", "3"], ["--vectors", "3"], ["--seed", "5"]])
 def test_inputs_with_generator_options(option, inputs_file, tmp_path, capsys):
     code, text = run(["--inputs", str(inputs_file), *option], tmp_path, capsys)
-    assert_refused(code, text, "--inputs", "--seed" if option[0] == "--seed" else "--vectors/-n",
-                   tmp_path=tmp_path)
+    assert_refused(
+        code,
+        text,
+        "--inputs",
+        "--seed" if option[0] == "--seed" else "--vectors/-n",
+        tmp_path=tmp_path,
+    )
 
 
 def test_inputs_alone_are_not_refused(inputs_file, tmp_path, capsys):
@@ -131,8 +151,9 @@ def test_max_regression_without_baseline(tmp_path, capsys):
 
 
 def test_max_regression_with_baseline_goes_on(tmp_path, capsys):
-    code, text = run(["--max-regression", "5%", "--baseline", str(tmp_path / "nope.json")],
-                     tmp_path, capsys)
+    code, text = run(
+        ["--max-regression", "5%", "--baseline", str(tmp_path / "nope.json")], tmp_path, capsys
+    )
     assert_refused(code, text, "nope.json")
     assert "does nothing without" not in text
 
@@ -141,14 +162,25 @@ def test_max_regression_with_baseline_goes_on(tmp_path, capsys):
 @pytest.mark.parametrize("command", ["run", "flash"])
 def test_probe_options_on_an_emulated_board(command, option, tmp_path, capsys):
     value = "0670FF" if option == "--probe" else str(tmp_path / "f")
-    code, text = cli([command, "--board", "qemu-m3", "--model", "lenet5", option, value,
-                      "--build-dir", str(tmp_path / "b")], capsys)
+    code, text = cli(
+        [
+            command,
+            "--board",
+            "qemu-m3",
+            "--model",
+            "lenet5",
+            option,
+            value,
+            "--build-dir",
+            str(tmp_path / "b"),
+        ],
+        capsys,
+    )
     assert_refused(code, text, option, "qemu-m3", "pyOCD", tmp_path=tmp_path)
 
 
-def test_probe_from_the_environment_is_not_an_error_on_an_emulator(tmp_path, capsys,
-                                                                   monkeypatch):
-    monkeypatch.setenv("HIL_PROBE", "0670FF")   # set once for a bench, shell-wide
+def test_probe_from_the_environment_is_not_an_error_on_an_emulator(tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("HIL_PROBE", "0670FF")  # set once for a bench, shell-wide
     code, text = run(["--dump", "bogus"], tmp_path, capsys)
     assert_refused(code, text, "--dump")
 
@@ -161,42 +193,61 @@ def _vectors_dir(tmp_path: Path) -> Path:
 
 
 def test_skip_function_unknown(tmp_path, capsys):
-    code, text = cli(["conformance", str(_vectors_dir(tmp_path)), "--skip-function",
-                      "arm_relu_q8"], capsys)
-    assert_refused(code, text, "--skip-function arm_relu_q8", "arm_relu_q7",
-                   "arm_future_q7")
+    code, text = cli(
+        ["conformance", str(_vectors_dir(tmp_path)), "--skip-function", "arm_relu_q8"], capsys
+    )
+    assert_refused(code, text, "--skip-function arm_relu_q8", "arm_relu_q7", "arm_future_q7")
 
 
 def test_skip_function_of_a_folder_in_the_set_is_accepted(tmp_path, capsys):
-    code, text = cli(["conformance", str(_vectors_dir(tmp_path)), "--skip-function",
-                      "arm_future_q7"], capsys)
-    assert_refused(code, text, "no golden vectors")   # everything was skipped
+    code, text = cli(
+        ["conformance", str(_vectors_dir(tmp_path)), "--skip-function", "arm_future_q7"], capsys
+    )
+    assert_refused(code, text, "no golden vectors")  # everything was skipped
 
 
-@pytest.mark.parametrize("option", [["--cmsis-nn", "/opt/CMSIS_5"], ["--port", "/dev/ttyACM0"],
-                                    ["--timeout", "5"], ["--build-dir", "b"]])
+@pytest.mark.parametrize(
+    "option",
+    [
+        ["--cmsis-nn", "/opt/CMSIS_5"],
+        ["--port", "/dev/ttyACM0"],
+        ["--timeout", "5"],
+        ["--build-dir", "b"],
+    ],
+)
 def test_device_options_on_host_conformance(option, tmp_path, capsys):
     code, text = cli(["conformance", str(_vectors_dir(tmp_path)), *option], capsys)
     assert_refused(code, text, option[0], "--board")
 
 
 def test_soak_negative_reset_period(tmp_path, capsys):
-    code, text = cli(["soak", "--model", "lenet5", "--reset-every", "-1",
-                      "--build-dir", str(tmp_path)], capsys)
+    code, text = cli(
+        ["soak", "--model", "lenet5", "--reset-every", "-1", "--build-dir", str(tmp_path)], capsys
+    )
     assert_refused(code, text, "--reset-every -1", tmp_path=tmp_path)
 
 
 @pytest.mark.parametrize("count", ["0", "-3"])
 def test_bench_devices_at_least_one(count, tmp_path, capsys):
-    code, text = cli(["bench", "devices", "--model", "lenet5", "--devices", count,
-                      "--build-dir", str(tmp_path)], capsys)
+    code, text = cli(
+        ["bench", "devices", "--model", "lenet5", "--devices", count, "--build-dir", str(tmp_path)],
+        capsys,
+    )
     assert_refused(code, text, f"--devices {count} must be at least 1", tmp_path=tmp_path)
 
 
 # --------------------------------------------------------- wrong message before
 
-@pytest.mark.parametrize("command", [["run", "--model", "lenet5"], ["flash"], ["soak"],
-                                     ["conformance", "DIR", "--board", "qemu-m3"]])
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["run", "--model", "lenet5"],
+        ["flash"],
+        ["soak"],
+        ["conformance", "DIR", "--board", "qemu-m3"],
+    ],
+)
 @pytest.mark.parametrize("value", ["0", "-2", "nan"])
 def test_timeout_must_be_positive(command, value, tmp_path, capsys):
     args = [str(tmp_path) if a == "DIR" else a for a in command]
@@ -243,21 +294,23 @@ def test_layer_name_with_a_space(model_file, tmp_path, capsys):
     assert "belong to no layer" not in text
 
 
-@pytest.mark.parametrize("name, value, bounds", [("bias_shift", -1, "0..24"),
-                                                 ("out_shift", -1, "0..30"),
-                                                 ("bias_shift", 70000, "0..24")])
-def test_shift_out_of_range_names_the_real_range(name, value, bounds, model_file, tmp_path,
-                                                 capsys):
+@pytest.mark.parametrize(
+    "name, value, bounds",
+    [("bias_shift", -1, "0..24"), ("out_shift", -1, "0..30"), ("bias_shift", 70000, "0..24")],
+)
+def test_shift_out_of_range_names_the_real_range(name, value, bounds, model_file, tmp_path, capsys):
     text = model_file.read_text()
-    model_file.write_text(re.sub(rf"^{name} = \d+$", f"{name} = {value}", text, count=1,
-                                 flags=re.M))
+    model_file.write_text(
+        re.sub(rf"^{name} = \d+$", f"{name} = {value}", text, count=1, flags=re.M)
+    )
     code, text = run(["--model", str(model_file)], tmp_path, capsys)
     assert_refused(code, text, f"{name} = {value} is outside {bounds}", tmp_path=tmp_path)
     assert "65535" not in text
 
 
-@pytest.mark.parametrize("name, value, bounds", [("bias_shift", -1, "0..24"),
-                                                 ("out_shift", 65536, "0..30")])
+@pytest.mark.parametrize(
+    "name, value, bounds", [("bias_shift", -1, "0..24"), ("out_shift", 65536, "0..30")]
+)
 def test_reference_names_the_real_shift_range(name, value, bounds):
     with pytest.raises(KernelParameterError, match=rf"{name} = {value} is outside {bounds}"):
         validate_params("arm_fully_connected_q7", {**FC, name: value})
@@ -267,19 +320,28 @@ def test_activation_type_names_its_values():
     from hil.model.layer import Layer, Network
     from hil.model.validate import validate_network
 
-    net = Network("act", (16,), (Layer("act", "arm_nn_activations_direct_q7",
-                                       {"size": 16, "int_width": 0, "type": -1}),))
+    net = Network(
+        "act",
+        (16,),
+        (Layer("act", "arm_nn_activations_direct_q7", {"size": 16, "int_width": 0, "type": -1}),),
+    )
     with pytest.raises(ConfigError, match=r"type = -1 is outside 0\.\.1 \(0 is ARM_SIGMOID"):
         validate_network(net)
 
 
 # Messages quoting brackets: rich markup used to swallow them.
-@pytest.mark.parametrize("old, new, shown", [
-    (r"^input_shape = .*$", "input_shape = [0]", "give [height, width, channels] for images "
-                                                 "or [n] for vectors"),
-    (r"^\[metadata\]$", "[metadata]\nx = 1", "lenet5.toml: [metadata] must hold only string"),
-    (r"^format = 1$", "format = 1\nbogus = 2", "inside [[layers]]"),
-])
+@pytest.mark.parametrize(
+    "old, new, shown",
+    [
+        (
+            r"^input_shape = .*$",
+            "input_shape = [0]",
+            "give [height, width, channels] for images or [n] for vectors",
+        ),
+        (r"^\[metadata\]$", "[metadata]\nx = 1", "lenet5.toml: [metadata] must hold only string"),
+        (r"^format = 1$", "format = 1\nbogus = 2", "inside [[layers]]"),
+    ],
+)
 def test_brackets_in_messages_are_shown(old, new, shown, model_file, tmp_path, capsys):
     model_file.write_text(re.sub(old, new, model_file.read_text(), count=1, flags=re.M))
     code, text = run(["--model", str(model_file)], tmp_path, capsys)
@@ -288,13 +350,15 @@ def test_brackets_in_messages_are_shown(old, new, shown, model_file, tmp_path, c
 
 def test_brackets_in_verbose_settings_are_shown(tmp_path, capsys):
     build_dir = tmp_path / "a[b]"
-    code, text = cli(["-v", "run", "--model", "lenet5", "--dump", "bogus", "--build-dir",
-                      str(build_dir)], capsys)
+    code, text = cli(
+        ["-v", "run", "--model", "lenet5", "--dump", "bogus", "--build-dir", str(build_dir)], capsys
+    )
     assert code == 2
     assert f"setting build_dir = {build_dir} from command line" in one_line(text)
 
 
 # ------------------------------------------------------------------ --cmsis-nn
+
 
 def _cmsis5(root: Path) -> Path:
     for rel, text in {
@@ -335,14 +399,20 @@ def test_cmsis_core_hint_names_what_exists(tmp_path):
     assert "HIL_CMSIS_CORE" in err.value.hint and "--cmsis-core" not in err.value.hint
 
 
-@pytest.mark.parametrize("command", [["build"], ["flash"], ["run", "--model", "lenet5"],
-                                     ["conformance", "DIR", "--board", "qemu-m3"]])
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["build"],
+        ["flash"],
+        ["run", "--model", "lenet5"],
+        ["conformance", "DIR", "--board", "qemu-m3"],
+    ],
+)
 def test_bad_cmsis_nn_is_bad_input_before_the_build(command, tmp_path, capsys):
     bad = tmp_path / "notes.txt"
     bad.write_text("not a checkout\n")
     args = [str(tmp_path) if a == "DIR" else a for a in command]
-    code, text = cli([*args, "--cmsis-nn", str(bad), "--build-dir", str(tmp_path / "b")],
-                     capsys)
+    code, text = cli([*args, "--cmsis-nn", str(bad), "--build-dir", str(tmp_path / "b")], capsys)
     assert_refused(code, text, str(bad), "is a file", tmp_path=tmp_path)
 
 
@@ -353,6 +423,7 @@ def test_cmsis_nn_help_names_a_version_that_exists(capsys):
 
 
 # ------------------------------------------------------------------ CLI polish
+
 
 def _leaf_commands() -> list[list[str]]:
     import typer
@@ -404,23 +475,26 @@ def test_verbose_after_the_subcommand_acts_as_before_it(tmp_path, capsys):
     assert before[0] == after[0] == 2
     for text in (before[1], after[1]):
         assert "setting model = lenet5 from command line (--model)" in text
-        assert "Traceback" in text   # -v shows the traceback
-    assert cli(["run", *args], capsys)[1].startswith("error:")   # and is reset
+        assert "Traceback" in text  # -v shows the traceback
+    assert cli(["run", *args], capsys)[1].startswith("error:")  # and is reset
     assert not verbose()
 
 
-@pytest.mark.parametrize("args, message", [
-    (["run", "--no-such-option"], "error: No such option: --no-such-option"),
-    (["run", "--vectors", "many"], "error: Invalid value for '--vectors'"),
-    (["bench", "reference", "--repeat"], "error: Option '--repeat' requires an argument"),
-    (["no-such-command"], "error: No such command 'no-such-command'"),
-])
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["run", "--no-such-option"], "error: No such option: --no-such-option"),
+        (["run", "--vectors", "many"], "error: Invalid value for '--vectors'"),
+        (["bench", "reference", "--repeat"], "error: Option '--repeat' requires an argument"),
+        (["no-such-command"], "error: No such command 'no-such-command'"),
+    ],
+)
 def test_usage_errors_look_like_every_other_error(args, message, capsys):
     assert main(args) == 2
     err = capsys.readouterr().err
     lines = err.strip().splitlines()
     assert lines[0].startswith(message), err
-    where = "hil " + " ".join(args[:2 if args[0] == "bench" else 1])
+    where = "hil " + " ".join(args[: 2 if args[0] == "bench" else 1])
     where = "hil" if args[0] == "no-such-command" else where
     assert lines[-1] == f"hint: see {where} --help"
     assert "Usage:" not in err and "Try '" not in err and "Traceback" not in err

@@ -34,10 +34,20 @@ def _run_once(build_root: Path):
     board, net = load_board(BOARD), load_model(MODEL)
     image = prepare_image(board, net, build_root=build_root)
     with open_device(board, image, log_dir=build_root / "logs", timeout=10.0) as dev:
-        report = RunReport(net, RunInfo(net.name, board.id, dev.info.variant, dev.info.backend,
-                                        dev.counts, device={"build_id": dev.info.build_id,
-                                                            "model_hash": dev.info.model_hash.hex()}))
-        check_vectors(dev.session, net, generated_inputs(net, 2, 0), report, variant=dev.info.variant)
+        report = RunReport(
+            net,
+            RunInfo(
+                net.name,
+                board.id,
+                dev.info.variant,
+                dev.info.backend,
+                dev.counts,
+                device={"build_id": dev.info.build_id, "model_hash": dev.info.model_hash.hex()},
+            ),
+        )
+        check_vectors(
+            dev.session, net, generated_inputs(net, 2, 0), report, variant=dev.info.variant
+        )
     return report
 
 
@@ -59,12 +69,21 @@ def test_cli_saves_gates_and_refuses_other_boards(build_root, tmp_path, capsys):
     saved = tmp_path / "base.json"
     assert _hil(build_root, "--save-baseline", str(saved)) == 0
     data = json.loads(saved.read_text())
-    assert (data["board"], data["count_source"], data["unit"]) == (BOARD, "qemu-icount", "instructions")
+    assert (data["board"], data["count_source"], data["unit"]) == (
+        BOARD,
+        "qemu-icount",
+        "instructions",
+    )
 
     assert _hil(build_root, "--baseline", str(saved), "--max-regression", "0%") == 0
 
-    cheaper = dict(data, layers=[dict(l, count=int(l["count"] * 0.9)) if l["name"] == "conv2" else l
-                                 for l in data["layers"]])
+    cheaper = dict(
+        data,
+        layers=[
+            dict(l, count=int(l["count"] * 0.9)) if l["name"] == "conv2" else l
+            for l in data["layers"]
+        ],
+    )
     tight = tmp_path / "tight.json"
     tight.write_text(json.dumps(cheaper))
     capsys.readouterr()

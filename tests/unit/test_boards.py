@@ -82,9 +82,15 @@ def test_shipped_boards_load(board_id: str) -> None:
 def test_shipped_boards_match_their_cores() -> None:
     boards = load_all_boards()
     assert {b: boards[b].variant for b in ("qemu-m7", "qemu-m4", "qemu-m3")} == {
-        "qemu-m7": "dsp", "qemu-m4": "dsp", "qemu-m3": "plain"}
+        "qemu-m7": "dsp",
+        "qemu-m4": "dsp",
+        "qemu-m3": "plain",
+    }
     assert [boards[b].qemu.machine for b in ("qemu-m7", "qemu-m4", "qemu-m3")] == [
-        "mps2-an500", "mps2-an386", "mps2-an385"]
+        "mps2-an500",
+        "mps2-an386",
+        "mps2-an385",
+    ]
     assert "-mfloat-abi=soft" in boards["qemu-m3"].cpu.gcc_flags()
 
 
@@ -131,14 +137,24 @@ def test_missing_board_file_path(tmp_path: Path) -> None:
         ({"core": "cortex-a53"}, "core is 'cortex-a53'"),
         ({"variant": "plain"}, "cortex-m4 has DSP extension; use 'dsp'"),
         ({"variant": "simd"}, "variant is 'simd'"),
-        ({"core": "cortex-m3", "cpu__mcpu": "cortex-m3", "cpu__mfpu": None, "cpu__float_abi": "soft"},
-         "cortex-m3 has no DSP extension; use 'plain'"),
+        (
+            {
+                "core": "cortex-m3",
+                "cpu__mcpu": "cortex-m3",
+                "cpu__mfpu": None,
+                "cpu__float_abi": "soft",
+            },
+            "cortex-m3 has no DSP extension; use 'plain'",
+        ),
         ({"cpu__mcpu": "cortex-m7"}, "mcpu is 'cortex-m7' but core is 'cortex-m4'"),
         ({"cpu__mfpu": "fpv5-d16"}, "cortex-m4 supports fpv4-sp-d16"),
         ({"cpu__mfpu": None}, "float_abi is 'hard' but no mfpu"),
         ({"cpu__float_abi": "floaty"}, "float_abi is 'floaty'"),
         ({"memory__ram": {"origin": 0x1000, "size": 0x1000}}, "overlaps memory.flash"),
-        ({"memory__flash": {"origin": 0xFFFFF000, "size": 0x2000}}, "outside the 32-bit address space"),
+        (
+            {"memory__flash": {"origin": 0xFFFFF000, "size": 0x2000}},
+            "outside the 32-bit address space",
+        ),
         ({"memory__flash": {"origin": 0, "size": 0}}, "outside the 32-bit address space"),
         ({"qemu": None}, "qemu is missing"),
         ({"qemu__machine": None}, "qemu.machine is missing"),
@@ -151,10 +167,14 @@ def test_missing_board_file_path(tmp_path: Path) -> None:
         ({"probe_serial": "0668FF"}, "probe_serial is not a board setting"),
         ({"kind": "pyocd"}, "pyocd is missing"),
         ({"kind": "renode"}, "renode is missing"),
-        ({"kind": "renode", "renode": {"platform": "platforms/cpus/x.repl"}},
-         "renode.uart is missing"),
-        ({"kind": "renode", "renode": {"platform": "p", "uart": "sysbus.usart1", "port": 1}},
-         "renode.port is not a renode setting"),
+        (
+            {"kind": "renode", "renode": {"platform": "platforms/cpus/x.repl"}},
+            "renode.uart is missing",
+        ),
+        (
+            {"kind": "renode", "renode": {"platform": "p", "uart": "sysbus.usart1", "port": 1}},
+            "renode.port is not a renode setting",
+        ),
     ],
 )
 def test_invalid_board_files_are_refused(tmp_path: Path, changes: dict, expected: str) -> None:
@@ -175,8 +195,9 @@ def test_pyocd_board_carries_its_target(tmp_path: Path) -> None:
 
 def test_optional_dsp_core_accepts_either_variant(tmp_path: Path) -> None:
     for variant in ("dsp", "plain"):
-        data = variant_of(core="cortex-m33", variant=variant, cpu__mcpu="cortex-m33",
-                          cpu__mfpu="fpv5-sp-d16")
+        data = variant_of(
+            core="cortex-m33", variant=variant, cpu__mcpu="cortex-m33", cpu__mfpu="fpv5-sp-d16"
+        )
         assert load_board(write_board(tmp_path, data)).variant == variant
 
 

@@ -27,8 +27,14 @@ def cache_dir(tmp_path_factory) -> Path:
 
 def build(board, out: Path, cache: Path, **kwargs) -> FirmwareImage:
     kwargs.setdefault("with_nn", False)
-    return build_firmware(board, kwargs.pop("generated", None), out, app_dir=kwargs.pop("app", APP),
-                          cache_dir=cache, **kwargs)
+    return build_firmware(
+        board,
+        kwargs.pop("generated", None),
+        out,
+        app_dir=kwargs.pop("app", APP),
+        cache_dir=cache,
+        **kwargs,
+    )
 
 
 @pytest.fixture(scope="session")
@@ -41,10 +47,12 @@ def first_words(elf: Path, address: int, count: int) -> tuple[int, ...]:
     """Words at a load address, read through the ELF program headers."""
     data = elf.read_bytes()
     assert data[:4] == b"\x7fELF" and data[4] == 1 and data[5] == 1, "not a 32-bit LE ELF"
-    phoff, = struct.unpack_from("<I", data, 28)
+    (phoff,) = struct.unpack_from("<I", data, 28)
     phentsize, phnum = struct.unpack_from("<HH", data, 42)
     for i in range(phnum):
-        p_type, p_offset, _vaddr, p_paddr, p_filesz = struct.unpack_from("<5I", data, phoff + i * phentsize)
+        p_type, p_offset, _vaddr, p_paddr, p_filesz = struct.unpack_from(
+            "<5I", data, phoff + i * phentsize
+        )
         if p_type == 1 and p_paddr <= address < p_paddr + p_filesz:
             return struct.unpack_from(f"<{count}I", data, p_offset + address - p_paddr)
     raise AssertionError(f"no loadable segment holds {address:#x}")
@@ -140,7 +148,9 @@ def test_ram_overflow_names_the_sizes(cache_dir, tmp_path) -> None:
         "int main(void) { hal_init(); arena[0] = 1; return arena[1]; }\n"
     )
     (gen / "model_data.c").write_text("unsigned char arena[0x9000];\n")
-    with pytest.raises(BuildError, match=r"image needs \d+ B of RAM plus 32768 B of stack but qemu-m3 has 65536 B"):
+    with pytest.raises(
+        BuildError, match=r"image needs \d+ B of RAM plus 32768 B of stack but qemu-m3 has 65536 B"
+    ):
         build(board, tmp_path / "out", cache_dir, app=app, generated=gen)
 
 

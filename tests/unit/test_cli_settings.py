@@ -3,7 +3,6 @@ from, and a usage error is a short message with exit code 2, not a traceback."""
 
 from __future__ import annotations
 
-
 import pytest
 
 from hil.cli import main

@@ -73,18 +73,44 @@ def _tiny_network(seed=0, name="tiny") -> Network:
     def q7(n):
         return rng.integers(-128, 128, n, dtype=np.int8)
 
-    return Network(name, (8, 8, 3), (
-        Layer("conv1", "arm_convolve_HWC_q7_RGB",
-              dict(dim_im_in=8, ch_im_in=3, ch_im_out=4, dim_kernel=3, padding=1, stride=1,
-                   bias_shift=2, out_shift=9, dim_im_out=8), q7(4 * 9 * 3), q7(4)),
-        Layer("relu1", "arm_relu_q7", {"size": 256}),
-        Layer("pool1", "arm_avepool_q7_HWC",
-              dict(dim_im_in=8, ch_im_in=4, dim_kernel=2, padding=0, stride=2, dim_im_out=4)),
-        Layer("fc1", "arm_fully_connected_q7_opt",
-              dict(dim_vec=64, num_of_rows=10, bias_shift=1, out_shift=8), q7(640), q7(10)),
-        Layer("act", "arm_nn_activations_direct_q7", {"size": 10, "int_width": 2, "type": 1}),
-        Layer("prob", "arm_softmax_q7", {"dim_vec": 10}),
-    ))
+    return Network(
+        name,
+        (8, 8, 3),
+        (
+            Layer(
+                "conv1",
+                "arm_convolve_HWC_q7_RGB",
+                dict(
+                    dim_im_in=8,
+                    ch_im_in=3,
+                    ch_im_out=4,
+                    dim_kernel=3,
+                    padding=1,
+                    stride=1,
+                    bias_shift=2,
+                    out_shift=9,
+                    dim_im_out=8,
+                ),
+                q7(4 * 9 * 3),
+                q7(4),
+            ),
+            Layer("relu1", "arm_relu_q7", {"size": 256}),
+            Layer(
+                "pool1",
+                "arm_avepool_q7_HWC",
+                dict(dim_im_in=8, ch_im_in=4, dim_kernel=2, padding=0, stride=2, dim_im_out=4),
+            ),
+            Layer(
+                "fc1",
+                "arm_fully_connected_q7_opt",
+                dict(dim_vec=64, num_of_rows=10, bias_shift=1, out_shift=8),
+                q7(640),
+                q7(10),
+            ),
+            Layer("act", "arm_nn_activations_direct_q7", {"size": 10, "int_width": 2, "type": 1}),
+            Layer("prob", "arm_softmax_q7", {"dim_vec": 10}),
+        ),
+    )
 
 
 def _include_dirs(tmp: Path) -> list[Path]:
@@ -98,18 +124,39 @@ def _include_dirs(tmp: Path) -> list[Path]:
 
 def _compile_and_run(net: Network, tmp: Path) -> list[str]:
     (src,) = generate_model_sources(net, tmp / "gen")
-    sizes = [(l.spec.weights_size(l.params) if l.weights is not None else 0,
-              l.spec.bias_size(l.params) if l.bias is not None else 0) for l in net.layers]
+    sizes = [
+        (
+            l.spec.weights_size(l.params) if l.weights is not None else 0,
+            l.spec.bias_size(l.params) if l.bias is not None else 0,
+        )
+        for l in net.layers
+    ]
     wsize = " : ".join(f"(i) == {i} ? {w}u" for i, (w, _) in enumerate(sizes)) + " : 0u"
     bsize = " : ".join(f"(i) == {i} ? {b}u" for i, (_, b) in enumerate(sizes)) + " : 0u"
     main = tmp / "main.c"
     main.write_text(f"#define WSIZE(i) ({wsize})\n#define BSIZE(i) ({bsize})\n" + PRINTER)
     exe = tmp / "printer"
     includes = [f"-I{d}" for d in _include_dirs(tmp)]
-    subprocess.run(["gcc", "-std=c11", "-Wall", "-Wextra", "-Werror", "-O1", *includes,
-                    str(src), str(main), "-o", str(exe)], check=True, capture_output=True)
-    return subprocess.run([str(exe)], check=True, capture_output=True,
-                          text=True).stdout.splitlines()
+    subprocess.run(
+        [
+            "gcc",
+            "-std=c11",
+            "-Wall",
+            "-Wextra",
+            "-Werror",
+            "-O1",
+            *includes,
+            str(src),
+            str(main),
+            "-o",
+            str(exe),
+        ],
+        check=True,
+        capture_output=True,
+    )
+    return subprocess.run(
+        [str(exe)], check=True, capture_output=True, text=True
+    ).stdout.splitlines()
 
 
 @pytest.mark.needs_gcc
@@ -119,22 +166,26 @@ def test_generated_tables_compile_and_hold_the_network(tmp_path):
     plan = plan_memory(net)
     assert out[0] == "name tiny"
     assert out[1] == "hash " + " ".join(f"{b:02x}" for b in model_hash(net)[:8])
-    assert out[2] == (f"totals {len(net.layers)} {net.input_size} {plan.input_offset} "
-                      f"{plan.arena_size} {plan.scratch_size} 0 0")
+    assert out[2] == (
+        f"totals {len(net.layers)} {net.input_size} {plan.input_offset} "
+        f"{plan.arena_size} {plan.scratch_size} 0 0"
+    )
     for line, layer, slot in zip(out[3:], net.layers, plan.layers, strict=True):
         params = " ".join(str(layer.params[n]) for n in layer.spec.scalars)
         w = f"w {_checksum(layer.weights)}" if layer.weights is not None else "none 0"
         b = f"b {_checksum(layer.bias)}" if layer.bias is not None else "none 0"
-        assert line == (f"layer {FUNCTION_IDS[layer.function]} {len(layer.spec.scalars)} "
-                        f"{params} | {slot.in_offset} {slot.out_offset} {slot.in_size} "
-                        f"{slot.out_size} | {w} {b}")
+        assert line == (
+            f"layer {FUNCTION_IDS[layer.function]} {len(layer.spec.scalars)} "
+            f"{params} | {slot.in_offset} {slot.out_offset} {slot.in_size} "
+            f"{slot.out_size} | {w} {b}"
+        )
 
 
 def test_output_is_deterministic_and_not_rewritten(tmp_path):
     (path,) = generate_model_sources(_tiny_network(), tmp_path)
     first = path.read_bytes()
     mtime = path.stat().st_mtime_ns
-    path_again, = generate_model_sources(_tiny_network(), tmp_path)
+    (path_again,) = generate_model_sources(_tiny_network(), tmp_path)
     assert path_again == path and path.read_bytes() == first
     assert path.stat().st_mtime_ns == mtime
     generate_model_sources(_tiny_network(seed=1), tmp_path)

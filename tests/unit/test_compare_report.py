@@ -65,13 +65,25 @@ def test_count_sources_are_labelled():
 
 def test_report_aggregates_and_writes_files(tmp_path):
     log = (tmp_path / "run.jsonl").open("w")
-    r = RunReport(_network(), RunInfo("tiny", "qemu-m7", "dsp", "portable",
-                                      count_source("systick", emulated=True, icount_shift=0)),
-                  log=log)
+    r = RunReport(
+        _network(),
+        RunInfo(
+            "tiny",
+            "qemu-m7",
+            "dsp",
+            "portable",
+            count_source("systick", emulated=True, icount_shift=0),
+        ),
+        log=log,
+    )
     exp = np.array([1, 2, 3, 4], dtype=np.int8)
     r.add_vector([compare_layer(0, 0, exp, exp, None, 5), compare_layer(0, 1, exp, exp, None, 7)])
-    r.add_vector([compare_layer(1, 0, exp, exp, None, 5),
-                  compare_layer(1, 1, exp, exp[::-1].copy(), None, 7)])
+    r.add_vector(
+        [
+            compare_layer(1, 0, exp, exp, None, 5),
+            compare_layer(1, 1, exp, exp[::-1].copy(), None, 7),
+        ]
+    )
     assert not r.passed
     assert r.first_bad_layer().name == "softmax"
     assert "first bad layer: 1 softmax" in r.summary_line()

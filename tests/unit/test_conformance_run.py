@@ -28,8 +28,16 @@ def test_cli_plain_set_passes(plain_vectors_dir, capsys):
 
 
 def test_cli_fails_when_variant_is_wrong(plain_vectors_dir, capsys):
-    code = main(["conformance", str(plain_vectors_dir), "--variant", "dsp",
-                 "--function", "arm_maxpool_q7_HWC"])
+    code = main(
+        [
+            "conformance",
+            str(plain_vectors_dir),
+            "--variant",
+            "dsp",
+            "--function",
+            "arm_maxpool_q7_HWC",
+        ]
+    )
     captured = capsys.readouterr()
     assert code == 5
     assert captured.out.rstrip().splitlines()[-1] == "40 passed, 8 failed"
@@ -54,7 +62,7 @@ def _wrong_rounding_plan(params, weights=None, bias=None, variant="dsp"):
 
     def run(x):
         y = right(x).astype(np.int16)
-        return np.clip(y + (y > 0), -128, 127).astype(np.int8)   # rounds up: off by one
+        return np.clip(y + (y > 0), -128, 127).astype(np.int8)  # rounds up: off by one
 
     return run
 
@@ -73,7 +81,7 @@ def test_wrong_rounding_in_requantisation_is_caught(vectors_dir, monkeypatch):
     import hil.reference._core as core
     import hil.reference.convolution as conv
 
-    def half_away(acc, out_shift):   # round half away from zero instead of half up
+    def half_away(acc, out_shift):  # round half away from zero instead of half up
         r = (1 << out_shift) >> 1
         q = (np.abs(acc - r) + r) >> out_shift
         return np.clip(np.where(acc - r < 0, -q, q), -128, 127).astype(np.int8)
@@ -138,8 +146,9 @@ def test_pluggable_runner_with_ticks(vectors_dir):
 
 
 def test_runner_with_wrong_output_size(vectors_dir):
-    report = run_conformance(vectors_dir, function="arm_relu_q7",
-                             kernel_runner=lambda fn, kw: np.zeros(0, np.int8))
+    report = run_conformance(
+        vectors_dir, function="arm_relu_q7", kernel_runner=lambda fn, kw: np.zeros(0, np.int8)
+    )
     assert report.passed == 0 and report.functions[0].first_failure.kind == "size"
 
 

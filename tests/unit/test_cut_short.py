@@ -27,13 +27,15 @@ def _network() -> Network:
 
 def _report(requested: int | None, judged: int, *, wrong: bool = False) -> RunReport:
     cs = count_source("timer", emulated=True, icount_shift=7)
-    report = RunReport(_network(), RunInfo("tiny", "qemu-m7", "dsp", "portable", cs),
-                       vectors_requested=requested)
+    report = RunReport(
+        _network(), RunInfo("tiny", "qemu-m7", "dsp", "portable", cs), vectors_requested=requested
+    )
     x = np.arange(4, dtype=np.int8)
     for v in range(judged):
         got = x + 1 if wrong and v == 0 else x
-        report.add_vector([compare_layer(v, 0, x, got, None, 100),
-                           compare_layer(v, 1, x, x, None, 50)])
+        report.add_vector(
+            [compare_layer(v, 0, x, got, None, 100), compare_layer(v, 1, x, x, None, 50)]
+        )
     return report
 
 
@@ -98,6 +100,7 @@ def _command_raising(monkeypatch, exc_factory):
 
     def boom():
         raise exc_factory()
+
     monkeypatch.setattr(hil.boards, "load_all_boards", boom)
 
 
@@ -115,11 +118,12 @@ def test_sigterm_is_handled_like_ctrl_c(monkeypatch, capsys):
     def terminate():
         os.kill(os.getpid(), signal.SIGTERM)
         raise AssertionError("SIGTERM did not interrupt the command")
+
     _command_raising(monkeypatch, terminate)
     before = signal.getsignal(signal.SIGTERM)
     assert main(["boards"]) == 130
     assert "INTERRUPTED" in capsys.readouterr().err
-    assert signal.getsignal(signal.SIGTERM) is before   # the handler does not outlive main
+    assert signal.getsignal(signal.SIGTERM) is before  # the handler does not outlive main
 
 
 def test_interrupted_is_its_own_error_with_exit_130(monkeypatch, capsys):
@@ -152,6 +156,7 @@ def _alive_check(ended: bool):
         waited.append(grace)
         if ended:
             raise DeviceGone("the device is gone: QEMU exited with status 0")
+
     return alive, waited
 
 
@@ -167,7 +172,7 @@ def test_a_failed_link_to_a_device_that_ended_is_device_gone(action):
             link._read_some(0.01)
         else:
             link.send(Frame(g.MSG_ACK, 1, b""))
-    assert waited and waited[-1] > 0   # it gave a dying emulator time to exit
+    assert waited and waited[-1] > 0  # it gave a dying emulator time to exit
 
 
 def test_a_failed_link_to_a_live_device_stays_a_link_error():

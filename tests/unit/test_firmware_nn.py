@@ -37,8 +37,9 @@ def libs(tmp_path_factory, require_tool) -> dict[str, nnlib.NNLib]:
         "dsp": nnlib.NNLib(nnlib.build_library(out, pool="dsp")),
         "plain": nnlib.NNLib(nnlib.build_library(out, pool="plain")),
         # the Cortex-M4/M7 SMLAD inner loops, on C models of the intrinsics
-        "simd": nnlib.NNLib(nnlib.build_library(out, pool="dsp", simd_model=True,
-                                                name="libhilnn_simd.so")),
+        "simd": nnlib.NNLib(
+            nnlib.build_library(out, pool="dsp", simd_model=True, name="libhilnn_simd.so")
+        ),
     }
 
 

@@ -41,7 +41,9 @@ def golden() -> Path:
 
 def test_activation_tables_are_up_to_date():
     script = nnlib.REPO / "scripts" / "gen_activation_tables.py"
-    result = subprocess.run([sys.executable, str(script), "--check"], capture_output=True, text=True)
+    result = subprocess.run(
+        [sys.executable, str(script), "--check"], capture_output=True, text=True
+    )
     assert result.returncode == 0, result.stderr
 
 
@@ -50,19 +52,36 @@ def test_activation_tables_are_up_to_date():
 def test_sources_compile_warning_free_for_cortex_m(tmp_path, core):
     # The probe also pins which pooling path each core gets by default.
     probe = tmp_path / "probe.c"
-    probe.write_text('#include "arm_nnfunctions.h"\n'
-                     f"#if HIL_NN_POOL_SEPARABLE != {CORES[core]}\n#error wrong pooling path\n#endif\n"
-                     "int hil_nn_probe;\n")
-    cmd = ["arm-none-eabi-gcc", f"-mcpu={core}", "-mthumb", "-O2", "-std=c99", "-Wall", "-Wextra",
-           "-Werror", f"-I{nnlib.INCLUDE_DIR}", "-c", str(probe), *map(str, nnlib.sources())]
+    probe.write_text(
+        '#include "arm_nnfunctions.h"\n'
+        f"#if HIL_NN_POOL_SEPARABLE != {CORES[core]}\n#error wrong pooling path\n#endif\n"
+        "int hil_nn_probe;\n"
+    )
+    cmd = [
+        "arm-none-eabi-gcc",
+        f"-mcpu={core}",
+        "-mthumb",
+        "-O2",
+        "-std=c99",
+        "-Wall",
+        "-Wextra",
+        "-Werror",
+        f"-I{nnlib.INCLUDE_DIR}",
+        "-c",
+        str(probe),
+        *map(str, nnlib.sources()),
+    ]
     result = subprocess.run(cmd, cwd=tmp_path, capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
     assert len(list(tmp_path.glob("*.o"))) == len(nnlib.sources()) + 1
 
 
 def test_wrong_rounding_build_is_caught(out_dir, golden):
-    wrong = nnlib.NNLib(nnlib.build_library(out_dir, pool="dsp", name="libwrong.so",
-                                            defines=["HIL_TEST_WRONG_ROUNDING"]))
+    wrong = nnlib.NNLib(
+        nnlib.build_library(
+            out_dir, pool="dsp", name="libwrong.so", defines=["HIL_TEST_WRONG_ROUNDING"]
+        )
+    )
     for name in sorted(KERNEL_SPECS):
         failures = nnlib.check_folder(wrong, golden / name)
         if name in REQUANTISING:
@@ -75,8 +94,9 @@ def test_sanitized_build_passes_every_vector(out_dir, golden):
     preload = nnlib.sanitizer_runtime()
     # Debian's gcc brings them (libasan8, libubsan1): missing means a broken install.
     assert preload, "gcc -print-file-name finds no libasan.so/libubsan.so"
-    path = nnlib.build_library(out_dir, pool="dsp", name="libasan.so",
-                               extra_flags=nnlib.SANITIZE_FLAGS)
+    path = nnlib.build_library(
+        out_dir, pool="dsp", name="libasan.so", extra_flags=nnlib.SANITIZE_FLAGS
+    )
     result = nnlib.run_isolated(path, sorted(golden.iterdir()), preload=preload)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     assert "0 failing case(s)" in result.stdout
@@ -89,8 +109,18 @@ def _conv_args(name: str, **overrides: int):
     if square:
         p.update(dim_im_in=5, dim_kernel=3, padding=1, stride=1, dim_im_out=5)
     else:
-        p.update(dim_im_in_x=5, dim_im_in_y=4, dim_kernel_x=3, dim_kernel_y=3, padding_x=1,
-                 padding_y=1, stride_x=1, stride_y=1, dim_im_out_x=5, dim_im_out_y=4)
+        p.update(
+            dim_im_in_x=5,
+            dim_im_in_y=4,
+            dim_kernel_x=3,
+            dim_kernel_y=3,
+            padding_x=1,
+            padding_y=1,
+            stride_x=1,
+            stride_y=1,
+            dim_im_out_x=5,
+            dim_im_out_y=4,
+        )
         if "1x1" in name:
             p.update(dim_kernel_x=1, dim_kernel_y=1, padding_x=0, padding_y=0)
     p.update(overrides)
@@ -104,22 +134,25 @@ def _conv_args(name: str, **overrides: int):
     return arrays, p
 
 
-@pytest.mark.parametrize("name,overrides", [
-    ("arm_convolve_HWC_q7_fast", {"ch_im_in": 3}),
-    ("arm_convolve_HWC_q7_fast", {"ch_im_out": 3}),
-    ("arm_convolve_HWC_q7_fast_nonsquare", {"ch_im_in": 6}),
-    ("arm_convolve_HWC_q7_fast_nonsquare", {"ch_im_out": 5}),
-    ("arm_convolve_HWC_q7_RGB", {"ch_im_in": 4}),
-    ("arm_convolve_1x1_HWC_q7_fast_nonsquare", {"dim_kernel_x": 3}),
-    ("arm_convolve_1x1_HWC_q7_fast_nonsquare", {"dim_kernel_y": 2}),
-    ("arm_convolve_1x1_HWC_q7_fast_nonsquare", {"padding_x": 1}),
-    ("arm_convolve_1x1_HWC_q7_fast_nonsquare", {"padding_y": 1}),
-    ("arm_convolve_1x1_HWC_q7_fast_nonsquare", {"stride_x": 2}),
-    ("arm_convolve_1x1_HWC_q7_fast_nonsquare", {"stride_y": 2}),
-    ("arm_convolve_1x1_HWC_q7_fast_nonsquare", {"ch_im_in": 2}),
-    ("arm_depthwise_separable_conv_HWC_q7", {"ch_im_out": 8}),
-    ("arm_depthwise_separable_conv_HWC_q7_nonsquare", {"ch_im_out": 2}),
-])
+@pytest.mark.parametrize(
+    "name,overrides",
+    [
+        ("arm_convolve_HWC_q7_fast", {"ch_im_in": 3}),
+        ("arm_convolve_HWC_q7_fast", {"ch_im_out": 3}),
+        ("arm_convolve_HWC_q7_fast_nonsquare", {"ch_im_in": 6}),
+        ("arm_convolve_HWC_q7_fast_nonsquare", {"ch_im_out": 5}),
+        ("arm_convolve_HWC_q7_RGB", {"ch_im_in": 4}),
+        ("arm_convolve_1x1_HWC_q7_fast_nonsquare", {"dim_kernel_x": 3}),
+        ("arm_convolve_1x1_HWC_q7_fast_nonsquare", {"dim_kernel_y": 2}),
+        ("arm_convolve_1x1_HWC_q7_fast_nonsquare", {"padding_x": 1}),
+        ("arm_convolve_1x1_HWC_q7_fast_nonsquare", {"padding_y": 1}),
+        ("arm_convolve_1x1_HWC_q7_fast_nonsquare", {"stride_x": 2}),
+        ("arm_convolve_1x1_HWC_q7_fast_nonsquare", {"stride_y": 2}),
+        ("arm_convolve_1x1_HWC_q7_fast_nonsquare", {"ch_im_in": 2}),
+        ("arm_depthwise_separable_conv_HWC_q7", {"ch_im_out": 8}),
+        ("arm_depthwise_separable_conv_HWC_q7_nonsquare", {"ch_im_out": 2}),
+    ],
+)
 def test_constraint_violation_returns_size_mismatch_and_writes_nothing(lib, name, overrides):
     arrays, p = _conv_args(name, **overrides)
     result = lib.call(name, arrays, p)
@@ -143,8 +176,12 @@ def test_softmax_works_in_place(lib, golden):
     assert cases
     for path in cases:
         case = np.load(path)
-        result = lib.call("arm_softmax_q7", {"vec_in": case["vec_in"]},
-                          {"dim_vec": int(case["dim_vec"])}, out_array="vec_in")
+        result = lib.call(
+            "arm_softmax_q7",
+            {"vec_in": case["vec_in"]},
+            {"dim_vec": int(case["dim_vec"])},
+            out_array="vec_in",
+        )
         buf = result.buffers["vec_in"]
         assert np.array_equal(buf.body, case["p_out"]), path.name
         assert buf.guards_intact()

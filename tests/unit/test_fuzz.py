@@ -19,9 +19,10 @@ from hil.protocol.messages import unpack
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO / "tests" / "protocol_host"))
 import hostfw  # noqa: E402
+
 _spec = importlib.util.spec_from_file_location("fuzz_frames", REPO / "scripts" / "fuzz_frames.py")
 fuzz_frames = importlib.util.module_from_spec(_spec)
-sys.modules["fuzz_frames"] = fuzz_frames   # dataclasses look their module up there
+sys.modules["fuzz_frames"] = fuzz_frames  # dataclasses look their module up there
 _spec.loader.exec_module(fuzz_frames)
 
 FUZZ_SECONDS = 10
@@ -40,8 +41,9 @@ def test_seed_corpus_is_the_generated_one():
 
 
 def test_seed_corpus_replays_clean(target):
-    result = subprocess.run([str(target), "-runs=0", str(fuzz_frames.SEEDS)],
-                            capture_output=True, text=True)
+    result = subprocess.run(
+        [str(target), "-runs=0", str(fuzz_frames.SEEDS)], capture_output=True, text=True
+    )
     assert result.returncode == 0, result.stderr[-3000:]
 
 
@@ -56,8 +58,10 @@ def test_every_seed_call_runs_in_the_fuzz_arena(tmp_path):
     """The call seeds are well formed and fit the target's small kernel arena,
     so fuzzing starts from calls the checks let through to the kernels."""
     exe = hostfw.build_host_firmware(
-        fuzz_frames.fuzz_network(), tmp_path,
-        defines=[f"HIL_KERNEL_ARENA_BYTES={fuzz_frames.KERNEL_ARENA_BYTES}"])
+        fuzz_frames.fuzz_network(),
+        tmp_path,
+        defines=[f"HIL_KERNEL_ARENA_BYTES={fuzz_frames.KERNEL_ARENA_BYTES}"],
+    )
     with hostfw.HostDevice(exe) as dev:
         link = Link.open(dev.url, timeout=10, log_path=dev.log_path)
         try:

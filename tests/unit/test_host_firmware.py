@@ -53,8 +53,9 @@ def plain_fw(cifar10, build_dir) -> Path:
 @pytest.fixture(scope="module")
 def dsp_asan_fw(cifar10, build_dir) -> Path:
     """Pooling forced onto the DSP path, with AddressSanitizer and UBSan."""
-    return hostfw.build_host_firmware(cifar10, build_dir, name="dsp_asan", sanitize=True,
-                                      defines=["HIL_NN_POOL_DSP"])
+    return hostfw.build_host_firmware(
+        cifar10, build_dir, name="dsp_asan", sanitize=True, defines=["HIL_NN_POOL_DSP"]
+    )
 
 
 class Running:
@@ -83,8 +84,18 @@ def test_sources_compile_warning_free_for_cortex_m(cpu, tmp_path):
     inc = [f"-I{hostfw.FIRMWARE / 'include'}", f"-I{hostfw.FIRMWARE / 'nn' / 'include'}"]
     sources = [str(s) for s in sorted((hostfw.FIRMWARE / "src").glob("*.c"))]
     for extra in ([], ["-DHIL_TEST_FAULT_AT_LAYER=2", "-DHIL_KERNEL_ARENA_BYTES=32768"]):
-        cmd = ["arm-none-eabi-gcc", "-std=c11", "-O2", f"-mcpu={cpu}", "-mthumb",
-               *hostfw.WARNINGS, *inc, *extra, "-c", *sources]
+        cmd = [
+            "arm-none-eabi-gcc",
+            "-std=c11",
+            "-O2",
+            f"-mcpu={cpu}",
+            "-mthumb",
+            *hostfw.WARNINGS,
+            *inc,
+            *extra,
+            "-c",
+            *sources,
+        ]
         result = subprocess.run(cmd, capture_output=True, text=True, cwd=tmp_path)
         assert result.returncode == 0, result.stderr
 
@@ -154,9 +165,22 @@ def test_golden_vectors_under_sanitizers(dsp_asan_fw, vectors_dir):
 
 
 def test_kernel_status_is_reported(plain_fw):
-    p = dict(dim_im_in=4, ch_im_in=3, ch_im_out=2, dim_kernel=3, padding=1, stride=1,
-             bias_shift=0, out_shift=7, dim_im_out=4)
-    arrays = {"Im_in": np.ones(48, np.int8), "wt": np.ones(54, np.int8), "bias": np.zeros(2, np.int8)}
+    p = dict(
+        dim_im_in=4,
+        ch_im_in=3,
+        ch_im_out=2,
+        dim_kernel=3,
+        padding=1,
+        stride=1,
+        bias_shift=0,
+        out_shift=7,
+        dim_im_out=4,
+    )
+    arrays = {
+        "Im_in": np.ones(48, np.int8),
+        "wt": np.ones(54, np.int8),
+        "bias": np.zeros(2, np.int8),
+    }
     with Running(plain_fw) as s:
         # refused by the device's own checks (kcheck.c) before the kernel's SIZE_MISMATCH
         with pytest.raises(KernelRefused, match="ch_im_in = 3"):
@@ -212,11 +236,18 @@ def test_damaged_and_oversized_frames_are_answered_and_survived(plain_fw):
 
 
 def test_fault_at_a_layer_is_reported(build_dir):
-    net = Network("faulty", (8,), (Layer("r0", "arm_relu_q7", {"size": 8}),
-                                   Layer("r1", "arm_relu_q7", {"size": 8}),
-                                   Layer("sm", "arm_softmax_q7", {"dim_vec": 8})))
-    exe = hostfw.build_host_firmware(net, build_dir, name="fault",
-                                     defines=["HIL_TEST_FAULT_AT_LAYER=1"])
+    net = Network(
+        "faulty",
+        (8,),
+        (
+            Layer("r0", "arm_relu_q7", {"size": 8}),
+            Layer("r1", "arm_relu_q7", {"size": 8}),
+            Layer("sm", "arm_softmax_q7", {"dim_vec": 8}),
+        ),
+    )
+    exe = hostfw.build_host_firmware(
+        net, build_dir, name="fault", defines=["HIL_TEST_FAULT_AT_LAYER=1"]
+    )
     with Running(exe, halts=True) as s:
         with pytest.raises(DeviceFault) as info:
             s.infer(np.arange(-4, 4, dtype=np.int8))

@@ -14,16 +14,16 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, given, settings, strategies as st
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
-from hil.errors import KernelParameterError
+from hil.errors import KernelParameterError, KernelRefused
 from hil.model.layer import Layer, Network
 from hil.protocol import generated as g
 from hil.protocol.link import Link
 from hil.protocol.messages import pack, unpack
 from hil.reference.spec import FUNCTION_IDS, KERNEL_SPECS
 from hil.reference.validation import validate_params
-from hil.errors import KernelRefused
 from hil.session import DeviceSession
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "protocol_host"))
@@ -38,39 +38,121 @@ REGIONS = ("input", "weights", "bias", "output", "scratch")
 
 # Small valid calls, one per function: the starting points of the mutations.
 BASE = {
-    "arm_convolve_HWC_q7_basic": dict(dim_im_in=5, ch_im_in=3, ch_im_out=3, dim_kernel=3,
-                                      padding=1, stride=1, bias_shift=0, out_shift=7,
-                                      dim_im_out=5),
-    "arm_convolve_HWC_q7_fast": dict(dim_im_in=5, ch_im_in=4, ch_im_out=2, dim_kernel=3,
-                                     padding=1, stride=1, bias_shift=0, out_shift=7,
-                                     dim_im_out=5),
-    "arm_convolve_HWC_q7_RGB": dict(dim_im_in=6, ch_im_in=3, ch_im_out=2, dim_kernel=3,
-                                    padding=1, stride=2, bias_shift=1, out_shift=6,
-                                    dim_im_out=3),
+    "arm_convolve_HWC_q7_basic": dict(
+        dim_im_in=5,
+        ch_im_in=3,
+        ch_im_out=3,
+        dim_kernel=3,
+        padding=1,
+        stride=1,
+        bias_shift=0,
+        out_shift=7,
+        dim_im_out=5,
+    ),
+    "arm_convolve_HWC_q7_fast": dict(
+        dim_im_in=5,
+        ch_im_in=4,
+        ch_im_out=2,
+        dim_kernel=3,
+        padding=1,
+        stride=1,
+        bias_shift=0,
+        out_shift=7,
+        dim_im_out=5,
+    ),
+    "arm_convolve_HWC_q7_RGB": dict(
+        dim_im_in=6,
+        ch_im_in=3,
+        ch_im_out=2,
+        dim_kernel=3,
+        padding=1,
+        stride=2,
+        bias_shift=1,
+        out_shift=6,
+        dim_im_out=3,
+    ),
     "arm_convolve_HWC_q7_basic_nonsquare": dict(
-        dim_im_in_x=6, dim_im_in_y=5, ch_im_in=3, ch_im_out=3, dim_kernel_x=3, dim_kernel_y=2,
-        padding_x=1, padding_y=0, stride_x=1, stride_y=2, bias_shift=1, out_shift=6,
-        dim_im_out_x=6, dim_im_out_y=2),
+        dim_im_in_x=6,
+        dim_im_in_y=5,
+        ch_im_in=3,
+        ch_im_out=3,
+        dim_kernel_x=3,
+        dim_kernel_y=2,
+        padding_x=1,
+        padding_y=0,
+        stride_x=1,
+        stride_y=2,
+        bias_shift=1,
+        out_shift=6,
+        dim_im_out_x=6,
+        dim_im_out_y=2,
+    ),
     "arm_convolve_HWC_q7_fast_nonsquare": dict(
-        dim_im_in_x=6, dim_im_in_y=5, ch_im_in=4, ch_im_out=2, dim_kernel_x=3, dim_kernel_y=2,
-        padding_x=1, padding_y=0, stride_x=1, stride_y=2, bias_shift=1, out_shift=6,
-        dim_im_out_x=6, dim_im_out_y=2),
+        dim_im_in_x=6,
+        dim_im_in_y=5,
+        ch_im_in=4,
+        ch_im_out=2,
+        dim_kernel_x=3,
+        dim_kernel_y=2,
+        padding_x=1,
+        padding_y=0,
+        stride_x=1,
+        stride_y=2,
+        bias_shift=1,
+        out_shift=6,
+        dim_im_out_x=6,
+        dim_im_out_y=2,
+    ),
     "arm_convolve_1x1_HWC_q7_fast_nonsquare": dict(
-        dim_im_in_x=4, dim_im_in_y=3, ch_im_in=8, ch_im_out=4, dim_kernel_x=1, dim_kernel_y=1,
-        padding_x=0, padding_y=0, stride_x=1, stride_y=1, bias_shift=0, out_shift=7,
-        dim_im_out_x=4, dim_im_out_y=3),
-    "arm_depthwise_separable_conv_HWC_q7": dict(dim_im_in=5, ch_im_in=4, ch_im_out=4,
-                                                dim_kernel=3, padding=1, stride=1,
-                                                bias_shift=0, out_shift=7, dim_im_out=5),
+        dim_im_in_x=4,
+        dim_im_in_y=3,
+        ch_im_in=8,
+        ch_im_out=4,
+        dim_kernel_x=1,
+        dim_kernel_y=1,
+        padding_x=0,
+        padding_y=0,
+        stride_x=1,
+        stride_y=1,
+        bias_shift=0,
+        out_shift=7,
+        dim_im_out_x=4,
+        dim_im_out_y=3,
+    ),
+    "arm_depthwise_separable_conv_HWC_q7": dict(
+        dim_im_in=5,
+        ch_im_in=4,
+        ch_im_out=4,
+        dim_kernel=3,
+        padding=1,
+        stride=1,
+        bias_shift=0,
+        out_shift=7,
+        dim_im_out=5,
+    ),
     "arm_depthwise_separable_conv_HWC_q7_nonsquare": dict(
-        dim_im_in_x=6, dim_im_in_y=5, ch_im_in=4, ch_im_out=4, dim_kernel_x=3, dim_kernel_y=2,
-        padding_x=1, padding_y=1, stride_x=2, stride_y=1, bias_shift=0, out_shift=7,
-        dim_im_out_x=3, dim_im_out_y=6),
+        dim_im_in_x=6,
+        dim_im_in_y=5,
+        ch_im_in=4,
+        ch_im_out=4,
+        dim_kernel_x=3,
+        dim_kernel_y=2,
+        padding_x=1,
+        padding_y=1,
+        stride_x=2,
+        stride_y=1,
+        bias_shift=0,
+        out_shift=7,
+        dim_im_out_x=3,
+        dim_im_out_y=6,
+    ),
     "arm_relu_q7": dict(size=16),
-    "arm_maxpool_q7_HWC": dict(dim_im_in=6, ch_im_in=3, dim_kernel=3, padding=1, stride=2,
-                               dim_im_out=3),
-    "arm_avepool_q7_HWC": dict(dim_im_in=6, ch_im_in=3, dim_kernel=3, padding=1, stride=2,
-                               dim_im_out=3),
+    "arm_maxpool_q7_HWC": dict(
+        dim_im_in=6, ch_im_in=3, dim_kernel=3, padding=1, stride=2, dim_im_out=3
+    ),
+    "arm_avepool_q7_HWC": dict(
+        dim_im_in=6, ch_im_in=3, dim_kernel=3, padding=1, stride=2, dim_im_out=3
+    ),
     "arm_fully_connected_q7": dict(dim_vec=10, num_of_rows=6, bias_shift=0, out_shift=7),
     "arm_fully_connected_q7_opt": dict(dim_vec=10, num_of_rows=6, bias_shift=0, out_shift=7),
     "arm_softmax_q7": dict(dim_vec=10),
@@ -78,8 +160,30 @@ BASE = {
 }
 
 # Values at and around every limit in validation.py, and far outside.
-EDGES = (-2**31, -65536, -1, 0, 1, 2, 3, 4, 5, 7, 24, 25, 30, 31, 32, 255, 256, 32767, 32768,
-         65535, 65536, 2**31 - 1)
+EDGES = (
+    -(2**31),
+    -65536,
+    -1,
+    0,
+    1,
+    2,
+    3,
+    4,
+    5,
+    7,
+    24,
+    25,
+    30,
+    31,
+    32,
+    255,
+    256,
+    32767,
+    32768,
+    65535,
+    65536,
+    2**31 - 1,
+)
 
 
 def scratch_bytes(function: str, p: dict[str, int]) -> int:
@@ -101,8 +205,12 @@ def scratch_bytes(function: str, p: dict[str, int]) -> int:
 
 def region_sizes(function: str, p: dict[str, int]) -> list[int]:
     spec = KERNEL_SPECS[function]
-    return [spec.input_size(p), spec.weights_size(p) if spec.weights else 0,
-            spec.bias_size(p) if spec.bias else 0, spec.output_size(p)]
+    return [
+        spec.input_size(p),
+        spec.weights_size(p) if spec.weights else 0,
+        spec.bias_size(p) if spec.bias else 0,
+        spec.output_size(p),
+    ]
 
 
 def host_verdict(function: str, p: dict[str, int]) -> tuple[int, int]:
@@ -124,18 +232,23 @@ class Probe:
 
     def setup(self, sizes) -> int:
         """Declare the regions; the scratch left over (device's ACK value)."""
-        payload = pack("kernel_setup", input_size=sizes[0], weights_size=sizes[1],
-                       bias_size=sizes[2], output_size=sizes[3])
+        payload = pack(
+            "kernel_setup",
+            input_size=sizes[0],
+            weights_size=sizes[1],
+            bias_size=sizes[2],
+            output_size=sizes[3],
+        )
         frame = self.link.request(g.MSG_KERNEL_SETUP, payload, expect={g.MSG_ACK}, retries=0)
         return unpack("ack", frame.payload)[0]["value"]
 
     def run(self, function: str, p: dict[str, int]) -> tuple[int, int, int]:
         """(status, param, size) of one KERNEL_RUN with dump NONE."""
         values = [p[n] for n in KERNEL_SPECS[function].scalars]
-        payload = pack("kernel_run", function=FUNCTION_IDS[function], n_params=len(values),
-                       dump=DUMP_NONE) + struct.pack(f"<{len(values)}i", *values)
-        frame = self.link.request(g.MSG_KERNEL_RUN, payload, expect={g.MSG_KERNEL_DONE},
-                                  retries=0)
+        payload = pack(
+            "kernel_run", function=FUNCTION_IDS[function], n_params=len(values), dump=DUMP_NONE
+        ) + struct.pack(f"<{len(values)}i", *values)
+        frame = self.link.request(g.MSG_KERNEL_RUN, payload, expect={g.MSG_KERNEL_DONE}, retries=0)
         f, _ = unpack("kernel_done", frame.payload)
         return f["status"], f["param"], f["size"]
 
@@ -148,7 +261,7 @@ class Probe:
         if want[0] == KS["SUCCESS"]:
             sizes = region_sizes(function, p)
             if not self.layout_fits(sizes):
-                return None   # no room to run it here; nothing to compare
+                return None  # no room to run it here; nothing to compare
             scratch = self.setup(sizes)
             if scratch_bytes(function, p) > scratch:
                 want = (KS["REGION_SIZE"], REGIONS.index("scratch"))
@@ -176,7 +289,7 @@ def device(firmware):
     session = DeviceSession(link)
     info = session.hello()
     probe = Probe(link, info.kernel_arena_bytes)
-    probe.setup([0, 0, 0, 0])   # calls refused by their parameters need no regions
+    probe.setup([0, 0, 0, 0])  # calls refused by their parameters need no regions
     yield probe, session
     link.close()
     code = dev.stop()
@@ -219,16 +332,18 @@ def test_every_golden_case_is_accepted(probe, vectors_dir, plain_vectors_dir):
 def _one_field_mutations():
     for function, base in BASE.items():
         for name in base:
-            near = {base[name] - 1, base[name] + 1} | {v + d for v in base.values() for d in (-1, 0, 1)}
+            near = {base[name] - 1, base[name] + 1} | {
+                v + d for v in base.values() for d in (-1, 0, 1)
+            }
             for value in sorted(set(EDGES) | near):
-                if value != base[name] and -2**31 <= value < 2**31:
+                if value != base[name] and -(2**31) <= value < 2**31:
                     yield function, {**base, name: value}
 
 
 def test_one_field_pushed_to_every_edge(probe):
     cases = list(_one_field_mutations())
     refused = sum(host_verdict(f, p)[0] != KS["SUCCESS"] for f, p in cases)
-    assert refused > len(cases) // 2 and refused < len(cases)   # both sides are exercised
+    assert refused > len(cases) // 2 and refused < len(cases)  # both sides are exercised
     problems = [msg for f, p in cases if (msg := probe.check(f, p))]
     assert not problems, problems[:20]
 
@@ -241,8 +356,10 @@ _VALUES = st.one_of(st.integers(-2, 10), st.sampled_from(EDGES))
 @given(function=_FUNCTIONS, data=st.data())
 def test_random_parameter_sets_agree(device, function, data):
     probe = device[0]
-    p = {n: data.draw(_VALUES, label=n) if data.draw(st.booleans()) else v
-         for n, v in BASE[function].items()}
+    p = {
+        n: data.draw(_VALUES, label=n) if data.draw(st.booleans()) else v
+        for n, v in BASE[function].items()
+    }
     assert probe.check(function, p) is None
 
 
@@ -286,9 +403,11 @@ def test_session_turns_a_refusal_into_an_error_naming_the_parameter(device):
     session = device[1]
     p = {**BASE["arm_convolve_HWC_q7_fast"], "ch_im_in": 3}
     spec = KERNEL_SPECS["arm_convolve_HWC_q7_fast"]
-    arrays = {"Im_in": np.zeros(spec.input_size(p), np.int8),
-              "wt": np.zeros(spec.weights_size(p), np.int8),
-              "bias": np.zeros(spec.bias_size(p), np.int8)}
+    arrays = {
+        "Im_in": np.zeros(spec.input_size(p), np.int8),
+        "wt": np.zeros(spec.weights_size(p), np.int8),
+        "bias": np.zeros(spec.bias_size(p), np.int8),
+    }
     with pytest.raises(KernelRefused, match="ch_im_in = 3") as info:
         session.run_kernel(spec.name, p, arrays)
     assert info.value.status == KS["PARAM_RANGE"] and info.value.what == "ch_im_in"
@@ -299,27 +418,34 @@ def test_a_refusal_of_a_valid_call_says_host_and_device_disagree():
     from hil.session import _kernel_refusal
 
     spec = KERNEL_SPECS["arm_fully_connected_q7"]
-    done = {"status": KS["PARAM_RANGE"], "param": 3}   # out_shift, valid on the host
+    done = {"status": KS["PARAM_RANGE"], "param": 3}  # out_shift, valid on the host
     err = _kernel_refusal(spec, BASE[spec.name], done)
     assert err.what == "out_shift" and "out_shift = 7" in str(err)
     assert "disagree" in err.hint and "rebuild" in err.hint
     done = {"status": KS["REGION_SIZE"], "param": 1}
     assert _kernel_refusal(spec, BASE[spec.name], done).what == "weights"
     assert _kernel_refusal(spec, BASE[spec.name], {"status": KS["SUCCESS"], "param": 0xFF}) is None
-    assert _kernel_refusal(spec, BASE[spec.name],
-                           {"status": KS["SIZE_MISMATCH"], "param": 0xFF}) is None
+    assert (
+        _kernel_refusal(spec, BASE[spec.name], {"status": KS["SIZE_MISMATCH"], "param": 0xFF})
+        is None
+    )
 
 
 def test_session_names_a_too_small_scratch(device):
     session = device[1]
     p = dict(dim_vec=20000, num_of_rows=1, bias_shift=0, out_shift=7)
-    arrays = {"pV": np.zeros(20000, np.int8), "pM": np.zeros(20000, np.int8),
-              "bias": np.zeros(1, np.int8)}
+    arrays = {
+        "pV": np.zeros(20000, np.int8),
+        "pM": np.zeros(20000, np.int8),
+        "bias": np.zeros(1, np.int8),
+    }
     with pytest.raises(KernelRefused, match="scratch") as info:
         session.run_kernel("arm_fully_connected_q7", p, arrays)
     assert "HIL_KERNEL_ARENA_BYTES" in info.value.hint
     # the device is still in step: the next call runs
-    result = session.run_kernel("arm_relu_q7", {"size": 4}, {"data": np.arange(-2, 2, dtype=np.int8)})
+    result = session.run_kernel(
+        "arm_relu_q7", {"size": 4}, {"data": np.arange(-2, 2, dtype=np.int8)}
+    )
     assert result.status == 0 and result.output.tolist() == [0, 0, 0, 1]
 
 
@@ -334,11 +460,21 @@ def test_device_conformance_refuses_bad_cases_on_the_host(device, tmp_path):
     p = {**BASE["arm_softmax_q7"]}
     vec = np.arange(10, dtype=np.int8)
     good = tmp_path / "good.npz"
-    np.savez(good, __function__="arm_softmax_q7", vec_in=vec, p_out=np.zeros(10, np.int8),
-             **{k: np.uint16(v) for k, v in p.items()})
+    np.savez(
+        good,
+        __function__="arm_softmax_q7",
+        vec_in=vec,
+        p_out=np.zeros(10, np.int8),
+        **{k: np.uint16(v) for k, v in p.items()},
+    )
     assert run_case(good, "arm_softmax_q7", runner).kind != "error"
     bad = tmp_path / "bad.npz"
-    np.savez(bad, __function__="arm_softmax_q7", vec_in=np.zeros(0, np.int8),
-             p_out=np.zeros(0, np.int8), dim_vec=np.uint16(0))
+    np.savez(
+        bad,
+        __function__="arm_softmax_q7",
+        vec_in=np.zeros(0, np.int8),
+        p_out=np.zeros(0, np.int8),
+        dim_vec=np.uint16(0),
+    )
     result = run_case(bad, "arm_softmax_q7", runner)
     assert result.kind == "error" and "dim_vec" in result.message

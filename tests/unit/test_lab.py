@@ -36,8 +36,11 @@ def write(tmp_path: Path, text: str, name: str = "lab.toml") -> Path:
 def test_entries_are_read_and_pack_is_relative_to_the_file(tmp_path):
     lab = load_lab(write(tmp_path, GOOD, "bench.toml"))
     assert lab.board("nucleo-f746") == LabBoard(
-        probe="066DFF485457725187092531", port="/dev/ttyACM0",
-        pack=tmp_path / "packs" / "Keil.STM32F7xx_DFP.2.16.0.pack", frequency=4000000)
+        probe="066DFF485457725187092531",
+        port="/dev/ttyACM0",
+        pack=tmp_path / "packs" / "Keil.STM32F7xx_DFP.2.16.0.pack",
+        frequency=4000000,
+    )
     assert lab.board("other") == LabBoard(probe="remote:bench2:5555")
 
 
@@ -73,17 +76,26 @@ def test_a_named_lab_file_that_is_missing_is_an_error(tmp_path, monkeypatch):
         load_lab()
 
 
-@pytest.mark.parametrize("text, problem", [
-    ("[boards.nucleo-f746\n", "not valid TOML"),
-    ("probe = 'x'\n", "probe is not a lab setting"),
-    ("boards = 3\n", "boards must be a table"),
-    ("[boards]\nnucleo-f746 = 'x'\n", "boards.nucleo-f746 must be a table"),
-    ("[boards.nucleo-f746]\nprob = 'x'\n", "boards.nucleo-f746.prob is not a lab board setting"),
-    ("[boards.nucleo-f746]\nprobe = 1234\n", "boards.nucleo-f746.probe must be a non-empty string"),
-    ("[boards.nucleo-f746]\nport = ''\n", "boards.nucleo-f746.port must be a non-empty string"),
-    ("[boards.nucleo-f746]\nfrequency = 0\n", "frequency must be a positive integer"),
-    ("[boards.nucleo-f746]\nfrequency = '4MHz'\n", "frequency must be a positive integer"),
-])
+@pytest.mark.parametrize(
+    "text, problem",
+    [
+        ("[boards.nucleo-f746\n", "not valid TOML"),
+        ("probe = 'x'\n", "probe is not a lab setting"),
+        ("boards = 3\n", "boards must be a table"),
+        ("[boards]\nnucleo-f746 = 'x'\n", "boards.nucleo-f746 must be a table"),
+        (
+            "[boards.nucleo-f746]\nprob = 'x'\n",
+            "boards.nucleo-f746.prob is not a lab board setting",
+        ),
+        (
+            "[boards.nucleo-f746]\nprobe = 1234\n",
+            "boards.nucleo-f746.probe must be a non-empty string",
+        ),
+        ("[boards.nucleo-f746]\nport = ''\n", "boards.nucleo-f746.port must be a non-empty string"),
+        ("[boards.nucleo-f746]\nfrequency = 0\n", "frequency must be a positive integer"),
+        ("[boards.nucleo-f746]\nfrequency = '4MHz'\n", "frequency must be a positive integer"),
+    ],
+)
 def test_bad_lab_file_names_file_and_key(tmp_path, text, problem):
     path = write(tmp_path, text)
     with pytest.raises(ConfigError, match=problem) as err:

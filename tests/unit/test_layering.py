@@ -13,8 +13,15 @@ from hil import errors
 
 PACKAGE = Path(hil.__file__).parent
 # Lower layers, and what they must never reach for (the device session and up).
-HIGHER = ("hil.session", "hil.deploy", "hil.shard", "hil.check", "hil.report", "hil.cli",
-          "hil.pytest_plugin")
+HIGHER = (
+    "hil.session",
+    "hil.deploy",
+    "hil.shard",
+    "hil.check",
+    "hil.report",
+    "hil.cli",
+    "hil.pytest_plugin",
+)
 LOWER = ("errors.py", "model", "reference", "firmware", "protocol", "runners")
 
 
@@ -45,8 +52,15 @@ def test_the_pytest_plugin_does_not_depend_on_the_cli():
 
 
 def test_device_errors_are_declared_in_errors_py():
-    for name in ("DeviceGone", "LinkTimeout", "DeviceReset", "WatchdogReset", "ImageChanged",
-                 "KernelRefused", "Interrupted"):
+    for name in (
+        "DeviceGone",
+        "LinkTimeout",
+        "DeviceReset",
+        "WatchdogReset",
+        "ImageChanged",
+        "KernelRefused",
+        "Interrupted",
+    ):
         assert getattr(errors, name).__module__ == "hil.errors"
     # What a failed vector had produced is a declared field, not an attribute added later.
     assert errors.DeviceError("x").results == []

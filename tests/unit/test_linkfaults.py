@@ -45,7 +45,7 @@ def through(spec: str, chunks: list[int]) -> tuple[bytes, dict]:
     got = bytearray()
     off = 0
     for n in chunks:
-        port.write(DATA[off:off + n])
+        port.write(DATA[off : off + n])
         off += n
         got += port.read(1 << 20)
     return bytes(got), faults.counts.as_dict()
@@ -53,19 +53,29 @@ def through(spec: str, chunks: list[int]) -> tuple[bytes, dict]:
 
 def test_parse_spec_reads_every_key():
     s = parse_spec("drop=0.001, flip=0.002,dup=0,garbage=0.0001,cut_after=20000,seed=7,baud=115200")
-    assert (s.drop, s.flip, s.dup, s.garbage, s.cut_after, s.seed, s.baud) == \
-        (0.001, 0.002, 0, 0.0001, 20000, 7, 115200)
+    assert (s.drop, s.flip, s.dup, s.garbage, s.cut_after, s.seed, s.baud) == (
+        0.001,
+        0.002,
+        0,
+        0.0001,
+        20000,
+        7,
+        115200,
+    )
     assert parse_spec(str(s)) == s
     assert parse_spec("") == FaultSpec()
 
 
-@pytest.mark.parametrize("text, match", [
-    ("drop", "bad link fault item"),
-    ("jitter=0.1", "bad link fault item"),
-    ("drop=lots", "not a number"),
-    ("flip=1.5", "out of range"),
-    ("cut_after=-1", "out of range"),
-])
+@pytest.mark.parametrize(
+    "text, match",
+    [
+        ("drop", "bad link fault item"),
+        ("jitter=0.1", "bad link fault item"),
+        ("drop=lots", "not a number"),
+        ("flip=1.5", "out of range"),
+        ("cut_after=-1", "out of range"),
+    ],
+)
 def test_parse_spec_refuses_bad_items(text, match):
     with pytest.raises(ConfigError, match=match):
         parse_spec(text)

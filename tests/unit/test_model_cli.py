@@ -26,8 +26,9 @@ def test_export_refuses_to_overwrite(tmp_path, capsys):
     assert main(["model", "export", "lenet5", str(tmp_path)]) == 2
     assert "--force" in capsys.readouterr().err
     assert main(["model", "export", "lenet5", str(tmp_path), "--force", "--seed", "3"]) == 0
-    assert model_hash(load_model(tmp_path / "lenet5.toml")) == \
-        model_hash(build_example("lenet5", seed=3))
+    assert model_hash(load_model(tmp_path / "lenet5.toml")) == model_hash(
+        build_example("lenet5", seed=3)
+    )
 
 
 def test_info_of_unknown_model_is_a_config_error(capsys):

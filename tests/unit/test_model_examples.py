@@ -19,6 +19,7 @@ def test_examples_are_deterministic_and_valid(name):
     assert model_hash(net) == model_hash(build_example(name))
     # Rebuilt from scratch (not the cache) the bytes are the same.
     from hil.model.examples import _build
+
     assert model_hash(_build.__wrapped__(name, 0)) == model_hash(net)
     assert model_hash(build_example(name, seed=1)) != model_hash(net)
 
@@ -41,13 +42,31 @@ def test_activations_neither_saturate_nor_vanish(name):
 def test_cifar10_has_the_cmsis_example_architecture():
     net = build_example("cifar10")
     assert [l.function for l in net.layers] == [
-        "arm_convolve_HWC_q7_RGB", "arm_relu_q7", "arm_maxpool_q7_HWC",
-        "arm_convolve_HWC_q7_fast", "arm_relu_q7", "arm_maxpool_q7_HWC",
-        "arm_convolve_HWC_q7_fast", "arm_relu_q7", "arm_maxpool_q7_HWC",
-        "arm_fully_connected_q7_opt", "arm_softmax_q7"]
-    assert infer_shapes(net) == [(32, 32, 32), (32, 32, 32), (16, 16, 32), (16, 16, 16),
-                                 (16, 16, 16), (8, 8, 16), (8, 8, 32), (8, 8, 32),
-                                 (4, 4, 32), (10,), (10,)]
+        "arm_convolve_HWC_q7_RGB",
+        "arm_relu_q7",
+        "arm_maxpool_q7_HWC",
+        "arm_convolve_HWC_q7_fast",
+        "arm_relu_q7",
+        "arm_maxpool_q7_HWC",
+        "arm_convolve_HWC_q7_fast",
+        "arm_relu_q7",
+        "arm_maxpool_q7_HWC",
+        "arm_fully_connected_q7_opt",
+        "arm_softmax_q7",
+    ]
+    assert infer_shapes(net) == [
+        (32, 32, 32),
+        (32, 32, 32),
+        (16, 16, 32),
+        (16, 16, 16),
+        (16, 16, 16),
+        (8, 8, 16),
+        (8, 8, 32),
+        (8, 8, 32),
+        (4, 4, 32),
+        (10,),
+        (10,),
+    ]
 
 
 def test_lenet5_shapes_and_macs():
@@ -56,8 +75,10 @@ def test_lenet5_shapes_and_macs():
     assert infer_shapes(net)[5] == (5, 5, 16)
     conv1 = net.layers[0]
     assert conv1.macs == 28 * 28 * 8 * 25
-    assert sum(l.macs for l in net.layers if l.function.startswith("arm_fully")) == \
-        400 * 120 + 120 * 84 + 84 * 10
+    assert (
+        sum(l.macs for l in net.layers if l.function.startswith("arm_fully"))
+        == 400 * 120 + 120 * 84 + 84 * 10
+    )
 
 
 def test_example_inputs_are_seeded():

@@ -14,8 +14,19 @@ from hil.reference import deinterleave_q7_opt_weights
 from hil.reference.network import run_network
 
 SNAPSHOT = ("models", "cmsis-nn-cifar10-example", "example.npz")
-STORED_OUTPUTS = ("conv1", "relu1", "pool1", "conv2", "relu2", "pool2", "conv3", "relu3",
-                  "pool3", "ip1", "softmax")
+STORED_OUTPUTS = (
+    "conv1",
+    "relu1",
+    "pool1",
+    "conv2",
+    "relu2",
+    "pool2",
+    "conv3",
+    "relu3",
+    "pool3",
+    "ip1",
+    "softmax",
+)
 
 
 @pytest.fixture(scope="module")
@@ -33,14 +44,16 @@ def imported(snapshot):
 def test_import_matches_the_example_architecture(imported):
     net, x, snap = imported
     example = build_example("cifar10")
-    assert [(l.name, l.function) for l in net.layers] == \
-           [(l.name, l.function) for l in example.layers]
+    assert [(l.name, l.function) for l in net.layers] == [
+        (l.name, l.function) for l in example.layers
+    ]
     assert [l.output_shape for l in net.layers] == [l.output_shape for l in example.layers]
     assert x.shape == (32, 32, 3) and x.dtype == np.int8
     assert net.layers[0].params["bias_shift"] == int(snap["conv1_bias_lshift"])
     ip1 = net.layers[9]
     assert np.array_equal(
-        deinterleave_q7_opt_weights(ip1.weights, 512, 10), snap["ip1_wt_rowmajor"])
+        deinterleave_q7_opt_weights(ip1.weights, 512, 10), snap["ip1_wt_rowmajor"]
+    )
 
 
 @pytest.mark.parametrize("variant", ["dsp", "plain"])

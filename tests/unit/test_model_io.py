@@ -39,8 +39,9 @@ def test_round_trip_keeps_the_network(lenet):
     assert model_hash(loaded) == model_hash(net)
     assert loaded.name == net.name and loaded.description == net.description
     assert loaded.input_shape == net.input_shape
-    assert [(l.name, l.function, l.params) for l in loaded.layers] == \
-           [(l.name, l.function, l.params) for l in net.layers]
+    assert [(l.name, l.function, l.params) for l in loaded.layers] == [
+        (l.name, l.function, l.params) for l in net.layers
+    ]
     assert loaded.metadata == net.metadata
 
 
@@ -60,27 +61,36 @@ def _replace(old, new):
     return lambda text: text.replace(old, new, 1)
 
 
-@pytest.mark.parametrize("edit, arrays, match", [
-    (lambda t: t[: len(t) // 2] + "\n[[layers]\n", None, "malformed TOML"),
-    (_replace('function = "arm_relu_q7"', 'function = "arm_relu_q15"'), None,
-     "unknown function 'arm_relu_q15'"),
-    (_replace("size = 6272\n", ""), None, "needs parameter"),
-    (_replace("size = 6272", "size = 6272\nsizee = 1"), None, "no parameter"),
-    (_replace("size = 6272", "size = 6272.0"), None, "not an integer"),
-    (_replace("size = 6272", 'size = "6272"'), None, "not an integer"),
-    (_replace("size = 6272", "size = 70000"), None, "outside 0..65535"),
-    (_replace("size = 6272", "size = 6000"), None, "layer 'relu1'.*6000"),
-    (_replace("dim_im_in = 14", "dim_im_in = 13"), None, "layer 'conv2'"),
-    (_replace("input_shape = [28, 28, 1]", "input_shape = [28, 1, 28]"), None,
-     "layer 'conv1'.*28x28x1"),
-    (_replace("format = 1", "format = 9"), None, "format 9"),
-    (_replace("format = 1\n", ""), None, "'format' is missing"),
-    (None, lambda d: {k: v for k, v in d.items() if k != "conv2.bias"}, "layer 'conv2'.*bias"),
-    (None, lambda d: {**d, "fc1.weights": d["fc1.weights"][:-1]}, "layer 'fc1'.*47999"),
-    (None, lambda d: {**d, "fc1.bias": d["fc1.bias"].astype(np.int16)}, "layer 'fc1'.*int16"),
-    (None, lambda d: {**d, "relu1.weights": d["fc1.bias"]}, "relu1.weights"),
-    (None, lambda d: None, "m.npz is missing"),
-])
+@pytest.mark.parametrize(
+    "edit, arrays, match",
+    [
+        (lambda t: t[: len(t) // 2] + "\n[[layers]\n", None, "malformed TOML"),
+        (
+            _replace('function = "arm_relu_q7"', 'function = "arm_relu_q15"'),
+            None,
+            "unknown function 'arm_relu_q15'",
+        ),
+        (_replace("size = 6272\n", ""), None, "needs parameter"),
+        (_replace("size = 6272", "size = 6272\nsizee = 1"), None, "no parameter"),
+        (_replace("size = 6272", "size = 6272.0"), None, "not an integer"),
+        (_replace("size = 6272", 'size = "6272"'), None, "not an integer"),
+        (_replace("size = 6272", "size = 70000"), None, "outside 0..65535"),
+        (_replace("size = 6272", "size = 6000"), None, "layer 'relu1'.*6000"),
+        (_replace("dim_im_in = 14", "dim_im_in = 13"), None, "layer 'conv2'"),
+        (
+            _replace("input_shape = [28, 28, 1]", "input_shape = [28, 1, 28]"),
+            None,
+            "layer 'conv1'.*28x28x1",
+        ),
+        (_replace("format = 1", "format = 9"), None, "format 9"),
+        (_replace("format = 1\n", ""), None, "'format' is missing"),
+        (None, lambda d: {k: v for k, v in d.items() if k != "conv2.bias"}, "layer 'conv2'.*bias"),
+        (None, lambda d: {**d, "fc1.weights": d["fc1.weights"][:-1]}, "layer 'fc1'.*47999"),
+        (None, lambda d: {**d, "fc1.bias": d["fc1.bias"].astype(np.int16)}, "layer 'fc1'.*int16"),
+        (None, lambda d: {**d, "relu1.weights": d["fc1.bias"]}, "relu1.weights"),
+        (None, lambda d: None, "m.npz is missing"),
+    ],
+)
 def test_bad_files_name_file_layer_and_fix(lenet, tmp_path, edit, arrays, match):
     path = _copy(lenet, tmp_path, edit, arrays)
     with pytest.raises(ConfigError, match=match) as info:

@@ -21,21 +21,36 @@ def _with_layer(net: Network, i: int, **changes) -> Network:
 
 
 def test_shapes_carry_through_elementwise_layers():
-    net = Network("v", (4, 4, 2), (
-        Layer("r", "arm_relu_q7", {"size": 32}),
-        Layer("a", "arm_nn_activations_direct_q7", {"size": 32, "int_width": 0, "type": 0}),
-        Layer("p", "arm_maxpool_q7_HWC", dict(dim_im_in=4, ch_im_in=2, dim_kernel=2,
-                                               padding=0, stride=2, dim_im_out=2)),
-        Layer("s", "arm_softmax_q7", {"dim_vec": 8}),
-    ))
+    net = Network(
+        "v",
+        (4, 4, 2),
+        (
+            Layer("r", "arm_relu_q7", {"size": 32}),
+            Layer("a", "arm_nn_activations_direct_q7", {"size": 32, "int_width": 0, "type": 0}),
+            Layer(
+                "p",
+                "arm_maxpool_q7_HWC",
+                dict(dim_im_in=4, ch_im_in=2, dim_kernel=2, padding=0, stride=2, dim_im_out=2),
+            ),
+            Layer("s", "arm_softmax_q7", {"dim_vec": 8}),
+        ),
+    )
     assert infer_shapes(net) == [(4, 4, 2), (4, 4, 2), (2, 2, 2), (2, 2, 2)]
 
 
 def test_image_layers_must_chain_in_hwc_not_just_size():
     # 4x4x2 and 2x2x8 have the same size but are different images.
-    net = Network("v", (4, 4, 2), (
-        Layer("p", "arm_maxpool_q7_HWC", dict(dim_im_in=2, ch_im_in=8, dim_kernel=2,
-                                               padding=0, stride=2, dim_im_out=1)),))
+    net = Network(
+        "v",
+        (4, 4, 2),
+        (
+            Layer(
+                "p",
+                "arm_maxpool_q7_HWC",
+                dict(dim_im_in=2, ch_im_in=8, dim_kernel=2, padding=0, stride=2, dim_im_out=1),
+            ),
+        ),
+    )
     with pytest.raises(ConfigError, match=r"layer 'p'.*2x2x8.*4x4x2"):
         validate_network(net)
 
@@ -45,14 +60,17 @@ def test_vector_input_may_feed_any_layer_of_its_size():
     assert validate_network(net) == [(32,)]
 
 
-@pytest.mark.parametrize("change, match", [
-    (dict(name="bad name"), "layer name 'bad name'"),
-    (dict(weights=None), "weights .wt. missing"),
-    (dict(weights=np.zeros(199, np.int8)), "199 elements.*reads 200"),
-    (dict(bias=np.zeros(8, np.uint8)), "dtype uint8"),
-    (dict(function="arm_conv"), "unknown function 'arm_conv'"),
-    (dict(params={"dim_im_in": 28}), "needs parameter"),
-])
+@pytest.mark.parametrize(
+    "change, match",
+    [
+        (dict(name="bad name"), "layer name 'bad name'"),
+        (dict(weights=None), "weights .wt. missing"),
+        (dict(weights=np.zeros(199, np.int8)), "199 elements.*reads 200"),
+        (dict(bias=np.zeros(8, np.uint8)), "dtype uint8"),
+        (dict(function="arm_conv"), "unknown function 'arm_conv'"),
+        (dict(params={"dim_im_in": 28}), "needs parameter"),
+    ],
+)
 def test_layer_errors(change, match):
     net = _with_layer(build_example("lenet5"), 0, **change)
     with pytest.raises(ConfigError, match=match) as info:

@@ -131,12 +131,21 @@ def test_run_refuses_a_bad_output_file_before_building(tmp_path, capsys, option,
     code = main(RUN + ["--build-dir", str(root), option, str(bad)])
     assert code == 2
     _one_error(capsys.readouterr().err, option)
-    assert not root.exists()   # nothing built, nothing locked
+    assert not root.exists()  # nothing built, nothing locked
     assert not list(tmp_path.glob("**/*.tmp"))
 
 
-@pytest.mark.parametrize("case", ["under /proc", "in /sys", "parent is a file", "a file",
-                                  "name over 255 bytes", "path over 4 KB"])
+@pytest.mark.parametrize(
+    "case",
+    [
+        "under /proc",
+        "in /sys",
+        "parent is a file",
+        "a file",
+        "name over 255 bytes",
+        "path over 4 KB",
+    ],
+)
 def test_run_refuses_a_bad_build_dir(tmp_path, capsys, case):
     bad = _file(tmp_path / "f") if case == "a file" else BAD_FILES[case](tmp_path)
     code = main(RUN + ["--build-dir", str(bad)])
@@ -152,11 +161,13 @@ def test_a_build_dir_whose_results_folder_is_a_file_is_refused(tmp_path, capsys)
     assert sorted(p.name for p in root.iterdir()) == ["results"]
 
 
-@pytest.mark.parametrize("env, named", [("HIL_CACHE_DIR", "$HIL_CACHE_DIR"),
-                                        ("XDG_CACHE_HOME", "$XDG_CACHE_HOME")])
+@pytest.mark.parametrize(
+    "env, named", [("HIL_CACHE_DIR", "$HIL_CACHE_DIR"), ("XDG_CACHE_HOME", "$XDG_CACHE_HOME")]
+)
 @pytest.mark.parametrize("command", ["run", "build"])
-def test_an_unwritable_object_cache_is_refused_naming_its_setting(tmp_path, capsys, monkeypatch,
-                                                                   env, named, command):
+def test_an_unwritable_object_cache_is_refused_naming_its_setting(
+    tmp_path, capsys, monkeypatch, env, named, command
+):
     monkeypatch.delenv("HIL_CACHE_DIR", raising=False)
     monkeypatch.setenv(env, str(_file(tmp_path / "cache")))
     root = tmp_path / "build"
@@ -167,18 +178,28 @@ def test_an_unwritable_object_cache_is_refused_naming_its_setting(tmp_path, caps
     assert not root.exists()
 
 
-@pytest.mark.parametrize("args, option", [
-    (["soak", "-b", "qemu-m3", "-m", "lenet5", "-n", "1", "--json", "{bad}"], "--json"),
-    (["soak", "-b", "qemu-m3", "-m", "lenet5", "-n", "1", "--build-dir", "{bad}"], "--build-dir"),
-    (["build", "-b", "qemu-m3", "-m", "lenet5", "--build-dir", "{bad}"], "--build-dir"),
-    (["flash", "-b", "qemu-m3", "-m", "lenet5", "--build-dir", "{bad}"], "--build-dir"),
-    (["bench", "device", "--board", "qemu-m3", "--model", "lenet5", "--build-dir", "{bad}"],
-     "--build-dir"),
-    (["bench", "devices", "--board", "qemu-m3", "--model", "lenet5", "--build-dir", "{bad}"],
-     "--build-dir"),
-    (["conformance", "{vectors}", "--board", "qemu-m3", "--build-dir", "{bad}"], "--build-dir"),
-    (["model", "export", "lenet5", "{bad}"], "DIRECTORY"),
-])
+@pytest.mark.parametrize(
+    "args, option",
+    [
+        (["soak", "-b", "qemu-m3", "-m", "lenet5", "-n", "1", "--json", "{bad}"], "--json"),
+        (
+            ["soak", "-b", "qemu-m3", "-m", "lenet5", "-n", "1", "--build-dir", "{bad}"],
+            "--build-dir",
+        ),
+        (["build", "-b", "qemu-m3", "-m", "lenet5", "--build-dir", "{bad}"], "--build-dir"),
+        (["flash", "-b", "qemu-m3", "-m", "lenet5", "--build-dir", "{bad}"], "--build-dir"),
+        (
+            ["bench", "device", "--board", "qemu-m3", "--model", "lenet5", "--build-dir", "{bad}"],
+            "--build-dir",
+        ),
+        (
+            ["bench", "devices", "--board", "qemu-m3", "--model", "lenet5", "--build-dir", "{bad}"],
+            "--build-dir",
+        ),
+        (["conformance", "{vectors}", "--board", "qemu-m3", "--build-dir", "{bad}"], "--build-dir"),
+        (["model", "export", "lenet5", "{bad}"], "DIRECTORY"),
+    ],
+)
 def test_other_commands_check_what_they_write_first(tmp_path, capsys, args, option):
     bad = _file(tmp_path / "plain") / "out"
     vectors = _folder(tmp_path / "vectors")
@@ -197,8 +218,10 @@ def test_model_export_refuses_a_folder_where_its_file_goes(tmp_path, capsys):
 
 def test_two_reports_on_one_file_are_refused(tmp_path, capsys):
     out = tmp_path / "r.out"
-    assert main(RUN + ["--build-dir", str(tmp_path / "b"), "--json", str(out),
-                       "--junit", str(out)]) == 2
+    assert (
+        main(RUN + ["--build-dir", str(tmp_path / "b"), "--json", str(out), "--junit", str(out)])
+        == 2
+    )
     _one_error(capsys.readouterr().err, "--json", "--junit")
     with pytest.raises(ConfigError, match="--html and --log"):
         check_distinct({"--html": tmp_path / "a", "--log": tmp_path / "x" / ".." / "a"})
@@ -206,6 +229,7 @@ def test_two_reports_on_one_file_are_refused(tmp_path, capsys):
 
 
 # -- what the checks allow, and how writing treats it -----------------------
+
 
 @pytest.mark.parametrize("path", [Path("/dev/null"), Path("/dev/stdout"), Path("/dev/full")])
 def test_character_devices_pass_the_check(path):
@@ -239,7 +263,7 @@ def test_a_regular_file_is_replaced_whole_keeping_its_mode(tmp_path):
     write_text(path, "new\n")
     assert path.read_text() == "new\n"
     assert stat.S_IMODE(path.stat().st_mode) == 0o640
-    assert path.stat().st_ino != before            # replaced by rename, never half-written
+    assert path.stat().st_ino != before  # replaced by rename, never half-written
     assert sorted(p.name for p in tmp_path.iterdir()) == ["r.json"]
 
 
@@ -300,6 +324,7 @@ def test_a_failed_write_leaves_the_old_file_and_no_tmp(tmp_path):
 
 # -- through a real run (QEMU) --------------------------------------------
 
+
 def needs_tools(test):
     return pytest.mark.needs_qemu(pytest.mark.needs_arm_gcc(test))
 
@@ -317,12 +342,23 @@ def test_a_run_writes_to_stdout_a_symlink_and_a_fifo(build_root, tmp_path, capfd
     link.symlink_to(real.name)
     fifo = tmp_path / "page.html"
     with _fifo_reader(fifo) as got:
-        code = main(RUN + ["--build-dir", str(build_root), "--json", str(stdout_link),
-                           "--junit", str(link), "--html", str(fifo)])
+        code = main(
+            RUN
+            + [
+                "--build-dir",
+                str(build_root),
+                "--json",
+                str(stdout_link),
+                "--junit",
+                str(link),
+                "--html",
+                str(fifo),
+            ]
+        )
     out = capfd.readouterr().out
     assert code == 0, out
     lines = out.splitlines()
-    report, _ = json.JSONDecoder().raw_decode("\n".join(lines[lines.index("{"):]))
+    report, _ = json.JSONDecoder().raw_decode("\n".join(lines[lines.index("{") :]))
     assert report["passed"] is True and report["info"]["model"] == "lenet5"
     assert link.is_symlink() and "<testsuite" in real.read_text()
     assert got[0].startswith(b"<!DOCTYPE html>")
@@ -332,8 +368,7 @@ def test_a_run_writes_to_stdout_a_symlink_and_a_fifo(build_root, tmp_path, capfd
 
 @pytest.mark.qemu
 @needs_tools
-def test_a_run_into_a_full_device_prints_its_verdict_then_one_error(build_root, capfd,
-                                                                   full_device):
+def test_a_run_into_a_full_device_prints_its_verdict_then_one_error(build_root, capfd, full_device):
     code = main(RUN + ["--build-dir", str(build_root), "--json", str(full_device)])
     out, err = capfd.readouterr()
     assert code == 2

@@ -41,7 +41,7 @@ def test_decoder_accepts_any_split_of_the_stream(items, step):
     dec = FrameDecoder()
     got = []
     for i in range(0, len(wire), step):
-        got += dec.feed(wire[i:i + step])
+        got += dec.feed(wire[i : i + step])
     assert got == items
     assert dec.dropped == 0
 
@@ -69,8 +69,9 @@ def test_every_damaged_byte_is_detected(payload):
 def test_resynchronises_after_garbage():
     good = [Frame(2, 1, b"hello"), Frame(3, 2, b"")]
     dec = FrameDecoder()
-    got = dec.feed(b"\x7f\x01\x99 noise\x00\x00\x05\x00" + encode(good[0]) + b"junk\x00"
-                   + encode(good[1]))
+    got = dec.feed(
+        b"\x7f\x01\x99 noise\x00\x00\x05\x00" + encode(good[0]) + b"junk\x00" + encode(good[1])
+    )
     assert got == good
     assert dec.dropped >= 2
 

@@ -15,7 +15,9 @@ REPO = Path(__file__).resolve().parents[2]
 
 
 def _generator():
-    spec = importlib.util.spec_from_file_location("gen_protocol", REPO / "scripts" / "gen_protocol.py")
+    spec = importlib.util.spec_from_file_location(
+        "gen_protocol", REPO / "scripts" / "gen_protocol.py"
+    )
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
@@ -54,8 +56,12 @@ def test_payload_limits_are_consistent():
 
 @pytest.mark.needs_gcc
 def test_c_struct_layout_matches_python(tmp_path):
-    lines = ["#include <stddef.h>", "#include <stdio.h>", '#include "hil_protocol.h"',
-             "int main(void) {"]
+    lines = [
+        "#include <stddef.h>",
+        "#include <stdio.h>",
+        '#include "hil_protocol.h"',
+        "int main(void) {",
+    ]
     for name, (_, _, fields, _) in g.STRUCTS.items():
         lines.append(f'    printf("{name} sizeof() %zu\\n", sizeof(hil_{name}_t));')
         for f in fields:
@@ -64,8 +70,20 @@ def test_c_struct_layout_matches_python(tmp_path):
     src = tmp_path / "layout.c"
     src.write_text("\n".join(lines) + "\n")
     exe = tmp_path / "layout"
-    subprocess.run(["gcc", "-std=c11", "-Wall", "-Wextra", "-Werror",
-                    f"-I{REPO / 'firmware' / 'include'}", str(src), "-o", str(exe)], check=True)
+    subprocess.run(
+        [
+            "gcc",
+            "-std=c11",
+            "-Wall",
+            "-Wextra",
+            "-Werror",
+            f"-I{REPO / 'firmware' / 'include'}",
+            str(src),
+            "-o",
+            str(exe),
+        ],
+        check=True,
+    )
     out = subprocess.run([str(exe)], capture_output=True, text=True, check=True).stdout
     c_layout = {tuple(line.split()[:2]): int(line.split()[2]) for line in out.splitlines()}
     for name, (_, size, fields, offsets) in g.STRUCTS.items():

@@ -73,8 +73,10 @@ def test_damaged_request_reported_by_the_device_is_resent():
 
 
 def test_timeout_error_names_expectation_tail_and_log():
-    with FakeDevice(lambda f: b"\x11\x22\x33") as dev, \
-            Link.open(dev.url, timeout=0.1, retries=1, log_path="/tmp/dev.log") as link:
+    with (
+        FakeDevice(lambda f: b"\x11\x22\x33") as dev,
+        Link.open(dev.url, timeout=0.1, retries=1, log_path="/tmp/dev.log") as link,
+    ):
         with pytest.raises(DeviceError) as info:
             link.request(g.MSG_HELLO_REQ, expect={g.MSG_HELLO})
     msg = str(info.value)
@@ -84,8 +86,10 @@ def test_timeout_error_names_expectation_tail_and_log():
 
 
 def test_device_error_becomes_protocol_error_with_status_and_detail():
-    with FakeDevice(lambda f: error(f, "OUT_OF_RANGE", b"beyond input size")) as dev, \
-            Link.open(dev.url, timeout=2) as link:
+    with (
+        FakeDevice(lambda f: error(f, "OUT_OF_RANGE", b"beyond input size")) as dev,
+        Link.open(dev.url, timeout=2) as link,
+    ):
         with pytest.raises(ProtocolError, match="OUT_OF_RANGE.*beyond input size"):
             link.request(g.MSG_LOAD_INPUT, b"\x00" * 8, expect={g.MSG_ACK})
 
@@ -94,8 +98,10 @@ def test_fault_frame_raises_device_fault_with_named_bits():
     regs = dict(pc=0x1234, lr=0x5678, cfsr=(1 << 1) | (1 << 7) | (1 << 25), mmfar=0xDEAD0000)
     fault = pack("fault", **regs, index=3, context=g.ENUMS["fault_context"]["LAYER"])
 
-    with FakeDevice(lambda f: encode(Frame(g.MSG_FAULT, f.seq, fault))) as dev, \
-            Link.open(dev.url, timeout=2) as link:
+    with (
+        FakeDevice(lambda f: encode(Frame(g.MSG_FAULT, f.seq, fault))) as dev,
+        Link.open(dev.url, timeout=2) as link,
+    ):
         with pytest.raises(DeviceFault) as info:
             list(link.exchange(g.MSG_RUN, pack("run"), until={g.MSG_RUN_DONE}))
     f = info.value.fault

@@ -17,8 +17,8 @@ from hil.boards import load_board
 from hil.cli import main
 from hil.errors import ConfigError, DeviceError
 from hil.lab import Lab, LabBoard
-from hil.runners import runner_for, serial_ports
 from hil.runners import pyocd as runner_module
+from hil.runners import runner_for, serial_ports
 from hil.runners.pyocd import PyocdApi, PyocdRunner, load_segments
 
 UID = "066DFF485457725187092531"
@@ -28,12 +28,25 @@ TARGET = "stm32f746zgtx"
 
 # -- fake pyOCD --------------------------------------------------------------------------
 
+
 class FakeError(RuntimeError): ...
+
+
 class FakeTargetSupportError(FakeError): ...
+
+
 class FakeProbeError(FakeError): ...
+
+
 class FakeProbeDisconnected(FakeProbeError): ...
+
+
 class FakeTargetError(FakeError): ...
+
+
 class FakeTransferError(FakeTargetError): ...
+
+
 class FakeFlashFailure(FakeTargetError): ...
 
 
@@ -50,7 +63,7 @@ class Bench:
         self.probes = list(probes)
         self.calls: list[tuple] = []
         self.flash: dict[int, int] = {}
-        self.fail: dict[str, BaseException] = {}   # step name -> exception to raise there
+        self.fail: dict[str, BaseException] = {}  # step name -> exception to raise there
         self.corrupt_at: int | None = None
 
     def maybe_fail(self, step: str) -> None:
@@ -89,12 +102,24 @@ class Bench:
             def get_all_connected_probes(blocking=True, unique_id=None, print_wait_message=True):
                 bench.calls.append(("list", blocking, unique_id, print_wait_message))
                 bench.maybe_fail("list")
-                return [p for p in bench.probes if unique_id is None or unique_id.lower() in p.unique_id.lower()]
+                return [
+                    p
+                    for p in bench.probes
+                    if unique_id is None or unique_id.lower() in p.unique_id.lower()
+                ]
 
             @staticmethod
-            def session_with_chosen_probe(blocking=True, return_first=False, unique_id=None,
-                                          auto_open=True, options=None, **kwargs):
-                bench.calls.append(("session", blocking, return_first, unique_id, dict(options or {})))
+            def session_with_chosen_probe(
+                blocking=True,
+                return_first=False,
+                unique_id=None,
+                auto_open=True,
+                options=None,
+                **kwargs,
+            ):
+                bench.calls.append(
+                    ("session", blocking, return_first, unique_id, dict(options or {}))
+                )
                 bench.maybe_fail("session")
                 return Session(options)
 
@@ -113,8 +138,15 @@ class Bench:
                 if self.progress:
                     self.progress(1.0)
 
-        return PyocdApi(ConnectHelper, FileProgrammer, FakeError, FakeTargetSupportError,
-                        FakeProbeError, FakeTransferError, FakeFlashFailure)
+        return PyocdApi(
+            ConnectHelper,
+            FileProgrammer,
+            FakeError,
+            FakeTargetSupportError,
+            FakeProbeError,
+            FakeTransferError,
+            FakeFlashFailure,
+        )
 
 
 def make_elf(path: Path, segments: list[tuple[int, bytes]]) -> Path:
@@ -122,8 +154,22 @@ def make_elf(path: Path, segments: list[tuple[int, bytes]]) -> Path:
     phoff = 52
     data_off = phoff + 32 * len(segments)
     header = bytearray(b"\x7fELF\x01\x01\x01" + bytes(9))
-    header += struct.pack("<HHIIIIIHHHHHH", 2, 40, 1, segments[0][0] | 1, phoff, 0, 0x05000200,
-                          52, 32, len(segments), 40, 0, 0)
+    header += struct.pack(
+        "<HHIIIIIHHHHHH",
+        2,
+        40,
+        1,
+        segments[0][0] | 1,
+        phoff,
+        0,
+        0x05000200,
+        52,
+        32,
+        len(segments),
+        40,
+        0,
+        0,
+    )
     body, phdrs = b"", b""
     for addr, blob in segments:
         phdrs += struct.pack("<8I", 1, data_off + len(body), addr, addr, len(blob), len(blob), 5, 4)
@@ -134,6 +180,7 @@ def make_elf(path: Path, segments: list[tuple[int, bytes]]) -> Path:
 
 # -- fixtures ----------------------------------------------------------------------------
 
+
 @pytest.fixture
 def board():
     return load_board("nucleo-f746")
@@ -141,8 +188,10 @@ def board():
 
 @pytest.fixture
 def elf(tmp_path) -> Path:
-    return make_elf(tmp_path / "firmware.elf", [(0x08000000, bytes(range(256)) * 4),
-                                                (0x08000400, b"\x11\x22\x33\x44")])
+    return make_elf(
+        tmp_path / "firmware.elf",
+        [(0x08000000, bytes(range(256)) * 4), (0x08000400, b"\x11\x22\x33\x44")],
+    )
 
 
 @pytest.fixture
@@ -157,9 +206,14 @@ def bench(monkeypatch) -> Bench:
 def vcp(monkeypatch):
     """The ST-LINK's port is listed, and opening it works (records what was checked)."""
     checked = []
-    monkeypatch.setattr(serial_ports, "list_ports", lambda: [
-        serial_ports.PortInfo("/dev/ttyACM0", 0x0483, 0x374B, UID, "STM32 STLink")])
-    monkeypatch.setattr(serial_ports, "check_port", lambda url, baudrate: checked.append((url, baudrate)))
+    monkeypatch.setattr(
+        serial_ports,
+        "list_ports",
+        lambda: [serial_ports.PortInfo("/dev/ttyACM0", 0x0483, 0x374B, UID, "STM32 STLink")],
+    )
+    monkeypatch.setattr(
+        serial_ports, "check_port", lambda url, baudrate: checked.append((url, baudrate))
+    )
     return checked
 
 
@@ -169,6 +223,7 @@ def runner(board, elf, tmp_path, **kwargs) -> PyocdRunner:
 
 
 # -- the happy path ----------------------------------------------------------------------
+
 
 def test_flash_verify_reset_and_find_the_port(board, elf, tmp_path, bench, vcp):
     seen = []
@@ -186,7 +241,7 @@ def test_flash_verify_reset_and_find_the_port(board, elf, tmp_path, bench, vcp):
     assert programmer[0] == "programmer" and programmer[2] is progress
     assert session_calls[4] == ("program", str(elf), "elf")
     assert session_calls[5:7] == [("read", 0x08000000, 1024), ("read", 0x08000400, 4)]
-    assert session_calls[7:] == [("reset",), ("reset",)]   # run after flashing, then a fresh boot
+    assert session_calls[7:] == [("reset",), ("reset",)]  # run after flashing, then a fresh boot
     assert bench.calls[-1] == ("close",)
     assert seen[0] == 0.25 and seen[-1] == 1.0
     assert vcp == [("/dev/ttyACM0", 115200)]
@@ -229,8 +284,7 @@ def test_lab_file_supplies_probe_and_port_and_the_option_wins(board, elf, tmp_pa
     assert bench.calls[0] == ("list", False, UID, False)
     assert next(c for c in bench.calls if c[0] == "session")[4]["frequency"] == 480000
     r = runner(board, elf, tmp_path, lab=lab, probe=UID)
-    assert r.sources == {"probe": "option", "pack": "default", "port": "lab",
-                         "frequency": "lab"}
+    assert r.sources == {"probe": "option", "pack": "default", "port": "lab", "frequency": "lab"}
 
 
 def test_lab_path_is_loaded_by_the_runner(board, elf, tmp_path, bench, vcp):
@@ -253,9 +307,12 @@ def test_reset_restarts_the_target(board, elf, tmp_path, bench, vcp):
 
 # -- errors ------------------------------------------------------------------------------
 
+
 def test_no_probe(board, elf, tmp_path, bench):
     bench.probes = []
-    with pytest.raises(DeviceError, match="no debug probe found: connect the board's ST-LINK USB") as err:
+    with pytest.raises(
+        DeviceError, match="no debug probe found: connect the board's ST-LINK USB"
+    ) as err:
         runner(board, elf, tmp_path).__enter__()
     assert "pyocd list" in err.value.hint
     assert not any(c[0] == "session" for c in bench.calls)
@@ -300,8 +357,11 @@ def test_probe_disconnecting_mid_flash(board, elf, tmp_path, bench):
     seen = []
     bench.fail["program"] = FakeProbeDisconnected("STLink disconnected")
     r = runner(board, elf, tmp_path, progress=seen.append)
-    with pytest.raises(DeviceError, match=f"debug probe {UID} \\(STM32 STLink\\) failed while "
-                                          "programming flash: STLink disconnected") as err:
+    with pytest.raises(
+        DeviceError,
+        match=f"debug probe {UID} \\(STM32 STLink\\) failed while "
+        "programming flash: STLink disconnected",
+    ) as err:
         r.__enter__()
     assert "reconnect" in err.value.hint and "frequency" in err.value.hint
     assert str(r.log_path) in err.value.hint
@@ -339,8 +399,12 @@ def test_remote_probe_needs_a_port_before_anything_is_flashed(board, elf, tmp_pa
 def test_remote_probe_server_unreachable(board, elf, tmp_path, bench, vcp):
     bench.probes = [Probe("remote:bench2:5555", "vendor product")]
     bench.fail["open"] = ConnectionRefusedError(111, "Connection refused")
-    with pytest.raises(DeviceError, match="cannot reach the probe server remote:bench2:5555") as err:
-        runner(board, elf, tmp_path, probe="remote:bench2:5555", port="rfc2217://bench2:4000").__enter__()
+    with pytest.raises(
+        DeviceError, match="cannot reach the probe server remote:bench2:5555"
+    ) as err:
+        runner(
+            board, elf, tmp_path, probe="remote:bench2:5555", port="rfc2217://bench2:4000"
+        ).__enter__()
     assert "pyocd server" in err.value.hint
 
 
@@ -369,6 +433,7 @@ def test_the_real_pyocd_exceptions_are_mapped():
 
 # -- through the CLI: one line, the class's exit code ---------------------------------
 
+
 @pytest.fixture(scope="module")
 def lenet5_image(tmp_path_factory, require_tool):
     """Built once: the CLI tests are about what happens after the build."""
@@ -376,8 +441,9 @@ def lenet5_image(tmp_path_factory, require_tool):
     from hil.deploy import prepare_image
     from hil.model.io import load_model
 
-    return prepare_image(load_board("nucleo-f746"), load_model("lenet5"),
-                         build_root=tmp_path_factory.mktemp("f746"))
+    return prepare_image(
+        load_board("nucleo-f746"), load_model("lenet5"), build_root=tmp_path_factory.mktemp("f746")
+    )
 
 
 @pytest.fixture
@@ -388,8 +454,19 @@ def flash_cli(tmp_path, monkeypatch, lenet5_image):
     monkeypatch.setattr(hil.deploy, "prepare_image", lambda *args, **kwargs: lenet5_image)
 
     def run(*args: str) -> int:
-        return main(["flash", "--board", "nucleo-f746", "--model", "lenet5",
-                     "--build-dir", str(tmp_path / "build"), *args])
+        return main(
+            [
+                "flash",
+                "--board",
+                "nucleo-f746",
+                "--model",
+                "lenet5",
+                "--build-dir",
+                str(tmp_path / "build"),
+                *args,
+            ]
+        )
+
     return run
 
 
@@ -402,7 +479,9 @@ def test_cli_without_a_probe_exits_4_with_one_line(flash_cli, bench, capsys):
     bench.probes = []
     assert flash_cli() == 4
     lines = error_lines(capsys)
-    assert lines[0] == "error: no debug probe found: connect the board's ST-LINK USB to this machine"
+    assert (
+        lines[0] == "error: no debug probe found: connect the board's ST-LINK USB to this machine"
+    )
     assert lines[1].startswith("hint: ")
     assert "Traceback" not in "\n".join(lines)
 
@@ -447,8 +526,21 @@ def test_cli_run_goes_through_the_pyocd_runner(tmp_path, monkeypatch, lenet5_ima
     monkeypatch.chdir(tmp_path)
     monkeypatch.setattr(hil.deploy, "prepare_image", lambda *args, **kwargs: lenet5_image)
     bench.probes = []
-    code = main(["run", "--board", "nucleo-f746", "--model", "lenet5", "-n", "1",
-                 "--build-dir", str(tmp_path / "build"), "--probe", UID])
+    code = main(
+        [
+            "run",
+            "--board",
+            "nucleo-f746",
+            "--model",
+            "lenet5",
+            "-n",
+            "1",
+            "--build-dir",
+            str(tmp_path / "build"),
+            "--probe",
+            UID,
+        ]
+    )
     assert code == 4
     assert bench.calls == [("list", False, UID, False)]
     assert "no debug probe matches" in capsys.readouterr().err
@@ -456,8 +548,11 @@ def test_cli_run_goes_through_the_pyocd_runner(tmp_path, monkeypatch, lenet5_ima
 
 # -- open_device with the runner and a real firmware on the other end of the port ----------
 
+
 @pytest.mark.needs_gcc
-def test_open_device_flashes_then_handshakes_over_the_port(tmp_path, monkeypatch, lenet5_image, bench):
+def test_open_device_flashes_then_handshakes_over_the_port(
+    tmp_path, monkeypatch, lenet5_image, bench
+):
     """The host build of the firmware stands in for the board's UART (its HELLO is real)."""
     import sys
 
@@ -471,21 +566,35 @@ def test_open_device_flashes_then_handshakes_over_the_port(tmp_path, monkeypatch
     # The host device accepts one connection: the port check would use it up.
     monkeypatch.setattr(serial_ports, "check_port", lambda url, baudrate: None)
     with hostfw.HostDevice(exe) as dev:
-        with open_device(load_board("nucleo-f746"), lenet5_image, log_dir=tmp_path, port=dev.url,
-                         runner_options={"lab": Lab(), "port": dev.url}) as device:
+        with open_device(
+            load_board("nucleo-f746"),
+            lenet5_image,
+            log_dir=tmp_path,
+            port=dev.url,
+            runner_options={"lab": Lab(), "port": dev.url},
+        ) as device:
             assert isinstance(device.runner, PyocdRunner)
             assert device.info.model_name == "lenet5"
             steps = [c[0] for c in bench.calls]
         dev.stop()
     segments = load_segments(lenet5_image.elf)
-    assert steps == ["list", "session", "open", "programmer", "program",
-                     *["read"] * len(segments), "reset", "reset"]
+    assert steps == [
+        "list",
+        "session",
+        "open",
+        "programmer",
+        "program",
+        *["read"] * len(segments),
+        "reset",
+        "reset",
+    ]
     assert [c[1] for c in bench.calls if c[0] == "program"] == [str(lenet5_image.elf)]
-    for address, data in segments:   # what the fake flash holds is the image's load view
+    for address, data in segments:  # what the fake flash holds is the image's load view
         assert bytes(bench.flash[a] for a in range(address, address + len(data))) == data
 
 
 # -- Intel HEX images --------------------------------------------------------------------
+
 
 def flat(segments) -> dict[int, int]:
     return {a + i: b for a, data in segments for i, b in enumerate(data)}
@@ -493,8 +602,9 @@ def flat(segments) -> dict[int, int]:
 
 def test_hex_image_holds_the_same_bytes_as_the_elf(tmp_path, lenet5_image):
     hex_path = tmp_path / "firmware.hex"
-    subprocess.run(["arm-none-eabi-objcopy", "-O", "ihex", str(lenet5_image.elf), str(hex_path)],
-                   check=True)
+    subprocess.run(
+        ["arm-none-eabi-objcopy", "-O", "ihex", str(lenet5_image.elf), str(hex_path)], check=True
+    )
     assert flat(load_segments(hex_path)) == flat(load_segments(lenet5_image.elf))
 
 

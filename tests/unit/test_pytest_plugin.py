@@ -8,7 +8,7 @@ import pytest
 
 pytest_plugins = ["pytester"]
 
-USER_TESTS = '''
+USER_TESTS = """
 import numpy as np
 from hil.inputs import generated_inputs
 
@@ -33,9 +33,7 @@ def test_every_layer_matches_the_reference(hil_device, hil_reference, hil_networ
 
 def test_the_session_is_shared(hil_device, hil_reference):
     assert hil_device.session.info is not None
-'''
-
-
+"""
 
 
 def test_registered_through_the_pytest11_entry_point():
@@ -72,8 +70,9 @@ def test_an_unknown_board_fails_with_the_hint(pytester):
 def test_user_tests_pass_on_qemu_m7(pytester, tmp_path_factory, qemu_children):
     build = tmp_path_factory.mktemp("plugin-build")
     pytester.makepyfile(test_user=USER_TESTS)
-    result = pytester.runpytest("--hil-board", "qemu-m7", "--hil-model", "lenet5",
-                                "--hil-build-dir", str(build))
+    result = pytester.runpytest(
+        "--hil-board", "qemu-m7", "--hil-model", "lenet5", "--hil-build-dir", str(build)
+    )
     result.assert_outcomes(passed=4)
     result.stdout.fnmatch_lines(["hil: board qemu-m7, model lenet5"])
     assert list((build / "logs").iterdir()), "the runner's log goes under --hil-build-dir"

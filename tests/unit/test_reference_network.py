@@ -13,19 +13,40 @@ from hil.reference.network import layer_plan, run_layer, run_network
 
 def _net() -> Network:
     rng = np.random.default_rng(7)
-    conv = Layer("conv", "arm_convolve_HWC_q7_basic", dict(
-        dim_im_in=6, ch_im_in=3, ch_im_out=4, dim_kernel=3, padding=1, stride=1,
-        bias_shift=2, out_shift=6, dim_im_out=6),
+    conv = Layer(
+        "conv",
+        "arm_convolve_HWC_q7_basic",
+        dict(
+            dim_im_in=6,
+            ch_im_in=3,
+            ch_im_out=4,
+            dim_kernel=3,
+            padding=1,
+            stride=1,
+            bias_shift=2,
+            out_shift=6,
+            dim_im_out=6,
+        ),
         rng.integers(-128, 128, 4 * 9 * 3).astype(np.int8),
-        rng.integers(-128, 128, 4).astype(np.int8))
-    layers = (conv,
-              Layer("relu", "arm_relu_q7", {"size": 144}),
-              Layer("pool", "arm_avepool_q7_HWC", dict(dim_im_in=6, ch_im_in=4, dim_kernel=3,
-                                                       padding=1, stride=1, dim_im_out=6)),
-              Layer("fc", "arm_fully_connected_q7", dict(dim_vec=144, num_of_rows=5,
-                                                         bias_shift=0, out_shift=9),
-                    rng.integers(-128, 128, 720).astype(np.int8), np.zeros(5, np.int8)),
-              Layer("softmax", "arm_softmax_q7", {"dim_vec": 5}))
+        rng.integers(-128, 128, 4).astype(np.int8),
+    )
+    layers = (
+        conv,
+        Layer("relu", "arm_relu_q7", {"size": 144}),
+        Layer(
+            "pool",
+            "arm_avepool_q7_HWC",
+            dict(dim_im_in=6, ch_im_in=4, dim_kernel=3, padding=1, stride=1, dim_im_out=6),
+        ),
+        Layer(
+            "fc",
+            "arm_fully_connected_q7",
+            dict(dim_vec=144, num_of_rows=5, bias_shift=0, out_shift=9),
+            rng.integers(-128, 128, 720).astype(np.int8),
+            np.zeros(5, np.int8),
+        ),
+        Layer("softmax", "arm_softmax_q7", {"dim_vec": 5}),
+    )
     return Network("tiny", (6, 6, 3), layers)
 
 
@@ -64,12 +85,15 @@ def test_input_is_checked():
     with pytest.raises(ConfigError, match="unknown reference variant"):
         run_network(net, np.zeros(108, np.int8), "fast")
     x = np.zeros(108, np.int8)
-    run_network(net, x.reshape(6, 6, 3))   # HWC-shaped input is fine
+    run_network(net, x.reshape(6, 6, 3))  # HWC-shaped input is fine
 
 
 def test_bad_layer_is_named():
-    bad = Layer("pool9", "arm_maxpool_q7_HWC", dict(dim_im_in=4, ch_im_in=1, dim_kernel=2,
-                                                    padding=0, stride=2, dim_im_out=5))
+    bad = Layer(
+        "pool9",
+        "arm_maxpool_q7_HWC",
+        dict(dim_im_in=4, ch_im_in=1, dim_kernel=2, padding=0, stride=2, dim_im_out=5),
+    )
     with pytest.raises(KernelParameterError, match="layer 'pool9'.*dim_im_out"):
         run_layer(bad, np.zeros(16, np.int8))
 

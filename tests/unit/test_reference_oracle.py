@@ -15,11 +15,11 @@ from hypothesis import strategies as st
 
 from hil.reference import call_kernel, interleave_q7_opt_weights
 
-SETTINGS = settings(max_examples=40, deadline=None,
-                    suppress_health_check=[HealthCheck.too_slow])
+SETTINGS = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
 # ------------------------------------------------------------------ oracles
+
 
 def wrap32(v: int) -> int:
     return (v + 2**31) % 2**32 - 2**31
@@ -38,8 +38,9 @@ def c_div(a: int, b: int) -> int:
     return -q if a < 0 else q
 
 
-def conv_oracle(x, h, w, cin, wt, cout, ky, kx, py, px, sy, sx, bias, bs, os_, oh, ow,
-                depthwise=False):
+def conv_oracle(
+    x, h, w, cin, wt, cout, ky, kx, py, px, sy, sx, bias, bs, os_, oh, ow, depthwise=False
+):
     out = []
     for oy in range(oh):
         for ox in range(ow):
@@ -51,19 +52,28 @@ def conv_oracle(x, h, w, cin, wt, cout, ky, kx, py, px, sy, sx, bias, bs, os_, o
                         if not (0 <= y < h and 0 <= xx < w):
                             continue
                         if depthwise:
-                            acc += int(x[(y * w + xx) * cin + co]) * int(wt[(i * kx + j) * cin + co])
+                            acc += int(x[(y * w + xx) * cin + co]) * int(
+                                wt[(i * kx + j) * cin + co]
+                            )
                         else:
                             for c in range(cin):
-                                acc += (int(x[(y * w + xx) * cin + c])
-                                        * int(wt[((co * ky + i) * kx + j) * cin + c]))
+                                acc += int(x[(y * w + xx) * cin + c]) * int(
+                                    wt[((co * ky + i) * kx + j) * cin + c]
+                                )
                 out.append(requant(acc, os_))
     return out
 
 
 def fc_oracle(v, m, dim_vec, rows, bs, os_, bias):
-    return [requant((int(bias[r]) << bs) + ((1 << os_) >> 1)
-                    + sum(int(m[r * dim_vec + c]) * int(v[c]) for c in range(dim_vec)), os_)
-            for r in range(rows)]
+    return [
+        requant(
+            (int(bias[r]) << bs)
+            + ((1 << os_) >> 1)
+            + sum(int(m[r * dim_vec + c]) * int(v[c]) for c in range(dim_vec)),
+            os_,
+        )
+        for r in range(rows)
+    ]
 
 
 def pool_dsp_oracle(im, d_in, ch, k, pad, s, d_out, is_max):
@@ -73,8 +83,11 @@ def pool_dsp_oracle(im, d_in, ch, k, pad, s, d_out, is_max):
         for ix in range(d_out):
             target = (iy * d_in + ix) * ch
             start = target if ix * s - pad < 0 else (iy * d_in + ix * s - pad) * ch
-            stop = ((iy * d_in + d_in) * ch if ix * s - pad + k >= d_in
-                    else (iy * d_in + ix * s - pad + k) * ch)
+            stop = (
+                (iy * d_in + d_in) * ch
+                if ix * s - pad + k >= d_in
+                else (iy * d_in + ix * s - pad + k) * ch
+            )
             if is_max:
                 for c in range(ch):
                     buf[target + c] = buf[start + c]
@@ -98,13 +111,17 @@ def pool_dsp_oracle(im, d_in, ch, k, pad, s, d_out, is_max):
         target = oy * d_out * ch
         start = 0 if oy * s - pad < 0 else (oy * s - pad) * row
         stop = d_in * row if oy * s - pad + k >= d_in else (oy * s - pad + k) * row
-        acc = buf[start:start + d_out * ch]
+        acc = buf[start : start + d_out * ch]
         count, p = 1, start + row
         while p < stop:
-            seg = buf[p:p + d_out * ch]
-            acc = [max(a, b) for a, b in zip(acc, seg)] if is_max else [a + b for a, b in zip(acc, seg)]
+            seg = buf[p : p + d_out * ch]
+            acc = (
+                [max(a, b) for a, b in zip(acc, seg)]
+                if is_max
+                else [a + b for a, b in zip(acc, seg)]
+            )
             count, p = count + 1, p + row
-        out[target:target + d_out * ch] = acc if is_max else [c_div(a, count) for a in acc]
+        out[target : target + d_out * ch] = acc if is_max else [c_div(a, count) for a in acc]
     return out
 
 
@@ -113,10 +130,12 @@ def pool_plain_oracle(im, d_in, ch, k, pad, s, d_out, is_max):
     for oy in range(d_out):
         for ox in range(d_out):
             for c in range(ch):
-                vals = [int(im[(y * d_in + x) * ch + c])
-                        for y in range(oy * s - pad, oy * s - pad + k)
-                        for x in range(ox * s - pad, ox * s - pad + k)
-                        if 0 <= y < d_in and 0 <= x < d_in]
+                vals = [
+                    int(im[(y * d_in + x) * ch + c])
+                    for y in range(oy * s - pad, oy * s - pad + k)
+                    for x in range(ox * s - pad, ox * s - pad + k)
+                    if 0 <= y < d_in and 0 <= x < d_in
+                ]
                 out.append(max(vals) if is_max else c_div(sum(vals), len(vals)))
     return out
 
@@ -140,6 +159,7 @@ def activation_oracle(data, int_width, kind):
 
 
 # ------------------------------------------------------------------ strategies
+
 
 def int8s(draw, n):
     kind = draw(st.sampled_from(["uniform", "extreme", "small"]))
@@ -172,8 +192,7 @@ def conv_case(draw, fn):
     else:
         ax = [draw(axis(fast))] * 2
     if fast and any(pad > out for _, _, pad, _, out in ax):
-        ax = [(d, k, 0, s, (d - k) // s + 1) if d >= k else (d, 1, 0, 1, d)
-              for d, k, _, s, _ in ax]
+        ax = [(d, k, 0, s, (d - k) // s + 1) if d >= k else (d, 1, 0, 1, d) for d, k, _, s, _ in ax]
     (wx, kx, px, sx, ox), (hy, ky, py, sy, oy) = ax
     depthwise = "depthwise" in fn
     cin = 3 if "RGB" in fn else 4 * draw(st.integers(1, 2)) if fast else draw(st.integers(1, 5))
@@ -183,15 +202,26 @@ def conv_case(draw, fn):
     wt = int8s(draw, (1 if depthwise else cout) * ky * kx * cin)
     bias = int8s(draw, cout)
     if "nonsquare" in fn:
-        kwargs = dict(dim_im_in_x=wx, dim_im_in_y=hy, dim_kernel_x=kx, dim_kernel_y=ky,
-                      padding_x=px, padding_y=py, stride_x=sx, stride_y=sy,
-                      dim_im_out_x=ox, dim_im_out_y=oy)
+        kwargs = dict(
+            dim_im_in_x=wx,
+            dim_im_in_y=hy,
+            dim_kernel_x=kx,
+            dim_kernel_y=ky,
+            padding_x=px,
+            padding_y=py,
+            stride_x=sx,
+            stride_y=sy,
+            dim_im_out_x=ox,
+            dim_im_out_y=oy,
+        )
     else:
         kwargs = dict(dim_im_in=wx, dim_kernel=kx, padding=px, stride=sx, dim_im_out=ox)
-    kwargs.update(Im_in=x, ch_im_in=cin, wt=wt, ch_im_out=cout, bias=bias, bias_shift=bs,
-                  out_shift=os_)
-    expected = conv_oracle(x, hy, wx, cin, wt, cout, ky, kx, py, px, sy, sx, bias, bs, os_,
-                           oy, ox, depthwise)
+    kwargs.update(
+        Im_in=x, ch_im_in=cin, wt=wt, ch_im_out=cout, bias=bias, bias_shift=bs, out_shift=os_
+    )
+    expected = conv_oracle(
+        x, hy, wx, cin, wt, cout, ky, kx, py, px, sy, sx, bias, bs, os_, oy, ox, depthwise
+    )
     return kwargs, expected
 
 
@@ -204,18 +234,29 @@ def _check_conv(fn, case):
 @SETTINGS
 @given(st.data())
 def test_convolutions_match_oracle(data):
-    fn = data.draw(st.sampled_from([
-        "arm_convolve_HWC_q7_basic", "arm_convolve_HWC_q7_fast", "arm_convolve_HWC_q7_RGB",
-        "arm_convolve_HWC_q7_basic_nonsquare", "arm_convolve_HWC_q7_fast_nonsquare",
-        "arm_convolve_1x1_HWC_q7_fast_nonsquare"]))
+    fn = data.draw(
+        st.sampled_from(
+            [
+                "arm_convolve_HWC_q7_basic",
+                "arm_convolve_HWC_q7_fast",
+                "arm_convolve_HWC_q7_RGB",
+                "arm_convolve_HWC_q7_basic_nonsquare",
+                "arm_convolve_HWC_q7_fast_nonsquare",
+                "arm_convolve_1x1_HWC_q7_fast_nonsquare",
+            ]
+        )
+    )
     _check_conv(fn, data.draw(conv_case(fn)))
 
 
 @SETTINGS
 @given(st.data())
 def test_depthwise_matches_oracle(data):
-    fn = data.draw(st.sampled_from(["arm_depthwise_separable_conv_HWC_q7",
-                                    "arm_depthwise_separable_conv_HWC_q7_nonsquare"]))
+    fn = data.draw(
+        st.sampled_from(
+            ["arm_depthwise_separable_conv_HWC_q7", "arm_depthwise_separable_conv_HWC_q7_nonsquare"]
+        )
+    )
     _check_conv(fn, data.draw(conv_case(fn)))
 
 
@@ -228,8 +269,7 @@ def test_fully_connected_match_oracle(data):
     m = int8s(data.draw, dim_vec * rows)
     bias = int8s(data.draw, rows)
     expected = fc_oracle(v, m, dim_vec, rows, bs, os_, bias)
-    common = dict(pV=v, dim_vec=dim_vec, num_of_rows=rows, bias_shift=bs, out_shift=os_,
-                  bias=bias)
+    common = dict(pV=v, dim_vec=dim_vec, num_of_rows=rows, bias_shift=bs, out_shift=os_, bias=bias)
     assert call_kernel("arm_fully_connected_q7", pM=m, **common).tolist() == expected
     opt = interleave_q7_opt_weights(m, dim_vec, rows)
     assert call_kernel("arm_fully_connected_q7_opt", pM=opt, **common).tolist() == expected
@@ -256,8 +296,17 @@ def test_pooling_matches_oracle(case, variant, is_max):
     oracle = pool_dsp_oracle if variant == "dsp" else pool_plain_oracle
     expected = oracle(im, d_in, ch, k, pad, s, d_out, is_max)
     fn = "arm_maxpool_q7_HWC" if is_max else "arm_avepool_q7_HWC"
-    got = call_kernel(fn, variant, Im_in=im, dim_im_in=d_in, ch_im_in=ch, dim_kernel=k,
-                      padding=pad, stride=s, dim_im_out=d_out)
+    got = call_kernel(
+        fn,
+        variant,
+        Im_in=im,
+        dim_im_in=d_in,
+        ch_im_in=ch,
+        dim_kernel=k,
+        padding=pad,
+        stride=s,
+        dim_im_out=d_out,
+    )
     assert got.tolist() == expected
 
 
@@ -272,8 +321,9 @@ def test_softmax_matches_oracle(data):
 @given(st.data(), st.integers(0, 3), st.sampled_from([0, 1]))
 def test_activations_match_oracle(data, int_width, kind):
     x = int8s(data.draw, data.draw(st.integers(1, 300)))
-    got = call_kernel("arm_nn_activations_direct_q7", data=x, size=x.size,
-                      int_width=int_width, type=kind)
+    got = call_kernel(
+        "arm_nn_activations_direct_q7", data=x, size=x.size, int_width=int_width, type=kind
+    )
     assert got.tolist() == activation_oracle(x, int_width, kind)
     relu = call_kernel("arm_relu_q7", data=x, size=x.size)
     assert relu.tolist() == [max(0, int(a)) for a in x]
@@ -283,6 +333,14 @@ def test_accumulator_wraps_like_the_silicon():
     # 127<<24 + 2^29 (rounding) + 4·127·127 exceeds int32: the SIMD path wraps
     # modulo 2^32, so the result is negative, not saturated to 127.
     v = np.full(4, 127, np.int8)
-    got = call_kernel("arm_fully_connected_q7", pV=v, pM=v.copy(), dim_vec=4, num_of_rows=1,
-                      bias_shift=24, out_shift=30, bias=np.array([127], np.int8))
+    got = call_kernel(
+        "arm_fully_connected_q7",
+        pV=v,
+        pM=v.copy(),
+        dim_vec=4,
+        num_of_rows=1,
+        bias_shift=24,
+        out_shift=30,
+        bias=np.array([127], np.int8),
+    )
     assert got.tolist() == fc_oracle(v, v, 4, 1, 24, 30, [127]) == [-2]

@@ -10,11 +10,33 @@ from hil.reference import call_kernel, get_kernel
 from hil.reference.spec import KERNEL_SPECS
 from hil.reference.validation import validate_arrays, validate_params
 
-SQUARE = dict(dim_im_in=8, ch_im_in=4, ch_im_out=2, dim_kernel=3, padding=1, stride=1,
-              bias_shift=0, out_shift=7, dim_im_out=8)
-NONSQUARE = dict(dim_im_in_x=8, dim_im_in_y=6, ch_im_in=4, ch_im_out=2, dim_kernel_x=3,
-                 dim_kernel_y=3, padding_x=1, padding_y=1, stride_x=1, stride_y=1,
-                 bias_shift=0, out_shift=7, dim_im_out_x=8, dim_im_out_y=6)
+SQUARE = dict(
+    dim_im_in=8,
+    ch_im_in=4,
+    ch_im_out=2,
+    dim_kernel=3,
+    padding=1,
+    stride=1,
+    bias_shift=0,
+    out_shift=7,
+    dim_im_out=8,
+)
+NONSQUARE = dict(
+    dim_im_in_x=8,
+    dim_im_in_y=6,
+    ch_im_in=4,
+    ch_im_out=2,
+    dim_kernel_x=3,
+    dim_kernel_y=3,
+    padding_x=1,
+    padding_y=1,
+    stride_x=1,
+    stride_y=1,
+    bias_shift=0,
+    out_shift=7,
+    dim_im_out_x=8,
+    dim_im_out_y=6,
+)
 POOL = dict(dim_im_in=8, ch_im_in=4, dim_kernel=3, padding=0, stride=2, dim_im_out=4)
 FC = dict(dim_vec=8, num_of_rows=4, bias_shift=0, out_shift=7)
 
@@ -24,8 +46,9 @@ BASE = {
     "arm_convolve_HWC_q7_RGB": dict(SQUARE, ch_im_in=3),
     "arm_convolve_HWC_q7_basic_nonsquare": NONSQUARE,
     "arm_convolve_HWC_q7_fast_nonsquare": NONSQUARE,
-    "arm_convolve_1x1_HWC_q7_fast_nonsquare": dict(NONSQUARE, dim_kernel_x=1, dim_kernel_y=1,
-                                                   padding_x=0, padding_y=0),
+    "arm_convolve_1x1_HWC_q7_fast_nonsquare": dict(
+        NONSQUARE, dim_kernel_x=1, dim_kernel_y=1, padding_x=0, padding_y=0
+    ),
     "arm_depthwise_separable_conv_HWC_q7": dict(SQUARE, ch_im_out=4),
     "arm_depthwise_separable_conv_HWC_q7_nonsquare": dict(NONSQUARE, ch_im_out=4),
     "arm_relu_q7": dict(size=10),
@@ -51,12 +74,18 @@ BAD = [
     ("arm_convolve_HWC_q7_fast", dict(ch_im_in=6), "ch_im_in"),
     ("arm_convolve_HWC_q7_fast", dict(ch_im_out=3), "ch_im_out"),
     ("arm_convolve_HWC_q7_fast", dict(dim_im_out=9), "dim_im_out"),
-    ("arm_convolve_HWC_q7_fast", dict(dim_im_in=2, dim_im_out=1, padding=2, dim_kernel=3),
-     "padding"),
+    (
+        "arm_convolve_HWC_q7_fast",
+        dict(dim_im_in=2, dim_im_out=1, padding=2, dim_kernel=3),
+        "padding",
+    ),
     ("arm_convolve_HWC_q7_fast_nonsquare", dict(dim_im_out_y=7), "dim_im_out_y"),
     ("arm_convolve_HWC_q7_fast_nonsquare", dict(ch_im_in=2), "ch_im_in"),
-    ("arm_convolve_HWC_q7_fast_nonsquare", dict(dim_im_in_x=1, dim_kernel_x=2, padding_x=1,
-                                                dim_im_out_x=0), "dim_im_out_x"),
+    (
+        "arm_convolve_HWC_q7_fast_nonsquare",
+        dict(dim_im_in_x=1, dim_kernel_x=2, padding_x=1, dim_im_out_x=0),
+        "dim_im_out_x",
+    ),
     ("arm_convolve_HWC_q7_RGB", dict(ch_im_in=4), "ch_im_in"),
     ("arm_convolve_1x1_HWC_q7_fast_nonsquare", dict(dim_kernel_x=3), "dim_kernel_x"),
     ("arm_convolve_1x1_HWC_q7_fast_nonsquare", dict(padding_y=1), "padding_y"),
@@ -88,8 +117,7 @@ def test_every_function_has_a_valid_base():
         validate_params(fn, params)
 
 
-@pytest.mark.parametrize("function,overrides,param", BAD,
-                         ids=[f"{f}-{p}" for f, _, p in BAD])
+@pytest.mark.parametrize("function,overrides,param", BAD, ids=[f"{f}-{p}" for f, _, p in BAD])
 def test_rule_raises_naming_parameter(function, overrides, param):
     with pytest.raises(KernelParameterError) as info:
         validate_params(function, dict(BASE[function], **overrides))
@@ -155,12 +183,15 @@ def test_kernel_calls_validate():
         call_kernel("arm_maxpool_q7_HWC", Im_in=np.zeros(256, np.int8), Im_out=None, **POOL)
     with pytest.raises(KernelParameterError, match="ch_im_in"):
         get_kernel("arm_convolve_HWC_q7_fast")(
-            Im_in=np.zeros(8 * 8 * 3, np.int8), wt=np.zeros(2 * 9 * 3, np.int8),
-            bias=np.zeros(2, np.int8), **dict(SQUARE, ch_im_in=3))
+            Im_in=np.zeros(8 * 8 * 3, np.int8),
+            wt=np.zeros(2 * 9 * 3, np.int8),
+            bias=np.zeros(2, np.int8),
+            **dict(SQUARE, ch_im_in=3),
+        )
 
 
 def test_registry_rejects_unknown_names_and_variants():
-    with pytest.raises(ConfigError, match="arm_relu_q7"):   # the hint lists valid names
+    with pytest.raises(ConfigError, match="arm_relu_q7"):  # the hint lists valid names
         try:
             get_kernel("arm_relu_q15")
         except ConfigError as exc:

@@ -5,7 +5,6 @@ runs a host build of the firmware behind the UART socket the script asks for.
 
 from __future__ import annotations
 
-import os
 import sys
 from pathlib import Path
 
@@ -52,7 +51,7 @@ def test_script_builds_the_machine_from_the_board_file(tmp_path):
     lines = script.splitlines()
     assert "machine LoadPlatformDescription @platforms/cpus/stm32f746.repl" in lines
     assert f"sysbus LoadELF @{elf.resolve()}" in lines
-    assert "sysbus.cpu VectorTableOffset 0x08000000" in lines       # start of flash
+    assert "sysbus.cpu VectorTableOffset 0x08000000" in lines  # start of flash
     # emitConfig false: no telnet negotiation bytes in front of the protocol.
     assert 'emulation CreateServerSocketTerminal 4567 "hil_uart" false' in lines
     assert "connector Connect sysbus.usart3 hil_uart" in lines
@@ -62,7 +61,9 @@ def test_script_builds_the_machine_from_the_board_file(tmp_path):
 def test_paths_with_spaces_are_quoted_and_quotes_refused(tmp_path):
     board = load_board(BOARD)
     spaced = tmp_path / "my builds" / "fw.elf"
-    assert f'sysbus LoadELF @"{spaced.resolve()}"' in RenodeRunner(board, spaced, tmp_path).script(1)
+    assert f'sysbus LoadELF @"{spaced.resolve()}"' in RenodeRunner(board, spaced, tmp_path).script(
+        1
+    )
     with pytest.raises(ConfigError, match="double quote"):
         RenodeRunner(board, tmp_path / 'a"b.elf', tmp_path).script(1)
 
@@ -101,12 +102,12 @@ def test_a_whole_session_through_the_renode_runner(net, image, device_exe, tmp_p
     xs = generated_inputs(net, 2, seed=4)
     with open_device(board, image, log_dir=tmp_path, timeout=5) as dev:
         assert isinstance(dev.runner, RenodeRunner) and dev.runner.alive()
-        assert dev.counts.name != "dwt"          # an emulator's counts are never silicon cycles
+        assert dev.counts.name != "dwt"  # an emulator's counts are never silicon cycles
         for x in xs:
             results = dev.session.infer(x, dump="all")
             expected = run_network(net, x, dev.info.variant)
             assert all(np.array_equal(r.output, e.ravel()) for r, e in zip(results, expected))
         process = dev.runner.process
-    assert process.poll() is not None                # stopped with the session
+    assert process.poll() is not None  # stopped with the session
     assert "machine started" in (tmp_path / "renode-f746.renode.log").read_text()
     assert (tmp_path / "renode-f746.resc").is_file()

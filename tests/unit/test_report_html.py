@@ -25,7 +25,7 @@ from hil.report import RunInfo, RunReport
 from hil.report_html import heatmap_grid, render_html, write_html
 from hil.session import LayerResult
 
-BAD_LAYER = 3          # lenet5 conv2, output 10x10x16
+BAD_LAYER = 3  # lenet5 conv2, output 10x10x16
 BAD_CHANNEL = 5
 
 
@@ -48,14 +48,30 @@ class FakeSession:
         return results
 
 
-def make_report(*, perturb: bool, source: str = "systick", digests: bool = False,
-                vectors: int = 2) -> RunReport:
+def make_report(
+    *, perturb: bool, source: str = "systick", digests: bool = False, vectors: int = 2
+) -> RunReport:
     net = load_model("lenet5")
     cs = count_source(source, emulated=source != "dwt", icount_shift=3)
-    report = RunReport(net, RunInfo(net.name, "qemu-m7", "dsp", "portable", cs,
-                                    device={"build_id": "0123abcd", "model_hash": "e86dbf0aa1a84bf8"}))
-    check_vectors(FakeSession(net, perturb, digests), net, generated_inputs(net, vectors, 0),
-                  report, variant="dsp", dump="none" if digests else "all")
+    report = RunReport(
+        net,
+        RunInfo(
+            net.name,
+            "qemu-m7",
+            "dsp",
+            "portable",
+            cs,
+            device={"build_id": "0123abcd", "model_hash": "e86dbf0aa1a84bf8"},
+        ),
+    )
+    check_vectors(
+        FakeSession(net, perturb, digests),
+        net,
+        generated_inputs(net, vectors, 0),
+        report,
+        variant="dsp",
+        dump="none" if digests else "all",
+    )
     return report
 
 
@@ -96,7 +112,7 @@ def test_passing_report_is_self_contained_and_labels_emulated_counts():
     assert "PASS" in html and "instructions (qemu-icount)" in html
     assert "not silicon cycles" in html
     assert not re.search(r"\bcycles \(qemu", html)
-    rows = html.split('<tbody>')[1].split('</tbody>')[0].count("<tr")
+    rows = html.split("<tbody>")[1].split("</tbody>")[0].count("<tr")
     assert rows == len(r.layers)
     chart = html.split('<svg id="counts"')[1].split("</svg>")[0]
     assert chart.count("<rect") == len(r.layers)
@@ -115,7 +131,9 @@ def test_mismatch_report_has_a_heatmap_locating_the_difference():
     assert "FAIL" in html and f'id="diff-{BAD_LAYER}"' in html
     section = html.split(f'id="diff-{BAD_LAYER}"')[1]
     heat = section.split('class="heatmap"')[1].split("</svg>")[0]
-    cells = re.findall(r'<rect x="(\d+)" y="(\d+)" width="(\d+)" height="\d+" fill="(#[0-9a-f]{6})"', heat)
+    cells = re.findall(
+        r'<rect x="(\d+)" y="(\d+)" width="(\d+)" height="\d+" fill="(#[0-9a-f]{6})"', heat
+    )
     assert len(cells) == 10 * 10
     size = int(cells[0][2])
     hot = {(int(y) // size, int(x) // size) for x, y, _, fill in cells if fill != "#eeeeee"}
@@ -147,14 +165,25 @@ def test_names_are_escaped():
 
 # -- headless Chromium ------------------------------------------------------
 
+
 def _chromium() -> str:  # tests that call it carry needs_chromium
     return next(p for p in (shutil.which(n) for n in ("chromium", "chromium-browser")) if p)
 
 
 def _chromium_run(tmp_path: Path, html: Path, *args: str) -> subprocess.CompletedProcess:
-    cmd = [_chromium(), "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-           "--disable-component-update", "--disable-sync", "--no-first-run",
-           f"--user-data-dir={tmp_path / 'profile'}", *args, html.as_uri()]
+    cmd = [
+        _chromium(),
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--no-first-run",
+        f"--user-data-dir={tmp_path / 'profile'}",
+        *args,
+        html.as_uri(),
+    ]
     env = dict(os.environ, HOME=str(tmp_path))
     return subprocess.run(cmd, capture_output=True, text=True, timeout=120, env=env)
 
@@ -165,7 +194,10 @@ def test_renders_in_headless_chromium(tmp_path, perturb):
     page = tmp_path / "report.html"
     write_html(make_report(perturb=perturb), page)
     if os.environ.get("HIL_KEEP_HTML"):
-        shutil.copy(page, Path(os.environ["HIL_KEEP_HTML"]) / f"report-{'mismatch' if perturb else 'pass'}.html")
+        shutil.copy(
+            page,
+            Path(os.environ["HIL_KEEP_HTML"]) / f"report-{'mismatch' if perturb else 'pass'}.html",
+        )
     dom = _chromium_run(tmp_path, page, "--dump-dom")
     assert dom.returncode == 0, dom.stderr[-2000:]
     # The DOM after scripts ran: the table, the chart and (for a mismatch) the heatmap are there.
@@ -173,10 +205,14 @@ def test_renders_in_headless_chromium(tmp_path, perturb):
     assert '<svg id="counts"' in dom.stdout
     assert ('class="heatmap"' in dom.stdout) == perturb
     shot = tmp_path / "shot.png"
-    res = _chromium_run(tmp_path, page, f"--screenshot={shot}", "--window-size=1400,1600",
-                        "--hide-scrollbars")
+    res = _chromium_run(
+        tmp_path, page, f"--screenshot={shot}", "--window-size=1400,1600", "--hide-scrollbars"
+    )
     assert res.returncode == 0 and shot.is_file(), res.stderr[-2000:]
     png = shot.read_bytes()
     assert png[:8] == b"\x89PNG\r\n\x1a\n" and len(png) > 10_000
     if os.environ.get("HIL_KEEP_HTML"):
-        shutil.copy(shot, Path(os.environ["HIL_KEEP_HTML"]) / f"report-{'mismatch' if perturb else 'pass'}.png")
+        shutil.copy(
+            shot,
+            Path(os.environ["HIL_KEEP_HTML"]) / f"report-{'mismatch' if perturb else 'pass'}.png",
+        )

@@ -12,8 +12,13 @@ from hil.compare import LayerVerdict
 from hil.errors import ConfigError
 from hil.resume import LazyLog, check_same_run, inputs_digest, read_log
 
-RUN = {"record": "run", "model": "m", "board": "b", "inputs_sha256": "x" * 64,
-       "device": {"model_hash": "0102"}}
+RUN = {
+    "record": "run",
+    "model": "m",
+    "board": "b",
+    "inputs_sha256": "x" * 64,
+    "device": {"model_hash": "0102"},
+}
 
 
 def verdict(vector: int, layer: int) -> dict:
@@ -28,7 +33,7 @@ def write_log(path, records, tail: str = "") -> None:
 def test_keeps_complete_vectors_and_drops_a_half_written_one(tmp_path):
     log = tmp_path / "run.jsonl"
     records = [RUN] + [verdict(v, l) for v in range(3) for l in range(2)] + [verdict(3, 0)]
-    write_log(log, records, tail='{"record": "layer", "vec')   # killed mid-line
+    write_log(log, records, tail='{"record": "layer", "vec')  # killed mid-line
     prev = read_log(log, num_layers=2)
     assert prev.done == 3
     assert [[v.layer for v in vec] for vec in prev.vectors] == [[0, 1]] * 3
@@ -41,11 +46,14 @@ def test_a_gap_ends_the_kept_prefix(tmp_path):
     assert read_log(log, num_layers=2).done == 1
 
 
-@pytest.mark.parametrize("content, match", [
-    (None, "no log"),
-    ("", "not a hil run log"),
-    ('{"record": "layer"}\n', "not a hil run log"),
-])
+@pytest.mark.parametrize(
+    "content, match",
+    [
+        (None, "no log"),
+        ("", "not a hil run log"),
+        ('{"record": "layer"}\n', "not a hil run log"),
+    ],
+)
 def test_refuses_what_is_not_a_run_log(tmp_path, content, match):
     log = tmp_path / "run.jsonl"
     if content is not None:
@@ -54,12 +62,15 @@ def test_refuses_what_is_not_a_run_log(tmp_path, content, match):
         read_log(log, num_layers=2)
 
 
-@pytest.mark.parametrize("key, value, match", [
-    ("model", "other", "the logged run used --model m, this one --model other"),
-    ("board", "qemu-m3", "the logged run used --board b, this one --board qemu-m3"),
-    ("inputs_sha256", "y" * 64, "was written for inputs of another run"),
-    ("device.model_hash", "ffff", "model_hash '0102'"),
-])
+@pytest.mark.parametrize(
+    "key, value, match",
+    [
+        ("model", "other", "the logged run used --model m, this one --model other"),
+        ("board", "qemu-m3", "the logged run used --board b, this one --board qemu-m3"),
+        ("inputs_sha256", "y" * 64, "was written for inputs of another run"),
+        ("device.model_hash", "ffff", "model_hash '0102'"),
+    ],
+)
 def test_refuses_another_run(tmp_path, key, value, match):
     log = tmp_path / "run.jsonl"
     write_log(log, [RUN])

@@ -17,7 +17,7 @@ from hil.inputs import generated_inputs
 from hil.model.hashing import model_hash
 from hil.model.io import load_model
 from hil.resume import LazyLog, PreviousRun, check_same_run, inputs_digest, inputs_record
-from hil.run_log import (build_dir_lock, latest_link, latest_log, new_log_path, point_latest)
+from hil.run_log import build_dir_lock, latest_link, latest_log, new_log_path, point_latest
 
 BOARD, MODEL = "qemu-m3", "lenet5"
 RUN = ["run", "-b", BOARD, "-m", MODEL, "-n", "1"]
@@ -39,13 +39,14 @@ def _error_line(err: str) -> str:
 
 # -- log names and the latest link ------------------------------------------
 
+
 def test_every_run_gets_a_log_of_its_own(tmp_path):
-    at = 1796158800.0   # 2026-12-01 21:00:00 UTC
+    at = 1796158800.0  # 2026-12-01 21:00:00 UTC
     first = new_log_path(tmp_path, BOARD, MODEL, now=at)
     assert first == tmp_path / "results" / "qemu-m3-lenet5-20261201T210000Z.jsonl"
     first.parent.mkdir()
     first.write_text("")
-    second = new_log_path(tmp_path, BOARD, MODEL, now=at)   # a second run in the same second
+    second = new_log_path(tmp_path, BOARD, MODEL, now=at)  # a second run in the same second
     assert second.name == "qemu-m3-lenet5-20261201T210000Z-2.jsonl"
 
 
@@ -59,7 +60,10 @@ def test_the_latest_link_is_relative_and_replaced_in_place(tmp_path):
         assert os.readlink(link) == name
         assert latest_log(tmp_path, BOARD, MODEL) == results / name
     assert sorted(p.name for p in results.iterdir()) == [
-        "a.jsonl", "b.jsonl", "qemu-m3-lenet5-latest.jsonl"]
+        "a.jsonl",
+        "b.jsonl",
+        "qemu-m3-lenet5-latest.jsonl",
+    ]
 
 
 def test_lazy_log_points_the_link_on_its_first_write_only(tmp_path):
@@ -82,24 +86,33 @@ def test_a_log_that_cannot_be_written_is_one_error_naming_it():
 
 # -- the build directory lock ---------------------------------------------
 
+
 def test_a_second_run_in_a_locked_build_dir_is_refused_with_the_holders_pid(tmp_path, capsys):
     root = tmp_path / "build"
     with build_dir_lock(root):
         assert main(RUN + ["--build-dir", str(root)]) == 2
     line = _error_line(capsys.readouterr().err)
     assert f"in use by another hil run (pid {os.getpid()})" in line
-    assert sorted(p.name for p in root.iterdir()) == ["run.lock"]   # nothing built
-    with build_dir_lock(root):   # released when the holder ended
+    assert sorted(p.name for p in root.iterdir()) == ["run.lock"]  # nothing built
+    with build_dir_lock(root):  # released when the holder ended
         pass
 
 
 def test_the_lock_of_another_process_names_it_and_dies_with_it(tmp_path, capsys):
     root = tmp_path / "build"
     holder = subprocess.Popen(
-        [sys.executable, "-c", "import sys, pathlib; from hil.run_log import build_dir_lock\n"
-         "with build_dir_lock(pathlib.Path(sys.argv[1])):\n"
-         "    print('held', flush=True); sys.stdin.read()", str(root)],
-        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+        [
+            sys.executable,
+            "-c",
+            "import sys, pathlib; from hil.run_log import build_dir_lock\n"
+            "with build_dir_lock(pathlib.Path(sys.argv[1])):\n"
+            "    print('held', flush=True); sys.stdin.read()",
+            str(root),
+        ],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     try:
         assert holder.stdout.readline() == "held\n"
         assert main(RUN + ["--build-dir", str(root)]) == 2
@@ -115,6 +128,7 @@ def test_the_lock_of_another_process_names_it_and_dies_with_it(tmp_path, capsys)
 
 # -- --resume refusals in words -------------------------------------------
 
+
 def _previous(inputs: dict | None) -> PreviousRun:
     run = {"record": "run", "model": "m", "board": "b", "inputs_sha256": "x" * 64}
     if inputs is not None:
@@ -122,33 +136,67 @@ def _previous(inputs: dict | None) -> PreviousRun:
     return PreviousRun(run, [])
 
 
-@pytest.mark.parametrize("logged, now, says, fix", [
-    ({"vectors": 4, "seed": 0}, {"vectors": 4, "seed": 3},
-     "the logged run used --seed 0, this one --seed 3", "rerun with --seed 0, or without --resume"),
-    ({"vectors": 16, "seed": 0}, {"vectors": 4, "seed": 0},
-     "the logged run used -n 16, this one -n 4", "rerun with -n 16, or without --resume"),
-    ({"vectors": 16, "seed": 0}, {"vectors": 4, "seed": 2},
-     "the logged run used -n 16 --seed 0, this one -n 4 --seed 2", "rerun with -n 16 --seed 0,"),
-    ({"path": "/data/a.npy"}, {"path": "/data/b.npy"},
-     "the logged run used --inputs /data/a.npy, this one --inputs /data/b.npy",
-     "rerun with --inputs /data/a.npy, or without --resume"),
-    ({"path": "/data/a.npy"}, {"path": "/data/a.npy"},
-     "/data/a.npy changed since the logged run", "restore that file, or without --resume"),
-    ({"path": "/data/a.npy"}, {"vectors": 4, "seed": 0},
-     "the logged run used --inputs /data/a.npy, this one generated vectors (-n 4 --seed 0)",
-     "rerun with --inputs /data/a.npy"),
-    ({"vectors": 4, "seed": 1}, {"path": "/data/a.npy"},
-     "the logged run used generated vectors (-n 4 --seed 1), this one --inputs /data/a.npy",
-     "rerun with -n 4 --seed 1 instead of --inputs"),
-    (None, {"vectors": 4, "seed": 0}, "its input tensors differ from this run's",
-     "rerun with the options of the logged run"),
-])
+@pytest.mark.parametrize(
+    "logged, now, says, fix",
+    [
+        (
+            {"vectors": 4, "seed": 0},
+            {"vectors": 4, "seed": 3},
+            "the logged run used --seed 0, this one --seed 3",
+            "rerun with --seed 0, or without --resume",
+        ),
+        (
+            {"vectors": 16, "seed": 0},
+            {"vectors": 4, "seed": 0},
+            "the logged run used -n 16, this one -n 4",
+            "rerun with -n 16, or without --resume",
+        ),
+        (
+            {"vectors": 16, "seed": 0},
+            {"vectors": 4, "seed": 2},
+            "the logged run used -n 16 --seed 0, this one -n 4 --seed 2",
+            "rerun with -n 16 --seed 0,",
+        ),
+        (
+            {"path": "/data/a.npy"},
+            {"path": "/data/b.npy"},
+            "the logged run used --inputs /data/a.npy, this one --inputs /data/b.npy",
+            "rerun with --inputs /data/a.npy, or without --resume",
+        ),
+        (
+            {"path": "/data/a.npy"},
+            {"path": "/data/a.npy"},
+            "/data/a.npy changed since the logged run",
+            "restore that file, or without --resume",
+        ),
+        (
+            {"path": "/data/a.npy"},
+            {"vectors": 4, "seed": 0},
+            "the logged run used --inputs /data/a.npy, this one generated vectors (-n 4 --seed 0)",
+            "rerun with --inputs /data/a.npy",
+        ),
+        (
+            {"vectors": 4, "seed": 1},
+            {"path": "/data/a.npy"},
+            "the logged run used generated vectors (-n 4 --seed 1), this one --inputs /data/a.npy",
+            "rerun with -n 4 --seed 1 instead of --inputs",
+        ),
+        (
+            None,
+            {"vectors": 4, "seed": 0},
+            "its input tensors differ from this run's",
+            "rerun with the options of the logged run",
+        ),
+    ],
+)
 def test_an_inputs_refusal_says_what_differs(logged, now, says, fix):
     with pytest.raises(ConfigError) as caught:
-        check_same_run(_previous(logged), {"inputs_sha256": "y" * 64, "inputs": now},
-                       Path("run.jsonl"))
-    assert caught.value.message == f"--resume: run.jsonl was written for inputs of another " \
-                                   f"run: {says}"
+        check_same_run(
+            _previous(logged), {"inputs_sha256": "y" * 64, "inputs": now}, Path("run.jsonl")
+        )
+    assert (
+        caught.value.message == f"--resume: run.jsonl was written for inputs of another run: {says}"
+    )
     assert fix in caught.value.hint
 
 
@@ -161,10 +209,14 @@ def test_inputs_record_names_a_file_by_its_absolute_path(tmp_path, monkeypatch):
 def _write_run_log(path: Path, seed: int, vectors: int = 1) -> Path:
     """The run record a real `hil run -n VECTORS --seed SEED` of lenet5 on qemu-m3 writes."""
     net = load_model(MODEL)
-    record = {"record": "run", "model": MODEL, "board": BOARD,
-              "inputs_sha256": inputs_digest(generated_inputs(net, vectors, seed)),
-              "inputs": {"vectors": vectors, "seed": seed},
-              "device": {"model_hash": model_hash(net)[:8].hex()}}
+    record = {
+        "record": "run",
+        "model": MODEL,
+        "board": BOARD,
+        "inputs_sha256": inputs_digest(generated_inputs(net, vectors, seed)),
+        "inputs": {"vectors": vectors, "seed": seed},
+        "device": {"model_hash": model_hash(net)[:8].hex()},
+    }
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(record) + "\n")
     return path
@@ -173,8 +225,7 @@ def _write_run_log(path: Path, seed: int, vectors: int = 1) -> Path:
 def test_resume_with_another_seed_is_refused_in_words_before_building(tmp_path, capsys):
     log = _write_run_log(tmp_path / "run.jsonl", seed=0)
     root = tmp_path / "build"
-    assert main(RUN + ["--build-dir", str(root), "--log", str(log), "--seed", "3",
-                       "--resume"]) == 2
+    assert main(RUN + ["--build-dir", str(root), "--log", str(log), "--seed", "3", "--resume"]) == 2
     err = capsys.readouterr().err
     assert "the logged run used --seed 0, this one --seed 3" in _error_line(err)
     assert "hint: rerun with --seed 0, or without --resume" in err
@@ -200,6 +251,7 @@ def test_resume_without_any_earlier_run_says_so(tmp_path, capsys):
 
 
 # -- through real runs (QEMU) ---------------------------------------------
+
 
 @pytest.mark.qemu
 @pytest.mark.needs_qemu

@@ -78,19 +78,41 @@ def test_discovery_reads_pyserial_list_ports(monkeypatch):
 def raising(exc):
     def opener(url, **kwargs):
         raise exc
+
     return opener
 
 
-@pytest.mark.parametrize("exc, words, hint", [
-    (serial.SerialException(errno.EBUSY, "could not open port /dev/ttyACM0: [Errno 16] Device or resource busy"),
-     "is busy", "close the program"),
-    (serial.SerialException(errno.EACCES, "could not open port /dev/ttyACM0: [Errno 13] Permission denied"),
-     "no permission", "dialout"),
-    (serial.SerialException(errno.ENOENT, "could not open port /dev/ttyACM0: [Errno 2] No such file"),
-     "does not exist", "list_ports"),
-    (serial.SerialException("Could not configure port: (5, 'Input/output error')"),
-     "cannot open serial port", "URL"),
-])
+@pytest.mark.parametrize(
+    "exc, words, hint",
+    [
+        (
+            serial.SerialException(
+                errno.EBUSY, "could not open port /dev/ttyACM0: [Errno 16] Device or resource busy"
+            ),
+            "is busy",
+            "close the program",
+        ),
+        (
+            serial.SerialException(
+                errno.EACCES, "could not open port /dev/ttyACM0: [Errno 13] Permission denied"
+            ),
+            "no permission",
+            "dialout",
+        ),
+        (
+            serial.SerialException(
+                errno.ENOENT, "could not open port /dev/ttyACM0: [Errno 2] No such file"
+            ),
+            "does not exist",
+            "list_ports",
+        ),
+        (
+            serial.SerialException("Could not configure port: (5, 'Input/output error')"),
+            "cannot open serial port",
+            "URL",
+        ),
+    ],
+)
 def test_port_that_will_not_open_names_the_cause(exc, words, hint):
     with pytest.raises(DeviceError, match=words) as err:
         check_port("/dev/ttyACM0", opener=raising(exc))

@@ -24,11 +24,23 @@ OUTPUT = np.arange(-5, 5, dtype=np.int8)
 
 
 def hello_payload(**over) -> bytes:
-    fields = dict(protocol_version=g.PROTOCOL_VERSION, protocol_hash=g.PROTOCOL_HASH,
-                  max_payload=g.MAX_PAYLOAD, build_id="b1", model_hash=MODEL_HASH,
-                  model_name="tiny", board_id="qemu-m7", core="cortex-m7",
-                  backend=1, variant=1, cycle_source=2, cycle_hz=25_000_000,
-                  num_layers=1, input_size=4, kernel_arena_bytes=65536)
+    fields = dict(
+        protocol_version=g.PROTOCOL_VERSION,
+        protocol_hash=g.PROTOCOL_HASH,
+        max_payload=g.MAX_PAYLOAD,
+        build_id="b1",
+        model_hash=MODEL_HASH,
+        model_name="tiny",
+        board_id="qemu-m7",
+        core="cortex-m7",
+        backend=1,
+        variant=1,
+        cycle_source=2,
+        cycle_hz=25_000_000,
+        num_layers=1,
+        input_size=4,
+        kernel_arena_bytes=65536,
+    )
     fields.update(over)
     return pack("hello", **fields)
 
@@ -45,20 +57,34 @@ def device(hello=None, *, crc=None, forget_input=False):
             off = unpack("chunk", f.payload, exact=False)[0]["offset"]
             data = f.payload[4:]
             if not forget_input:
-                loaded[off:off + len(data)] = data
+                loaded[off : off + len(data)] = data
             return encode(Frame(g.MSG_ACK, f.seq, pack("ack")))
         if f.type == g.MSG_RUN:
             dump = unpack("run", f.payload)[0]["dump"]
             out = b""
             if dump == 0:
-                out += encode(Frame(g.MSG_LAYER_OUTPUT, f.seq,
-                                    pack("layer_chunk", layer=0, offset=0) + OUTPUT.tobytes()))
-            done = pack("layer_done", layer=0, size=OUTPUT.size, ticks=1234,
-                        input_crc32=zlib.crc32(loaded),
-                        crc32=zlib.crc32(OUTPUT.tobytes()) if crc is None else crc)
-            return (out + encode(Frame(g.MSG_LAYER_DONE, f.seq, done))
-                    + encode(Frame(g.MSG_RUN_DONE, f.seq, pack("run_done", layers_run=1))))
+                out += encode(
+                    Frame(
+                        g.MSG_LAYER_OUTPUT,
+                        f.seq,
+                        pack("layer_chunk", layer=0, offset=0) + OUTPUT.tobytes(),
+                    )
+                )
+            done = pack(
+                "layer_done",
+                layer=0,
+                size=OUTPUT.size,
+                ticks=1234,
+                input_crc32=zlib.crc32(loaded),
+                crc32=zlib.crc32(OUTPUT.tobytes()) if crc is None else crc,
+            )
+            return (
+                out
+                + encode(Frame(g.MSG_LAYER_DONE, f.seq, done))
+                + encode(Frame(g.MSG_RUN_DONE, f.seq, pack("run_done", layers_run=1)))
+            )
         return b""
+
     return FakeDevice(handler)
 
 
@@ -77,14 +103,20 @@ def test_hello_decodes_every_field():
 def test_check_image_accepts_the_expected_image():
     with device() as dev:
         s = session(dev)
-        assert s.check_image(MODEL_HASH + b"rest-of-hash", "qemu-m7", variant="dsp").board_id == "qemu-m7"
+        assert (
+            s.check_image(MODEL_HASH + b"rest-of-hash", "qemu-m7", variant="dsp").board_id
+            == "qemu-m7"
+        )
 
 
-@pytest.mark.parametrize("hello, args, match", [
-    (hello_payload(protocol_hash=1), (MODEL_HASH, "qemu-m7"), "protocol"),
-    (hello_payload(), (bytes(8), "qemu-m7"), "model 'tiny'"),
-    (hello_payload(), (MODEL_HASH, "nucleo-f746"), "board 'qemu-m7'"),
-])
+@pytest.mark.parametrize(
+    "hello, args, match",
+    [
+        (hello_payload(protocol_hash=1), (MODEL_HASH, "qemu-m7"), "protocol"),
+        (hello_payload(), (bytes(8), "qemu-m7"), "model 'tiny'"),
+        (hello_payload(), (MODEL_HASH, "nucleo-f746"), "board 'qemu-m7'"),
+    ],
+)
 def test_check_image_refuses_a_mismatch_and_says_how_to_fix(hello, args, match):
     with device(hello) as dev:
         with pytest.raises(DeviceError, match=match) as info:
@@ -110,10 +142,13 @@ def test_infer_detects_a_corrupt_dump():
             session(dev).infer(np.zeros(4, np.int8))
 
 
-@pytest.mark.parametrize("x, match", [
-    (np.zeros(4, np.float32), "int8"),
-    (np.zeros(5, np.int8), "takes 4"),
-])
+@pytest.mark.parametrize(
+    "x, match",
+    [
+        (np.zeros(4, np.float32), "int8"),
+        (np.zeros(5, np.int8), "takes 4"),
+    ],
+)
 def test_infer_rejects_bad_input(x, match):
     with device() as dev:
         with pytest.raises(ConfigError, match=match):
@@ -126,13 +161,16 @@ def test_unknown_dump_mode_is_a_config_error():
             session(dev).infer(np.zeros(4, np.int8), dump="everything")
 
 
-@pytest.mark.parametrize("function, scalars, arrays, match", [
-    ("arm_nope", {}, {}, "unknown kernel"),
-    ("arm_relu_q7", {}, {"data": np.zeros(4, np.int8)}, "needs scalar"),
-    ("arm_relu_q7", {"size": 4}, {}, "needs array 'data'"),
-    ("arm_relu_q7", {"size": 4}, {"data": np.zeros(3, np.int8)}, "3 elements"),
-    ("arm_relu_q7", {"size": 4}, {"data": np.zeros(4, np.int16)}, "int16"),
-])
+@pytest.mark.parametrize(
+    "function, scalars, arrays, match",
+    [
+        ("arm_nope", {}, {}, "unknown kernel"),
+        ("arm_relu_q7", {}, {"data": np.zeros(4, np.int8)}, "needs scalar"),
+        ("arm_relu_q7", {"size": 4}, {}, "needs array 'data'"),
+        ("arm_relu_q7", {"size": 4}, {"data": np.zeros(3, np.int8)}, "3 elements"),
+        ("arm_relu_q7", {"size": 4}, {"data": np.zeros(4, np.int16)}, "int16"),
+    ],
+)
 def test_run_kernel_rejects_bad_arguments(function, scalars, arrays, match):
     with device() as dev:
         with pytest.raises(ConfigError, match=match):
@@ -142,7 +180,9 @@ def test_run_kernel_rejects_bad_arguments(function, scalars, arrays, match):
 def test_run_kernel_refuses_arrays_larger_than_the_device_arena():
     with device(hello_payload(kernel_arena_bytes=1024)) as dev:
         with pytest.raises(DeviceError, match="kernel arena has 1024") as info:
-            session(dev).run_kernel("arm_relu_q7", {"size": 1000}, {"data": np.zeros(1000, np.int8)})
+            session(dev).run_kernel(
+                "arm_relu_q7", {"size": 1000}, {"data": np.zeros(1000, np.int8)}
+            )
     assert "HIL_KERNEL_ARENA_BYTES" in info.value.hint
 
 

@@ -31,8 +31,9 @@ def lenet5():
 
 @pytest.fixture(scope="module")
 def fw(lenet5, tmp_path_factory) -> Path:
-    return hostfw.build_host_firmware(lenet5, tmp_path_factory.mktemp("recovery"), name="fw",
-                                      sanitize=True)
+    return hostfw.build_host_firmware(
+        lenet5, tmp_path_factory.mktemp("recovery"), name="fw", sanitize=True
+    )
 
 
 def noisy_session(url: str, spec: str, layers: int) -> tuple[DeviceSession, LinkFaults]:

@@ -46,8 +46,16 @@ class FakeSession:
 def _setup(n_vectors=6):
     net = build_example("lenet5")
     x = generated_inputs(net, n_vectors, seed=5)
-    report = RunReport(net, RunInfo(net.name, "fake", "dsp", "portable",
-                                    count_source("dwt", emulated=False, icount_shift=None)))
+    report = RunReport(
+        net,
+        RunInfo(
+            net.name,
+            "fake",
+            "dsp",
+            "portable",
+            count_source("dwt", emulated=False, icount_shift=None),
+        ),
+    )
     return net, x, report
 
 
@@ -59,8 +67,7 @@ def test_every_vector_is_checked_once_across_devices():
     net, x, report = _setup()
     a, b = FakeSession(net), FakeSession(net)
     seen = []
-    check_sharded([_device(a), _device(b)], net, x, report, variant="dsp",
-                  on_vector=seen.append)
+    check_sharded([_device(a), _device(b)], net, x, report, variant="dsp", on_vector=seen.append)
     assert sorted(seen) == list(range(len(x)))
     assert len(a.seen) + len(b.seen) == len(x)
     assert sorted(a.seen + b.seen) == sorted(v.tobytes() for v in x)
@@ -70,8 +77,9 @@ def test_every_vector_is_checked_once_across_devices():
 
 def test_a_bad_device_is_caught_in_the_merged_report():
     net, x, report = _setup(4)
-    check_sharded([_device(FakeSession(net, corrupt_layer=3))], net, x, report,
-                  variant="dsp", dump="mismatch")
+    check_sharded(
+        [_device(FakeSession(net, corrupt_layer=3))], net, x, report, variant="dsp", dump="mismatch"
+    )
     assert not report.passed
     assert report.first_bad_layer().index == 3
     assert report.layers[3].mismatching_elements == len(x)  # re-fetched in full

@@ -63,15 +63,18 @@ def test_unknown_pyocd_key_is_named(data):
         parse(data)
 
 
-@pytest.mark.parametrize("usb, problem", [
-    ({"vid": 0, "pids": []}, "usb.vid"),
-    ({"vid": 0x10000}, "usb.vid"),
-    ({"vid": "0483"}, "usb.vid must be an integer"),
-    ({"vid": 0x0483, "pids": [0x374B, "x"]}, "usb.pids"),
-    ({"vid": 0x0483, "pids": 0x374B}, "usb.pids must be a list"),
-    ({"vid": 0x0483, "pids": [0x1FFFF]}, "usb.pids"),
-    ({"vid": 0x0483, "pid": [1]}, "usb.pid is not a usb setting"),
-])
+@pytest.mark.parametrize(
+    "usb, problem",
+    [
+        ({"vid": 0, "pids": []}, "usb.vid"),
+        ({"vid": 0x10000}, "usb.vid"),
+        ({"vid": "0483"}, "usb.vid must be an integer"),
+        ({"vid": 0x0483, "pids": [0x374B, "x"]}, "usb.pids"),
+        ({"vid": 0x0483, "pids": 0x374B}, "usb.pids must be a list"),
+        ({"vid": 0x0483, "pids": [0x1FFFF]}, "usb.pids"),
+        ({"vid": 0x0483, "pid": [1]}, "usb.pid is not a usb setting"),
+    ],
+)
 def test_bad_usb_section_is_named(data, usb, problem):
     data["usb"] = usb
     with pytest.raises(ConfigError, match=problem):

@@ -37,27 +37,30 @@ class Elf:
         (self.entry,) = struct.unpack_from("<I", self.data, 24)
         phoff, shoff = struct.unpack_from("<II", self.data, 28)
         phentsize, phnum, shentsize, shnum, shstrndx = struct.unpack_from("<5H", self.data, 42)
-        self.segments = [struct.unpack_from("<8I", self.data, phoff + i * phentsize)
-                         for i in range(phnum)]
+        self.segments = [
+            struct.unpack_from("<8I", self.data, phoff + i * phentsize) for i in range(phnum)
+        ]
         raw = [struct.unpack_from("<10I", self.data, shoff + i * shentsize) for i in range(shnum)]
         names = raw[shstrndx][4]
         self.sections = {self._str(names, s[0]): s for s in raw}
         symtab, strtab = self.sections[".symtab"], self.sections[".strtab"]
         self.symbols = {}
         for off in range(symtab[4], symtab[4] + symtab[5], 16):
-            name, value, _size, _info, _other, _shndx = struct.unpack_from("<IIIBBH", self.data, off)
+            name, value, _size, _info, _other, _shndx = struct.unpack_from(
+                "<IIIBBH", self.data, off
+            )
             if name:
                 self.symbols[self._str(strtab[4], name)] = value
 
     def _str(self, table_offset: int, index: int) -> str:
         start = table_offset + index
-        return self.data[start:self.data.index(b"\0", start)].decode()
+        return self.data[start : self.data.index(b"\0", start)].decode()
 
     def load_bytes(self, address: int, size: int) -> bytes:
         """Bytes the programmer writes at ``address`` (by load address)."""
         for p_type, offset, _vaddr, paddr, filesz, *_ in self.segments:
             if p_type == 1 and paddr <= address and address + size <= paddr + filesz:
-                return self.data[offset + address - paddr:offset + address - paddr + size]
+                return self.data[offset + address - paddr : offset + address - paddr + size]
         raise AssertionError(f"nothing is loaded at {address:#x}")
 
     def words(self, address: int, count: int) -> tuple[int, ...]:
@@ -140,8 +143,22 @@ def test_port_sources_compile_without_warnings(board, tmp_path):
     port = firmware_root() / "port" / "stm32f7"
     common = firmware_root() / "port" / "common"
     for src in sorted([*port.glob("*.c"), *common.glob("*.c")]):
-        cmd = ["arm-none-eabi-gcc", *board.cpu.gcc_flags(), "-O2", "-std=gnu11", "-Wall", "-Wextra",
-               "-Werror", f"-I{firmware_root() / 'include'}", f"-I{port}", f"-I{common}",
-               f"-DHIL_UART_BAUD={board.baud}u", "-c", str(src), "-o", str(tmp_path / "x.o")]
+        cmd = [
+            "arm-none-eabi-gcc",
+            *board.cpu.gcc_flags(),
+            "-O2",
+            "-std=gnu11",
+            "-Wall",
+            "-Wextra",
+            "-Werror",
+            f"-I{firmware_root() / 'include'}",
+            f"-I{port}",
+            f"-I{common}",
+            f"-DHIL_UART_BAUD={board.baud}u",
+            "-c",
+            str(src),
+            "-o",
+            str(tmp_path / "x.o"),
+        ]
         result = subprocess.run(cmd, capture_output=True, text=True)
         assert result.returncode == 0, f"{src.name}:\n{result.stderr}"

@@ -225,10 +225,27 @@ def harness(tmp_path_factory) -> Path:
     (out / "fake_regs.h").write_text(FAKE_REGS_H)
     (out / "harness.c").write_text(HARNESS_C)
     exe = out / "harness"
-    cmd = ["gcc", "-std=gnu11", "-O1", "-Wall", "-Wextra", "-Werror", "-fno-pie", "-no-pie", "-include",
-           str(out / "fake_regs.h"), f"-I{firmware_root() / 'include'}", f"-I{PORT}",
-           f"-I{firmware_root() / 'port' / 'common'}", str(PORT / "clock.c"), str(PORT / "uart.c"),
-           str(PORT / "watchdog.c"), str(out / "harness.c"), "-o", str(exe)]
+    cmd = [
+        "gcc",
+        "-std=gnu11",
+        "-O1",
+        "-Wall",
+        "-Wextra",
+        "-Werror",
+        "-fno-pie",
+        "-no-pie",
+        "-include",
+        str(out / "fake_regs.h"),
+        f"-I{firmware_root() / 'include'}",
+        f"-I{PORT}",
+        f"-I{firmware_root() / 'port' / 'common'}",
+        str(PORT / "clock.c"),
+        str(PORT / "uart.c"),
+        str(PORT / "watchdog.c"),
+        str(out / "harness.c"),
+        "-o",
+        str(exe),
+    ]
     result = subprocess.run(cmd, capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
     return exe
@@ -236,8 +253,9 @@ def harness(tmp_path_factory) -> Path:
 
 def run(exe: Path, *args: object) -> dict[str, int]:
     # The timeout only keeps a harness stuck in a wait loop from hanging the suite.
-    out = subprocess.run([str(exe), *map(str, args)], capture_output=True, text=True,
-                         check=True, timeout=60).stdout
+    out = subprocess.run(
+        [str(exe), *map(str, args)], capture_output=True, text=True, check=True, timeout=60
+    ).stdout
     return {k: int(v) for k, v in (line.split("=") for line in out.split())}
 
 
@@ -255,9 +273,9 @@ def test_216_mhz_from_the_stlink_clock(harness):
     assert 8_000_000 // m * n // q == 48_000_000
     assert r["cr"] & (1 << 18) and r["cr"] & (1 << 16), "HSE must run in bypass mode"
     assert bits(r["cfgr"], 0, 2) == 2, "SYSCLK must be the PLL"
-    assert bits(r["cfgr"], 4, 4) == 0                      # AHB /1: 216 MHz
-    assert bits(r["cfgr"], 10, 3) == 0b101                 # APB1 /4: 54 MHz (max 54)
-    assert bits(r["cfgr"], 13, 3) == 0b100                 # APB2 /2: 108 MHz (max 108)
+    assert bits(r["cfgr"], 4, 4) == 0  # AHB /1: 216 MHz
+    assert bits(r["cfgr"], 10, 3) == 0b101  # APB1 /4: 54 MHz (max 54)
+    assert bits(r["cfgr"], 13, 3) == 0b100  # APB2 /2: 108 MHz (max 108)
     assert bits(r["acr"], 0, 4) == 7, "216 MHz needs 7 flash wait states"
     assert bits(r["pwr_cr1"], 14, 2) == 3 and r["pwr_cr1"] & (3 << 16), "scale 1 + over-drive"
 
@@ -276,7 +294,7 @@ def uart_rate(harness, fck: int, baud: int) -> float:
     r = run(harness, "uart", fck, baud)
     assert bits(r["dckcfgr2"], 4, 2) == 1, "USART3 clock must be SYSCLK"
     brr = r["brr"]
-    if r["cr1"] & (1 << 15):   # OVER8: USARTDIV = BRR[15:4] << 4 | BRR[2:0] << 1
+    if r["cr1"] & (1 << 15):  # OVER8: USARTDIV = BRR[15:4] << 4 | BRR[2:0] << 1
         assert not brr & 0x8, "BRR[3] must stay clear in 8x mode"
         return 2 * fck / ((brr & ~0xF) | ((brr & 0x7) << 1))
     return fck / brr
@@ -287,37 +305,45 @@ def test_board_baud_rates_are_accurate_at_216_mhz(harness, baud):
     assert abs(uart_rate(harness, 216_000_000, baud) - baud) / baud < 0.002
 
 
-@pytest.mark.parametrize("fck, baud", [(216_000_000, 115200), (216_000_000, 921600),
-                                       (216_000_000, 2_000_000), (16_000_000, 115200),
-                                       (16_000_000, 921600), (16_000_000, 2_000_000),
-                                       (16_000_000, 1_600_000)])
+@pytest.mark.parametrize(
+    "fck, baud",
+    [
+        (216_000_000, 115200),
+        (216_000_000, 921600),
+        (216_000_000, 2_000_000),
+        (16_000_000, 115200),
+        (16_000_000, 921600),
+        (16_000_000, 2_000_000),
+        (16_000_000, 1_600_000),
+    ],
+)
 def test_baud_rate_is_the_nearest_the_clock_allows(harness, fck, baud):
     """Every mode reaches exactly the rates fck / k; the code must pick the nearest."""
     k = round(fck / baud)
     assert uart_rate(harness, fck, baud) == pytest.approx(fck / k)
 
 
-USART3_IRQ_BIT = 1 << (39 - 32)   # USART3 is IRQ 39: NVIC_ISER1 bit 7
+USART3_IRQ_BIT = 1 << (39 - 32)  # USART3 is IRQ 39: NVIC_ISER1 bit 7
 RXNEIE, DMAR = 1 << 5, 1 << 6
 
 
 def test_usart3_is_on_pd8_pd9_with_rx_by_dma(harness):
     """No interrupt per received byte: DMA1 stream 1 channel 4 (USART3_RX) fills the ring."""
     r = run(harness, "uart", 216_000_000, 115200)
-    assert bits(r["moder"], 16, 2) == 2 and bits(r["moder"], 18, 2) == 2     # alternate function
-    assert bits(r["afrh"], 0, 4) == 7 and bits(r["afrh"], 4, 4) == 7         # AF7 = USART3
+    assert bits(r["moder"], 16, 2) == 2 and bits(r["moder"], 18, 2) == 2  # alternate function
+    assert bits(r["afrh"], 0, 4) == 7 and bits(r["afrh"], 4, 4) == 7  # AF7 = USART3
     cr1 = r["cr1"]
-    assert cr1 & 1 and cr1 & (1 << 2) and cr1 & (1 << 3)                     # UE, RE, TE
+    assert cr1 & 1 and cr1 & (1 << 2) and cr1 & (1 << 3)  # UE, RE, TE
     assert not cr1 & RXNEIE and r["iser1"] == 0, "no RX interrupt while the DMA serves"
     assert r["cr3"] & DMAR and not r["cr3"] & (1 << 13), "DMA on RX, not stopped by an error"
     assert r["ahb1enr"] & (1 << 21), "DMA1 clock"
     cr = r["dma_cr"]
-    assert bits(cr, 25, 3) == 4 and cr & 1                                   # channel 4, enabled
-    assert bits(cr, 6, 2) == 0 and cr & (1 << 8) and cr & (1 << 10)          # P->M, CIRC, MINC
+    assert bits(cr, 25, 3) == 4 and cr & 1  # channel 4, enabled
+    assert bits(cr, 6, 2) == 0 and cr & (1 << 8) and cr & (1 << 10)  # P->M, CIRC, MINC
     assert bits(cr, 11, 2) == 0 and bits(cr, 13, 2) == 0 and not cr & (1 << 9)  # bytes, PAR fixed
     assert not cr & 0b11110, "no DMA interrupt"
     assert not r["dma_fcr"] & (1 << 2), "direct mode: each byte reaches the ring as it arrives"
-    assert r["dma_par"] == 0x40004824                                        # USART3_RDR
+    assert r["dma_par"] == 0x40004824  # USART3_RDR
     assert r["dma_ndtr"] == 4096 and r["dma_m0ar"] and r["dma_m0ar"] % 4 == 0
     assert r["ipr"] == 0x40
 
@@ -351,20 +377,20 @@ def test_interrupt_rx_ring_keeps_the_oldest_bytes_when_full(harness):
     assert (r["in_order"], r["marker_next"], r["left_in_usart"]) == (1, 1, 0)
 
 
-LSI_MAX_HZ = 47_000   # the fastest LSI the datasheet allows
+LSI_MAX_HZ = 47_000  # the fastest LSI the datasheet allows
 
 
 @pytest.mark.parametrize("ms", [1, 100, 5000, 20_000])
 def test_watchdog_timeout_is_at_least_the_request_with_the_finest_divider(harness, ms):
     r = run(harness, "watchdog", ms)
     assert r["kr_before"] == 0, "feeding before the start must not touch the IWDG"
-    assert r["kr"] == 0xAAAA and r["kr_fed"] == 0xAAAA      # started, then reloaded
+    assert r["kr"] == 0xAAAA and r["kr_fed"] == 0xAAAA  # started, then reloaded
     assert r["dbg_fz"] & (1 << 12), "the IWDG must stop while a debugger halts the core"
     pr, rlr = r["pr"], r["rlr"]
     assert 0 <= pr <= 6 and 0 <= rlr <= 0xFFF
     timeout = (rlr + 1) * (4 << pr) / LSI_MAX_HZ
     assert timeout >= ms / 1000
-    if pr > 0:   # the next finer divider could not reach it
+    if pr > 0:  # the next finer divider could not reach it
         assert 4096 * (4 << (pr - 1)) / LSI_MAX_HZ < ms / 1000
 
 
@@ -378,14 +404,17 @@ def test_waiting_for_the_host_feeds_the_watchdog(harness):
     assert r["byte"] == 0x5A and r["feeds"] >= 5
 
 
-@pytest.mark.parametrize("csr, cause", [
-    ((1 << 29) | (1 << 26), 4),   # IWDG reset (NRST is driven too): watchdog
-    ((1 << 30) | (1 << 26), 4),   # window watchdog
-    ((1 << 28) | (1 << 26), 3),   # SYSRESETREQ: software
-    ((1 << 27) | (1 << 25) | (1 << 26), 1),   # power on
-    (1 << 26, 2),                 # the reset button or a debugger
-    (0, 0),
-])
+@pytest.mark.parametrize(
+    "csr, cause",
+    [
+        ((1 << 29) | (1 << 26), 4),  # IWDG reset (NRST is driven too): watchdog
+        ((1 << 30) | (1 << 26), 4),  # window watchdog
+        ((1 << 28) | (1 << 26), 3),  # SYSRESETREQ: software
+        ((1 << 27) | (1 << 25) | (1 << 26), 1),  # power on
+        (1 << 26, 2),  # the reset button or a debugger
+        (0, 0),
+    ],
+)
 def test_reset_cause_comes_from_rcc_csr_and_the_flags_are_cleared(harness, csr, cause):
     r = run(harness, "reset", csr)
     assert r["cause"] == cause

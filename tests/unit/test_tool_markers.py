@@ -52,7 +52,10 @@ def test_missing_tools_fail_under_ci(pytester, project, monkeypatch):
     result = pytester.runpytest_subprocess("-rE")
     result.assert_outcomes(errors=2)  # failed in setup, before any fixture work
     out = result.stdout.str()
-    assert "CI=true and qemu-system-arm is not installed (Debian: qemu-system-arm); run scripts/bootstrap" in out
+    assert (
+        "CI=true and qemu-system-arm is not installed (Debian: qemu-system-arm); run scripts/bootstrap"
+        in out
+    )
     assert "CI=true and chromium is not installed" in out
     assert "Traceback" not in out
 
@@ -71,6 +74,10 @@ def test_each_tool_marker_is_declared(request):
     conftest = request.config.pluginmanager.get_plugin(str(CONFTEST))
     assert conftest is not None and conftest.MARKERS
     assert set(conftest.MARKERS) <= declared
-    assert set(conftest.MARKERS) == {"needs_gcc", "needs_arm_gcc", "needs_qemu", "needs_clang",
-                                     "needs_chromium"}
-
+    assert set(conftest.MARKERS) == {
+        "needs_gcc",
+        "needs_arm_gcc",
+        "needs_qemu",
+        "needs_clang",
+        "needs_chromium",
+    }

@@ -12,15 +12,14 @@ import numpy as np
 import pytest
 
 from hil.boards import load_board
-from hil.firmware.watchdog import CYCLES_PER_MAC_BOUND, watchdog_define, watchdog_ms
+from hil.errors import WatchdogReset
+from hil.firmware.watchdog import CYCLES_PER_MAC_BOUND, WORK_MARGIN, watchdog_define, watchdog_ms
 from hil.model.examples import build_example
 from hil.protocol import generated as g
 from hil.protocol.fault import DeviceFault, decode_fault
 from hil.protocol.frames import Frame, encode
-from hil.errors import WatchdogReset
 from hil.protocol.link import Link
 from hil.protocol.messages import pack
-from hil.firmware.watchdog import WORK_MARGIN
 from hil.session import DeviceSession
 from hil.symbols import Symbol, SymbolTable
 
@@ -54,7 +53,8 @@ def test_silicon_scales_with_its_clock_and_zero_turns_it_off():
     board = load_board("nucleo-f746")
     huge = [2_000_000_000]
     assert watchdog_ms(board, huge) == pytest.approx(
-        1000 * WORK_MARGIN * huge[0] * CYCLES_PER_MAC_BOUND / 216e6, abs=1)
+        1000 * WORK_MARGIN * huge[0] * CYCLES_PER_MAC_BOUND / 216e6, abs=1
+    )
     no_clock = dataclasses.replace(board, clock_hz=None)
     assert watchdog_ms(no_clock, huge) == board.watchdog_ms
     assert watchdog_ms(dataclasses.replace(board, watchdog_ms=0), huge) == 0
@@ -64,8 +64,13 @@ TABLE = SymbolTable([Symbol("hil_run_network", 0x2000, 0x100)], {})
 
 
 def watchdog_fault(**regs) -> bytes:
-    fields = dict(pc=0x2040, lr=0x2011, index=2, context=g.ENUMS["fault_context"]["LAYER"],
-                  cause=g.ENUMS["fault_cause"]["WATCHDOG"])
+    fields = dict(
+        pc=0x2040,
+        lr=0x2011,
+        index=2,
+        context=g.ENUMS["fault_context"]["LAYER"],
+        cause=g.ENUMS["fault_cause"]["WATCHDOG"],
+    )
     fields.update(regs)
     return pack("fault", **fields)
 
@@ -76,18 +81,30 @@ def test_watchdog_fault_says_where_the_firmware_stopped():
     text = info.describe(TABLE)
     assert text.startswith("device watchdog expired in layer 2")
     assert "pc=0x00002040 (hil_run_network+0x40)" in text
-    assert "CFSR" not in text                 # no fault bits to show
+    assert "CFSR" not in text  # no fault bits to show
     err = DeviceFault(info, symbols=TABLE)
     assert "watchdog_ms" in err.hint
 
 
 def hello(seq: int, reset_cause: int) -> bytes:
-    return encode(Frame(g.MSG_HELLO, seq, pack("hello", reset_cause=reset_cause, num_layers=2,
-                                                 input_size=4, max_payload=g.MAX_PAYLOAD)))
+    return encode(
+        Frame(
+            g.MSG_HELLO,
+            seq,
+            pack(
+                "hello",
+                reset_cause=reset_cause,
+                num_layers=2,
+                input_size=4,
+                max_payload=g.MAX_PAYLOAD,
+            ),
+        )
+    )
 
 
 def rebooting_device(reset_cause: int):
     """Answers HELLO_REQ and LOAD_INPUT; reboots (boot HELLO, seq 0) on RUN."""
+
     def handler(frame: Frame) -> bytes:
         if frame.type == g.MSG_HELLO_REQ:
             return hello(frame.seq, SOFTWARE)
@@ -96,6 +113,7 @@ def rebooting_device(reset_cause: int):
         if frame.type == g.MSG_RUN:
             return hello(0, reset_cause)
         return b""
+
     return handler
 
 
@@ -135,4 +153,3 @@ def test_a_lost_boot_hello_is_caught_by_the_resync():
         session.hello()
         with pytest.raises(WatchdogReset):
             session.resync()
-

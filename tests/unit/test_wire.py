@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from hil.model.examples import build_example
 from hil.inputs import generated_inputs
+from hil.model.examples import build_example
 from hil.protocol.link import Link
 from hil.session import DeviceSession
 from hil.wire import WireTap
@@ -61,6 +61,7 @@ def test_digest_mode_sends_no_tensor_bytes(lenet):
 
 def _reference(net, x):
     from hil.reference.network import run_network
+
     return run_network(net, x, "plain")
 
 
@@ -77,10 +78,10 @@ def test_the_next_input_sent_ahead_is_not_uploaded_again(lenet):
             tap.reset()
             second = session.infer(x[1], dump="all")
             acc = tap.account()
-            third = session.infer(x[2], dump="all")   # nothing was sent ahead: uploads
+            third = session.infer(x[2], dump="all")  # nothing was sent ahead: uploads
         finally:
             link.close()
-    assert acc.to_device["input"] == 0          # x[1] went ahead during the first run
+    assert acc.to_device["input"] == 0  # x[1] went ahead during the first run
     assert session.stats.reruns == 0
     for results, v in ((second, x[1]), (third, x[2])):
         assert all((r.output == want).all() for r, want in zip(results, _reference(net, v)))
@@ -103,5 +104,5 @@ def test_a_wrong_claim_of_a_preloaded_input_is_caught_and_repaired(lenet):
             results = session.infer(x[2], dump="all")
         finally:
             link.close()
-    assert session.stats.reruns >= 1            # the run on x[1] was thrown away
+    assert session.stats.reruns >= 1  # the run on x[1] was thrown away
     assert all((r.output == want).all() for r, want in zip(results, _reference(net, x[2])))

@@ -26,7 +26,7 @@ def wf() -> dict:
 
 
 def _triggers(wf: dict) -> dict:
-    return wf.get("on", wf.get(True))   # YAML 1.1 reads a bare `on` as True
+    return wf.get("on", wf.get(True))  # YAML 1.1 reads a bare `on` as True
 
 
 def _steps(wf: dict, job: str) -> list[dict]:
@@ -44,14 +44,16 @@ def _hil_runs(wf: dict, job: str) -> list[list[str]]:
         for cmd in script.replace("\\\n", " ").splitlines():
             if "hil run" in cmd:
                 words = shlex.split(cmd)
-                out.append(words[words.index("run") + 1:])
+                out.append(words[words.index("run") + 1 :])
     return out
 
 
 def _parse_run(args: list[str], env: dict[str, str]) -> dict:
     from hil.cli import app
 
-    args = [re.sub(r"\$(\w+)|\$\{(\w+)\}", lambda m: env[m.group(1) or m.group(2)], a) for a in args]
+    args = [
+        re.sub(r"\$(\w+)|\$\{(\w+)\}", lambda m: env[m.group(1) or m.group(2)], a) for a in args
+    ]
     cmd = typer.main.get_command(app)
     ctx = cmd.make_context("hil", ["run", *args], resilient_parsing=False)
     sub = cmd.get_command(ctx, "run")
@@ -75,8 +77,12 @@ def test_jobs_run_on_debian_with_the_bootstrap_packages(wf):
     for name, job in wf["jobs"].items():
         assert job["runs-on"].startswith("ubuntu-"), name
         assert job["container"].startswith("debian:"), name
-        assert any("apt-get install" in r and "$DEBIAN_PACKAGES" in r for r in _runs(wf, name)), name
-        assert any(s.get("uses", "").startswith("actions/checkout@") for s in _steps(wf, name)), name
+        assert any("apt-get install" in r and "$DEBIAN_PACKAGES" in r for r in _runs(wf, name)), (
+            name
+        )
+        assert any(s.get("uses", "").startswith("actions/checkout@") for s in _steps(wf, name)), (
+            name
+        )
 
 
 def test_runs_the_test_suite(wf):
@@ -91,8 +97,13 @@ def test_hil_run_on_the_three_emulated_boards_with_all_reports(wf):
     assert set(job["strategy"]["matrix"]["board"]) == BOARDS
     for board in BOARDS:
         assert load_board(board).kind == "qemu"
-    env = {**wf["env"], **job["env"], "BOARD": "qemu-m7", "REPORTS": "reports/qemu-m7",
-           "LAST_BASELINE": ".hil-baseline/qemu-m7.json"}
+    env = {
+        **wf["env"],
+        **job["env"],
+        "BOARD": "qemu-m7",
+        "REPORTS": "reports/qemu-m7",
+        "LAST_BASELINE": ".hil-baseline/qemu-m7.json",
+    }
     runs = [_parse_run(args, env) for args in _hil_runs(wf, "run")]
     full = [p for p in runs if p["json_path"]]
     assert len(full) == 1
@@ -100,7 +111,9 @@ def test_hil_run_on_the_three_emulated_boards_with_all_reports(wf):
     assert p["board"] == "qemu-m7" and p["vectors"] == int(env["VECTORS"])
     for key in ("json_path", "junit_path", "html_path", "save_baseline_path"):
         assert str(p[key]).startswith(env["REPORTS"] + "/"), key
-    uploads = [s for s in _steps(wf, "run") if s.get("uses", "").startswith("actions/upload-artifact@")]
+    uploads = [
+        s for s in _steps(wf, "run") if s.get("uses", "").startswith("actions/upload-artifact@")
+    ]
     assert len(uploads) == 1 and uploads[0]["if"] == "always()"
     assert uploads[0]["with"]["path"].rstrip("/") == "reports/${{ matrix.board }}"
     assert "${{ matrix.board }}" in uploads[0]["with"]["name"]
@@ -109,8 +122,13 @@ def test_hil_run_on_the_three_emulated_boards_with_all_reports(wf):
 def test_baseline_gate_step(wf):
     gate = next(s for s in _steps(wf, "run") if s.get("name") == "Baseline gate")
     job = wf["jobs"]["run"]
-    env = {**wf["env"], **job["env"], "BOARD": "qemu-m4", "REPORTS": "reports/qemu-m4",
-           "LAST_BASELINE": ".hil-baseline/qemu-m4.json"}
+    env = {
+        **wf["env"],
+        **job["env"],
+        "BOARD": "qemu-m4",
+        "REPORTS": "reports/qemu-m4",
+        "LAST_BASELINE": ".hil-baseline/qemu-m4.json",
+    }
     gated = [_parse_run(a, env) for a in _hil_runs(wf, "run")]
     gated = [p for p in gated if p["baseline_path"]]
     assert len(gated) == 1
@@ -126,8 +144,13 @@ def test_baseline_gate_step(wf):
 def test_the_baseline_is_gated_as_it_was_recorded(wf):
     """An exact gate compares like with like: same dump mode, model, vectors and seed."""
     job = wf["jobs"]["run"]
-    env = {**wf["env"], **job["env"], "BOARD": "qemu-m3", "REPORTS": "reports/qemu-m3",
-           "LAST_BASELINE": ".hil-baseline/qemu-m3.json"}
+    env = {
+        **wf["env"],
+        **job["env"],
+        "BOARD": "qemu-m3",
+        "REPORTS": "reports/qemu-m3",
+        "LAST_BASELINE": ".hil-baseline/qemu-m3.json",
+    }
     runs = [_parse_run(a, env) for a in _hil_runs(wf, "run")]
     saved = next(p for p in runs if p["save_baseline_path"])
     gated = next(p for p in runs if p["baseline_path"])
@@ -137,8 +160,11 @@ def test_the_baseline_is_gated_as_it_was_recorded(wf):
         assert saved[key] == gated[key], key
     # the gate reads what the save wrote, carried over through the cache
     keep = next(s for s in _steps(wf, "run") if s.get("name", "").startswith("Keep this run"))
-    assert f'"$REPORTS/$BOARD-$HIL_MODEL-baseline.json" "$LAST_BASELINE"' in keep["run"]
-    assert str(saved["save_baseline_path"]) == f"{env['REPORTS']}/qemu-m3-{env['HIL_MODEL']}-baseline.json"
+    assert '"$REPORTS/$BOARD-$HIL_MODEL-baseline.json" "$LAST_BASELINE"' in keep["run"]
+    assert (
+        str(saved["save_baseline_path"])
+        == f"{env['REPORTS']}/qemu-m3-{env['HIL_MODEL']}-baseline.json"
+    )
 
 
 def test_the_test_report_is_uploaded_even_on_failure(wf):
