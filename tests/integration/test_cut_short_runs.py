@@ -70,6 +70,18 @@ def _finish(proc: subprocess.Popen, emulators: list[int]) -> tuple[int, str, str
     return proc.returncode, out, err
 
 
+def _run_with_reports(vectors: int, build_root: Path, tmp_path: Path, children, logged):
+    """``hil run -n vectors`` with every report, once three vectors are judged: the
+    process and its emulators."""
+    log = tmp_path / "run.jsonl"
+    proc = _start(["run", "-b", BOARD, "-m", MODEL, "-n", str(vectors),
+                   "--build-dir", str(build_root), "--log", str(log),
+                   "--json", str(tmp_path / "r.json"), "--junit", str(tmp_path / "r.xml"),
+                   "--html", str(tmp_path / "r.html")])  # fmt: skip
+    _wait_for(lambda: len({v for v, _ in logged(log)}) >= 3, proc, "three judged vectors")
+    return proc, children(proc.pid)
+
+
 def _assert_incomplete_reports(tmp_path: Path, requested: int, reason: str) -> None:
     report = json.loads((tmp_path / "r.json").read_text())
     assert report["passed"] is False and report["complete"] is False
@@ -86,30 +98,7 @@ def _assert_incomplete_reports(tmp_path: Path, requested: int, reason: str) -> N
 def test_an_interrupted_run_exits_130_and_every_report_says_incomplete(
     sig, name, build_root, tmp_path, qemu_children, logged_layers
 ):
-    log = tmp_path / "run.jsonl"
-    proc = _start(
-        [
-            "run",
-            "-b",
-            BOARD,
-            "-m",
-            MODEL,
-            "-n",
-            "400",
-            "--build-dir",
-            str(build_root),
-            "--log",
-            str(log),
-            "--json",
-            str(tmp_path / "r.json"),
-            "--junit",
-            str(tmp_path / "r.xml"),
-            "--html",
-            str(tmp_path / "r.html"),
-        ]
-    )
-    _wait_for(lambda: len({v for v, _ in logged_layers(log)}) >= 3, proc, "three judged vectors")
-    emulators = qemu_children(proc.pid)
+    proc, emulators = _run_with_reports(400, build_root, tmp_path, qemu_children, logged_layers)
     assert emulators
     # A terminal's Ctrl-C goes to the whole foreground process group.
     os.killpg(proc.pid, sig) if sig == signal.SIGINT else proc.send_signal(sig)
@@ -123,30 +112,7 @@ def test_an_interrupted_run_exits_130_and_every_report_says_incomplete(
 def test_a_killed_emulator_is_named_as_gone_and_the_reports_say_incomplete(
     build_root, tmp_path, qemu_children, logged_layers
 ):
-    log = tmp_path / "run.jsonl"
-    proc = _start(
-        [
-            "run",
-            "-b",
-            BOARD,
-            "-m",
-            MODEL,
-            "-n",
-            "200",
-            "--build-dir",
-            str(build_root),
-            "--log",
-            str(log),
-            "--json",
-            str(tmp_path / "r.json"),
-            "--junit",
-            str(tmp_path / "r.xml"),
-            "--html",
-            str(tmp_path / "r.html"),
-        ]
-    )
-    _wait_for(lambda: len({v for v, _ in logged_layers(log)}) >= 3, proc, "three judged vectors")
-    emulators = qemu_children(proc.pid)
+    proc, emulators = _run_with_reports(200, build_root, tmp_path, qemu_children, logged_layers)
     os.kill(emulators[0], signal.SIGKILL)
     code, out, err = _finish(proc, emulators)
     assert code == 4, err
