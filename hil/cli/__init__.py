@@ -1,13 +1,14 @@
 """The ``hil`` command line: the root app only assembles commands.
 
 Every command lives in its own module under ``hil.cli`` and exposes
-``register(app)``. ``main`` is the one error boundary: a HilError becomes
+``register(app)``; the modules are found, not listed. ``main`` is the one error boundary: a HilError becomes
 one red line plus a hint and the error class's exit code.
 """
 
 from __future__ import annotations
 
 import importlib
+import pkgutil
 import signal
 import sys
 import threading
@@ -21,17 +22,6 @@ from hil.cli.command_tree import finish
 from hil.cli.console import err_console, set_verbose, verbose
 from hil.cli.setting_sources import report_sources
 from hil.errors import HilError, Terminated
-
-COMMAND_MODULES = (
-    "conformance",
-    "bench",
-    "build",
-    "flash",
-    "run",
-    "soak",
-    "boards",
-    "model",
-)
 
 app = typer.Typer(
     name="hil",
@@ -66,14 +56,17 @@ def _root(
     set_verbose(verbose_flag)
 
 
-for _name in COMMAND_MODULES:
-    try:
-        _module = importlib.import_module(f"hil.cli.{_name}")
-    except ModuleNotFoundError as exc:  # command not built yet
-        if exc.name != f"hil.cli.{_name}":
-            raise
-        continue
-    _module.register(app)
+def _register_commands() -> None:
+    """Every module of this package that defines ``register(app)`` adds its commands:
+    a new command is a new module, with no list to edit."""
+    for info in sorted(pkgutil.iter_modules(__path__), key=lambda m: m.name):
+        module = importlib.import_module(f"{__name__}.{info.name}")
+        register = getattr(module, "register", None)
+        if callable(register):
+            register(app)
+
+
+_register_commands()
 
 
 def main(argv: list[str] | None = None) -> int:
