@@ -98,18 +98,8 @@ def check_distinct(paths: dict[str, Path | None]) -> None:
 
 def write_text(path: Path, text: str, what: str = "") -> None:
     """Write ``text`` to ``path`` by the rule above; an OS failure is one ConfigError."""
-    label = f"{what} {_show(path)}" if what else _show(path)
     try:
-        kind = _kind_of(path)
-        if kind == "dir":
-            raise ConfigError(
-                f"cannot write {label}: it is a folder", hint="give the path of a file"
-            )
-        if kind == "other":
-            raise ConfigError(
-                f"cannot write {label}: it is not a regular file, a character device or a FIFO",
-                hint="give the path of a file",
-            )
+        kind = _writable_kind(path, what)
         if kind == "stream":
             with open(path, "w", encoding="utf-8") as f:
                 f.write(text)
@@ -121,27 +111,42 @@ def write_text(path: Path, text: str, what: str = "") -> None:
 
 def open_for_writing(path: Path, what: str = ""):
     """``path`` opened for writing in place (a log that grows as results arrive)."""
-    label = f"{what} {_show(path)}" if what else _show(path)
-    if _kind_of(path) in ("dir", "other"):
-        raise ConfigError(
-            f"cannot write {label}: it is not a regular file, a character device or a FIFO",
-            hint="give the path of a file",
-        )
+    _writable_kind(path, what)
     try:
         Path(path).parent.mkdir(parents=True, exist_ok=True)
         return open(path, "w", encoding="utf-8")
     except OSError as exc:
         raise ConfigError(
-            f"cannot write {label}: {exc.strerror or exc}", hint="give another path"
+            f"cannot write {_label(path, what)}: {exc.strerror or exc}", hint="give another path"
         ) from None
 
 
 def write_error(path: Path, exc: OSError, what: str = "") -> ConfigError:
     """The one-line error for a write to ``path`` that failed part-way."""
-    label = f"{what} {_show(path)}" if what else _show(path)
     return ConfigError(
-        f"cannot write {label}: {exc.strerror or exc}", hint="free space there or give another path"
+        f"cannot write {_label(path, what)}: {exc.strerror or exc}",
+        hint="free space there or give another path",
     )
+
+
+def _writable_kind(path: Path, what: str) -> str:
+    """``path``'s kind (see _kind_of), refusing the kinds no report is written to."""
+    kind = _kind_of(path)
+    if kind == "dir":
+        raise ConfigError(
+            f"cannot write {_label(path, what)}: it is a folder", hint="give the path of a file"
+        )
+    if kind == "other":
+        raise ConfigError(
+            f"cannot write {_label(path, what)}: it is not a regular file, a character "
+            "device or a FIFO",
+            hint="give the path of a file",
+        )
+    return kind
+
+
+def _label(path: Path, what: str) -> str:
+    return f"{what} {_show(path)}" if what else _show(path)
 
 
 # -- helpers ----------------------------------------------------------------

@@ -98,11 +98,7 @@ def _main(argv: list[str] | None) -> int:
         command = report_sources(finish(typer.main.get_command(app)))
         code = command.main(args=argv, prog_name="hil", standalone_mode=False)
         if code == 130:
-            err_console.print(
-                "[bold red]INTERRUPTED[/] before it finished; nothing was judged complete",
-                highlight=False,
-            )
-            return 130
+            return _interrupted()
         if isinstance(code, int) and code:
             return code
     except HilError as exc:
@@ -113,12 +109,8 @@ def _main(argv: list[str] | None) -> int:
         if exc.hint:
             err_console.print(f"[yellow]hint:[/] {escape(exc.hint)}", highlight=False)
         return exc.exit_code
-    except KeyboardInterrupt:
-        err_console.print(
-            "[bold red]INTERRUPTED[/] before it finished; nothing was judged complete",
-            highlight=False,
-        )
-        return 130
+    except KeyboardInterrupt:  # outside a command's own invocation (Typer catches inside)
+        return _interrupted()
     except typer.Exit as exc:
         return exc.exit_code
     except SystemExit as exc:
@@ -143,6 +135,15 @@ def _main(argv: list[str] | None) -> int:
             return 130
         raise
     return 0
+
+
+def _interrupted() -> int:
+    """Ctrl-C or SIGTERM that no command turned into its own Interrupted error."""
+    err_console.print(
+        "[bold red]INTERRUPTED[/] before it finished; nothing was judged complete",
+        highlight=False,
+    )
+    return 130
 
 
 def _command_path(argv: list[str] | None) -> str:

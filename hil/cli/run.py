@@ -10,7 +10,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from hil.cli.build import build_image
 from hil.cli.console import console
-from hil.cli.cut_short import judged_until_cut
+from hil.cli.cut_short import judged_until_cut, raise_unless_passed
 from hil.cli.lab_bench import runner_options
 from hil.cli.options import (
     DEFAULT_BOARD,
@@ -25,7 +25,6 @@ from hil.cli.options import (
     ProbeOpt,
     TimeoutOpt,
 )
-from hil.errors import HilError, MismatchError
 
 
 def register(app: typer.Typer) -> None:
@@ -306,14 +305,11 @@ def register(app: typer.Typer) -> None:
                     write_html(report, html_path)
                 for d in devs:
                     print_link_stats(console, d.session, faults)
-        if not report.passed and report.verdict != "fail":
-            raise HilError(f"INCOMPLETE: {report.incomplete_text()}", hint=_resume_hint(log_path))
-        if not report.passed:
-            bad = report.first_bad_layer()
-            raise MismatchError(
-                f"layer {bad.index} {bad.name} ({bad.function}) differs from the reference",
-                hint=f"per-layer details: {html_path or json_path or log_path}",
-            )
+        raise_unless_passed(
+            report,
+            mismatch_hint=f"per-layer details: {html_path or json_path or log_path}",
+            incomplete_hint=_resume_hint(log_path),
+        )
         if gate is not None or save_baseline_path:
             _budget(report, gate, tolerance, save_baseline_path)
 

@@ -14,9 +14,9 @@ from typing import Annotated, Optional
 import typer
 
 from hil.cli.console import console
-from hil.cli.cut_short import judged_until_cut
+from hil.cli.cut_short import judged_until_cut, raise_unless_passed
 from hil.cli.options import BoardOpt, BuildDirOpt, ModelOpt, PortOpt, TimeoutOpt
-from hil.errors import ConfigError, HilError, MismatchError
+from hil.errors import ConfigError
 
 DEFAULT_FAULTS = "drop=0.001,flip=0.001,seed=7"
 
@@ -205,14 +205,7 @@ def register(app: typer.Typer) -> None:
                     _write_soak_json(
                         json_path, report, b.id, dump, faults, elapsed, stats, resetter.count
                     )
-        if not report.matched:
-            bad = report.first_bad_layer()
-            raise MismatchError(
-                f"layer {bad.index} {bad.name} ({bad.function}) differs from the "
-                "reference under link faults"
-            )
-        if not report.passed:
-            raise HilError(f"INCOMPLETE: {report.incomplete_text()}")
+        raise_unless_passed(report, where=" under link faults")
 
 
 def _write_soak_json(
