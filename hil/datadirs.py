@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 PACKAGE = Path(__file__).resolve().parent
@@ -14,3 +15,10 @@ def data_dir(name: str) -> Path:
     to their own build directory."""
     installed = INSTALLED / name
     return installed if installed.is_dir() else PACKAGE.parent / name
+
+
+def firmware_root() -> Path:
+    """The firmware source tree: $HIL_FIRMWARE_DIR, else firmware/ as installed
+    with hil (or the checkout's). Only read: builds write under their build dir."""
+    env = os.environ.get("HIL_FIRMWARE_DIR")
+    return Path(env) if env else data_dir("firmware")

@@ -91,11 +91,11 @@ def _as_pytest_failure() -> Iterator[None]:
 
 @pytest.fixture(scope="session")
 def hil_board(pytestconfig: pytest.Config):
-    """The hil.boards.Board given with --hil-board; skips the test when none was given."""
+    """The hil.config.boards.Board given with --hil-board; skips the test when none was given."""
     spec = pytestconfig.getoption("--hil-board")
     if spec is None:
         pytest.skip(_NO_BOARD)
-    from hil.boards import load_board
+    from hil.config.boards import load_board
 
     with _as_pytest_failure():
         return load_board(spec)
@@ -112,12 +112,12 @@ def hil_network(pytestconfig: pytest.Config):
 
 @pytest.fixture(scope="session")
 def hil_device(pytestconfig: pytest.Config, hil_board, hil_network):
-    """A connected, handshaken hil.deploy.Device running ``hil_network`` on ``hil_board``.
+    """A connected, handshaken hil.device.connect.Device running ``hil_network`` on ``hil_board``.
 
     Built and started once per session and shut down at its end. The image is
     checked against the network (model hash, board) before any test uses it.
     """
-    from hil.deploy import default_build_root, open_device, prepare_image
+    from hil.device.connect import default_build_root, open_device, prepare_image
     from hil.model.hashing import model_hash
 
     opt = pytestconfig.getoption

@@ -6,7 +6,7 @@ from typing import Annotated, List, Optional
 
 import typer
 
-from hil.bench import DEFAULT_REPEAT, bench_reference, render_bench
+from hil.bench.reference import DEFAULT_REPEAT, bench_reference, render_bench
 from hil.cli.console import console
 from hil.cli.options import BuildDirOpt
 from hil.errors import ConfigError
@@ -45,10 +45,10 @@ def device(
     build_dir: BuildDirOpt = None,
 ) -> None:
     """Validated vectors per second at each baud rate, full dumps vs digests, against the ideal."""
-    from hil.bench_device import DEFAULT_BAUDS, render_link_bench, run_link_bench
-    from hil.boards import load_board
+    from hil.bench.device import DEFAULT_BAUDS, render_link_bench, run_link_bench
     from hil.cli.build import check_outputs
     from hil.cli.option_checks import at_least
+    from hil.config.boards import load_board
     from hil.model.io import load_model
 
     for rate in baud or ():
@@ -87,12 +87,12 @@ def devices(
     """Validated vectors per second with 1..N devices sharing the vectors (digest mode)."""
     from rich.table import Table
 
-    from hil.bench_device import measure_shards
-    from hil.boards import load_board
+    from hil.bench.device import measure_shards
     from hil.cli.build import check_outputs
     from hil.cli.option_checks import at_least
-    from hil.deploy import EMULATED_KINDS, prepare_image
-    from hil.inputs import generated_inputs
+    from hil.config.boards import load_board
+    from hil.device.connect import EMULATED_KINDS, prepare_image
+    from hil.model.inputs import generated_inputs
     from hil.model.io import load_model
 
     at_least("--devices", count, example=2)

@@ -13,7 +13,7 @@ def register(app: typer.Typer) -> None:
     @app.command("boards")
     def boards_cmd() -> None:
         """List the boards defined under boards/*.toml."""
-        from hil.boards import load_all_boards
+        from hil.config.boards import load_all_boards
 
         table = Table(title="boards")
         for col in ("id", "kind", "core", "variant", "description"):

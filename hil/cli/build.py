@@ -26,7 +26,7 @@ def check_outputs(
     """Check every path a command will write before it starts any work: the output
     ``files`` by option, the build directory (and its sub-``folders``) and the object
     cache. Returns the build directory."""
-    from hil.deploy import default_build_root
+    from hil.device.connect import default_build_root
     from hil.firmware.build import check_cache_dir
     from hil.outputs import check_distinct, check_output_dir, check_output_file
 
@@ -45,7 +45,7 @@ def check_outputs(
 
 def build_image(board, network, build_root, cmsis_nn=None):
     """prepare_image with the build's progress shown on the console."""
-    from hil.deploy import prepare_image
+    from hil.device.connect import prepare_image
 
     with console.status(f"building {network.name} for {board.id}") as status:
         return prepare_image(
@@ -74,8 +74,8 @@ def register(app: typer.Typer) -> None:
         build_dir: BuildDirOpt = None,
     ) -> None:
         """Build the firmware image that runs MODEL on BOARD; report flash and RAM use."""
-        from hil.boards import load_board
         from hil.cli.option_checks import check_cmsis_nn
+        from hil.config.boards import load_board
         from hil.model.io import load_model
 
         check_cmsis_nn(cmsis_nn)

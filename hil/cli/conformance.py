@@ -13,9 +13,9 @@ from hil.cli.build import build_image
 from hil.cli.console import console
 from hil.cli.options import BuildDirOpt, CmsisNnOpt, PortOpt, TimeoutOpt
 from hil.cli.setting_sources import on_command_line
-from hil.conformance import render_report, run_conformance
 from hil.errors import ConfigError, Interrupted, MismatchError, interruption_name
 from hil.reference.spec import KERNEL_SPECS, VARIANTS
+from hil.validate.conformance import render_report, run_conformance
 
 
 def _count_cases(directory: Path) -> int:
@@ -108,14 +108,14 @@ def _check_skips(directory: Path, skip: frozenset[str]) -> None:
 
 
 def _on_device(directory, board, variant, function, skip, cmsis_nn, build_dir, port, timeout):
-    from hil.boards import load_board
     from hil.cli.build import check_outputs
     from hil.cli.option_checks import check_cmsis_nn
+    from hil.config.boards import load_board
 
     check_cmsis_nn(cmsis_nn)
-    from hil.deploy import open_device
-    from hil.device_conformance import device_runner
+    from hil.device.connect import open_device
     from hil.model.examples import build_example
+    from hil.validate.device_conformance import device_runner
 
     b = load_board(board)
     if variant is not None and variant != b.variant:

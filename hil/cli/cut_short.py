@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Iterator, Protocol
 from hil.errors import HilError, Interrupted, MismatchError, interruption_name
 
 if TYPE_CHECKING:
-    from hil.report import RunReport
+    from hil.validate.run_report import RunReport
 
 
 class CutShortReport(Protocol):

@@ -59,10 +59,10 @@ def register(app: typer.Typer) -> None:
         lab: LabOpt = None,
     ) -> None:
         """Build MODEL for BOARD, put it on the board (for an emulator: boot it) and handshake."""
-        from hil.boards import load_board
         from hil.cli.build import check_outputs
         from hil.cli.option_checks import check_cmsis_nn, check_lab_options
-        from hil.deploy import open_device
+        from hil.config.boards import load_board
+        from hil.device.connect import open_device
         from hil.model.hashing import model_hash
         from hil.model.io import load_model
 

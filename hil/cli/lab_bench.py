@@ -9,7 +9,7 @@ from typing import Iterator
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeElapsedColumn
 
-from hil.boards import Board
+from hil.config.boards import Board
 
 
 class FlashBar:

@@ -8,8 +8,8 @@ from typing import Annotated, Optional
 
 import typer
 
-from hil.boards import DEFAULT_BOARD  # noqa: F401  (declared with what they name)
 from hil.cli.setting_sources import as_given
+from hil.config.boards import DEFAULT_BOARD  # noqa: F401  (declared with what they name)
 from hil.errors import ConfigError
 from hil.model.examples import DEFAULT_MODEL  # noqa: F401
 

@@ -140,9 +140,6 @@ def register(app: typer.Typer) -> None:
         ] = False,
     ) -> None:
         """Run MODEL on BOARD and check every layer of every vector bit-exactly."""
-        from hil.baseline import load_baseline, parse_tolerance
-        from hil.boards import load_board
-        from hil.check import DUMP_CHOICES
         from hil.cli.build import check_outputs
         from hil.cli.click_api import get_current_context
         from hil.cli.option_checks import (
@@ -153,17 +150,30 @@ def register(app: typer.Typer) -> None:
             check_needs,
         )
         from hil.cli.soak import fault_injector, print_link_stats
-        from hil.deploy import EMULATED_KINDS
+        from hil.config.boards import load_board
+        from hil.device.connect import EMULATED_KINDS
+        from hil.device.shard import open_devices
         from hil.errors import ConfigError
-        from hil.inputs import generated_inputs, load_inputs
+        from hil.firmware.image import symbolized
         from hil.model.hashing import model_hash
+        from hil.model.inputs import generated_inputs, load_inputs
         from hil.model.io import load_model
-        from hil.report import RunInfo, RunReport
-        from hil.report_html import write_html
-        from hil.resume import LazyLog, check_same_run, inputs_digest, inputs_record, read_log
-        from hil.run_log import build_dir_lock, latest_log, new_log_path, point_latest
-        from hil.shard import check_sharded, open_devices
-        from hil.symbols import symbolized
+        from hil.report.html import write_html
+        from hil.report.json_file import write_json
+        from hil.report.junit import write_junit
+        from hil.report.run_log import build_dir_lock, latest_log, new_log_path, point_latest
+        from hil.report.terminal import render
+        from hil.validate.baseline import load_baseline, parse_tolerance
+        from hil.validate.check import DUMP_CHOICES
+        from hil.validate.resume import (
+            LazyLog,
+            check_same_run,
+            inputs_digest,
+            inputs_record,
+            read_log,
+        )
+        from hil.validate.run_report import RunInfo, RunReport
+        from hil.validate.sharded import check_sharded
 
         check_generated_only(inputs, {"vectors": "--vectors/-n", "seed": "--seed"})
         check_needs(
@@ -296,11 +306,11 @@ def register(app: typer.Typer) -> None:
             finally:
                 # Whatever was judged before a failure still makes it into every report,
                 # marked incomplete when the run was cut short.
-                report.render(console)
+                render(report, console)
                 if json_path:
-                    report.write_json(json_path)
+                    write_json(report, json_path)
                 if junit_path:
-                    report.write_junit(junit_path)
+                    write_junit(report, junit_path)
                 if html_path:
                     write_html(report, html_path)
                 for d in devs:
@@ -316,7 +326,7 @@ def register(app: typer.Typer) -> None:
 
 def _budget(report, gate, tolerance: float, save_to: Path | None) -> None:
     """Write this run's counts, then gate them against the stored baseline."""
-    from hil.baseline import baseline_from_report, compare_counts, save_baseline
+    from hil.validate.baseline import baseline_from_report, compare_counts, save_baseline
 
     now = baseline_from_report(report)
     if save_to:

@@ -25,7 +25,7 @@ def fault_injector(spec: str | None, baud: int | None):
     """The LinkFaults for --link-faults/--link-baud, or None for a plain link."""
     from dataclasses import replace
 
-    from hil.linkfaults import LinkFaults, parse_spec
+    from hil.transport.faults import LinkFaults, parse_spec
 
     if spec is None and baud is None:
         return None
@@ -130,15 +130,15 @@ def register(app: typer.Typer) -> None:
         ] = None,
     ) -> None:
         """Run VECTORS through a fault-injected link; every layer still judged bit-exactly."""
-        from hil.boards import load_board
-        from hil.check import DUMP_CHOICES, check_vectors
         from hil.cli.build import check_outputs
-        from hil.deploy import open_device, prepare_image
-        from hil.inputs import generated_inputs
+        from hil.config.boards import load_board
+        from hil.device.connect import open_device, prepare_image
+        from hil.firmware.image import symbolized
         from hil.model.hashing import model_hash
+        from hil.model.inputs import generated_inputs
         from hil.model.io import load_model
-        from hil.report import RunInfo, RunReport
-        from hil.symbols import symbolized
+        from hil.validate.check import DUMP_CHOICES, check_vectors
+        from hil.validate.run_report import RunInfo, RunReport
 
         root = check_outputs(build_dir, {"--json": json_path}, folders=("logs",))
         if dump not in DUMP_CHOICES:

@@ -19,9 +19,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Sequence
 
-from hil.boards import Board
+from hil.config.boards import Board
+from hil.datadirs import firmware_root
 from hil.errors import BuildError
-from hil.firmware import firmware_root
 from hil.firmware.nn_backend import NnBackend, genuine_backend, portable_backend
 from hil.firmware.toolchain import Toolchain, find_toolchain, section_sizes
 from hil.firmware.watchdog import watchdog_define
@@ -214,7 +214,7 @@ def _plan(
         "HIL_BOARD_ID": f'"{board.id}"',
         "HIL_CORE": f'"{board.core}"',
         "HIL_UART_BAUD": f"{board.baud}u",
-        **watchdog_define(board),  # images with a model raise it (hil.deploy)
+        **watchdog_define(board),  # images with a model raise it (hil.device.connect)
     }
     if backend and backend.name == "cmsis-nn":
         defines["HIL_NN_BACKEND_CMSIS_NN"] = "1"

@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 from typing import Sequence
 
-from hil.boards import Board
+from hil.config.boards import Board
 
 # The plain-C kernels take about 12 instructions per MAC on a Cortex-M3 and
 # the DSP path fewer; 32 leaves room for memory stalls on silicon.

@@ -78,7 +78,7 @@ class FaultInfo:
         return bit_names(self.registers["hfsr"], HFSR_BITS)
 
     def describe(self, symbols=None) -> str:
-        """One line; ``symbols`` (hil.symbols.SymbolTable) adds function names at PC/LR."""
+        """One line; ``symbols`` (hil.firmware.image.SymbolTable) adds function names at PC/LR."""
         r = self.registers
         where = {"layer": f"in layer {self.index}", "kernel": f"in kernel id {self.index}"}
         if self.watchdog:

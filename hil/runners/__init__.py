@@ -9,7 +9,7 @@ from __future__ import annotations
 import importlib
 from pathlib import Path
 
-from hil.boards import Board
+from hil.config.boards import Board
 from hil.errors import ConfigError
 from hil.runners.base import EXIT_STATUS, ICOUNT, RESET, Runner
 

@@ -22,9 +22,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
 
-from hil.boards import Board
+from hil.config.boards import Board
+from hil.config.lab import Lab, load_lab
 from hil.errors import ConfigError, DeviceError
-from hil.lab import Lab, load_lab
 from hil.runners import serial_ports
 from hil.runners.base import RESET, Runner
 

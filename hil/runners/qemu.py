@@ -4,7 +4,7 @@ The host binds both sockets (UART and QMP) to port 0 and hands QEMU the
 listening file descriptors, so there is no port race. The UART chardev
 waits for the host to connect before the guest runs, so no output is lost.
 ``-icount`` makes the port's timer counts proportional to executed
-instructions and repeatable (see hil.boards for the conversion).
+instructions and repeatable (see hil.config.boards for the conversion).
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ import time
 from pathlib import Path
 from typing import Sequence
 
-from hil.boards import Board, icount_instructions_per_tick
+from hil.config.boards import Board, icount_instructions_per_tick
 from hil.errors import ConfigError, DeviceError
 from hil.runners.base import EXIT_STATUS, ICOUNT, RESET
 from hil.runners.process import ProcessRunner, check_elf

@@ -22,7 +22,7 @@ import socket
 import time
 from pathlib import Path
 
-from hil.boards import Board
+from hil.config.boards import Board
 from hil.errors import ConfigError, DeviceError
 from hil.runners.process import ProcessRunner, check_elf
 

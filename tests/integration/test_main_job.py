@@ -12,16 +12,16 @@ import time
 
 import pytest
 
-from hil.boards import load_board
-from hil.check import check_vectors
 from hil.cli import main
-from hil.deploy import open_device, prepare_image
+from hil.config.boards import load_board
+from hil.device.connect import open_device, prepare_image
+from hil.device.session import DeviceFault
 from hil.errors import DeviceError
-from hil.inputs import generated_inputs
 from hil.model.examples import build_example
 from hil.model.hashing import model_hash
-from hil.report import RunInfo, RunReport
-from hil.session import DeviceFault
+from hil.model.inputs import generated_inputs
+from hil.validate.check import check_vectors
+from hil.validate.run_report import RunInfo, RunReport
 
 pytestmark = [pytest.mark.qemu, pytest.mark.needs_qemu, pytest.mark.needs_arm_gcc]
 BOARDS = ("qemu-m7", "qemu-m4", "qemu-m3")
@@ -186,11 +186,11 @@ def test_firmware_fault_reports_its_registers(build_root, tmp_path):
 def test_fault_through_the_cli_is_one_line_and_exit_code_4(
     build_root, tmp_path, capsys, monkeypatch
 ):
-    import hil.deploy
+    import hil.device.connect
 
-    real = hil.deploy.prepare_image
+    real = hil.device.connect.prepare_image
     monkeypatch.setattr(
-        hil.deploy,
+        hil.device.connect,
         "prepare_image",
         lambda *a, **k: real(*a, **{**k, "defines": {"HIL_TEST_FAULT_AT_LAYER": "1"}}),
     )

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 import serial
 
-from hil.boards import load_board
+from hil.config.boards import load_board
 from hil.errors import ConfigError, DeviceError
 from hil.firmware.build import FirmwareImage, build_firmware
 from hil.runners import RESET, runner_for
@@ -238,7 +238,7 @@ def test_atexit_stops_a_forgotten_runner(images, tmp_path: Path) -> None:
     script = (
         "import sys\n"
         "from pathlib import Path\n"
-        "from hil.boards import load_board\n"
+        "from hil.config.boards import load_board\n"
         "from hil.runners.qemu import QemuRunner\n"
         f"r = QemuRunner(load_board('qemu-m3'), Path({str(images['qemu-m3'].elf)!r}), Path({str(tmp_path)!r}))\n"
         "r.start()\n"

@@ -13,15 +13,15 @@ from pathlib import Path
 
 import pytest
 
-from hil.boards import load_board
 from hil.cli import main
-from hil.deploy import open_device, prepare_image
+from hil.config.boards import load_board
+from hil.device.connect import open_device, prepare_image
 from hil.errors import DeviceError
-from hil.inputs import generated_inputs
-from hil.linkfaults import LinkFaults
+from hil.firmware.image import symbolized
 from hil.model.examples import build_example
+from hil.model.inputs import generated_inputs
 from hil.protocol.fault import DeviceFault
-from hil.symbols import symbolized
+from hil.transport.faults import LinkFaults
 
 pytestmark = [pytest.mark.qemu, pytest.mark.needs_qemu, pytest.mark.needs_arm_gcc]
 BOARD = "qemu-m3"

@@ -10,9 +10,9 @@ import numpy as np
 import pytest
 import serial
 
-from hil.boards import load_board
 from hil.cli import main
-from hil.deploy import prepare_image
+from hil.config.boards import load_board
+from hil.device.connect import prepare_image
 from hil.errors import DeviceError
 from hil.model.examples import build_example
 from hil.runners import runner_for
@@ -80,7 +80,7 @@ def test_image_built_for_another_model_or_board(
 def test_kernel_call_outside_its_limits_is_refused_by_the_arm_firmware(build_root, tmp_path):
     """kcheck.c as compiled for the board: the device refuses, names the parameter,
     and keeps serving (the next, valid call runs)."""
-    from hil.deploy import open_device
+    from hil.device.connect import open_device
     from hil.errors import KernelRefused
 
     board = load_board("qemu-m7")

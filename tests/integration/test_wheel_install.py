@@ -118,7 +118,7 @@ def test_the_sdist_and_the_wheel_carry_boards_and_firmware(dists):
 
 def test_the_fresh_venv_imports_its_own_copy(fresh):
     code = (
-        "import hil; from hil.boards import boards_dir; from hil.firmware import firmware_root; "
+        "import hil; from hil.config.boards import boards_dir; from hil.datadirs import firmware_root; "
         "print(hil.__file__); print(boards_dir()); print(firmware_root())"
     )
     result = subprocess.run(

@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-import hil.inputs
+import hil.model.inputs
 from hil.cli import main
 from hil.cli.console import verbose
 from hil.errors import ConfigError, KernelParameterError
@@ -76,10 +76,12 @@ def test_more_vectors_than_memory_holds(tmp_path, capsys):
 
 
 def test_the_vector_limit_is_half_the_memory(tmp_path, capsys, monkeypatch):
-    monkeypatch.setattr(hil.inputs, "_memory_bytes", lambda: 784 * 1000)
+    monkeypatch.setattr(hil.model.inputs, "_memory_bytes", lambda: 784 * 1000)
     code, text = run(["--vectors", "501"], tmp_path, capsys)
     assert_refused(code, text, "at most 500 vectors of lenet5", "--vectors 500 or fewer")
-    x = hil.inputs.generated_inputs(build_example("lenet5"), 500, 0)  # the limit itself is fine
+    x = hil.model.inputs.generated_inputs(
+        build_example("lenet5"), 500, 0
+    )  # the limit itself is fine
     assert x.shape == (500, 28, 28, 1)
 
 

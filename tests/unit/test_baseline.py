@@ -8,7 +8,10 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from hil.baseline import (
+from hil.device.counts import count_source
+from hil.errors import BudgetError, ConfigError
+from hil.model import Layer, Network
+from hil.validate.baseline import (
     SLACK_TICKS,
     Baseline,
     BaselineLayer,
@@ -18,11 +21,8 @@ from hil.baseline import (
     parse_tolerance,
     save_baseline,
 )
-from hil.compare import compare_layer
-from hil.counts import count_source
-from hil.errors import BudgetError, ConfigError
-from hil.model import Layer, Network
-from hil.report import RunInfo, RunReport
+from hil.validate.compare import compare_layer
+from hil.validate.run_report import RunInfo, RunReport
 
 EMULATED = count_source("systick", emulated=True, icount_shift=3)  # 5 instructions per tick
 

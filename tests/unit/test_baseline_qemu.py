@@ -7,14 +7,14 @@ from pathlib import Path
 
 import pytest
 
-from hil.baseline import baseline_from_report, compare_counts
-from hil.boards import load_board
-from hil.check import check_vectors
 from hil.cli import main
-from hil.deploy import open_device, prepare_image
-from hil.inputs import generated_inputs
+from hil.config.boards import load_board
+from hil.device.connect import open_device, prepare_image
+from hil.model.inputs import generated_inputs
 from hil.model.io import load_model
-from hil.report import RunInfo, RunReport
+from hil.validate.baseline import baseline_from_report, compare_counts
+from hil.validate.check import check_vectors
+from hil.validate.run_report import RunInfo, RunReport
 
 pytestmark = [
     pytest.mark.qemu,

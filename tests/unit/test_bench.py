@@ -1,11 +1,11 @@
-"""hil.bench and `hil bench reference` (structure only: no timed assertions)."""
+"""hil.bench.reference and `hil bench reference` (structure only: no timed assertions)."""
 
 from __future__ import annotations
 
 import pytest
 from rich.console import Console
 
-from hil.bench import bench_network, bench_reference, render_bench
+from hil.bench.reference import bench_network, bench_reference, render_bench
 from hil.cli import main
 from hil.errors import ConfigError
 from hil.model.examples import build_example

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from hil.boards import Board, boards_dir, load_all_boards, load_board
+from hil.config.boards import Board, boards_dir, load_all_boards, load_board
 from hil.errors import ConfigError
 
 VALID = {

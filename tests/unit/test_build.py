@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from hil.boards import MemoryRegion, load_board
+from hil.config.boards import MemoryRegion, load_board
 from hil.errors import BuildError
 from hil.firmware.build import FirmwareImage, build_firmware
 

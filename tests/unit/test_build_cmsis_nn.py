@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from hil.boards import load_board
+from hil.config.boards import load_board
 from hil.errors import ConfigError
 from hil.firmware.build import build_firmware
 from hil.firmware.nn_backend import genuine_backend, portable_backend

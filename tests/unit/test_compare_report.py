@@ -8,10 +8,12 @@ import xml.etree.ElementTree as ET
 import numpy as np
 import pytest
 
-from hil.compare import compare_layer, crc32
-from hil.counts import count_source
+from hil.device.counts import count_source
 from hil.model import Layer, Network
-from hil.report import RunInfo, RunReport
+from hil.report.json_file import write_json
+from hil.report.junit import write_junit
+from hil.validate.compare import compare_layer, crc32
+from hil.validate.run_report import RunInfo, RunReport
 
 
 def _network() -> Network:
@@ -87,8 +89,8 @@ def test_report_aggregates_and_writes_files(tmp_path):
     assert not r.passed
     assert r.first_bad_layer().name == "softmax"
     assert "first bad layer: 1 softmax" in r.summary_line()
-    r.write_json(tmp_path / "r.json")
-    r.write_junit(tmp_path / "r.xml")
+    write_json(r, tmp_path / "r.json")
+    write_junit(r, tmp_path / "r.xml")
     data = json.loads((tmp_path / "r.json").read_text())
     assert data["passed"] is False
     assert data["layers"][0]["count"] == 200 and data["layers"][0]["count_unit"] == "instructions"

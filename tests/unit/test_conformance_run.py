@@ -1,4 +1,4 @@
-"""hil.conformance and `hil conformance`: discovery, reporting, failure detection."""
+"""hil.validate.conformance and `hil conformance`: discovery, reporting, failure detection."""
 
 from __future__ import annotations
 
@@ -10,9 +10,9 @@ from rich.console import Console
 
 import hil.reference.softmax as softmax_module
 from hil.cli import main
-from hil.conformance import KernelResult, render_report, run_conformance
 from hil.errors import ConfigError
 from hil.reference import PLANNERS, call_kernel
+from hil.validate.conformance import KernelResult, render_report, run_conformance
 
 
 def test_cli_main_set_passes(vectors_dir, capsys):

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from hil.conformance import run_conformance
 from hil.reference.spec import KERNEL_SPECS, VARIANT_DEPENDENT
+from hil.validate.conformance import run_conformance
 
 FUNCTIONS = sorted(KERNEL_SPECS)
 COMMON = sorted(set(KERNEL_SPECS) - VARIANT_DEPENDENT)

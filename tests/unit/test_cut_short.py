@@ -10,13 +10,15 @@ import xml.etree.ElementTree as ET
 import numpy as np
 import pytest
 
-from hil.compare import compare_layer
-from hil.counts import count_source
+from hil.device.counts import count_source
 from hil.errors import DeviceError, DeviceGone, Interrupted
 from hil.model import Layer, Network
 from hil.protocol.link import Link
-from hil.report import RunInfo, RunReport
-from hil.report_html import render_html
+from hil.report.html import render_html
+from hil.report.json_file import write_json
+from hil.report.junit import write_junit
+from hil.validate.compare import compare_layer
+from hil.validate.run_report import RunInfo, RunReport
 
 
 def _network() -> Network:
@@ -55,13 +57,13 @@ def test_fewer_vectors_than_requested_is_incomplete_everywhere(tmp_path):
     assert line.startswith("INCOMPLETE: 13 of 400 vectors") and "interrupted (SIGINT)" in line
     assert "PASS" not in line
 
-    report.write_json(tmp_path / "r.json")
+    write_json(report, tmp_path / "r.json")
     d = json.loads((tmp_path / "r.json").read_text())
     assert d["passed"] is False and d["complete"] is False and d["verdict"] == "incomplete"
     assert (d["vectors_requested"], d["vectors_done"]) == (400, 13)
     assert d["incomplete_reason"] == "interrupted (SIGINT)"
 
-    report.write_junit(tmp_path / "r.xml")
+    write_junit(report, tmp_path / "r.xml")
     suite = ET.parse(tmp_path / "r.xml").getroot().find("testsuite")
     assert suite.get("errors") == "1"
     errors = suite.findall("testcase/error")
@@ -96,12 +98,12 @@ def test_layer_words_count_vectors_that_differ():
 
 
 def _command_raising(monkeypatch, exc_factory):
-    import hil.boards
+    import hil.config.boards
 
     def boom():
         raise exc_factory()
 
-    monkeypatch.setattr(hil.boards, "load_all_boards", boom)
+    monkeypatch.setattr(hil.config.boards, "load_all_boards", boom)
 
 
 def test_ctrl_c_in_any_command_exits_130(monkeypatch, capsys):

@@ -1,4 +1,4 @@
-"""The firmware application built for the host and driven through hil.session.
+"""The firmware application built for the host and driven through hil.device.session.
 
 Same sources as on a board (firmware/src + firmware/nn + generated
 model_data.c), with firmware/port/host as the HAL: its UART is a TCP socket
@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from hil.device.session import DeviceSession, KernelRefused
 from hil.errors import ProtocolError
 from hil.model.examples import build_example, example_inputs
 from hil.model.hashing import model_hash
@@ -26,7 +27,6 @@ from hil.protocol.link import Link
 from hil.protocol.messages import pack, unpack
 from hil.reference.network import run_network
 from hil.reference.spec import KERNEL_SPECS
-from hil.session import DeviceSession, KernelRefused
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "protocol_host"))
 import hostfw  # noqa: E402

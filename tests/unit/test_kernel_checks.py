@@ -17,6 +17,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from hil.device.session import DeviceSession
 from hil.errors import KernelParameterError, KernelRefused
 from hil.model.layer import Layer, Network
 from hil.protocol import generated as g
@@ -24,7 +25,6 @@ from hil.protocol.link import Link
 from hil.protocol.messages import pack, unpack
 from hil.reference.spec import FUNCTION_IDS, KERNEL_SPECS
 from hil.reference.validation import validate_params
-from hil.session import DeviceSession
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "protocol_host"))
 import hostfw  # noqa: E402
@@ -415,7 +415,7 @@ def test_session_turns_a_refusal_into_an_error_naming_the_parameter(device):
 
 
 def test_a_refusal_of_a_valid_call_says_host_and_device_disagree():
-    from hil.session import _kernel_refusal
+    from hil.device.session import _kernel_refusal
 
     spec = KERNEL_SPECS["arm_fully_connected_q7"]
     done = {"status": KS["PARAM_RANGE"], "param": 3}  # out_shift, valid on the host
@@ -452,9 +452,9 @@ def test_session_names_a_too_small_scratch(device):
 def test_device_conformance_refuses_bad_cases_on_the_host(device, tmp_path):
     """A case the reference refuses fails as an "error" case, as on the host;
     the device never sees it."""
-    from hil.conformance import run_case
-    from hil.counts import CountSource
-    from hil.device_conformance import device_runner
+    from hil.device.counts import CountSource
+    from hil.validate.conformance import run_case
+    from hil.validate.device_conformance import device_runner
 
     runner = device_runner(device[1], CountSource("host", "ticks", 1.0))
     p = {**BASE["arm_softmax_q7"]}

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
+from hil.config.lab import Lab, LabBoard, lab_path, load_lab
 from hil.errors import ConfigError
-from hil.lab import Lab, LabBoard, lab_path, load_lab
 
 GOOD = """
 [boards.nucleo-f746]

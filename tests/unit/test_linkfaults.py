@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from hil.errors import ConfigError
-from hil.linkfaults import FaultSpec, LinkCut, LinkFaults, parse_spec
+from hil.transport.faults import FaultSpec, LinkCut, LinkFaults, parse_spec
 
 DATA = bytes(range(256)) * 64
 

@@ -7,10 +7,10 @@ import subprocess
 
 import pytest
 
+from hil.firmware.image import Symbol, SymbolTable, symbolized
 from hil.protocol import generated as g
 from hil.protocol.fault import DeviceFault, decode_fault
 from hil.protocol.messages import pack
-from hil.symbols import Symbol, SymbolTable, symbolized
 
 UNDEFINSTR, MSTKERR, DACCVIOL, MMARVALID = 1 << 16, 1 << 4, 1 << 1, 1 << 7
 

@@ -13,10 +13,10 @@ from pathlib import Path
 
 import pytest
 
-from hil.boards import load_board
 from hil.cli import main
+from hil.config.boards import load_board
+from hil.config.lab import Lab, LabBoard
 from hil.errors import ConfigError, DeviceError
-from hil.lab import Lab, LabBoard
 from hil.runners import pyocd as runner_module
 from hil.runners import runner_for, serial_ports
 from hil.runners.pyocd import PyocdApi, PyocdRunner, load_segments
@@ -438,7 +438,7 @@ def test_the_real_pyocd_exceptions_are_mapped():
 def lenet5_image(tmp_path_factory, require_tool):
     """Built once: the CLI tests are about what happens after the build."""
     require_tool("arm_gcc")
-    from hil.deploy import prepare_image
+    from hil.device.connect import prepare_image
     from hil.model.io import load_model
 
     return prepare_image(
@@ -448,10 +448,10 @@ def lenet5_image(tmp_path_factory, require_tool):
 
 @pytest.fixture
 def flash_cli(tmp_path, monkeypatch, lenet5_image):
-    import hil.deploy
+    import hil.device.connect
 
     monkeypatch.chdir(tmp_path)
-    monkeypatch.setattr(hil.deploy, "prepare_image", lambda *args, **kwargs: lenet5_image)
+    monkeypatch.setattr(hil.device.connect, "prepare_image", lambda *args, **kwargs: lenet5_image)
 
     def run(*args: str) -> int:
         return main(
@@ -521,10 +521,10 @@ def test_cli_probe_option_and_lab_file_reach_the_runner(flash_cli, bench, capsys
 
 
 def test_cli_run_goes_through_the_pyocd_runner(tmp_path, monkeypatch, lenet5_image, bench, capsys):
-    import hil.deploy
+    import hil.device.connect
 
     monkeypatch.chdir(tmp_path)
-    monkeypatch.setattr(hil.deploy, "prepare_image", lambda *args, **kwargs: lenet5_image)
+    monkeypatch.setattr(hil.device.connect, "prepare_image", lambda *args, **kwargs: lenet5_image)
     bench.probes = []
     code = main(
         [
@@ -559,7 +559,7 @@ def test_open_device_flashes_then_handshakes_over_the_port(
     sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "protocol_host"))
     import hostfw
 
-    from hil.deploy import open_device
+    from hil.device.connect import open_device
     from hil.model.io import load_model
 
     exe = hostfw.build_host_firmware(load_model("lenet5"), tmp_path, name="fw")

@@ -11,11 +11,11 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+from hil.device.session import DeviceSession
 from hil.protocol import generated as g
 from hil.protocol.frames import Frame, encode
 from hil.protocol.link import Link
 from hil.protocol.messages import pack
-from hil.session import DeviceSession
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "protocol_host"))
 from fakedev import FakeDevice  # noqa: E402

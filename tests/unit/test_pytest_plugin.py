@@ -10,7 +10,7 @@ pytest_plugins = ["pytester"]
 
 USER_TESTS = """
 import numpy as np
-from hil.inputs import generated_inputs
+from hil.model.inputs import generated_inputs
 
 
 def test_network_needs_no_board(hil_network):

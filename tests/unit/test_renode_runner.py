@@ -11,11 +11,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from hil.boards import load_board
-from hil.deploy import open_device, prepare_image
+from hil.config.boards import load_board
+from hil.device.connect import open_device, prepare_image
 from hil.errors import ConfigError, DeviceError
-from hil.inputs import generated_inputs
 from hil.model.examples import build_example
+from hil.model.inputs import generated_inputs
 from hil.reference.network import run_network
 from hil.runners import runner_for
 from hil.runners.renode import RENODE_ENV, RenodeRunner

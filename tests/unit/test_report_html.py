@@ -1,6 +1,6 @@
 """The HTML report: self-contained, labelled counts, heatmaps of where a layer differs.
 
-Reports come from the real check flow (hil.check) driven by a fake device
+Reports come from the real check flow (hil.validate.check) driven by a fake device
 that returns the reference outputs, optionally with one layer perturbed.
 """
 
@@ -16,14 +16,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from hil.check import check_vectors
-from hil.counts import count_source
-from hil.inputs import generated_inputs
+from hil.device.counts import count_source
+from hil.device.session import LayerResult
+from hil.model.inputs import generated_inputs
 from hil.model.io import load_model
 from hil.reference.network import run_network
-from hil.report import RunInfo, RunReport
-from hil.report_html import heatmap_grid, render_html, write_html
-from hil.session import LayerResult
+from hil.report.html import heatmap_grid, render_html, write_html
+from hil.validate.check import check_vectors
+from hil.validate.run_report import RunInfo, RunReport
 
 BAD_LAYER = 3  # lenet5 conv2, output 10x10x16
 BAD_CHANNEL = 5

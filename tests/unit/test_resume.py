@@ -8,9 +8,9 @@ from dataclasses import asdict
 import numpy as np
 import pytest
 
-from hil.compare import LayerVerdict
 from hil.errors import ConfigError
-from hil.resume import LazyLog, check_same_run, inputs_digest, read_log
+from hil.validate.compare import LayerVerdict
+from hil.validate.resume import LazyLog, check_same_run, inputs_digest, read_log
 
 RUN = {
     "record": "run",

@@ -13,11 +13,11 @@ import pytest
 
 from hil.cli import main
 from hil.errors import ConfigError
-from hil.inputs import generated_inputs
 from hil.model.hashing import model_hash
+from hil.model.inputs import generated_inputs
 from hil.model.io import load_model
-from hil.resume import LazyLog, PreviousRun, check_same_run, inputs_digest, inputs_record
-from hil.run_log import build_dir_lock, latest_link, latest_log, new_log_path, point_latest
+from hil.report.run_log import build_dir_lock, latest_link, latest_log, new_log_path, point_latest
+from hil.validate.resume import LazyLog, PreviousRun, check_same_run, inputs_digest, inputs_record
 
 BOARD, MODEL = "qemu-m3", "lenet5"
 RUN = ["run", "-b", BOARD, "-m", MODEL, "-n", "1"]
@@ -104,7 +104,7 @@ def test_the_lock_of_another_process_names_it_and_dies_with_it(tmp_path, capsys)
         [
             sys.executable,
             "-c",
-            "import sys, pathlib; from hil.run_log import build_dir_lock\n"
+            "import sys, pathlib; from hil.report.run_log import build_dir_lock\n"
             "with build_dir_lock(pathlib.Path(sys.argv[1])):\n"
             "    print('held', flush=True); sys.stdin.read()",
             str(root),

@@ -9,12 +9,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from hil.device.session import DeviceSession
 from hil.errors import ConfigError, DeviceError
 from hil.protocol import generated as g
 from hil.protocol.frames import Frame, encode
 from hil.protocol.link import Link
 from hil.protocol.messages import pack, unpack
-from hil.session import DeviceSession
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "protocol_host"))
 from fakedev import FakeDevice  # noqa: E402

@@ -10,13 +10,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from hil.device.session import DeviceSession
 from hil.errors import DeviceError
-from hil.inputs import generated_inputs
-from hil.linkfaults import LinkFaults
 from hil.model.examples import build_example
+from hil.model.inputs import generated_inputs
 from hil.protocol.link import Link
 from hil.reference.network import run_network
-from hil.session import DeviceSession
+from hil.transport.faults import LinkFaults
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "protocol_host"))
 import hostfw  # noqa: E402

@@ -7,15 +7,15 @@ from types import SimpleNamespace
 
 import pytest
 
-from hil.compare import crc32
-from hil.counts import count_source
+from hil.device.counts import count_source
+from hil.device.session import LayerResult
 from hil.errors import DeviceError
-from hil.inputs import generated_inputs
 from hil.model.examples import build_example
+from hil.model.inputs import generated_inputs
 from hil.reference.network import run_network
-from hil.report import RunInfo, RunReport
-from hil.session import LayerResult
-from hil.shard import check_sharded
+from hil.validate.compare import crc32
+from hil.validate.run_report import RunInfo, RunReport
+from hil.validate.sharded import check_sharded
 
 
 class FakeSession:

@@ -7,7 +7,7 @@ import tomllib
 
 import pytest
 
-from hil.boards import boards_dir, load_board, parse_board
+from hil.config.boards import boards_dir, load_board, parse_board
 from hil.errors import ConfigError
 
 PATH = boards_dir() / "nucleo-f746.toml"

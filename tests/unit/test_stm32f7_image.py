@@ -13,9 +13,9 @@ from pathlib import Path
 
 import pytest
 
-from hil.boards import load_board
-from hil.deploy import prepare_image
-from hil.firmware import firmware_root
+from hil.config.boards import load_board
+from hil.datadirs import firmware_root
+from hil.device.connect import prepare_image
 from hil.model.io import load_model
 
 pytestmark = pytest.mark.needs_arm_gcc

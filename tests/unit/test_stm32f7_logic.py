@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from hil.firmware import firmware_root
+from hil.datadirs import firmware_root
 
 pytestmark = pytest.mark.needs_gcc
 

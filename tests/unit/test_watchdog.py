@@ -11,8 +11,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from hil.boards import load_board
+from hil.config.boards import load_board
+from hil.device.session import DeviceSession
 from hil.errors import WatchdogReset
+from hil.firmware.image import Symbol, SymbolTable
 from hil.firmware.watchdog import CYCLES_PER_MAC_BOUND, WORK_MARGIN, watchdog_define, watchdog_ms
 from hil.model.examples import build_example
 from hil.protocol import generated as g
@@ -20,8 +22,6 @@ from hil.protocol.fault import DeviceFault, decode_fault
 from hil.protocol.frames import Frame, encode
 from hil.protocol.link import Link
 from hil.protocol.messages import pack
-from hil.session import DeviceSession
-from hil.symbols import Symbol, SymbolTable
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "protocol_host"))
 from fakedev import FakeDevice  # noqa: E402

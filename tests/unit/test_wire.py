@@ -7,11 +7,11 @@ from pathlib import Path
 
 import pytest
 
-from hil.inputs import generated_inputs
+from hil.device.session import DeviceSession
 from hil.model.examples import build_example
+from hil.model.inputs import generated_inputs
 from hil.protocol.link import Link
-from hil.session import DeviceSession
-from hil.wire import WireTap
+from hil.transport.wire_tap import WireTap
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "protocol_host"))
 import hostfw  # noqa: E402

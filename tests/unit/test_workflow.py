@@ -90,7 +90,7 @@ def test_runs_the_test_suite(wf):
 
 
 def test_hil_run_on_the_three_emulated_boards_with_all_reports(wf):
-    from hil.boards import load_board
+    from hil.config.boards import load_board
 
     job = wf["jobs"]["run"]
     assert job["needs"] == "test"

@@ -1,4 +1,4 @@
-"""Several devices at once: vectors are shared out, verdicts merged into one report.
+"""Vectors shared out over several devices, verdicts merged into one report.
 
 Each device gets its own worker thread that pulls the next vector index
 from a shared queue, so a slow device simply takes fewer vectors. Verdicts
@@ -10,32 +10,14 @@ from __future__ import annotations
 
 import queue
 import threading
-from contextlib import ExitStack, contextmanager
-from pathlib import Path
-from typing import Callable, Iterator
+from typing import Callable
 
 import numpy as np
 
-from hil.boards import Board
-from hil.check import check_vector
-from hil.deploy import Device, open_device
-from hil.firmware.build import FirmwareImage
+from hil.device.connect import Device
 from hil.model import Network
-from hil.report import RunReport
-
-
-@contextmanager
-def open_devices(
-    board: Board, image: FirmwareImage, count: int, *, log_dir: Path, **options
-) -> Iterator[list[Device]]:
-    """``count`` devices running ``image``; each logs to its own directory."""
-    with ExitStack() as stack:
-        yield [
-            stack.enter_context(
-                open_device(board, image, log_dir=log_dir / f"device{k}", **options)
-            )
-            for k in range(count)
-        ]
+from hil.validate.check import check_vector
+from hil.validate.run_report import RunReport
 
 
 def check_sharded(

@@ -1,4 +1,4 @@
-"""Run reports: per-layer aggregation, the terminal table, JSON and JUnit XML.
+"""The run report as data: per-layer aggregation of every vector's verdicts.
 
 A run's verdicts are folded into one row per layer (vectors aggregated).
 Results are appended to a JSON Lines log as they arrive, so a run that
@@ -9,20 +9,15 @@ from __future__ import annotations
 
 import json
 import statistics
-import xml.etree.ElementTree as ET
 from dataclasses import asdict, dataclass, field
-from pathlib import Path
 from typing import IO, Any
 
 import numpy as np
-from rich.console import Console
-from rich.table import Table
 
-from hil.compare import LayerVerdict
-from hil.counts import CountSource
+from hil.device.counts import CountSource
 from hil.model import Network
-from hil.outputs import write_text
 from hil.text import plural
+from hil.validate.compare import LayerVerdict
 
 
 @dataclass
@@ -190,56 +185,6 @@ class RunReport:
         t = s.median_ticks()
         return None if t is None else self.info.count_source.convert(t)
 
-    # -- rendering ---------------------------------------------------------
-
-    def table(self) -> Table:
-        src = self.info.count_source
-        t = Table(
-            title=f"{self.info.model} on {self.info.board} "
-            f"({self.progress_text()}, reference variant {self.info.variant})"
-        )
-        for col, just in (
-            ("#", "right"),
-            ("layer", "left"),
-            ("function", "left"),
-            ("output", "left"),
-            ("verdict", "left"),
-            ("mismatches", "right"),
-            ("max |diff|", "right"),
-            ("first mismatch", "left"),
-            (f"{src.unit} ({src.name})", "right"),
-            ("MACs", "right"),
-            (f"MACs/{src.unit[:-1] if src.unit.endswith('s') else src.unit}", "right"),
-        ):
-            t.add_column(col, justify=just)  # type: ignore[arg-type]
-        for s in self.layers:
-            n = self.count(s)
-            kind, words = s.verdict()
-            verdict = f"[{_COLOURS[kind]}]{words}[/]"
-            mism = str(s.mismatching_elements) + ("+?" if s.unknown_mismatches else "")
-            ff = s.first_failure
-            first = (
-                ""
-                if ff is None
-                else f"v{ff['vector']}[{ff['index']}] {ff['expected']}->{ff['got']}"
-                if ff["index"] is not None
-                else f"v{ff['vector']} (digest)"
-            )
-            t.add_row(
-                str(s.index),
-                s.name,
-                s.function,
-                "x".join(map(str, s.output_shape)),
-                verdict,
-                mism,
-                str(s.max_abs_diff),
-                first,
-                "" if n is None else f"{n:,}",
-                f"{s.macs:,}",
-                "" if not n or not s.macs else f"{s.macs / n:.3f}",
-            )
-        return t
-
     def summary_line(self) -> str:
         bad = [s for s in self.layers if not s.passed and s.vectors]
         total = self.vectors_done * len(self.layers)
@@ -260,15 +205,7 @@ class RunReport:
         reason = self.incomplete_reason or "not every vector was judged"
         return f"{reason} after {self.progress_text()}"
 
-    def render(self, console: Console) -> None:
-        console.print(self.table())
-        totals = [self.count(s) for s in self.layers]
-        if all(n is not None for n in totals) and totals:
-            src = self.info.count_source
-            console.print(f"total per inference: {sum(totals):,} {src.unit} (source: {src.name})")
-        console.print(self.summary_line(), markup=False)
-
-    # -- files -------------------------------------------------------------
+    # -- as plain data (the JSON report and the HTML page read it) ----------
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -303,72 +240,3 @@ class RunReport:
                 for s in self.layers
             ],
         }
-
-    def write_json(self, path: Path) -> None:
-        write_text(path, json.dumps(self.to_dict(), indent=2, sort_keys=True) + "\n", "--json")
-
-    def write_junit(self, path: Path) -> None:
-        suite_name = f"hil.{self.info.board}.{self.info.model}"
-        failures = sum(s.vectors > s.matched for s in self.layers)
-        suite = ET.Element(
-            "testsuite",
-            name=suite_name,
-            tests=str(len(self.layers) + (not self.complete)),
-            failures=str(failures),
-            errors=str(int(not self.complete)),
-        )
-        props = ET.SubElement(suite, "properties")
-        for k, v in (
-            ("board", self.info.board),
-            ("model", self.info.model),
-            ("variant", self.info.variant),
-            ("backend", self.info.backend),
-            ("count_source", self.info.count_source.name),
-            ("vectors", str(self.vectors_done)),
-            ("vectors_requested", str(self.vectors_requested or "")),
-            ("complete", str(self.complete).lower()),
-        ):
-            ET.SubElement(props, "property", name=k, value=v)
-        if not self.complete:
-            # A run cut short is an error of the run itself, not of any one layer.
-            case = ET.SubElement(suite, "testcase", classname=suite_name, name="run_complete")
-            err = ET.SubElement(
-                case, "error", type="incomplete", message=f"INCOMPLETE: {self.incomplete_text()}"
-            )
-            err.text = (
-                f"{self.vectors_done} of {self.vectors_requested} requested vectors "
-                "were judged; the layer results below cover those only"
-            )
-        for s in self.layers:
-            case = ET.SubElement(
-                suite, "testcase", classname=suite_name, name=f"{s.index:02d}_{s.name}"
-            )
-            cprops = ET.SubElement(case, "properties")
-            n = self.count(s)
-            for k, v in (
-                ("function", s.function),
-                ("macs", str(s.macs)),
-                ("count", "" if n is None else str(n)),
-                ("count_unit", self.info.count_source.unit),
-                ("count_source", self.info.count_source.name),
-            ):
-                ET.SubElement(cprops, "property", name=k, value=v)
-            if s.vectors == 0:
-                ET.SubElement(case, "skipped", message="not judged: the run ended before it")
-            if s.vectors > s.matched:
-                ff = s.first_failure or {}
-                msg = (
-                    f"{s.vectors - s.matched} of {plural(s.vectors, 'vector')} differ; "
-                    f"{s.mismatching_elements} elements, max |diff| {s.max_abs_diff}"
-                )
-                fail = ET.SubElement(case, "failure", message=msg, type="mismatch")
-                fail.text = json.dumps(ff)
-        root = ET.Element("testsuites")
-        root.append(suite)
-        ET.indent(root)
-        write_text(
-            path, ET.tostring(root, encoding="unicode", xml_declaration=True) + "\n", "--junit"
-        )
-
-
-_COLOURS = {"match": "green", "differ": "red", "not judged": "yellow"}

@@ -28,7 +28,7 @@ from typing import Any
 from rich.table import Table
 
 from hil.errors import BudgetError, ConfigError
-from hil.report import RunReport
+from hil.validate.run_report import RunReport
 
 FORMAT_VERSION = 1
 SLACK_TICKS = 2

@@ -140,7 +140,7 @@ def boards_dir() -> Path:
 
 def known_families() -> tuple[str, ...]:
     """A family exists when the firmware has a port for it."""
-    from hil.firmware import firmware_root
+    from hil.datadirs import firmware_root
 
     port = firmware_root() / "port"
     if not port.is_dir():

@@ -18,9 +18,9 @@ from typing import Any, Callable
 
 import numpy as np
 
-from hil.compare import LayerVerdict
 from hil.errors import ConfigError
 from hil.outputs import open_for_writing, write_error
+from hil.validate.compare import LayerVerdict
 
 _VERDICT_FIELDS = {f.name for f in fields(LayerVerdict)}
 
@@ -170,7 +170,7 @@ def _short(value):
 class LazyLog:
     """A log file created on the first write, so a run that fails before its
     first record (no device, bad image) leaves the previous log intact.
-    ``on_open`` runs once the file exists (hil.run_log points the latest link)."""
+    ``on_open`` runs once the file exists (hil.report.run_log points the latest link)."""
 
     def __init__(self, path: Path, on_open: Callable[[], None] | None = None) -> None:
         self.path = path

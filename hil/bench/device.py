@@ -5,7 +5,7 @@ bench UART would move them) and dump mode, vectors are validated exactly as
 ``hil run`` does (device run + host reference + per-layer verdicts), and the
 wall time per vector is set against the ideal: the input's bytes at that
 baud rate plus the device's compute time. Bytes on the wire are split by
-what they carry (hil.wire).
+what they carry (hil.transport.wire_tap).
 """
 
 from __future__ import annotations
@@ -19,17 +19,18 @@ import numpy as np
 from rich.console import Console
 from rich.table import Table
 
-from hil.bench import bench_network
-from hil.boards import Board
-from hil.check import check_vector
-from hil.deploy import open_device, prepare_image
-from hil.inputs import generated_inputs
-from hil.linkfaults import BITS_PER_BYTE, FaultSpec, LinkFaults
+from hil.bench.reference import bench_network
+from hil.config.boards import Board
+from hil.device.connect import open_device, prepare_image
+from hil.device.shard import open_devices
 from hil.model import Network
-from hil.report import RunInfo, RunReport
-from hil.shard import check_sharded, open_devices
+from hil.model.inputs import generated_inputs
 from hil.text import plural
-from hil.wire import CATEGORIES, WireAccount, WireTap
+from hil.transport.faults import BITS_PER_BYTE, FaultSpec, LinkFaults
+from hil.transport.wire_tap import CATEGORIES, WireAccount, WireTap
+from hil.validate.check import check_vector
+from hil.validate.run_report import RunInfo, RunReport
+from hil.validate.sharded import check_sharded
 
 DEFAULT_BAUDS = (115200, 921600, 2000000)
 

@@ -2,11 +2,11 @@
 
 Each case's arrays go to the device's kernel arena, the device runs the
 named CMSIS-NN function once and returns its output and tick count, which
-hil.conformance compares exactly as it does the host reference's.
+hil.validate.conformance compares exactly as it does the host reference's.
 
 Parameters are validated on the host first, so a case the reference refuses
 fails the same way here (kind "error"); a call the device then refuses
-(hil.session.KernelRefused) means host and device disagree, and ends the run.
+(hil.device.session.KernelRefused) means host and device disagree, and ends the run.
 """
 
 from __future__ import annotations
@@ -15,15 +15,15 @@ from typing import Any
 
 import numpy as np
 
-from hil.conformance import KernelResult, KernelRunner
-from hil.counts import CountSource
+from hil.device.counts import CountSource
+from hil.device.session import DeviceSession
 from hil.errors import ConfigError
 from hil.reference.validation import validate_params
-from hil.session import DeviceSession
+from hil.validate.conformance import KernelResult, KernelRunner
 
 
 def device_runner(session: DeviceSession, counts: CountSource) -> KernelRunner:
-    """A hil.conformance kernel runner that executes on ``session``'s device."""
+    """A hil.validate.conformance kernel runner that executes on ``session``'s device."""
 
     def run(function: str, kwargs: dict[str, Any]) -> KernelResult:
         arrays = {k: v for k, v in kwargs.items() if isinstance(v, np.ndarray)}

@@ -6,12 +6,12 @@ from typing import Callable
 
 import numpy as np
 
-from hil.compare import LayerVerdict, compare_layer
+from hil.device.session import DeviceSession, LayerResult
 from hil.errors import ConfigError
 from hil.model import Network
 from hil.reference.network import run_network
-from hil.report import RunReport
-from hil.session import DeviceSession, LayerResult
+from hil.validate.compare import LayerVerdict, compare_layer
+from hil.validate.run_report import RunReport
 
 DUMP_CHOICES = ("all", "mismatch", "none")
 KeepDiff = Callable[[int, int, np.ndarray, np.ndarray], None]

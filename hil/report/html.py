@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from hil.outputs import write_text
-from hil.report import LayerDiff, LayerSummary, RunReport
+from hil.validate.run_report import LayerDiff, LayerSummary, RunReport
 
 _CSP = "default-src 'none'; style-src 'unsafe-inline'; script-src 'unsafe-inline'; img-src data:"
 _HEATMAP_PX = 360  # longest side of a heatmap

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from hil.boards import icount_instructions_per_tick
+from hil.config.boards import icount_instructions_per_tick
 
 
 @dataclass(frozen=True)

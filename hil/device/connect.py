@@ -16,20 +16,20 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterator
 
-from hil.boards import Board
-from hil.counts import CountSource, count_source
+from hil.config.boards import Board
+from hil.device.counts import CountSource, count_source
+from hil.device.session import DeviceInfo, DeviceSession, layer_timeouts
 from hil.errors import DeviceGone
 from hil.firmware.build import FirmwareImage, build_firmware
 from hil.firmware.codegen import generate_model_sources
 from hil.firmware.watchdog import watchdog_define
-from hil.linkfaults import BITS_PER_BYTE, LinkFaults
 from hil.model import Network
 from hil.model.hashing import model_hash
 from hil.protocol import generated as proto
 from hil.protocol.link import Link
 from hil.runners import RESET, Runner, runner_for
 from hil.runners.process import ProcessRunner
-from hil.session import DeviceInfo, DeviceSession, layer_timeouts
+from hil.transport.faults import BITS_PER_BYTE, LinkFaults
 
 Say = Callable[[str], None]
 EMULATED_KINDS = frozenset({"qemu", "renode"})
@@ -140,7 +140,7 @@ def open_device(
 
     ``link_faults`` puts the fault injector/throttle between host and device;
     ``layer_macs`` scales the wait for each layer's output with its work;
-    ``link_wrap`` wraps the port outermost (e.g. hil.wire.WireTap.wrap).
+    ``link_wrap`` wraps the port outermost (e.g. hil.transport.wire_tap.WireTap.wrap).
     """
     with ExitStack() as stack:
         runner = stack.enter_context(

@@ -1,0 +1,69 @@
+"""The terminal sink: a run report as a rich table, its total and its verdict line."""
+
+from __future__ import annotations
+
+from rich.console import Console
+from rich.table import Table
+
+from hil.validate.run_report import RunReport
+
+
+def report_table(report: RunReport) -> Table:
+    src = report.info.count_source
+    t = Table(
+        title=f"{report.info.model} on {report.info.board} "
+        f"({report.progress_text()}, reference variant {report.info.variant})"
+    )
+    for col, just in (
+        ("#", "right"),
+        ("layer", "left"),
+        ("function", "left"),
+        ("output", "left"),
+        ("verdict", "left"),
+        ("mismatches", "right"),
+        ("max |diff|", "right"),
+        ("first mismatch", "left"),
+        (f"{src.unit} ({src.name})", "right"),
+        ("MACs", "right"),
+        (f"MACs/{src.unit[:-1] if src.unit.endswith('s') else src.unit}", "right"),
+    ):
+        t.add_column(col, justify=just)  # type: ignore[arg-type]
+    for s in report.layers:
+        n = report.count(s)
+        kind, words = s.verdict()
+        verdict = f"[{_COLOURS[kind]}]{words}[/]"
+        mism = str(s.mismatching_elements) + ("+?" if s.unknown_mismatches else "")
+        ff = s.first_failure
+        first = (
+            ""
+            if ff is None
+            else f"v{ff['vector']}[{ff['index']}] {ff['expected']}->{ff['got']}"
+            if ff["index"] is not None
+            else f"v{ff['vector']} (digest)"
+        )
+        t.add_row(
+            str(s.index),
+            s.name,
+            s.function,
+            "x".join(map(str, s.output_shape)),
+            verdict,
+            mism,
+            str(s.max_abs_diff),
+            first,
+            "" if n is None else f"{n:,}",
+            f"{s.macs:,}",
+            "" if not n or not s.macs else f"{s.macs / n:.3f}",
+        )
+    return t
+
+
+def render(report: RunReport, console: Console) -> None:
+    console.print(report_table(report))
+    totals = [report.count(s) for s in report.layers]
+    if all(n is not None for n in totals) and totals:
+        src = report.info.count_source
+        console.print(f"total per inference: {sum(totals):,} {src.unit} (source: {src.name})")
+    console.print(report.summary_line(), markup=False)
+
+
+_COLOURS = {"match": "green", "differ": "red", "not judged": "yellow"}
