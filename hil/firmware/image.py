@@ -1,19 +1,123 @@
-"""Function names for addresses in a firmware ELF (for fault reports).
+"""The one reader of built firmware images (ELF or Intel HEX), on pyelftools and intelhex.
 
-Reads the ELF's own symbol table in Python (32- and 64-bit, little-endian),
-so no toolchain is needed on the machine that reads the report.
+- ``check_elf(path)``: the image exists and is a 32-bit little-endian Arm ELF
+  (emulators report a bad image late or not at all, so runners check first);
+- ``load_segments(path)``: what ends up in flash, as (load address, bytes),
+  from an ELF's program headers or an Intel HEX file's data records;
+- ``SymbolTable.from_elf(path)``: function names for addresses, and the
+  linker-script symbols, for fault reports; ``symbolized`` applies it to a
+  DeviceFault. Any ELF works here (the host builds of the tests are 64-bit),
+  and no toolchain is needed on the machine that reads the report.
+
+Every problem with the file is one ConfigError line naming it and the fix.
 """
 
 from __future__ import annotations
 
 import bisect
-import struct
+import io
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator
+from typing import Iterator, NamedTuple
 
-_STT_FUNC = 2
+from elftools.common.exceptions import ELFError
+from elftools.elf.elffile import ELFFile
+from elftools.elf.sections import Symbol as ELFSymbol
+from elftools.elf.sections import SymbolTableSection
+from intelhex import IntelHex, IntelHexError
+
+from hil.errors import ConfigError, HilError
+
+ELF_HINT = "pass the firmware.elf from hil build"
+HEX_HINT = "regenerate the file (arm-none-eabi-objcopy -O ihex firmware.elf)"
+
+
+class Segment(NamedTuple):
+    """Bytes the image puts in memory at ``address`` (a plain (address, data) pair)."""
+
+    address: int
+    data: bytes
+
+
+# -- opening ----------------------------------------------------------------------------
+
+
+def require_image(path: Path) -> None:
+    """ConfigError unless ``path`` is a file."""
+    if not Path(path).is_file():
+        raise ConfigError(
+            f"firmware image {path} does not exist", hint="build it first (hil build)"
+        )
+
+
+@contextmanager
+def _open_elf(path: Path, *, arm: bool = True, hint: str = ELF_HINT) -> Iterator[ELFFile]:
+    """The parsed ELF at ``path``: ConfigError if it is missing, not an ELF (with ``arm``: not
+    a 32-bit little-endian Arm one), or its headers point outside the file."""
+    require_image(path)
+    with open(path, "rb") as stream:
+        try:
+            elf: ELFFile | None = ELFFile(stream)
+        except ELFError:
+            elf = None
+        if elf is None or (arm and not _is_arm32(elf)):
+            what = "a 32-bit Arm ELF" if arm else "an ELF"
+            raise ConfigError(f"{path} is not {what} image", hint=hint)
+        try:
+            yield elf
+        except ELFError as exc:
+            raise ConfigError(f"{path} is a damaged ELF image: {exc}", hint=hint) from None
+
+
+def _is_arm32(elf: ELFFile) -> bool:
+    return elf.elfclass == 32 and elf.little_endian and elf["e_machine"] == "EM_ARM"
+
+
+def check_elf(path: Path) -> None:
+    """ConfigError unless ``path`` is a 32-bit little-endian Arm ELF image."""
+    with _open_elf(Path(path)):
+        pass
+
+
+# -- what ends up in flash ----------------------------------------------------------------
+
+
+def load_segments(path: Path) -> list[Segment]:
+    """(load address, bytes) of what ends up in flash, from an ELF or Intel HEX image."""
+    path = Path(path)
+    if path.suffix.lower() == ".hex":
+        return _hex_segments(path)
+    with _open_elf(path, hint=f"{ELF_HINT} (or an Intel .hex)") as elf:
+        # PT_LOAD segments with file data, at their load (physical) address, as
+        # pyOCD writes them: .data's initial values sit in flash after .text.
+        return [
+            Segment(segment["p_paddr"], segment.data())
+            for segment in elf.iter_segments()
+            if segment["p_type"] == "PT_LOAD" and segment["p_filesz"]
+        ]
+
+
+def _hex_segments(path: Path) -> list[Segment]:
+    """An Intel HEX file's data records, at the bases its 02/04 records set, in contiguous runs."""
+    require_image(path)
+    # Surrounding blanks are not part of a record; stripping keeps the line numbers.
+    lines = path.read_bytes().decode(errors="replace").splitlines()
+    text = "\n".join(line.strip() for line in lines)
+    contents = IntelHex()
+    try:
+        contents.loadhex(io.StringIO(text))
+    except IntelHexError as exc:
+        line = getattr(exc, "line", None)
+        where = f"{path}:{line}" if line else str(path)
+        raise ConfigError(f"{where} is not a valid Intel HEX record", hint=HEX_HINT) from None
+    return [
+        Segment(start, contents.tobinstr(start=start, end=stop - 1))
+        for start, stop in contents.segments()
+    ]
+
+
+# -- symbols ------------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -24,7 +128,7 @@ class Symbol:
 
 
 class SymbolTable:
-    """Function symbols of one ELF, looked up by address."""
+    """Function symbols of one ELF, looked up by address, and its other symbols by name."""
 
     def __init__(self, symbols: list[Symbol], others: dict[str, int] | None = None) -> None:
         self._symbols = sorted(symbols, key=lambda s: s.address)
@@ -33,12 +137,15 @@ class SymbolTable:
 
     @classmethod
     def from_elf(cls, path: Path) -> "SymbolTable":
-        functions, others = [], {}
-        for sym, is_func in _read_symbols(Path(path).read_bytes()):
-            if is_func:
-                functions.append(sym)
-            else:
-                others[sym.name] = sym.address
+        """The symbols of any ELF (32- or 64-bit); ConfigError if it is missing or not an ELF."""
+        functions: list[Symbol] = []
+        others: dict[str, int] = {}
+        with _open_elf(Path(path), arm=False) as elf:
+            for sym in _named_symbols(elf):
+                if sym["st_info"]["type"] == "STT_FUNC":
+                    functions.append(Symbol(sym.name, sym["st_value"] & ~1, sym["st_size"]))
+                else:
+                    others[sym.name] = sym["st_value"]
         return cls(functions, others)
 
     def address_of(self, name: str) -> int | None:
@@ -66,38 +173,13 @@ class SymbolTable:
         return len(self._symbols)
 
 
-def _read_symbols(elf: bytes) -> Iterator[tuple[Symbol, bool]]:
-    """(symbol, is a function) for every named symbol with a value."""
-    if elf[:4] != b"\x7fELF" or elf[5] != 1:
-        return
-    is64 = elf[4] == 2
-    if is64:
-        (shoff,) = struct.unpack_from("<Q", elf, 0x28)
-        shentsize, shnum = struct.unpack_from("<HH", elf, 0x3A)
-        sh_fmt, sym_fmt = "<IIQQQQIIQQ", "<IBBHQQ"
-    else:
-        (shoff,) = struct.unpack_from("<I", elf, 0x20)
-        shentsize, shnum = struct.unpack_from("<HH", elf, 0x2E)
-        sh_fmt, sym_fmt = "<IIIIIIIIII", "<IIIBBH"
-    sections = [struct.unpack_from(sh_fmt, elf, shoff + i * shentsize) for i in range(shnum)]
-    for sh in sections:
-        if sh[1] != 2:  # SHT_SYMTAB
-            continue
-        offset, size, link, entsize = sh[4], sh[5], sh[6], sh[9]
-        strtab = sections[link]
-        str_off = strtab[4]
-        for k in range(size // entsize):
-            fields = struct.unpack_from(sym_fmt, elf, offset + k * entsize)
-            if is64:
-                name_off, info, _other, _shndx, value, sym_size = fields
-            else:
-                name_off, value, sym_size, info, _other, _shndx = fields
-            if value == 0 or name_off == 0:
-                continue
-            end = elf.index(b"\0", str_off + name_off)
-            name = elf[str_off + name_off : end].decode(errors="replace")
-            is_func = info & 0xF == _STT_FUNC
-            yield Symbol(name, value & ~1 if is_func else value, sym_size), is_func
+def _named_symbols(elf: ELFFile) -> Iterator[ELFSymbol]:
+    """The symbol table's entries that have a name and a value (dynamic symbols aside)."""
+    for section in elf.iter_sections():
+        if section["sh_type"] == "SHT_SYMTAB" and isinstance(section, SymbolTableSection):
+            for sym in section.iter_symbols():
+                if sym["st_value"] != 0 and sym["st_name"] != 0:
+                    yield sym
 
 
 @contextmanager
@@ -112,7 +194,7 @@ def symbolized(elf: Path | None) -> Iterator[None]:
             raise
         try:
             table = SymbolTable.from_elf(Path(elf))
-        except (OSError, struct.error, ValueError, IndexError):
+        except (HilError, OSError, ELFError, ValueError, IndexError):
             raise exc from None  # a broken ELF must not hide the fault itself
         named = DeviceFault(exc.fault, symbols=table)
         named.results = exc.results

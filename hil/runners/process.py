@@ -16,7 +16,7 @@ import weakref
 from pathlib import Path
 from typing import Sequence
 
-from hil.errors import ConfigError, DeviceError, DeviceGone
+from hil.errors import DeviceError, DeviceGone
 from hil.runners.base import Runner
 
 STOP_TIMEOUT = 5.0
@@ -42,19 +42,6 @@ def _end_with_parent() -> None:
     """
     if _libc is not None:
         _libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
-
-
-def check_elf(elf: Path) -> None:
-    """Emulators report a bad image late or not at all; catch it before starting one."""
-    if not elf.is_file():
-        raise ConfigError(f"firmware image {elf} does not exist", hint="build it first (hil build)")
-    with open(elf, "rb") as f:
-        header = f.read(20)
-    # ELF magic, 32-bit, little-endian; e_machine 40 is ARM.
-    if len(header) < 20 or header[:6] != b"\x7fELF\x01\x01" or header[18:20] != b"\x28\x00":
-        raise ConfigError(
-            f"{elf} is not a 32-bit Arm ELF image", hint="pass the firmware.elf from hil build"
-        )
 
 
 class ProcessRunner(Runner):

@@ -17,7 +17,6 @@ the fix; nothing here prints or renders (progress goes to a callback).
 from __future__ import annotations
 
 import logging
-import struct
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
@@ -25,6 +24,7 @@ from typing import Any, Callable
 from hil.config.boards import Board
 from hil.config.lab import Lab, load_lab
 from hil.errors import ConfigError, DeviceError
+from hil.firmware.image import load_segments, require_image
 from hil.runners import serial_ports
 from hil.runners.base import RESET, Runner
 
@@ -83,63 +83,6 @@ def load_pyocd() -> PyocdApi:
         exceptions.TransferError,
         exceptions.FlashFailure,
     )
-
-
-def load_segments(image: Path) -> list[tuple[int, bytes]]:
-    """(load address, bytes) of what ends up in flash, from an ELF or Intel HEX image."""
-    if image.suffix.lower() == ".hex":
-        return _hex_segments(image)
-    data = image.read_bytes()
-    if len(data) < 52 or data[:6] != b"\x7fELF\x01\x01":
-        raise ConfigError(
-            f"{image} is not a 32-bit little-endian ELF image",
-            hint="pass the firmware.elf from hil build (or an Intel .hex)",
-        )
-    (phoff,) = struct.unpack_from("<I", data, 28)
-    phentsize, phnum = struct.unpack_from("<HH", data, 42)
-    segments = []
-    for i in range(phnum):
-        p_type, p_offset, _vaddr, p_paddr, p_filesz = struct.unpack_from(
-            "<5I", data, phoff + i * phentsize
-        )
-        if (
-            p_type == 1 and p_filesz
-        ):  # PT_LOAD with file data, at its load address (as pyOCD writes it)
-            segments.append((p_paddr, data[p_offset : p_offset + p_filesz]))
-    return segments
-
-
-def _hex_segments(path: Path) -> list[tuple[int, bytes]]:
-    """Intel HEX data records (types 00, 02, 04), merged into contiguous runs."""
-    runs: list[tuple[int, bytearray]] = []
-    base = 0
-    for number, line in enumerate(path.read_text().splitlines(), 1):
-        line = line.strip()
-        if not line:
-            continue
-        try:
-            record = bytes.fromhex(line[1:]) if line[0] == ":" else b""
-        except ValueError:
-            record = b""
-        if len(record) < 5 or len(record) != record[0] + 5 or sum(record) & 0xFF:
-            raise ConfigError(
-                f"{path}:{number} is not a valid Intel HEX record",
-                hint="regenerate the file (arm-none-eabi-objcopy -O ihex firmware.elf)",
-            )
-        kind, payload = record[3], record[4:-1]
-        address = base + int.from_bytes(record[1:3], "big")
-        if kind == 0:
-            if runs and runs[-1][0] + len(runs[-1][1]) == address:
-                runs[-1][1].extend(payload)
-            else:
-                runs.append((address, bytearray(payload)))
-        elif kind == 1:
-            break
-        elif kind == 2:
-            base = int.from_bytes(payload, "big") << 4
-        elif kind == 4:
-            base = int.from_bytes(payload, "big") << 16
-    return [(address, bytes(data)) for address, data in runs]
 
 
 class PyocdRunner(Runner):
@@ -227,10 +170,7 @@ class PyocdRunner(Runner):
     # -- lifecycle -------------------------------------------------------------
 
     def prepare(self) -> None:
-        if not self.elf.is_file():
-            raise ConfigError(
-                f"firmware image {self.elf} does not exist", hint="build it first (hil build)"
-            )
+        require_image(self.elf)
         if self.pack is not None and not self.pack.is_file():
             raise ConfigError(
                 f"CMSIS pack {self.pack} does not exist",

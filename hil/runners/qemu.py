@@ -19,8 +19,9 @@ from typing import Sequence
 
 from hil.config.boards import Board, icount_instructions_per_tick
 from hil.errors import ConfigError, DeviceError
+from hil.firmware.image import check_elf
 from hil.runners.base import EXIT_STATUS, ICOUNT, RESET
-from hil.runners.process import ProcessRunner, check_elf
+from hil.runners.process import ProcessRunner
 
 QEMU_BINARY = "qemu-system-arm"
 INSTALL_HINT = "install QEMU: sudo apt-get install qemu-system-arm"

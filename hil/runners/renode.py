@@ -24,7 +24,8 @@ from pathlib import Path
 
 from hil.config.boards import Board
 from hil.errors import ConfigError, DeviceError
-from hil.runners.process import ProcessRunner, check_elf
+from hil.firmware.image import check_elf
+from hil.runners.process import ProcessRunner
 
 RENODE_ENV = "HIL_RENODE"  # path of the renode executable, else PATH
 RENODE_BINARY = "renode"

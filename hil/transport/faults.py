@@ -1,9 +1,10 @@
-"""A misbehaving link on demand: fault injection and a baud-rate throttle.
+"""A misbehaving link on demand: fault injection.
 
 ``LinkFaults(spec).wrap(port)`` returns a port (read/write/timeout/close,
 like pyserial's) that drops, flips, duplicates and delays bytes, injects
-garbage bursts and can cut the connection, in both directions, and paces
-bytes at ``baud`` with 10 bits per byte like a UART. One ``LinkFaults``
+garbage bursts and can cut the connection, in both directions; with
+``baud`` in the spec it is also paced like a UART (hil.transport.throttle,
+whose wire model carries the delays too). One ``LinkFaults``
 outlives reconnections: its random streams and byte counts carry on, so a
 cut happens once (or ``cuts`` times) per run, not once per connection.
 
@@ -16,15 +17,12 @@ from __future__ import annotations
 
 import threading
 import time
-from collections import deque
 from dataclasses import dataclass, fields
 
 import numpy as np
 
 from hil.errors import ConfigError
-
-BITS_PER_BYTE = 10  # start + 8 data + stop
-TX_SLICE_S = 0.001  # throttled writes reach the far end in slices this long
+from hil.transport.throttle import Pieces, ThrottledPort
 
 
 @dataclass(frozen=True)
@@ -116,7 +114,7 @@ class _Direction:
         self._draws = np.random.default_rng(seed)
         self._content = np.random.default_rng(seed + 0x5EED)
 
-    def mutate(self, data: bytes) -> list[tuple[float, bytes]]:
+    def mutate(self, data: bytes) -> Pieces:
         """The bytes to deliver as (stall seconds before, bytes) pieces."""
         s = self.spec
         n = len(data)
@@ -192,140 +190,31 @@ class LinkFaults:
         )
 
 
-class FaultyPort:
+class FaultyPort(ThrottledPort):
     """A port seen through the injector; the wire is paced at ``spec.baud``."""
 
     def __init__(self, port, faults: LinkFaults) -> None:
-        self._port = port
+        super().__init__(port, faults.spec.baud)
         self._faults = faults
-        self._byte_s = BITS_PER_BYTE / faults.spec.baud if faults.spec.baud else 0.0
-        self._wire: deque[tuple[float, bytes]] = deque()  # (time its first byte is in, bytes)
-        self._wire_free = 0.0  # when the last byte on the wire has arrived
-        self._tx_free = 0.0
         self._cut = False
-        self.timeout: float | None = getattr(port, "timeout", None)
 
-    # -- pyserial-like surface -------------------------------------------------
-
-    def write(self, data: bytes) -> int:
-        self._check_cut()
+    def _outgoing(self, data: bytes) -> Pieces:
         with self._faults._lock:
-            pieces = self._faults._tx.mutate(bytes(data))
-        for stall, chunk in pieces:
-            if stall:
-                self._tx_free = max(self._tx_free, time.monotonic()) + stall
-                _sleep_until(self._tx_free)
-            if not self._byte_s:
-                if chunk:
-                    self._port.write(chunk)
-                continue
-            # A UART write blocks while the bytes go out at the line rate, and
-            # the far end sees each byte as it arrives: hand them over in
-            # slices of about a millisecond, each once its last bit is out.
-            # Deadlines run from the start of the write, so one late wake-up is
-            # not carried into every later slice.
-            step = max(1, int(TX_SLICE_S / self._byte_s))
-            self._tx_free = max(self._tx_free, time.monotonic())
-            for i in range(0, len(chunk), step):
-                piece = chunk[i : i + step]
-                self._tx_free += len(piece) * self._byte_s
-                _sleep_until(self._tx_free)
-                self._port.write(piece)
-        self._maybe_cut()
-        return len(data)
+            return self._faults._tx.mutate(data)
 
-    def read(self, size: int = 1) -> bytes:
-        self._check_cut()
-        deadline = None if self.timeout is None else time.monotonic() + self.timeout
-        while True:
-            self._pull(0)
-            ready = self._ready(time.monotonic())
-            if ready:
-                return self._take(min(ready, size))
-            now = time.monotonic()
-            if self._wire:
-                due = self._wire[0][0] + self._byte_s
-                if deadline is not None and due > deadline:
-                    _sleep_until(deadline)
-                    return b""
-                _sleep_until(due)
-                continue
-            left = None if deadline is None else deadline - now
-            if left is not None and left <= 0:
-                return b""
-            if not self._pull(left):
-                if deadline is not None and time.monotonic() >= deadline:
-                    return b""
-
-    def close(self) -> None:
-        self._port.close()
-
-    @property
-    def in_waiting(self) -> int:
-        self._pull(0)
-        return self._ready(time.monotonic())
-
-    def reset_input_buffer(self) -> None:
-        self._pull(0)
-        self._wire.clear()
-
-    # -- internals ------------------------------------------------------------
-
-    def _pull(self, wait: float | None) -> bool:
-        """Move what the real port has onto the simulated wire; True if anything came."""
-        self._check_cut()
-        try:
-            self._port.timeout = wait
-            data = self._port.read(1)
-            if data:
-                self._port.timeout = 0
-                data += self._port.read(65536)
-        except Exception:
-            if self._cut:
-                raise LinkCut("link cut by the fault injector") from None
-            raise
-        if not data:
-            return False
+    def _incoming(self, data: bytes) -> Pieces:
         with self._faults._lock:
-            pieces = self._faults._rx.mutate(data)
-        now = time.monotonic()
-        for stall, chunk in pieces:
-            start = max(now, self._wire_free) + stall
-            self._wire_free = start + len(chunk) * self._byte_s
-            if chunk:
-                self._wire.append((start, chunk))
-        self._maybe_cut()
-        return True
+            return self._faults._rx.mutate(data)
 
-    def _ready(self, now: float) -> int:
-        """Bytes whose last bit has arrived by ``now``."""
-        total = 0
-        for start, chunk in self._wire:
-            if start > now:
-                break
-            if not self._byte_s:
-                total += len(chunk)
-                continue
-            done = min(len(chunk), int((now - start) / self._byte_s))
-            total += done
-            if done < len(chunk):
-                break
-        return total
+    def _check(self) -> None:
+        if self._cut:
+            raise LinkCut("link cut by the fault injector")
 
-    def _take(self, n: int) -> bytes:
-        out = bytearray()
-        while n and self._wire:
-            start, chunk = self._wire[0]
-            part = chunk[:n]
-            out += part
-            n -= len(part)
-            if len(part) == len(chunk):
-                self._wire.popleft()
-            else:
-                self._wire[0] = (start + len(part) * self._byte_s, chunk[len(part) :])
-        return bytes(out)
+    def _read_failed(self, exc: Exception) -> None:
+        if self._cut:  # the real port was closed under the reader by the cut
+            raise LinkCut("link cut by the fault injector") from None
 
-    def _maybe_cut(self) -> None:
+    def _after_transfer(self) -> None:
         with self._faults._lock:
             due = not self._cut and self._faults._cut_due()
             if due:
@@ -337,13 +226,3 @@ class FaultyPort:
                 self._port.close()
             finally:
                 raise LinkCut("link cut by the fault injector")
-
-    def _check_cut(self) -> None:
-        if self._cut:
-            raise LinkCut("link cut by the fault injector")
-
-
-def _sleep_until(t: float) -> None:
-    left = t - time.monotonic()
-    if left > 0:
-        time.sleep(left)

@@ -1,4 +1,4 @@
-"""The link fault injector and throttle, and the session recovering through it."""
+"""The link fault injector: seeded faults, cuts, and pacing when its spec has a baud."""
 
 from __future__ import annotations
 
@@ -121,14 +121,24 @@ def test_cut_happens_after_the_byte_count_and_only_as_often_as_asked():
     assert faults.counts.cuts == 2
 
 
-def test_throttle_releases_bytes_at_the_line_rate():
+def test_a_spec_with_a_baud_paces_the_faulty_port_like_the_throttle():
     # No clock assertions: ask the wire model what has arrived at given instants.
-    faults = LinkFaults("baud=100000")
-    port = faults.wrap(loop_port())
+    port = LinkFaults("baud=100000,seed=1").wrap(loop_port())
     port._port.write(b"x" * 500)
     assert port._pull(0)
     start = port._wire[0][0]
     byte_s = 10 / 100000
-    assert port._ready(start) == 0
     assert port._ready(start + 100.5 * byte_s) == 100
     assert port._ready(start + 10) == 500
+
+
+def test_a_delay_stalls_the_wire_before_the_byte():
+    faults = LinkFaults("delay=1,delay_ms=5000")  # every byte: five seconds' stall
+    port = faults.wrap(loop_port())
+    port._port.write(b"ab")
+    assert port._pull(0)
+    first = port._wire[0][0]
+    assert port._ready(first - 0.001) == 0
+    assert port._ready(first) == 1
+    assert port._wire[1][0] - first >= 5.0  # the second byte waits out its own stall
+    assert faults.counts.delayed == 2
