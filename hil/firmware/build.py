@@ -2,7 +2,8 @@
 
 Sources: the application (firmware/src), the kernel backend (our portable
 firmware/nn or a user's genuine CMSIS-NN), the board family's port and the
-generated model tables. Objects are cached by the hash of their preprocessed
+architecture port it builds on (as their port.toml files say, hil.firmware.ports)
+and the generated model tables. Objects are cached by the hash of their preprocessed
 text plus code-generation flags, so switching models recompiles only the
 generated files (and whatever expands HIL_BUILD_ID).
 """
@@ -23,6 +24,7 @@ from hil.config.boards import Board
 from hil.datadirs import firmware_root
 from hil.errors import BuildError
 from hil.firmware.nn_backend import NnBackend, genuine_backend, portable_backend
+from hil.firmware.ports import ports_for_board
 from hil.firmware.toolchain import Toolchain, find_toolchain, section_sizes
 from hil.firmware.watchdog import watchdog_define
 from hil.outputs import check_output_dir
@@ -178,21 +180,17 @@ def _plan(
     app_dir: Path | None,
 ) -> _Plan:
     fw = firmware_root()
-    port = fw / "port" / board.family
-    if not port.is_dir():
+    port_dir = fw / "port" / board.family
+    if not port_dir.is_dir():
         raise BuildError(
-            f"no firmware port for family {board.family!r} in {port}",
-            hint="add firmware/port/<family>/ implementing hal.h",
+            f"no firmware port for family {board.family!r} in {port_dir}",
+            hint="add firmware/port/<family>/ implementing hal.h (firmware/port/README.md)",
         )
-    scripts = sorted(port.glob("*.ld"))
-    scripts = [s for s in scripts if s.name != "memory.ld"]
-    if len(scripts) != 1:
-        raise BuildError(f"expected one linker script in {port}, found {len(scripts)}")
+    ports = ports_for_board(board, fw)
     app = app_dir or fw / "src"
-    sources = _c_files(app) + _c_files(port) + _c_files(fw / "port" / "common")
-    include_dirs = [fw / "include", port, app]
-    if (fw / "port" / "common").is_dir():
-        include_dirs.append(fw / "port" / "common")
+    # The order fixes the link order, hence the image: application, board port, architecture port.
+    sources = _c_files(app) + ports.source_files()
+    include_dirs = [fw / "include", ports.board.directory, app, ports.arch.directory]
     quiet: set[Path] = set()
     if backend:
         sources += backend.sources
@@ -227,7 +225,7 @@ def _plan(
         include_dirs,
         [*board.cpu.gcc_flags(), *COMMON_CFLAGS],
         defines,
-        scripts[0],
+        ports.linker_script,
         headers,
     )
 

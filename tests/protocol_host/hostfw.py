@@ -27,10 +27,16 @@ WARNINGS = ("-Wall", "-Wextra", "-Werror")
 
 
 def firmware_sources() -> list[Path]:
+    """src + nn + the host port's sources, as firmware/port/host/port.toml names them."""
+    from hil.firmware.ports import load_port
+
+    host = load_port("host", FIRMWARE)
+    if host.kind != "host":
+        raise RuntimeError(f"{host.directory}/port.toml: kind is {host.kind!r}, expected 'host'")
     return (
         sorted((FIRMWARE / "src").glob("*.c"))
         + sorted((FIRMWARE / "nn" / "src").glob("*.c"))
-        + [FIRMWARE / "port" / "host" / "hal_host.c"]
+        + host.source_files()
     )
 
 

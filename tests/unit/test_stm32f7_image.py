@@ -141,8 +141,8 @@ def test_uart_rx_ring_is_in_dtcm_right_after_the_stack(image):
 def test_port_sources_compile_without_warnings(board, tmp_path):
     """The build shows warnings but does not fail on them; the port must have none."""
     port = firmware_root() / "port" / "stm32f7"
-    common = firmware_root() / "port" / "common"
-    for src in sorted([*port.glob("*.c"), *common.glob("*.c")]):
+    arch = firmware_root() / "port" / "armv7m"
+    for src in sorted([*port.glob("*.c"), *arch.glob("*.c")]):
         cmd = [
             "arm-none-eabi-gcc",
             *board.cpu.gcc_flags(),
@@ -153,7 +153,7 @@ def test_port_sources_compile_without_warnings(board, tmp_path):
             "-Werror",
             f"-I{firmware_root() / 'include'}",
             f"-I{port}",
-            f"-I{common}",
+            f"-I{arch}",
             f"-DHIL_UART_BAUD={board.baud}u",
             "-c",
             str(src),

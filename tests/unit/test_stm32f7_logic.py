@@ -238,7 +238,7 @@ def harness(tmp_path_factory) -> Path:
         str(out / "fake_regs.h"),
         f"-I{firmware_root() / 'include'}",
         f"-I{PORT}",
-        f"-I{firmware_root() / 'port' / 'common'}",
+        f"-I{firmware_root() / 'port' / 'armv7m'}",
         str(PORT / "clock.c"),
         str(PORT / "uart.c"),
         str(PORT / "watchdog.c"),

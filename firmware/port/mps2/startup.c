@@ -1,6 +1,6 @@
 /*
  * startup.c: the vector table of the mps2 machines (reset and fault entry
- * are shared: port/common).
+ * are shared: port/armv7m).
  *
  * The table sits at 0x0 (section .vectors, placed first by mps2.ld), which
  * is where QEMU's -kernel loader and the core's reset logic expect it.

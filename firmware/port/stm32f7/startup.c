@@ -1,6 +1,6 @@
 /*
  * startup.c: the vector table of the STM32F74x (reset and fault entry are
- * shared: port/common).
+ * shared: port/armv7m).
  *
  * The table sits at 0x08000000 (section .vectors, first in FLASH). With
  * BOOT0 low the core boots from BOOT_ADD0 = 0x0020_0000, the same flash
