@@ -9,15 +9,14 @@ from __future__ import annotations
 import importlib
 from pathlib import Path
 
-from hil.config.boards import Board
+from hil.config.boards import ACCESS_TYPES, Board
 from hil.errors import ConfigError
 from hil.runners.base import EXIT_STATUS, ICOUNT, RESET, Runner
 
-# kind -> (module, class); modules are imported only when used (pyocd is heavy).
-RUNNERS = {
-    "qemu": ("hil.runners.qemu", "QemuRunner"),
-    "pyocd": ("hil.runners.pyocd", "PyocdRunner"),
-    "renode": ("hil.runners.renode", "RenodeRunner"),
+# kind -> (module, class), as each kind's access type names its runner; modules are
+# imported only when used (pyocd is heavy).
+RUNNERS: dict[str, tuple[str, str]] = {
+    kind: access.runner.partition(":")[::2] for kind, access in ACCESS_TYPES.items()
 }
 
 __all__ = ["EXIT_STATUS", "ICOUNT", "RESET", "RUNNERS", "Runner", "runner_for"]

@@ -165,7 +165,9 @@ def test_early_exit_reports_qemu_stderr(images, tmp_path: Path) -> None:
     import dataclasses
 
     board = load_board("qemu-m3")
-    board = dataclasses.replace(board, qemu=dataclasses.replace(board.qemu, machine="mps2-an999"))
+    board = dataclasses.replace(
+        board, access=dataclasses.replace(board.access, machine="mps2-an999")
+    )
     runner = QemuRunner(board, images["qemu-m3"].elf, tmp_path / "logs")
     with pytest.raises(DeviceError) as err:
         runner.start()
@@ -223,7 +225,11 @@ def test_runner_for_picks_by_kind(images, tmp_path: Path) -> None:
 def test_non_qemu_board_is_refused(tmp_path: Path) -> None:
     import dataclasses
 
-    board = dataclasses.replace(load_board("qemu-m7"), kind="pyocd", qemu=None)
+    from hil.config.boards import PyocdAccess
+
+    board = dataclasses.replace(
+        load_board("qemu-m7"), kind="pyocd", access=PyocdAccess(target="stm32f746zgtx")
+    )
     with pytest.raises(ConfigError, match="not an emulated board"):
         QemuRunner(board, tmp_path / "x.elf", tmp_path)
 

@@ -2,12 +2,25 @@
 
 from __future__ import annotations
 
+import dataclasses
+import importlib.util
 from pathlib import Path
 
 import pytest
 
-from hil.config.boards import Board, boards_dir, load_all_boards, load_board
+from hil.config.boards import (
+    ACCESS_TYPES,
+    EMULATED_KINDS,
+    Board,
+    PyocdAccess,
+    QemuAccess,
+    RenodeAccess,
+    boards_dir,
+    load_all_boards,
+    load_board,
+)
 from hil.errors import ConfigError
+from hil.runners import RUNNERS
 
 VALID = {
     "description": "test board",
@@ -207,3 +220,158 @@ def test_invalid_toml_names_the_file(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="not valid TOML") as err:
         load_board(path)
     assert "broken.toml" in err.value.message
+
+
+# One minimal board of each kind: VALID with the kind's own table in place of [qemu].
+ACCESS_TABLES = {
+    "qemu": {"machine": "mps2-an386"},
+    "pyocd": {"target": "stm32f746zgtx"},
+    "renode": {"platform": "platforms/cpus/stm32f746.repl", "uart": "sysbus.usart3"},
+}
+
+
+def board_of_kind(kind: str, **table) -> dict:
+    data = variant_of(kind=kind, qemu=None)
+    data[kind] = {**ACCESS_TABLES[kind], **table}
+    return data
+
+
+def refusal(tmp_path: Path, data: dict) -> ConfigError:
+    path = write_board(tmp_path, data)
+    with pytest.raises(ConfigError) as err:
+        load_board(path)
+    assert str(path) in err.value.message and "\n" not in err.value.message
+    assert err.value.hint
+    return err.value
+
+
+@pytest.mark.parametrize("path", sorted(boards_dir().glob("*.toml")), ids=lambda p: p.stem)
+def test_every_shipped_board_file_loads_with_its_kinds_access(path: Path) -> None:
+    board = load_board(path)
+    assert board.id == path.stem and board.source == path
+    assert type(board.access) is ACCESS_TYPES[board.kind]
+    assert board.emulated == (board.kind in EMULATED_KINDS)
+
+
+def test_each_kind_has_its_access_type() -> None:
+    boards = load_all_boards()
+    assert boards["qemu-m7"].access == QemuAccess(machine="mps2-an500", icount_shift=7)
+    assert boards["nucleo-f746"].access == PyocdAccess(target="stm32f746zgtx")
+    renode = boards["renode-f746"]
+    assert renode.access == RenodeAccess(
+        platform="platforms/cpus/stm32f746.repl", uart="sysbus.usart3", cpu="sysbus.cpu"
+    )
+    # The flat names still read the access, and only the board's own kind has one.
+    assert renode.renode is renode.access and renode.qemu is None and renode.target is None
+    assert boards["nucleo-f746"].qemu is None and boards["nucleo-f746"].renode is None
+
+
+def test_kind_registry_says_which_kinds_are_emulated_and_who_runs_them() -> None:
+    assert list(ACCESS_TYPES) == ["qemu", "pyocd", "renode"]
+    assert EMULATED_KINDS == {"qemu", "renode"}
+    assert [load_board(b).emulated for b in ("qemu-m3", "nucleo-f746", "renode-f746")] == [
+        True,
+        False,
+        True,
+    ]
+    assert RUNNERS == {
+        "qemu": ("hil.runners.qemu", "QemuRunner"),
+        "pyocd": ("hil.runners.pyocd", "PyocdRunner"),
+        "renode": ("hil.runners.renode", "RenodeRunner"),
+    }
+    for module, _ in RUNNERS.values():
+        assert importlib.util.find_spec(module) is not None, module
+
+
+@pytest.mark.parametrize("kind", ["qemu", "pyocd", "renode"])
+def test_each_kind_loads_from_its_own_table(tmp_path: Path, kind: str) -> None:
+    board = load_board(write_board(tmp_path, board_of_kind(kind)))
+    assert board.kind == kind and isinstance(board.access, ACCESS_TYPES[kind])
+
+
+def test_access_defaults_come_from_the_access_type(tmp_path: Path) -> None:
+    assert load_board(write_board(tmp_path, board_of_kind("qemu"))).qemu.icount_shift == 7
+    assert load_board(write_board(tmp_path, board_of_kind("renode"))).renode.cpu == "sysbus.cpu"
+
+
+@pytest.mark.parametrize(
+    ("kind", "known"),
+    [("qemu", "icount_shift, machine"), ("pyocd", "target"), ("renode", "cpu, platform, uart")],
+)
+def test_unknown_access_key_is_refused_naming_the_kinds_keys(
+    tmp_path: Path, kind: str, known: str
+) -> None:
+    err = refusal(tmp_path, board_of_kind(kind, machin="x"))
+    assert f"{kind}.machin is not a {kind} setting (known: {known})" in err.message
+
+
+@pytest.mark.parametrize(
+    ("kind", "changes", "expected"),
+    [
+        ("qemu", {"machine": 386}, "qemu.machine must be a string, not 386"),
+        ("qemu", {"icount_shift": "7"}, "qemu.icount_shift must be an integer, not '7'"),
+        ("qemu", {"icount_shift": True}, "qemu.icount_shift must be an integer, not True"),
+        ("pyocd", {"target": 1}, "pyocd.target must be a string, not 1"),
+        ("renode", {"uart": {"name": "usart3"}}, "renode.uart must be a string"),
+        ("renode", {"cpu": False}, "renode.cpu must be a string, not False"),
+    ],
+)
+def test_wrong_types_in_an_access_table_are_refused(
+    tmp_path: Path, kind: str, changes: dict, expected: str
+) -> None:
+    assert expected in refusal(tmp_path, board_of_kind(kind, **changes)).message
+
+
+def test_access_table_that_is_not_a_table(tmp_path: Path) -> None:
+    data = variant_of(qemu="mps2-an386")
+    assert "qemu must be a table, not 'mps2-an386'" in refusal(tmp_path, data).message
+
+
+def test_another_kinds_table_is_refused(tmp_path: Path) -> None:
+    data = board_of_kind("pyocd")
+    data["renode"] = dict(ACCESS_TABLES["renode"])
+    err = refusal(tmp_path, data)
+    assert "renode is the table of renode boards, and this board is of kind pyocd" in err.message
+    assert "remove the [renode] table" in err.hint
+
+
+@pytest.mark.parametrize("key", ["pack", "frequency", "serial"])
+def test_every_lab_key_in_the_pyocd_table_points_to_the_lab_file(tmp_path: Path, key) -> None:
+    err = refusal(tmp_path, board_of_kind("pyocd", **{key: 1}))
+    assert f"pyocd.{key} is lab wiring, not a board setting" in err.message
+    assert "lab file" in err.hint
+
+
+@pytest.mark.parametrize(
+    ("changes", "expected"),
+    [
+        (
+            {"cpu__fpu": "fpv4-sp-d16"},
+            "cpu.fpu is not a cpu setting (known: float_abi, mcpu, mfpu)",
+        ),
+        ({"memory__rom": {"origin": 0, "size": 1}}, "memory.rom is not a memory setting"),
+        ({"memory__ram": {"origin": 0x20000000, "len": 1}}, "memory.ram.len is not a ram setting"),
+        ({"memory__ram": {"origin": 0x20000000}}, "memory.ram.size is missing"),
+        ({"cpu__mcpu": 4}, "cpu.mcpu must be a string, not 4"),
+    ],
+)
+def test_nested_tables_know_their_keys_and_types(
+    tmp_path: Path, changes: dict, expected: str
+) -> None:
+    assert expected in refusal(tmp_path, variant_of(**changes)).message
+
+
+def test_replacing_the_access_changes_how_the_board_is_reached() -> None:
+    board = load_board("qemu-m3")
+    moved = dataclasses.replace(
+        board, access=dataclasses.replace(board.access, machine="mps2-an999")
+    )
+    assert moved.access == QemuAccess(machine="mps2-an999", icount_shift=7)
+    assert moved.qemu is moved.access and moved.target is None
+    pyocd = dataclasses.replace(board, kind="pyocd", access=PyocdAccess(target="stm32f746zgtx"))
+    assert pyocd.target == "stm32f746zgtx" and pyocd.qemu is None and not pyocd.emulated
+
+
+def test_kind_and_access_must_agree() -> None:
+    with pytest.raises(ValueError, match="kind 'renode'"):
+        dataclasses.replace(load_board("qemu-m3"), kind="renode")
