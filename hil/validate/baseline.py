@@ -25,8 +25,6 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from rich.table import Table
-
 from hil.errors import BudgetError, ConfigError
 from hil.validate.run_report import RunReport
 
@@ -184,6 +182,11 @@ class LayerChange:
             return 0.0 if self.now == 0 else math.inf
         return (self.now - self.baseline) / self.baseline
 
+    @property
+    def change_text(self) -> str:
+        """The change as shown to people: a signed percentage, or "new cost"."""
+        return "new cost" if math.isinf(self.change) else f"{self.change:+.2%}"
+
 
 @dataclass(frozen=True)
 class BudgetComparison:
@@ -209,41 +212,17 @@ class BudgetComparison:
             sum(r.allowed for r in self.rows),
         )
 
-    def table(self) -> Table:
-        unit = self.current.unit
-        t = Table(
-            title=f"{unit} ({self.current.count_source}) against baseline "
-            f"(max regression {self.max_regression:.2%} + {SLACK_TICKS} ticks)"
-        )
-        for col in ("#", "layer", f"baseline {unit}", f"now {unit}", "change"):
-            t.add_column(col, justify="left" if col == "layer" else "right")
-        for r in (*self.rows, self.total()):
-            style = "red" if r.over else ("green" if r.change < 0 else "")
-            change = _percent(r.change)
-            t.add_row(
-                "" if r.index < 0 else str(r.index),
-                r.name,
-                f"{r.baseline:,}",
-                f"{r.now:,}",
-                f"[{style}]{change}[/]" if style else change,
-            )
-        return t
-
     def check(self) -> None:
         """Raise BudgetError naming every layer past the tolerance."""
         bad = self.regressions
         if bad:
-            worst = ", ".join(f"{r.index} {r.name} {_percent(r.change)}" for r in bad)
+            worst = ", ".join(f"{r.index} {r.name} {r.change_text}" for r in bad)
             raise BudgetError(
                 f"{len(bad)} layer(s) over the {self.max_regression:.2%} {self.current.unit} "
                 f"budget: {worst}",
                 hint="find what made them slower; if the change is intended, "
                 "record a new baseline with --save-baseline FILE",
             )
-
-
-def _percent(change: float) -> str:
-    return "new cost" if math.isinf(change) else f"{change:+.2%}"
 
 
 def compare_counts(

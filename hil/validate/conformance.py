@@ -2,7 +2,8 @@
 
 The default runner is the host reference; the lead plugs in a device runner
 with the same signature to run the same cases on a board. A runner returns
-the output array, or a KernelResult when it also measured ticks.
+the output array, or a KernelResult when it also measured ticks. The report
+is data; hil.report.conformance_table renders it.
 """
 
 from __future__ import annotations
@@ -14,8 +15,6 @@ from pathlib import Path
 from typing import Any, Callable, NamedTuple
 
 import numpy as np
-from rich.console import Console
-from rich.table import Table
 
 from hil.errors import ConfigError
 from hil.reference import call_kernel
@@ -258,36 +257,3 @@ def run_conformance(
                 result.cases.append(run_case(c, name, runner))
         report.functions.append(result)
     return report
-
-
-def render_report(
-    report: ConformanceReport,
-    console: Console,
-    *,
-    count_label: str = "median ticks",
-    where: str = "host reference",
-) -> None:
-    """One table row per function, then the plain line 'N passed, M failed'."""
-    with_ticks = any(f.median_ticks is not None for f in report.functions)
-    table = Table(title=f"conformance: {report.directory} ({where}, {report.variant})")
-    table.add_column("function", no_wrap=True)
-    for col in ("cases", "passed", "failed"):
-        table.add_column(col, justify="right")
-    table.add_column("first mismatch", overflow="fold")
-    if with_ticks:
-        table.add_column(count_label, justify="right")
-    for f in report.functions:
-        first = f.first_failure
-        row = [
-            f.function,
-            str(len(f.cases)),
-            str(f.passed),
-            f"[red]{f.failed}[/]" if f.failed else "0",
-            first.describe() if first else "",
-        ]
-        if with_ticks:
-            ticks = f.median_ticks
-            row.append("" if ticks is None else f"{ticks:.0f}")
-        table.add_row(*row)
-    console.print(table)
-    console.print(report.summary(), markup=False, highlight=False)

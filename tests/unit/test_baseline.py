@@ -128,8 +128,10 @@ def test_growth_past_the_tolerance_fails_with_a_table():
     )
     from rich.console import Console
 
+    from hil.report.baseline_table import comparison_table
+
     console = Console(width=200, record=True)
-    console.print(bad.table())
+    console.print(comparison_table(bad))
     text = console.export_text()
     assert "10,000" in text and "10,300" in text and "+3.00%" in text and "total" in text
 

@@ -12,7 +12,8 @@ import hil.reference.softmax as softmax_module
 from hil.cli import main
 from hil.errors import ConfigError
 from hil.reference import PLANNERS, call_kernel
-from hil.validate.conformance import KernelResult, render_report, run_conformance
+from hil.report.conformance_table import render_conformance
+from hil.validate.conformance import KernelResult, run_conformance
 
 
 def test_cli_main_set_passes(vectors_dir, capsys):
@@ -140,7 +141,7 @@ def test_pluggable_runner_with_ticks(vectors_dir):
     assert report.ok and len(seen) == report.passed
     assert report.functions[0].median_ticks is not None
     console = Console(record=True, width=200)
-    render_report(report, console)
+    render_conformance(report, console)
     text = console.export_text()
     assert "median ticks" in text and text.rstrip().endswith(f"{report.passed} passed, 0 failed")
 
@@ -155,5 +156,5 @@ def test_runner_with_wrong_output_size(vectors_dir):
 def test_render_without_ticks_has_no_ticks_column(vectors_dir):
     report = run_conformance(vectors_dir, function="arm_relu_q7")
     console = Console(record=True, width=200)
-    render_report(report, console)
+    render_conformance(report, console)
     assert "median ticks" not in console.export_text()
