@@ -1,9 +1,10 @@
-"""From a network and a board to a connected device.
+"""From a target to connected, image-checked devices: the one setup path.
 
-``prepare_image`` generates the model tables and builds the firmware;
-``open_device`` puts the image on the board through the board's runner,
-connects to its UART and handshakes. Nothing here renders or decides
-verdicts.
+``connect(target)`` is what every command and the pytest plugin call: it
+builds the image (``build``), puts it on the board through the board's
+runner, connects to its UART, handshakes and checks that the device runs
+the target's network. ``prepare_image`` and ``open_device`` are its two
+halves. Nothing here renders or decides verdicts.
 """
 
 from __future__ import annotations
@@ -19,9 +20,11 @@ from typing import Callable, Iterator
 from hil.config.boards import Board
 from hil.device.counts import CountSource, count_source
 from hil.device.session import DeviceInfo, DeviceSession, layer_timeouts
+from hil.device.target import Target
 from hil.errors import DeviceGone
 from hil.firmware.build import FirmwareImage, build_firmware
 from hil.firmware.codegen import generate_model_sources
+from hil.firmware.image import symbolized
 from hil.firmware.watchdog import watchdog_define
 from hil.model import Network
 from hil.model.hashing import model_hash
@@ -29,10 +32,10 @@ from hil.protocol import generated as proto
 from hil.protocol.link import Link
 from hil.runners import RESET, Runner, runner_for
 from hil.runners.process import ProcessRunner
-from hil.transport.faults import BITS_PER_BYTE, LinkFaults
+from hil.transport.faults import LinkFaults
+from hil.transport.throttle import BITS_PER_BYTE
 
 Say = Callable[[str], None]
-EMULATED_KINDS = frozenset({"qemu", "renode"})
 
 
 def default_build_root() -> Path:
@@ -85,10 +88,11 @@ class Device:
     session: DeviceSession
     info: DeviceInfo
     counts: CountSource
+    image: FirmwareImage | None = None
 
 
 def device_count_source(board: Board, info: DeviceInfo) -> CountSource:
-    emulated = board.kind in EMULATED_KINDS
+    emulated = board.emulated
     shift = board.qemu.icount_shift if board.qemu is not None else None
     return count_source(info.cycle_source, emulated=emulated, icount_shift=shift)
 
@@ -149,7 +153,7 @@ def open_device(
         url = port or runner.url
         assert url is not None
         baud = (link_faults.spec.baud if link_faults is not None else 0) or (
-            None if board.kind in EMULATED_KINDS and port is None else board.baud
+            None if board.emulated and port is None else board.baud
         )
         base = reply_wait(baud, timeout)
         link = stack.enter_context(
@@ -176,3 +180,60 @@ def _compose(inner, outer):
     if inner is None or outer is None:
         return inner or outer
     return lambda port: outer(inner(port))
+
+
+def build(target: Target, *, say: Say | None = None) -> FirmwareImage:
+    """The target's firmware image, built (or taken from the build cache)."""
+    return prepare_image(
+        target.board,
+        target.network,
+        build_root=target.build_root,
+        cmsis_nn=target.cmsis_nn,
+        say=say,
+    )
+
+
+@contextmanager
+def connect(
+    target: Target,
+    *,
+    image: FirmwareImage | None = None,
+    devices: int = 1,
+    say: Say | None = None,
+    flash_progress: Callable[[float], None] | None = None,
+    link_wrap: Callable[[object], object] | None = None,
+) -> Iterator[list[Device]]:
+    """``devices`` devices running ``target``'s network, handshaken and image-checked.
+
+    Builds the image unless ``image`` is given. Device faults are reported with
+    function names from the image's symbols while the devices are open; every
+    device is shut down on the way out, whatever happened.
+    """
+    image = image or build(target, say=say)
+    with ExitStack() as stack:
+        stack.enter_context(symbolized(image.elf))
+        opened = [
+            stack.enter_context(
+                open_device(
+                    target.board,
+                    image,
+                    log_dir=target.log_dir / f"device{k}" if devices > 1 else target.log_dir,
+                    port=target.port,
+                    timeout=target.timeout,
+                    runner_options=target.runner_options(flash_progress),
+                    link_faults=target.link_faults,
+                    layer_macs=target.layer_macs,
+                    link_wrap=link_wrap,
+                )
+            )
+            for k in range(devices)
+        ]
+        for dev in opened:
+            dev.session.check_image(
+                model_hash(target.network),
+                target.board.id,
+                model=target.model,
+                variant=target.board.variant,
+            )
+            dev.image = image
+        yield opened

@@ -6,6 +6,7 @@ from typing import Callable
 
 import numpy as np
 
+from hil.device.dump import DumpMode, dump_mode
 from hil.device.session import DeviceSession, LayerResult
 from hil.errors import ConfigError
 from hil.model import Network
@@ -13,7 +14,8 @@ from hil.reference.network import run_network
 from hil.validate.compare import LayerVerdict, compare_layer
 from hil.validate.run_report import RunReport
 
-DUMP_CHOICES = ("all", "mismatch", "none")
+# What a run can be judged with: a ticks-only run (DumpMode.NONE) has nothing to judge.
+JUDGING_MODES = tuple(m for m in DumpMode if m.judges_layers)
 KeepDiff = Callable[[int, int, np.ndarray, np.ndarray], None]
 
 
@@ -24,7 +26,7 @@ def check_vector(
     x: np.ndarray,
     *,
     variant: str,
-    dump: str,
+    dump: DumpMode | str,
     keep_diff: KeepDiff | None = None,
     next_x: np.ndarray | None = None,
 ) -> list[LayerVerdict]:
@@ -32,21 +34,29 @@ def check_vector(
 
     ``dump``: "all" sends every layer's tensor; "mismatch" sends digests and
     re-runs the vector with full dumps when a digest differs, so mismatches
-    still get element-level detail; "none" sends digests only. ``keep_diff(layer,
+    still get element-level detail; "digest" sends digests only. ``keep_diff(layer,
     vector, expected, got)`` receives the tensors of every full-dump mismatch.
     ``next_x``, the vector checked next on this device, is sent ahead while
     this one computes (DeviceSession.infer).
     """
-    if dump not in DUMP_CHOICES:
-        raise ConfigError(
-            f"unknown dump mode {dump!r}", hint=f"use one of {', '.join(DUMP_CHOICES)}"
-        )
+    mode = judging_mode(dump)
     expected = run_network(network, x, variant)
-    results = session.infer(x, dump="all" if dump == "all" else "digest", next_x=next_x)
+    results = session.infer(x, dump=mode.first_pass, next_x=next_x)
     verdicts = _judge(index, expected, results, keep_diff)
-    if dump == "mismatch" and not all(v.matched for v in verdicts):
+    if mode is DumpMode.MISMATCH and not all(v.matched for v in verdicts):
         verdicts = _judge(index, expected, session.infer(x, dump="all"), keep_diff)
     return verdicts
+
+
+def judging_mode(value: DumpMode | str, option: str = "dump mode") -> DumpMode:
+    """``value`` as a mode a run can be judged with; "none" (ticks only) is refused."""
+    mode = dump_mode(value, option=option)
+    if not mode.judges_layers:
+        raise ConfigError(
+            f"{option} {mode.value!r} sends no layer outputs, so no layer could be judged",
+            hint="use digest for CRC-32 digests only, mismatch, or all",
+        )
+    return mode
 
 
 def _judge(

@@ -415,7 +415,7 @@ def test_session_turns_a_refusal_into_an_error_naming_the_parameter(device):
 
 
 def test_a_refusal_of_a_valid_call_says_host_and_device_disagree():
-    from hil.device.session import _kernel_refusal
+    from hil.device.kernel_runs import _kernel_refusal
 
     spec = KERNEL_SPECS["arm_fully_connected_q7"]
     done = {"status": KS["PARAM_RANGE"], "param": 3}  # out_shift, valid on the host

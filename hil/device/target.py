@@ -1,0 +1,74 @@
+"""A target: a network on a board, with every setting needed to build its image
+and reach the device, and where each setting came from.
+
+Commands and the pytest plugin resolve their options into one Target and hand
+it to hil.device.connect; nothing after that point reads options again.
+Settings resolve command line > environment > lab file > board file > default.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Mapping
+
+from hil.config.boards import Board
+from hil.config.lab import Lab
+from hil.model import Network
+from hil.transport.faults import LinkFaults
+
+
+@dataclass(frozen=True)
+class Target:
+    board: Board
+    network: Network
+    model: str  # as the user named it: the image check reports it in its messages
+    build_root: Path
+    cmsis_nn: Path | None = None
+    port: str | None = None  # overrides the port the runner finds
+    timeout: float = 10.0  # seconds to wait for each device reply
+    probe: str | None = None  # pyOCD boards: given on the command line (else the lab file's)
+    pack: Path | None = None
+    lab: Lab | None = None  # pyOCD boards: the bench's lab file, loaded
+    link_faults: LinkFaults | None = None  # fault injection and throttle under the link
+    logs: Path | None = None  # device logs [default: <build_root>/logs]
+    # Setting name -> where its value came from ("command line (--board)", "lab file ...").
+    sources: Mapping[str, str] = field(default_factory=dict)
+
+    @property
+    def emulated(self) -> bool:
+        return self.board.emulated
+
+    @property
+    def layer_macs(self) -> list[int]:
+        return [layer.macs for layer in self.network.layers]
+
+    @property
+    def log_dir(self) -> Path:
+        return self.logs or self.build_root / "logs"
+
+    def runner_options(self, progress=None) -> dict:
+        """Keyword options for the board's runner: the probe settings, pyOCD boards only."""
+        if self.board.kind != "pyocd":
+            return {}
+        return {
+            "probe": self.probe,
+            "pack": self.pack,
+            "lab": self.lab,
+            "port": self.port,
+            "progress": progress,
+        }
+
+    def provenance(self) -> list[tuple[str, str]]:
+        """(setting, where it came from), with the lab file's settings for a pyOCD board."""
+        rows = dict(self.sources)
+        if self.lab is not None and self.lab.path is not None:
+            wiring = self.lab.board(self.board.id)
+            for name, given, fallback in (
+                ("probe", self.probe, wiring.probe),
+                ("pack", self.pack, wiring.pack),
+                ("port", self.port, wiring.port),
+            ):
+                if given is None and fallback is not None:
+                    rows[name] = f"lab file {self.lab.path}: {fallback}"
+        return sorted(rows.items())
