@@ -117,27 +117,20 @@ def hil_device(pytestconfig: pytest.Config, hil_board, hil_network):
     Built and started once per session and shut down at its end. The image is
     checked against the network (model hash, board) before any test uses it.
     """
-    from hil.device.connect import default_build_root, open_device, prepare_image
-    from hil.model.hashing import model_hash
+    from hil.device.connect import connect, default_build_root
+    from hil.device.target import Target
 
     opt = pytestconfig.getoption
-    root = Path(opt("--hil-build-dir")) if opt("--hil-build-dir") else default_build_root()
-    with _as_pytest_failure():
-        image = prepare_image(hil_board, hil_network, build_root=root)
-        with open_device(
-            hil_board,
-            image,
-            log_dir=root / "logs",
-            port=opt("--hil-port"),
-            timeout=opt("--hil-timeout"),
-        ) as device:
-            device.session.check_image(
-                model_hash(hil_network),
-                hil_board.id,
-                model=_model_spec(pytestconfig),
-                variant=hil_board.variant,
-            )
-            yield device
+    target = Target(
+        board=hil_board,
+        network=hil_network,
+        model=_model_spec(pytestconfig),
+        build_root=Path(opt("--hil-build-dir")) if opt("--hil-build-dir") else default_build_root(),
+        port=opt("--hil-port"),
+        timeout=opt("--hil-timeout"),
+    )
+    with _as_pytest_failure(), connect(target) as (device,):
+        yield device
 
 
 @pytest.fixture(scope="session")

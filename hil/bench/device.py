@@ -12,22 +12,18 @@ from __future__ import annotations
 
 import statistics
 import time
-from dataclasses import dataclass
-from pathlib import Path
+from dataclasses import dataclass, replace
 
 import numpy as np
-from rich.console import Console
-from rich.table import Table
 
 from hil.bench.reference import bench_network
-from hil.config.boards import Board
-from hil.device.connect import open_device, prepare_image
-from hil.device.shard import open_devices
-from hil.model import Network
+from hil.device.connect import build, connect
+from hil.device.target import Target
 from hil.model.inputs import generated_inputs
 from hil.text import plural
-from hil.transport.faults import BITS_PER_BYTE, FaultSpec, LinkFaults
-from hil.transport.wire_tap import CATEGORIES, WireAccount, WireTap
+from hil.transport.faults import FaultSpec, LinkFaults
+from hil.transport.throttle import BITS_PER_BYTE
+from hil.transport.wire_tap import WireAccount, WireTap
 from hil.validate.check import check_vector
 from hil.validate.run_report import RunInfo, RunReport
 from hil.validate.sharded import check_sharded
@@ -56,6 +52,16 @@ class LinkRow:
         """The ideal on this emulator: its UART takes input no faster than receive_s."""
         return max(self.ideal - base.compute_s, base.receive_s) + base.compute_s
 
+    def beyond_wire_s(self, base: "Baseline") -> float:
+        """Wall time per vector not spent moving bytes at the baud rate or computing."""
+        to_device = sum(self.wire.to_device.values()) * BITS_PER_BYTE / self.baud
+        to_host = sum(self.wire.to_host.values()) * BITS_PER_BYTE / self.baud
+        return self.seconds - (to_device + to_host) - base.compute_s
+
+    def category_bytes(self, category: str) -> float:
+        """Bytes per vector of one wire category (hil.transport.wire_tap), both directions."""
+        return self.wire.to_device[category] + self.wire.to_host[category]
+
 
 @dataclass(frozen=True)
 class Baseline:
@@ -65,12 +71,10 @@ class Baseline:
     input_bytes: int
 
 
-def measure_compute(
-    board: Board, image, network: Network, vectors: np.ndarray, log_dir: Path
-) -> tuple[float, float]:
+def measure_compute(target: Target, image, vectors: np.ndarray) -> tuple[float, float]:
     """Median wall times, unthrottled, of loading one input and of the compute alone."""
     times, loads = [], []
-    with open_device(board, image, log_dir=log_dir) as dev:
+    with connect(replace(target, link_faults=None), image=image) as (dev,):
         for x in vectors:
             t0 = time.perf_counter()
             dev.session.load_input(x)
@@ -83,20 +87,19 @@ def measure_compute(
 
 
 def measure_link(
-    board: Board,
+    target: Target,
     image,
-    network: Network,
     vectors: np.ndarray,
     *,
     baud: int,
     dump: str,
     baseline: Baseline,
-    log_dir: Path,
 ) -> LinkRow:
     tap = WireTap()
-    faults = LinkFaults(FaultSpec(baud=baud))
+    network = target.network
+    paced = replace(target, link_faults=LinkFaults(FaultSpec(baud=baud)))
     times = []
-    with open_device(board, image, log_dir=log_dir, link_faults=faults, link_wrap=tap.wrap) as dev:
+    with connect(paced, image=image, link_wrap=tap.wrap) as (dev,):
         tap.reset()
         for i, x in enumerate(vectors):
             t0 = time.perf_counter()
@@ -112,14 +115,14 @@ def measure_link(
     )
 
 
-def measure_shards(
-    board: Board, image, network: Network, vectors: np.ndarray, devices: int, log_dir: Path
-) -> float:
+def measure_shards(target: Target, image, vectors: np.ndarray, devices: int) -> float:
     """Validated vectors per second with ``devices`` emulators sharing the vectors."""
-    with open_devices(board, image, devices, log_dir=log_dir) as devs:
+    network = target.network
+    with connect(target, image=image, devices=devices) as devs:
         info = devs[0].info
         report = RunReport(
-            network, RunInfo(network.name, board.id, info.variant, info.backend, devs[0].counts)
+            network,
+            RunInfo(network.name, target.board.id, info.variant, info.backend, devs[0].counts),
         )
         t0 = time.perf_counter()
         check_sharded(devs, network, vectors, report, variant=info.variant, dump="mismatch")
@@ -129,22 +132,20 @@ def measure_shards(
 
 
 def run_link_bench(
-    board: Board,
-    network: Network,
+    target: Target,
     *,
     bauds=DEFAULT_BAUDS,
     vectors: int = 4,
     full_vectors: int = 2,
-    build_root: Path,
     seed: int = 0,
     progress=None,
 ) -> tuple[Baseline, list[LinkRow]]:
     say = progress or (lambda _m: None)
-    image = prepare_image(board, network, build_root=build_root)
-    log_dir = build_root / "logs" / "bench"
+    network = target.network
+    image = build(target, say=say)
     x = generated_inputs(network, vectors, seed)
     say("measuring device compute")
-    receive, compute = measure_compute(board, image, network, x, log_dir)
+    receive, compute = measure_compute(target, image, x)
     reference = bench_network(network, repeat=50, warmup=3).median_ms / 1e3
     base = Baseline(compute, receive, reference, network.input_size)
     rows = []
@@ -152,70 +153,5 @@ def run_link_bench(
         for dump in ("all", "mismatch"):
             n = full_vectors if dump == "all" else vectors
             say(f"{baud} baud, dump {dump}: {plural(n, 'vector')}")
-            rows.append(
-                measure_link(
-                    board,
-                    image,
-                    network,
-                    x[:n],
-                    baud=baud,
-                    dump=dump,
-                    baseline=base,
-                    log_dir=log_dir,
-                )
-            )
+            rows.append(measure_link(target, image, x[:n], baud=baud, dump=dump, baseline=base))
     return base, rows
-
-
-def render_link_bench(
-    board: Board, network: Network, base: Baseline, rows: list[LinkRow], console: Console
-) -> None:
-    t = Table(
-        title=f"validation throughput: {network.name} on {board.id} "
-        f"(link throttled to the baud rate, 10 bits per byte)"
-    )
-    for col in (
-        "baud",
-        "dump",
-        "vectors/s",
-        "s/vector",
-        "ideal s/vector",
-        "ratio",
-        "ratio to emulator floor",
-        "wire B/vector",
-        "input",
-        "outputs",
-        "digests",
-        "acks",
-        "control",
-        "framing",
-        "s beyond wire + compute",
-    ):
-        t.add_column(col, justify="right")
-    for r in rows:
-        to_dev = sum(r.wire.to_device.values()) * BITS_PER_BYTE / r.baud
-        to_host = sum(r.wire.to_host.values()) * BITS_PER_BYTE / r.baud
-        overhead = r.seconds - (to_dev + to_host) - base.compute_s
-        cells = [f"{r.wire.to_device[c] + r.wire.to_host[c]:,.0f}" for c in CATEGORIES]
-        t.add_row(
-            f"{r.baud:,}",
-            "digest" if r.dump == "mismatch" else r.dump,
-            f"{r.per_second:.2f}",
-            f"{r.seconds:.3f}",
-            f"{r.ideal:.3f}",
-            f"{r.ratio:.2f}x",
-            f"{r.seconds / r.floor(base):.2f}x",
-            f"{r.wire.total:,.0f}",
-            *cells,
-            f"{overhead:.3f}",
-        )
-    console.print(t)
-    console.print(
-        f"emulator UART takes in one input in {base.receive_s * 1e3:.0f} ms unthrottled "
-        "(the emulator floor: ideal = max(input at baud, this) + compute)"
-    )
-    console.print(
-        f"device compute {base.compute_s * 1e3:.1f} ms per vector (emulator wall time); "
-        f"host reference {base.reference_s * 1e3:.2f} ms per vector; "
-        f"input {base.input_bytes:,} B"
-    )

@@ -1,4 +1,4 @@
-"""Timing of the host reference on an example network (``hil bench reference``)."""
+"""Timing of the host reference on an example network (``hil bench reference``), as data."""
 
 from __future__ import annotations
 
@@ -7,11 +7,8 @@ import time
 from dataclasses import dataclass
 
 import numpy as np
-from rich.console import Console
-from rich.table import Table
 
 from hil.errors import ConfigError
-from hil.model.examples import EXAMPLES, build_example
 from hil.model.layer import Network
 from hil.reference._kernel import check_variant
 from hil.reference.network import layer_plan, run_network
@@ -86,25 +83,7 @@ def bench_network(
 def bench_reference(
     model: str = "cifar10", repeat: int = DEFAULT_REPEAT, variant: str = "dsp"
 ) -> BenchResult:
-    if model not in EXAMPLES:
-        raise ConfigError(f"no built-in model '{model}'", hint="use one of: " + ", ".join(EXAMPLES))
-    return bench_network(build_example(model), repeat=repeat, variant=variant)
+    """``model`` (a built-in example or a model file) timed through the host reference."""
+    from hil.model.io import load_model
 
-
-def render_bench(result: BenchResult, console: Console) -> None:
-    """Per-layer medians, then the plain line 'median <X> ms per inference'."""
-    table = Table(
-        title=f"host reference: {result.model} ({result.variant}, {result.repeat} runs, median)"
-    )
-    table.add_column("layer", no_wrap=True)
-    table.add_column("function", no_wrap=True)
-    table.add_column("ms", justify="right")
-    table.add_column("share", justify="right")
-    medians = [result.layer_median_ms(i) for i in range(len(result.layers))]
-    whole = sum(medians) or 1.0
-    for (name, function), ms in zip(result.layers, medians):
-        table.add_row(name, function, f"{ms:.3f}", f"{100 * ms / whole:.0f}%")
-    table.add_section()
-    table.add_row("total", "", f"{result.median_ms:.3f}", "")
-    console.print(table)
-    console.print(f"median {result.median_ms:.3f} ms per inference", markup=False, highlight=False)
+    return bench_network(load_model(model), repeat=repeat, variant=variant)

@@ -8,14 +8,7 @@ import typer
 from rich.table import Table
 
 from hil.cli.console import console
-from hil.cli.options import (
-    DEFAULT_BOARD,
-    DEFAULT_MODEL,
-    BoardOpt,
-    BuildDirOpt,
-    CmsisNnOpt,
-    ModelOpt,
-)
+from hil.cli.option_groups import TARGET, Options, with_options
 
 
 def check_outputs(
@@ -43,14 +36,12 @@ def check_outputs(
     return root
 
 
-def build_image(board, network, build_root, cmsis_nn=None):
-    """prepare_image with the build's progress shown on the console."""
-    from hil.device.connect import prepare_image
+def build_with_status(target):
+    """hil.device.connect.build with its progress on the console."""
+    from hil.device.connect import build
 
-    with console.status(f"building {network.name} for {board.id}") as status:
-        return prepare_image(
-            board, network, build_root=build_root, cmsis_nn=cmsis_nn, say=status.update
-        )
+    with console.status(f"building {target.network.name} for {target.board.id}") as status:
+        return build(target, say=status.update)
 
 
 def memory_table(board, image) -> Table:
@@ -67,20 +58,10 @@ def memory_table(board, image) -> Table:
 
 def register(app: typer.Typer) -> None:
     @app.command("build")
-    def build_cmd(
-        board: BoardOpt = DEFAULT_BOARD,
-        model: ModelOpt = DEFAULT_MODEL,
-        cmsis_nn: CmsisNnOpt = None,
-        build_dir: BuildDirOpt = None,
-    ) -> None:
+    @with_options(TARGET)
+    def build_cmd(opts: Options) -> None:
         """Build the firmware image that runs MODEL on BOARD; report flash and RAM use."""
-        from hil.cli.option_checks import check_cmsis_nn
-        from hil.config.boards import load_board
-        from hil.model.io import load_model
-
-        check_cmsis_nn(cmsis_nn)
-        root = check_outputs(build_dir)
-        b = load_board(board)
-        image = build_image(b, load_model(model), root, cmsis_nn)
-        console.print(memory_table(b, image))
+        target = opts.resolve(folders=())
+        image = build_with_status(target)
+        console.print(memory_table(target.board, image))
         console.print(f"image {image.elf}  (build id {image.build_id})", markup=False)

@@ -9,13 +9,14 @@ import typer
 from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
-from hil.cli.build import build_image
+from hil.cli.build import build_with_status
 from hil.cli.console import console
 from hil.cli.options import BuildDirOpt, CmsisNnOpt, PortOpt, TimeoutOpt
 from hil.cli.setting_sources import on_command_line
 from hil.errors import ConfigError, Interrupted, MismatchError, interruption_name
 from hil.reference.spec import KERNEL_SPECS, VARIANTS
-from hil.validate.conformance import render_report, run_conformance
+from hil.report.conformance_table import render_conformance
+from hil.validate.conformance import run_conformance
 
 
 def _count_cases(directory: Path) -> int:
@@ -62,7 +63,7 @@ def conformance(
     if board is None:
         _refuse_device_options()
         report = run_conformance(directory, variant=variant or "dsp", function=function, skip=skip)
-        render_report(report, console)
+        render_conformance(report, console)
     else:
         report = _on_device(
             directory, board, variant, function, skip, cmsis_nn, build_dir, port, timeout
@@ -113,7 +114,8 @@ def _on_device(directory, board, variant, function, skip, cmsis_nn, build_dir, p
     from hil.config.boards import load_board
 
     check_cmsis_nn(cmsis_nn)
-    from hil.device.connect import open_device
+    from hil.device.connect import connect
+    from hil.device.target import Target
     from hil.model.examples import build_example
     from hil.validate.device_conformance import device_runner
 
@@ -125,9 +127,17 @@ def _on_device(directory, board, variant, function, skip, cmsis_nn, build_dir, p
         )
     root = check_outputs(build_dir, folders=("logs",))
     # Any image carries the kernel arena; the smallest example keeps the build quick.
-    net = build_example("lenet5")
-    image = build_image(b, net, root, cmsis_nn)
-    with open_device(b, image, log_dir=root / "logs", port=port, timeout=timeout) as dev:
+    target = Target(
+        board=b,
+        network=build_example("lenet5"),
+        model="lenet5",
+        build_root=root,
+        cmsis_nn=cmsis_nn,
+        port=port,
+        timeout=timeout,
+    )
+    image = build_with_status(target)
+    with connect(target, image=image) as (dev,):
         progress = Progress(
             TextColumn("[bold]{task.description}"),
             BarColumn(),
@@ -160,7 +170,7 @@ def _on_device(directory, board, variant, function, skip, cmsis_nn, build_dir, p
                 f"{b.id} ({interruption_name(exc)}); no conformance verdict",
                 hint="run it again to the end",
             ) from exc
-        render_report(
+        render_conformance(
             report,
             console,
             where=f"{b.id}, {dev.info.backend} kernels",

@@ -6,22 +6,9 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from hil.cli.build import build_image
 from hil.cli.console import console
-from hil.cli.lab_bench import runner_options
-from hil.cli.options import (
-    DEFAULT_BOARD,
-    DEFAULT_MODEL,
-    BoardOpt,
-    BuildDirOpt,
-    CmsisNnOpt,
-    LabOpt,
-    ModelOpt,
-    PackOpt,
-    PortOpt,
-    ProbeOpt,
-    TimeoutOpt,
-)
+from hil.cli.flash_bar import FlashBar
+from hil.cli.option_groups import DEVICE, TARGET, Options, with_options
 
 
 def hello_table(info) -> Table:
@@ -47,37 +34,20 @@ def hello_table(info) -> Table:
 
 def register(app: typer.Typer) -> None:
     @app.command("flash")
-    def flash_cmd(
-        board: BoardOpt = DEFAULT_BOARD,
-        model: ModelOpt = DEFAULT_MODEL,
-        cmsis_nn: CmsisNnOpt = None,
-        build_dir: BuildDirOpt = None,
-        port: PortOpt = None,
-        timeout: TimeoutOpt = 5.0,
-        probe: ProbeOpt = None,
-        pack: PackOpt = None,
-        lab: LabOpt = None,
-    ) -> None:
+    @with_options(TARGET, DEVICE, timeout=5.0)
+    def flash_cmd(opts: Options) -> None:
         """Build MODEL for BOARD, put it on the board (for an emulator: boot it) and handshake."""
-        from hil.cli.build import check_outputs
-        from hil.cli.option_checks import check_cmsis_nn, check_lab_options
-        from hil.config.boards import load_board
-        from hil.device.connect import open_device
-        from hil.model.hashing import model_hash
-        from hil.model.io import load_model
+        from hil.cli.build import build_with_status
+        from hil.device.connect import connect
 
-        check_cmsis_nn(cmsis_nn)
-        root = check_outputs(build_dir, folders=("logs",))
-        b = load_board(board)
-        check_lab_options(b, {"probe": "--probe", "pack": "--pack", "lab": "--lab"})
-        net = load_model(model)
-        image = build_image(b, net, root, cmsis_nn)
+        target = opts.resolve()
+        b = target.board
+        image = build_with_status(target)
         with (
-            runner_options(b, console, probe=probe, pack=pack, lab=lab, port=port) as options,
-            open_device(
-                b, image, log_dir=root / "logs", port=port, timeout=timeout, runner_options=options
-            ) as dev,
+            FlashBar(console, f"flashing {b.id}") as bar,
+            connect(target, image=image, flash_progress=bar) as (dev,),
         ):
-            dev.session.check_image(model_hash(net), b.id, model=model, variant=b.variant)
             console.print(hello_table(dev.info))
-        console.print(f"[green]{escape(b.id)} runs {net.name}[/] ({escape(str(image.elf))})")
+        console.print(
+            f"[green]{escape(b.id)} runs {target.network.name}[/] ({escape(str(image.elf))})"
+        )

@@ -106,3 +106,33 @@ LabOpt = Annotated[
         "if present).",
     ),
 ]
+
+# The link between host and device (fault injection, pacing).
+LinkFaultsOpt = Annotated[
+    Optional[str],
+    typer.Option(
+        "--link-faults",
+        envvar="HIL_LINK_FAULTS",
+        help="Inject link faults, e.g. 'drop=0.001,flip=0.001,dup=0,garbage=0.0001,"
+        "cut_after=20000,cuts=1,seed=7' (see docs/reliability.md).",
+    ),
+]
+LinkBaudOpt = Annotated[
+    Optional[int],
+    typer.Option(
+        "--link-baud",
+        envvar="HIL_LINK_BAUD",
+        help="Pace the link at this baud rate (10 bits per byte), as a real UART would; "
+        "emulators are otherwise unthrottled.",
+    ),
+]
+DumpOpt = Annotated[
+    Optional[str],
+    typer.Option(
+        "--dump",
+        envvar="HIL_DUMP",
+        help="Layer outputs on the wire: all (full tensors), mismatch (CRC-32 digests, full "
+        "tensors re-fetched for a vector that mismatches) or digest (digests only) "
+        "[default: all on emulators, mismatch on real boards].",
+    ),
+]

@@ -8,30 +8,18 @@ from typing import Annotated, Optional
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from hil.cli.build import build_image
 from hil.cli.console import console
 from hil.cli.cut_short import judged_until_cut, raise_unless_passed
-from hil.cli.lab_bench import runner_options
-from hil.cli.options import (
-    DEFAULT_BOARD,
-    DEFAULT_MODEL,
-    BoardOpt,
-    BuildDirOpt,
-    CmsisNnOpt,
-    LabOpt,
-    ModelOpt,
-    PackOpt,
-    PortOpt,
-    ProbeOpt,
-    TimeoutOpt,
-)
+from hil.cli.flash_bar import FlashBar
+from hil.cli.option_groups import DEVICE, LINK, TARGET, Options, with_options
+from hil.cli.options import DumpOpt
 
 
 def register(app: typer.Typer) -> None:
     @app.command("run")
+    @with_options(TARGET, DEVICE, LINK)
     def run_cmd(
-        board: BoardOpt = DEFAULT_BOARD,
-        model: ModelOpt = DEFAULT_MODEL,
+        opts: Options,
         vectors: Annotated[
             int,
             typer.Option("--vectors", "-n", help="How many seeded random input vectors to run."),
@@ -44,14 +32,7 @@ def register(app: typer.Typer) -> None:
             ),
         ] = None,
         seed: Annotated[int, typer.Option(help="Seed of the generated vectors.")] = 0,
-        dump: Annotated[
-            Optional[str],
-            typer.Option(
-                help="Layer outputs on the wire: all (full tensors), mismatch (CRC-32 digests, "
-                "full tensors re-fetched for a mismatching vector), none (digests only) "
-                "[default: all on emulators, mismatch on real boards]."
-            ),
-        ] = None,
+        dump: DumpOpt = None,
         json_path: Annotated[
             Optional[Path], typer.Option("--json", help="Write the per-layer report as JSON.")
         ] = None,
@@ -97,30 +78,6 @@ def register(app: typer.Typer) -> None:
                 "per run, <board>-<model>-latest.jsonl links to it].",
             ),
         ] = None,
-        cmsis_nn: CmsisNnOpt = None,
-        build_dir: BuildDirOpt = None,
-        port: PortOpt = None,
-        timeout: TimeoutOpt = 10.0,
-        probe: ProbeOpt = None,
-        pack: PackOpt = None,
-        lab: LabOpt = None,
-        link_faults: Annotated[
-            Optional[str],
-            typer.Option(
-                "--link-faults",
-                envvar="HIL_LINK_FAULTS",
-                help="Inject link faults, e.g. 'drop=0.001,flip=0.001,dup=0,garbage=0.0001,"
-                "cut_after=20000,cuts=1,seed=7' (see the README's reliability section).",
-            ),
-        ] = None,
-        link_baud: Annotated[
-            Optional[int],
-            typer.Option(
-                "--link-baud",
-                help="Pace the link at this baud rate (10 bits per byte), as a "
-                "real UART would; emulators are otherwise unthrottled.",
-            ),
-        ] = None,
         devices: Annotated[
             int,
             typer.Option(
@@ -140,31 +97,18 @@ def register(app: typer.Typer) -> None:
         ] = False,
     ) -> None:
         """Run MODEL on BOARD and check every layer of every vector bit-exactly."""
-        from hil.cli.build import check_outputs
+        from hil.cli.build import build_with_status
         from hil.cli.click_api import get_current_context
-        from hil.cli.option_checks import (
-            at_least,
-            check_cmsis_nn,
-            check_generated_only,
-            check_lab_options,
-            check_needs,
-        )
-        from hil.cli.soak import fault_injector, print_link_stats
-        from hil.config.boards import load_board
-        from hil.device.connect import EMULATED_KINDS
-        from hil.device.shard import open_devices
+        from hil.cli.option_checks import at_least, check_generated_only, check_needs
+        from hil.cli.soak import print_link_stats
+        from hil.device.connect import connect
         from hil.errors import ConfigError
-        from hil.firmware.image import symbolized
         from hil.model.hashing import model_hash
         from hil.model.inputs import generated_inputs, load_inputs
-        from hil.model.io import load_model
-        from hil.report.html import write_html
-        from hil.report.json_file import write_json
-        from hil.report.junit import write_junit
         from hil.report.run_log import build_dir_lock, latest_log, new_log_path, point_latest
-        from hil.report.terminal import render
+        from hil.report.sinks import report_sinks, write_reports
         from hil.validate.baseline import load_baseline, parse_tolerance
-        from hil.validate.check import DUMP_CHOICES
+        from hil.validate.check import judging_mode
         from hil.validate.resume import (
             LazyLog,
             check_same_run,
@@ -180,30 +124,19 @@ def register(app: typer.Typer) -> None:
             "--max-regression", "max_regression", "--baseline", baseline_path is not None, "FILE"
         )
         at_least("--devices", devices)
-        check_cmsis_nn(cmsis_nn)
-        root = check_outputs(
-            build_dir,
-            {
-                "--json": json_path,
-                "--junit": junit_path,
-                "--html": html_path,
-                "--log": log_path,
-                "--save-baseline": save_baseline_path,
-            },
-            folders=("results", "logs"),
-        )
+        outputs = {
+            "--json": json_path,
+            "--junit": junit_path,
+            "--html": html_path,
+            "--log": log_path,
+            "--save-baseline": save_baseline_path,
+        }
+        target = opts.resolve(outputs, folders=("results", "logs"))
+        b, net, root = target.board, target.network, target.build_root
         gate = load_baseline(baseline_path) if baseline_path else None
         tolerance = parse_tolerance(max_regression)
-        b = load_board(board)
-        net = load_model(model)
-        if dump is None:
-            dump = "all" if b.kind in EMULATED_KINDS else "mismatch"
-        if dump not in DUMP_CHOICES:
-            raise ConfigError(
-                f"unknown --dump {dump!r}", hint=f"use one of {', '.join(DUMP_CHOICES)}"
-            )
-        check_lab_options(b, {"probe": "--probe", "pack": "--pack", "lab": "--lab"})
-        if devices > 1 and (b.kind not in EMULATED_KINDS or port):
+        mode = judging_mode(dump or ("all" if target.emulated else "mismatch"), "--dump")
+        if devices > 1 and (not target.emulated or target.port):
             raise ConfigError(
                 f"--devices {devices}: several devices at once work with emulated boards only",
                 hint="use --devices 1 (the default) for a board on a port or a probe; run one "
@@ -235,32 +168,18 @@ def register(app: typer.Typer) -> None:
                 },
                 log_path,
             )
-        faults = fault_injector(link_faults, link_baud)
 
-        image = build_image(b, net, root, cmsis_nn)
+        image = build_with_status(target)
         log_path.parent.mkdir(parents=True, exist_ok=True)
         on_open = (lambda: point_latest(root, b.id, net.name, log_path)) if fresh_log else None
+        sinks = report_sinks(console, json=json_path, junit=junit_path, html=html_path)
         with (
             LazyLog(log_path, on_open) as log,
-            runner_options(b, console, probe=probe, pack=pack, lab=lab, port=port) as options,
-            symbolized(image.elf),
-            open_devices(
-                b,
-                image,
-                devices,
-                log_dir=root / "logs",
-                port=port,
-                timeout=timeout,
-                runner_options=options,
-                link_faults=faults,
-                layer_macs=[layer.macs for layer in net.layers],
-            ) as devs,
+            FlashBar(console, f"flashing {b.id}") as flash_bar,
+            connect(target, image=image, devices=devices, flash_progress=flash_bar) as devs,
         ):
-            for dev in devs:
-                info = dev.session.check_image(
-                    model_hash(net), b.id, model=model, variant=b.variant
-                )
             dev = devs[0]
+            info = dev.info
             report = RunReport(
                 net,
                 RunInfo(
@@ -299,22 +218,16 @@ def register(app: typer.Typer) -> None:
                         x,
                         report,
                         variant=info.variant,
-                        dump=dump,
+                        dump=mode,
                         start=start,
                         on_vector=lambda _i: progress.advance(task),
                     )
             finally:
                 # Whatever was judged before a failure still makes it into every report,
                 # marked incomplete when the run was cut short.
-                render(report, console)
-                if json_path:
-                    write_json(report, json_path)
-                if junit_path:
-                    write_junit(report, junit_path)
-                if html_path:
-                    write_html(report, html_path)
+                write_reports(report, sinks)
                 for d in devs:
-                    print_link_stats(console, d.session, faults)
+                    print_link_stats(console, d.session, target.link_faults)
         raise_unless_passed(
             report,
             mismatch_hint=f"per-layer details: {html_path or json_path or log_path}",
@@ -326,6 +239,7 @@ def register(app: typer.Typer) -> None:
 
 def _budget(report, gate, tolerance: float, save_to: Path | None) -> None:
     """Write this run's counts, then gate them against the stored baseline."""
+    from hil.report.baseline_table import comparison_table
     from hil.validate.baseline import baseline_from_report, compare_counts, save_baseline
 
     now = baseline_from_report(report)
@@ -334,7 +248,7 @@ def _budget(report, gate, tolerance: float, save_to: Path | None) -> None:
         console.print(f"baseline written to {save_to}", markup=False)
     if gate is not None:
         comparison = compare_counts(gate, now, tolerance)
-        console.print(comparison.table())
+        console.print(comparison_table(comparison))
         if gate.model_hash != now.model_hash:
             console.print(
                 f"[yellow]note:[/] the baseline was recorded with model hash "

@@ -1,6 +1,6 @@
 """`hil soak`: many vectors through a misbehaving link, counting the recovery.
 
-Also the link-fault helpers `hil run` shares (--link-faults, --link-baud).
+Also the link statistics `hil run` prints too.
 """
 
 from __future__ import annotations
@@ -15,28 +15,11 @@ import typer
 
 from hil.cli.console import console
 from hil.cli.cut_short import judged_until_cut, raise_unless_passed
-from hil.cli.options import BoardOpt, BuildDirOpt, ModelOpt, PortOpt, TimeoutOpt
+from hil.cli.option_groups import DEVICE, LINK, TARGET, Options, with_options
+from hil.cli.options import DumpOpt
 from hil.errors import ConfigError
 
 DEFAULT_FAULTS = "drop=0.001,flip=0.001,seed=7"
-
-
-def fault_injector(spec: str | None, baud: int | None):
-    """The LinkFaults for --link-faults/--link-baud, or None for a plain link."""
-    from dataclasses import replace
-
-    from hil.transport.faults import LinkFaults, parse_spec
-
-    if spec is None and baud is None:
-        return None
-    parsed = parse_spec(spec or "")
-    if baud is not None:
-        if baud <= 0:
-            raise ConfigError(
-                f"--link-baud {baud} must be positive", hint="e.g. --link-baud 115200"
-            )
-        parsed = replace(parsed, baud=baud)
-    return LinkFaults(parsed)
 
 
 def link_stats_line(session, faults) -> str:
@@ -102,74 +85,42 @@ class _Resetter:
 
 def register(app: typer.Typer) -> None:
     @app.command("soak")
+    @with_options(TARGET, DEVICE, LINK, link_faults=DEFAULT_FAULTS)
     def soak_cmd(
-        board: BoardOpt = "qemu-m7",
-        model: ModelOpt = "cifar10",
+        opts: Options,
         vectors: Annotated[int, typer.Option("--vectors", "-n", help="Vectors to run.")] = 1000,
         seed: Annotated[int, typer.Option(help="Seed of the generated vectors.")] = 0,
-        link_faults: Annotated[
-            str, typer.Option("--link-faults", help="Fault spec (see hil run --link-faults).")
-        ] = DEFAULT_FAULTS,
-        link_baud: Annotated[
-            Optional[int], typer.Option("--link-baud", help="Pace the link at this baud rate.")
-        ] = None,
-        dump: Annotated[
-            str, typer.Option(help="Layer outputs on the wire: all, mismatch or none (digests).")
-        ] = "none",
+        dump: DumpOpt = "digest",
         reset_every: Annotated[
             float,
             typer.Option(
                 "--reset-every", help="Reset the device every this many seconds (0: never)."
             ),
         ] = 0.0,
-        build_dir: BuildDirOpt = None,
-        port: PortOpt = None,
-        timeout: TimeoutOpt = 10.0,
         json_path: Annotated[
             Optional[Path], typer.Option("--json", help="Write the soak's figures as JSON.")
         ] = None,
     ) -> None:
         """Run VECTORS through a fault-injected link; every layer still judged bit-exactly."""
-        from hil.cli.build import check_outputs
-        from hil.config.boards import load_board
-        from hil.device.connect import open_device, prepare_image
-        from hil.firmware.image import symbolized
-        from hil.model.hashing import model_hash
+        from hil.cli.build import build_with_status
+        from hil.device.connect import connect
         from hil.model.inputs import generated_inputs
-        from hil.model.io import load_model
-        from hil.validate.check import DUMP_CHOICES, check_vectors
+        from hil.validate.check import check_vectors, judging_mode
         from hil.validate.run_report import RunInfo, RunReport
 
-        root = check_outputs(build_dir, {"--json": json_path}, folders=("logs",))
-        if dump not in DUMP_CHOICES:
-            raise ConfigError(
-                f"unknown --dump {dump!r}", hint=f"use one of {', '.join(DUMP_CHOICES)}"
-            )
+        mode = judging_mode(dump or "digest", "--dump")
         if not (math.isfinite(reset_every) and reset_every >= 0):
             raise ConfigError(
                 f"--reset-every {reset_every:g} must be 0 (never) or a positive number of seconds",
                 hint="e.g. --reset-every 5",
             )
-        b = load_board(board)
-        net = load_model(model)
+        target = opts.resolve({"--json": json_path})
+        b, net, faults = target.board, target.network, target.link_faults
         x = generated_inputs(net, vectors, seed)
-        faults = fault_injector(link_faults, link_baud)
-        with console.status(f"building {net.name} for {b.id}"):
-            image = prepare_image(b, net, build_root=root)
+        image = build_with_status(target)
         t0 = time.monotonic()
-        with (
-            symbolized(image.elf),
-            open_device(
-                b,
-                image,
-                log_dir=root / "logs",
-                port=port,
-                timeout=timeout,
-                link_faults=faults,
-                layer_macs=[l.macs for l in net.layers],
-            ) as dev,
-        ):
-            info = dev.session.check_image(model_hash(net), b.id, model=model, variant=b.variant)
+        with connect(target, image=image) as (dev,):
+            info = dev.info
             report = RunReport(
                 net,
                 RunInfo(net.name, b.id, info.variant, info.backend, dev.counts),
@@ -186,7 +137,7 @@ def register(app: typer.Typer) -> None:
                         x,
                         report,
                         variant=info.variant,
-                        dump=dump,
+                        dump=mode,
                         on_vector=lambda i: status.update(f"soaking: {i + 1}/{len(x)} vectors"),
                     )
             finally:
@@ -203,7 +154,7 @@ def register(app: typer.Typer) -> None:
                 )
                 if json_path:
                     _write_soak_json(
-                        json_path, report, b.id, dump, faults, elapsed, stats, resetter.count
+                        json_path, report, b.id, mode.value, faults, elapsed, stats, resetter.count
                     )
         raise_unless_passed(report, where=" under link faults")
 

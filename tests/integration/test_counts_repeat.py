@@ -1,6 +1,6 @@
 """Emulated counts repeat exactly whatever the host does meanwhile.
 
-With digests (``--dump mismatch``/``none``) or several devices the host sends
+With digests (``--dump mismatch``/``digest``) or several devices the host sends
 the next vector's input while the device still computes; the bytes arrive
 during a timed kernel call. The per-vector, per-layer instruction counts must
 still be the ones ``--dump all`` gives, so a baseline saved in one mode gates
@@ -22,7 +22,7 @@ VECTORS = 4  # enough that later vectors' inputs go out while earlier ones run
 RUNS = {
     "dump all": ["--dump", "all"],
     "dump mismatch": ["--dump", "mismatch"],
-    "dump none": ["--dump", "none"],
+    "dump digest": ["--dump", "digest"],
     "2 devices": ["--devices", "2"],
 }
 

@@ -70,7 +70,7 @@ def make_report(
         generated_inputs(net, vectors, 0),
         report,
         variant="dsp",
-        dump="none" if digests else "all",
+        dump="digest" if digests else "all",
     )
     return report
 

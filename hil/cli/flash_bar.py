@@ -1,15 +1,9 @@
-"""What `hil flash` and `hil run` add for a real board: probe options and a flash progress bar."""
+"""What commands show for a real board: a flash progress bar."""
 
 from __future__ import annotations
 
-from contextlib import contextmanager
-from pathlib import Path
-from typing import Iterator
-
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeElapsedColumn
-
-from hil.config.boards import Board
 
 
 class FlashBar:
@@ -37,28 +31,13 @@ class FlashBar:
         if fraction >= 1.0:
             self.close()
 
+    def __enter__(self) -> "FlashBar":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
     def close(self) -> None:
         if self._progress is not None:
             self._progress.stop()
             self._progress = None
-
-
-@contextmanager
-def runner_options(
-    board: Board,
-    console: Console,
-    *,
-    probe: str | None = None,
-    pack: Path | None = None,
-    lab: Path | None = None,
-    port: str | None = None,
-) -> Iterator[dict]:
-    """The runner_options for open_device: the probe settings, only for pyOCD boards."""
-    if board.kind != "pyocd":
-        yield {}
-        return
-    bar = FlashBar(console, f"flashing {board.id}")
-    try:
-        yield {"probe": probe, "pack": pack, "lab": lab, "port": port, "progress": bar}
-    finally:
-        bar.close()

@@ -1,0 +1,198 @@
+"""Option groups, declared once and added to any command, and their resolution
+into one hil.device.target.Target.
+
+A command asks for the groups it needs::
+
+    @app.command("flash")
+    @with_options(TARGET, DEVICE, timeout=5.0)
+    def flash_cmd(opts: Options) -> None:
+        target = opts.resolve()
+
+and gets every option of those groups, with the same names, short flags,
+environment variables and help everywhere. ``Options.resolve`` runs the checks
+that come before any work (outputs, board, lab options, model, link faults) in
+one order, so no command repeats the setup sequence.
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+from hil.cli import options as o
+from hil.cli.setting_sources import setting_sources
+
+
+@dataclass(frozen=True)
+class Group:
+    name: str
+    # (parameter name, annotation, default) in --help order.
+    params: tuple[tuple[str, Any, Any], ...]
+
+
+TARGET = Group(
+    "target",
+    (
+        ("board", o.BoardOpt, o.DEFAULT_BOARD),
+        ("model", o.ModelOpt, o.DEFAULT_MODEL),
+        ("cmsis_nn", o.CmsisNnOpt, None),
+        ("build_dir", o.BuildDirOpt, None),
+    ),
+)
+DEVICE = Group(
+    "device",
+    (
+        ("port", o.PortOpt, None),
+        ("timeout", o.TimeoutOpt, 10.0),
+        ("probe", o.ProbeOpt, None),
+        ("pack", o.PackOpt, None),
+        ("lab", o.LabOpt, None),
+    ),
+)
+LINK = Group(
+    "link",
+    (
+        ("link_faults", o.LinkFaultsOpt, None),
+        ("link_baud", o.LinkBaudOpt, None),
+    ),
+)
+
+
+@dataclass
+class Options:
+    """The raw values of a command's option groups, as typed."""
+
+    groups: tuple[str, ...]
+    values: dict[str, Any] = field(default_factory=dict)
+
+    def __getattr__(self, name: str) -> Any:
+        try:
+            return self.values[name]
+        except KeyError:
+            raise AttributeError(name) from None
+
+    def resolve(
+        self,
+        outputs: dict[str, Path | None] | None = None,
+        folders: tuple[str, ...] = ("logs",),
+    ):
+        """The Target these options name, after every check that comes before work:
+        the genuine CMSIS-NN checkout, the output files and build directory, the
+        board, the probe options' fit to it, the lab file, the model, the link
+        faults. The first problem is one ConfigError line."""
+        from hil.cli.build import check_outputs
+        from hil.cli.click_api import get_current_context
+        from hil.cli.option_checks import check_cmsis_nn, check_lab_options
+        from hil.config.boards import load_board
+        from hil.config.lab import load_lab
+        from hil.device.target import Target
+        from hil.model.io import load_model
+
+        v = self.values
+        check_cmsis_nn(v["cmsis_nn"])
+        root = check_outputs(v["build_dir"], outputs, folders=folders)
+        board = load_board(v["board"])
+        device = "device" in self.groups
+        if device:
+            check_lab_options(board, {"probe": "--probe", "pack": "--pack", "lab": "--lab"})
+        lab = load_lab(v["lab"]) if device and board.kind == "pyocd" else None
+        network = load_model(v["model"])
+        faults = link_faults(v["link_faults"], v["link_baud"]) if "link" in self.groups else None
+        ctx = get_current_context(silent=True)
+        sources = (
+            {name: origin for name, _value, origin in setting_sources(ctx) if name in v}
+            if ctx is not None
+            else {}
+        )
+        target = Target(
+            board=board,
+            network=network,
+            model=v["model"],
+            build_root=root,
+            cmsis_nn=v["cmsis_nn"],
+            port=v.get("port"),
+            timeout=v.get("timeout", 10.0),
+            probe=v.get("probe"),
+            pack=v.get("pack"),
+            lab=lab,
+            link_faults=faults,
+            sources=sources,
+        )
+        _say_lab_settings(target)
+        return target
+
+
+def _say_lab_settings(target) -> None:
+    """Under --verbose, the settings the lab file filled in (the command line's are
+    already listed as the command starts)."""
+    from rich.markup import escape
+
+    from hil.cli.console import err_console, verbose
+
+    if not verbose():
+        return
+    for name, origin in target.provenance():
+        if origin.startswith("lab file"):
+            err_console.print(f"[dim]setting {name} from {escape(origin)}[/]", highlight=False)
+
+
+def link_faults(spec: str | None, baud: int | None):
+    """The LinkFaults for --link-faults/--link-baud, or None for a plain link."""
+    from dataclasses import replace
+
+    from hil.errors import ConfigError
+    from hil.transport.faults import LinkFaults, parse_spec
+
+    if spec is None and baud is None:
+        return None
+    parsed = parse_spec(spec or "")
+    if baud is not None:
+        if baud <= 0:
+            raise ConfigError(
+                f"--link-baud {baud} must be positive", hint="e.g. --link-baud 115200"
+            )
+        parsed = replace(parsed, baud=baud)
+    return LinkFaults(parsed)
+
+
+def with_options(*groups: Group, **defaults: Any) -> Callable[[Callable], Callable]:
+    """Add ``groups``' options to a command whose first parameter is ``opts: Options``.
+
+    ``defaults`` overrides a group option's default for this command (a shorter
+    reply timeout for `hil flash`, a fault spec for `hil soak`).
+    """
+
+    def decorate(command: Callable) -> Callable:
+        own = inspect.signature(command, eval_str=True)
+        own_params = [p for name, p in own.parameters.items() if name != "opts"]
+        names = [name for g in groups for name, _a, _d in g.params]
+        unknown = set(defaults) - set(names)
+        assert not unknown, f"no such option in {[g.name for g in groups]}: {unknown}"
+
+        def param(name: str, annotation: Any, default: Any) -> inspect.Parameter:
+            return inspect.Parameter(
+                name,
+                inspect.Parameter.KEYWORD_ONLY,
+                annotation=annotation,
+                default=defaults.get(name, default),
+            )
+
+        first = [param(*p) for g in groups if g is TARGET for p in g.params]
+        rest = [param(*p) for g in groups if g is not TARGET for p in g.params]
+        params = first + [p.replace(kind=inspect.Parameter.KEYWORD_ONLY) for p in own_params]
+        params += rest
+
+        @functools.wraps(command)
+        def wrapper(**kwargs: Any) -> Any:
+            values = {name: kwargs.pop(name) for name in names}
+            return command(Options(tuple(g.name for g in groups), values), **kwargs)
+
+        wrapper.__signature__ = own.replace(parameters=params)  # type: ignore[attr-defined]
+        wrapper.__annotations__ = {p.name: p.annotation for p in params}
+        del wrapper.__wrapped__  # Typer must read this signature, not the command's
+        return wrapper
+
+    return decorate
