@@ -1,5 +1,9 @@
 """The device's own KERNEL_RUN checks (firmware/src/kcheck.c) against the host's.
 
+Both interpret the rules of hil/kernels/catalogue.py (the device through the
+tables scripts/gen_kernels.py writes), so these tests catch an interpreter or a
+generator that drifts.
+
 Raw KERNEL_SETUP / KERNEL_RUN frames bypass the host-side validation, so the
 host-built firmware (AddressSanitizer, UBSan) has to refuse by itself exactly
 the parameter sets hil.reference.validation refuses, naming the same
@@ -201,6 +205,12 @@ def scratch_bytes(function: str, p: dict[str, int]) -> int:
     if function == "arm_avepool_q7_HWC":
         return 2 * p["dim_im_out"] * p["ch_im_in"]
     return 0
+
+
+def test_the_catalogue_scratch_is_the_library_contract():
+    """kcheck.c's scratch sizes come from the catalogue; they must be the header's."""
+    for function, p in BASE.items():
+        assert KERNEL_SPECS[function].scratch_size(p) == scratch_bytes(function, p), function
 
 
 def region_sizes(function: str, p: dict[str, int]) -> list[int]:

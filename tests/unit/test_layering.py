@@ -17,7 +17,7 @@ PACKAGE = Path(hil.__file__).parent
 LAYERS = (
     ("errors", "text", "datadirs", "outputs"),
     ("config",),
-    ("model", "reference"),
+    ("kernels", "model", "reference"),
     ("firmware", "protocol"),
     ("runners", "transport"),
     ("device",),
