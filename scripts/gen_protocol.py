@@ -4,7 +4,7 @@
     python scripts/gen_protocol.py          # write both files
     python scripts/gen_protocol.py --check  # exit 1 if either is stale
 
-Function ids come from hil.reference.spec.FUNCTION_IDS so the wire, the
+Function ids come from hil.kernels.catalogue (FUNCTION_IDS) so the wire, the
 model tables and the reference agree on one numbering.
 """
 

@@ -6,7 +6,15 @@ Tests that need an external tool say so with a marker (``needs_gcc``,
 ``needs_arm_gcc``, ``needs_qemu``, ``needs_clang``, ``needs_chromium``), or,
 inside a fixture, with ``require_tool("qemu")``. A missing tool skips the
 test on a developer's machine and fails it under CI=true, where a skip would
-hide that the tool was never installed."""
+hide that the tool was never installed.
+
+The suite has three tiers, one folder each, and every test is marked with its
+tier's name: ``unit`` (pure Python, fast: no compiler, emulator or browser),
+``firmware`` (host and cross builds of the firmware, and host-built firmware
+driven in-process) and ``integration`` (QEMU, Chromium, an installed wheel).
+Everything in integration is also ``slow``, so ``pytest -m "not slow"`` is the
+quick loop. A test under unit/ that needs a tool fails: it belongs in another
+tier."""
 
 from __future__ import annotations
 
@@ -100,8 +108,53 @@ def require_tool_fixture():
     return require_tool
 
 
+TESTS = Path(__file__).resolve().parent
+TIERS = ("unit", "firmware", "integration")
+_TOOLS_NEEDED = pytest.StashKey[list[str]]()
+
+
+def tier_of(path: Path) -> str | None:
+    """The tier folder (unit, firmware, integration) a test file sits in, if any."""
+    try:
+        parts = path.resolve().relative_to(TESTS).parts
+    except ValueError:
+        return None
+    return parts[0] if len(parts) > 1 and parts[0] in TIERS else None
+
+
+def _tools_needed(item: pytest.Item) -> list[str]:
+    """What the test needs, by marker or through a fixture that calls require_tool."""
+    needs = sorted({m.name for m in item.iter_markers() if m.name in MARKERS})
+    if "require_tool" in getattr(item, "fixturenames", ()):
+        needs.append("require_tool")
+    return needs
+
+
+@pytest.hookimpl(tryfirst=True)  # before -m selects on the markers added here
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        tier = tier_of(item.path)
+        if tier is None:
+            continue
+        item.add_marker(tier)
+        if tier == "integration":
+            item.add_marker("slow")
+        if tier == "unit":
+            needs = _tools_needed(item)
+            if needs:
+                item.stash[_TOOLS_NEEDED] = needs
+
+
 @pytest.hookimpl(tryfirst=True)  # before any fixture is set up
 def pytest_runtest_setup(item):
+    needs = item.stash.get(_TOOLS_NEEDED, None)
+    if needs:  # fails even where the tool is missing, so a skip cannot hide it
+        pytest.fail(
+            f"tests/unit/ is for pure Python, but this test needs {', '.join(needs)}: "
+            "move it to tests/firmware/ (builds, host-built firmware) or "
+            "tests/integration/ (QEMU, chromium, wheels)",
+            pytrace=False,
+        )
     for marker in item.iter_markers():
         if marker.name in MARKERS:
             require_tool(MARKERS[marker.name])

@@ -4,25 +4,30 @@ file ever replaced (character devices, FIFOs and symlink targets are written thr
 Writes go to private stand-ins, never to the machine's own /dev/stdout or /dev/full:
 a writer that replaced its target would replace those for everyone (we run as
 root). A symlink to /dev/stdout and a mknod'ed copy of /dev/full in tmp_path take
-the same paths through the code.
+the same paths through the code. Through a real run on QEMU:
+tests/integration/test_output_paths_runs.py.
 """
 
 from __future__ import annotations
 
-import json
 import os
 import socket
 import stat
-import threading
-from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator
 
 import pytest
 
 from hil.cli import main
 from hil.errors import ConfigError
 from hil.outputs import check_distinct, check_output_dir, check_output_file, write_text
+
+from helpers.output_stand_ins import (
+    fifo_reader,
+    full_device_in,
+    one_error,
+    regular_file,
+    stdout_link_in,
+)
 
 RUN = ["run", "-b", "qemu-m3", "-m", "lenet5", "-n", "1"]
 RUN_FILE_OPTIONS = ("--json", "--junit", "--html", "--log", "--save-baseline")
@@ -34,8 +39,8 @@ BAD_FILES = {
     "new folder under /proc": lambda tmp: Path("/proc/hil-a/b/report"),
     "in /sys": lambda tmp: Path("/sys/hil-report"),
     "existing file in /proc": lambda tmp: Path("/proc/version"),
-    "parent is a file": lambda tmp: _file(tmp / "plain") / "report",
-    "grandparent is a file": lambda tmp: _file(tmp / "plain") / "sub" / "report",
+    "parent is a file": lambda tmp: regular_file(tmp / "plain") / "report",
+    "grandparent is a file": lambda tmp: regular_file(tmp / "plain") / "sub" / "report",
     "a folder": lambda tmp: _folder(tmp / "reports"),
     "name over 255 bytes": lambda tmp: tmp / ("r" * 256),
     "path over 4 KB": lambda tmp: tmp.joinpath(*["d" * 200] * 21) / "report",
@@ -51,11 +56,6 @@ def _unwrapped_errors(monkeypatch):
     monkeypatch.setattr(err_console, "width", 10_000)
 
 
-def _file(path: Path) -> Path:
-    path.write_text("x")
-    return path
-
-
 def _folder(path: Path) -> Path:
     path.mkdir()
     return path
@@ -66,61 +66,14 @@ def _loop(tmp: Path) -> Path:
     return tmp / "loop"
 
 
-@contextmanager
-def _fifo_reader(path: Path) -> Iterator[list[bytes]]:
-    """A FIFO at ``path`` drained by a reader thread; the list holds what arrived.
-
-    The test keeps a writer end open until the end, so the reader sees EOF only
-    then: a run that replaced the FIFO instead of writing it shows as nothing read,
-    never as a hang."""
-    os.mkfifo(path)
-    got: list[bytes] = []
-    r = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
-    keeper = os.open(path, os.O_WRONLY)
-    os.set_blocking(r, True)
-
-    def drain() -> None:
-        chunks = []
-        while chunk := os.read(r, 65536):
-            chunks.append(chunk)
-        got.append(b"".join(chunks))
-
-    reader = threading.Thread(target=drain)
-    reader.start()
-    try:
-        yield got
-    finally:
-        os.close(keeper)
-        reader.join()
-        os.close(r)
-
-
 @pytest.fixture
 def stdout_link(tmp_path) -> Path:
-    link = tmp_path / "stdout"
-    link.symlink_to("/dev/stdout")
-    return link
+    return stdout_link_in(tmp_path)
 
 
 @pytest.fixture
 def full_device(tmp_path) -> Path:
-    """A character device like /dev/full (every write fails with ENOSPC)."""
-    path = tmp_path / "full"
-    try:
-        os.mknod(path, 0o666 | stat.S_IFCHR, os.makedev(1, 7))
-    except PermissionError:
-        pytest.skip("cannot create a device node here")
-    return path
-
-
-def _one_error(err: str, *words: str) -> str:
-    lines = err.strip().splitlines()
-    errors = [l for l in lines if l.startswith("error:")]
-    assert len(errors) == 1 and "Traceback" not in err, err
-    assert any(l.startswith("hint:") for l in lines), err
-    for w in words:
-        assert w in errors[0], (w, errors[0])
-    return errors[0]
+    return full_device_in(tmp_path)
 
 
 @pytest.mark.parametrize("option", RUN_FILE_OPTIONS)
@@ -130,7 +83,7 @@ def test_run_refuses_a_bad_output_file_before_building(tmp_path, capsys, option,
     root = tmp_path / "build"
     code = main(RUN + ["--build-dir", str(root), option, str(bad)])
     assert code == 2
-    _one_error(capsys.readouterr().err, option)
+    one_error(capsys.readouterr().err, option)
     assert not root.exists()  # nothing built, nothing locked
     assert not list(tmp_path.glob("**/*.tmp"))
 
@@ -147,17 +100,17 @@ def test_run_refuses_a_bad_output_file_before_building(tmp_path, capsys, option,
     ],
 )
 def test_run_refuses_a_bad_build_dir(tmp_path, capsys, case):
-    bad = _file(tmp_path / "f") if case == "a file" else BAD_FILES[case](tmp_path)
+    bad = regular_file(tmp_path / "f") if case == "a file" else BAD_FILES[case](tmp_path)
     code = main(RUN + ["--build-dir", str(bad)])
     assert code == 2
-    _one_error(capsys.readouterr().err, "--build-dir")
+    one_error(capsys.readouterr().err, "--build-dir")
 
 
 def test_a_build_dir_whose_results_folder_is_a_file_is_refused(tmp_path, capsys):
     root = _folder(tmp_path / "build")
-    _file(root / "results")
+    regular_file(root / "results")
     assert main(RUN + ["--build-dir", str(root)]) == 2
-    _one_error(capsys.readouterr().err, "--build-dir", "results")
+    one_error(capsys.readouterr().err, "--build-dir", "results")
     assert sorted(p.name for p in root.iterdir()) == ["results"]
 
 
@@ -169,11 +122,11 @@ def test_an_unwritable_object_cache_is_refused_naming_its_setting(
     tmp_path, capsys, monkeypatch, env, named, command
 ):
     monkeypatch.delenv("HIL_CACHE_DIR", raising=False)
-    monkeypatch.setenv(env, str(_file(tmp_path / "cache")))
+    monkeypatch.setenv(env, str(regular_file(tmp_path / "cache")))
     root = tmp_path / "build"
     args = RUN if command == "run" else ["build", "-b", "qemu-m3", "-m", "lenet5"]
     assert main(args + ["--build-dir", str(root)]) == 2
-    line = _one_error(capsys.readouterr().err, named)
+    line = one_error(capsys.readouterr().err, named)
     assert "not a folder" in line
     assert not root.exists()
 
@@ -201,18 +154,18 @@ def test_an_unwritable_object_cache_is_refused_naming_its_setting(
     ],
 )
 def test_other_commands_check_what_they_write_first(tmp_path, capsys, args, option):
-    bad = _file(tmp_path / "plain") / "out"
+    bad = regular_file(tmp_path / "plain") / "out"
     vectors = _folder(tmp_path / "vectors")
     argv = [a.format(bad=bad, vectors=vectors) for a in args]
     assert main(argv) == 2
-    _one_error(capsys.readouterr().err, option, "not a folder")
+    one_error(capsys.readouterr().err, option, "not a folder")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["plain", "vectors"]
 
 
 def test_model_export_refuses_a_folder_where_its_file_goes(tmp_path, capsys):
     _folder(tmp_path / "lenet5.toml")
     assert main(["model", "export", "lenet5", str(tmp_path), "--force"]) == 2
-    _one_error(capsys.readouterr().err, "lenet5.toml", "is a folder")
+    one_error(capsys.readouterr().err, "lenet5.toml", "is a folder")
     assert not (tmp_path / "lenet5.npz").exists()
 
 
@@ -222,7 +175,7 @@ def test_two_reports_on_one_file_are_refused(tmp_path, capsys):
         main(RUN + ["--build-dir", str(tmp_path / "b"), "--json", str(out), "--junit", str(out)])
         == 2
     )
-    _one_error(capsys.readouterr().err, "--json", "--junit")
+    one_error(capsys.readouterr().err, "--json", "--junit")
     with pytest.raises(ConfigError, match="--html and --log"):
         check_distinct({"--html": tmp_path / "a", "--log": tmp_path / "x" / ".." / "a"})
     check_distinct({"--json": Path("/dev/stdout"), "--junit": Path("/dev/stdout")})
@@ -257,7 +210,7 @@ def test_a_socket_is_refused(tmp_path):
 
 
 def test_a_regular_file_is_replaced_whole_keeping_its_mode(tmp_path):
-    path = _file(tmp_path / "r.json")
+    path = regular_file(tmp_path / "r.json")
     path.chmod(0o640)
     before = path.stat().st_ino
     write_text(path, "new\n")
@@ -269,7 +222,7 @@ def test_a_regular_file_is_replaced_whole_keeping_its_mode(tmp_path):
 
 def test_a_symlink_is_kept_and_its_target_written(tmp_path):
     _folder(tmp_path / "real")
-    target = _file(tmp_path / "real" / "r.json")
+    target = regular_file(tmp_path / "real" / "r.json")
     link = tmp_path / "link.json"
     link.symlink_to(Path("real") / "r.json")
     check_output_file(link, "--json")
@@ -285,7 +238,7 @@ def test_a_symlink_is_kept_and_its_target_written(tmp_path):
 
 def test_a_fifo_is_written_through(tmp_path):
     fifo = tmp_path / "pipe"
-    with _fifo_reader(fifo) as got:
+    with fifo_reader(fifo) as got:
         check_output_file(fifo, "--json")
         write_text(fifo, "streamed\n")
     assert got == [b"streamed\n"]
@@ -315,63 +268,8 @@ def test_a_folder_is_refused_and_no_tmp_is_left_beside_it(tmp_path):
 
 
 def test_a_failed_write_leaves_the_old_file_and_no_tmp(tmp_path):
-    path = _file(tmp_path / "r.json")
+    path = regular_file(tmp_path / "r.json")
     with pytest.raises(UnicodeEncodeError):
         write_text(path, "bad \udc80 text")
     assert path.read_text() == "x"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["r.json"]
-
-
-# -- through a real run (QEMU) --------------------------------------------
-
-
-def needs_tools(test):
-    return pytest.mark.needs_qemu(pytest.mark.needs_arm_gcc(test))
-
-
-@pytest.fixture(scope="module")
-def build_root(tmp_path_factory) -> Path:
-    return tmp_path_factory.mktemp("hil-build")
-
-
-@pytest.mark.qemu
-@needs_tools
-def test_a_run_writes_to_stdout_a_symlink_and_a_fifo(build_root, tmp_path, capfd, stdout_link):
-    real = _file(tmp_path / "junit-real.xml")
-    link = tmp_path / "junit.xml"
-    link.symlink_to(real.name)
-    fifo = tmp_path / "page.html"
-    with _fifo_reader(fifo) as got:
-        code = main(
-            RUN
-            + [
-                "--build-dir",
-                str(build_root),
-                "--json",
-                str(stdout_link),
-                "--junit",
-                str(link),
-                "--html",
-                str(fifo),
-            ]
-        )
-    out = capfd.readouterr().out
-    assert code == 0, out
-    lines = out.splitlines()
-    report, _ = json.JSONDecoder().raw_decode("\n".join(lines[lines.index("{") :]))
-    assert report["passed"] is True and report["info"]["model"] == "lenet5"
-    assert link.is_symlink() and "<testsuite" in real.read_text()
-    assert got[0].startswith(b"<!DOCTYPE html>")
-    assert stat.S_ISFIFO(os.lstat(fifo).st_mode) and stdout_link.is_symlink()
-    assert not list(tmp_path.glob("*.tmp"))
-
-
-@pytest.mark.qemu
-@needs_tools
-def test_a_run_into_a_full_device_prints_its_verdict_then_one_error(build_root, capfd, full_device):
-    code = main(RUN + ["--build-dir", str(build_root), "--json", str(full_device)])
-    out, err = capfd.readouterr()
-    assert code == 2
-    assert "PASS: " in out
-    _one_error(err, str(full_device), "No space left on device")
-    assert stat.S_ISCHR(os.lstat(full_device).st_mode)

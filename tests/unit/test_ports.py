@@ -11,7 +11,6 @@ import pytest
 from hil.config.boards import known_families, load_board
 from hil.datadirs import firmware_root
 from hil.errors import ConfigError
-from hil.firmware.build import build_firmware
 from hil.firmware.ports import load_port, port_names, ports_for_board
 
 ARCH = '[port]\nkind = "arch"\ndescription = "a"\ncores = ["cortex-m3"]\n'
@@ -176,15 +175,6 @@ def test_an_unserved_core_is_refused(tree: Path) -> None:
 def test_the_shipped_armv7m_port_refuses_an_armv8m_core() -> None:
     with pytest.raises(ConfigError, match=r"core cortex-m33, which port armv7m does not serve"):
         ports_for_board(board_of("mps2", "cortex-m33"))
-
-
-@pytest.mark.needs_arm_gcc
-def test_the_build_refuses_an_unserved_core_before_compiling(tmp_path: Path) -> None:
-    with pytest.raises(ConfigError, match=r"cortex-m0, which port armv7m does not serve"):
-        build_firmware(
-            board_of("mps2", "cortex-m0"), None, tmp_path / "out", cache_dir=tmp_path / "cache"
-        )
-    assert not (tmp_path / "out" / "obj").exists()
 
 
 def test_a_family_must_be_a_board_port(tree: Path) -> None:

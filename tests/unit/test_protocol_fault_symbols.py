@@ -1,9 +1,8 @@
 """FAULT frames in words: CFSR bits, the layer, function names from the ELF,
-stack overflow recognised from the fault bits or the guard region."""
+stack overflow recognised from the fault bits or the guard region. Symbols of a real
+gcc-built ELF: tests/firmware/test_fault_symbols_real_elf.py."""
 
 from __future__ import annotations
-
-import subprocess
 
 import pytest
 
@@ -56,19 +55,6 @@ def test_access_inside_the_stack_guard_is_a_stack_overflow():
     assert "stack overflow" not in f.describe()  # without the ELF: just a fault
     outside = decode_fault(fault(cfsr=DACCVIOL | MMARVALID, mmfar=0x30000000))
     assert "stack overflow" not in outside.describe(TABLE)
-
-
-@pytest.mark.needs_gcc
-def test_symbol_table_reads_a_real_elf(tmp_path):
-    src = tmp_path / "f.c"
-    src.write_text("int twice(int x) { return 2 * x; }\nint main(void) { return twice(1); }\n")
-    exe = tmp_path / "f"
-    subprocess.run(["gcc", "-O0", "-g", str(src), "-o", str(exe)], check=True)
-    table = SymbolTable.from_elf(exe)
-    nm = subprocess.run(["nm", str(exe)], capture_output=True, text=True).stdout
-    addr = next(int(line.split()[0], 16) for line in nm.splitlines() if line.endswith(" twice"))
-    assert table.lookup(addr) == "twice"
-    assert table.lookup(addr + 4) == "twice+0x4"
 
 
 def test_symbolized_rewrites_a_device_fault_and_keeps_its_results(tmp_path):

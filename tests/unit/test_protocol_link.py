@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
 import pytest
 
 from hil.errors import DeviceError, ProtocolError
@@ -14,8 +11,7 @@ from hil.protocol.frames import Frame, encode
 from hil.protocol.link import Link, open_port
 from hil.protocol.messages import pack
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "protocol_host"))
-from fakedev import FakeDevice  # noqa: E402
+from helpers.fakedev import FakeDevice
 
 
 def ack(frame: Frame, value: int = 0) -> bytes:

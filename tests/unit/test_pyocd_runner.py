@@ -1,152 +1,39 @@
 """PyocdRunner at its pyOCD boundary, with fake probes, sessions and programmer (no hardware).
 
-The fakes stand in for what hil.runners.pyocd.load_pyocd returns; each
-records the calls it gets, so the tests pin down exactly how pyOCD is
-driven: probe choice, session options, program, verify, reset.
+The fakes (tests/helpers/pyocd_fakes.py) stand in for what
+hil.runners.pyocd.load_pyocd returns; each records the calls it gets, so the
+tests pin down exactly how pyOCD is driven: probe choice, session options,
+program, verify, reset. The same runner with a real image and through the CLI:
+tests/firmware/test_pyocd_runner_image.py.
 """
 
 from __future__ import annotations
 
 import struct
-import subprocess
 from pathlib import Path
 
 import pytest
 
-from hil.cli import main
 from hil.config.boards import load_board
 from hil.config.lab import Lab, LabBoard
 from hil.errors import ConfigError, DeviceError
 from hil.runners import pyocd as runner_module
 from hil.runners import runner_for, serial_ports
-from hil.runners.pyocd import PyocdApi, PyocdRunner, load_segments
+from hil.runners.pyocd import PyocdRunner, load_segments
 
-UID = "066DFF485457725187092531"
-UID2 = "0670FF535155878281151932"
-TARGET = "stm32f746zgtx"
-
-
-# -- fake pyOCD --------------------------------------------------------------------------
-
-
-class FakeError(RuntimeError): ...
-
-
-class FakeTargetSupportError(FakeError): ...
-
-
-class FakeProbeError(FakeError): ...
-
-
-class FakeProbeDisconnected(FakeProbeError): ...
-
-
-class FakeTargetError(FakeError): ...
-
-
-class FakeTransferError(FakeTargetError): ...
-
-
-class FakeFlashFailure(FakeTargetError): ...
-
-
-class Probe:
-    def __init__(self, unique_id: str, description: str = "STM32 STLink") -> None:
-        self.unique_id = unique_id
-        self.description = description
-
-
-class Bench:
-    """What is attached, what goes wrong, and every call pyOCD got."""
-
-    def __init__(self, probes=(Probe(UID),)) -> None:
-        self.probes = list(probes)
-        self.calls: list[tuple] = []
-        self.flash: dict[int, int] = {}
-        self.fail: dict[str, BaseException] = {}  # step name -> exception to raise there
-        self.corrupt_at: int | None = None
-
-    def maybe_fail(self, step: str) -> None:
-        if step in self.fail:
-            raise self.fail[step]
-
-    def api(self) -> PyocdApi:
-        bench = self
-
-        class Target:
-            def reset(self):
-                bench.calls.append(("reset",))
-                bench.maybe_fail("reset")
-
-            def read_memory_block8(self, addr, size):
-                bench.calls.append(("read", addr, size))
-                data = [bench.flash.get(a, 0xFF) for a in range(addr, addr + size)]
-                if bench.corrupt_at is not None and addr <= bench.corrupt_at < addr + size:
-                    data[bench.corrupt_at - addr] ^= 0x01
-                return data
-
-        class Session:
-            def __init__(self, options):
-                self.options = options
-                self.target = Target()
-
-            def open(self):
-                bench.calls.append(("open",))
-                bench.maybe_fail("open")
-
-            def close(self):
-                bench.calls.append(("close",))
-
-        class ConnectHelper:
-            @staticmethod
-            def get_all_connected_probes(blocking=True, unique_id=None, print_wait_message=True):
-                bench.calls.append(("list", blocking, unique_id, print_wait_message))
-                bench.maybe_fail("list")
-                return [
-                    p
-                    for p in bench.probes
-                    if unique_id is None or unique_id.lower() in p.unique_id.lower()
-                ]
-
-            @staticmethod
-            def session_with_chosen_probe(
-                blocking=True,
-                return_first=False,
-                unique_id=None,
-                auto_open=True,
-                options=None,
-                **kwargs,
-            ):
-                bench.calls.append(
-                    ("session", blocking, return_first, unique_id, dict(options or {}))
-                )
-                bench.maybe_fail("session")
-                return Session(options)
-
-        class FileProgrammer:
-            def __init__(self, session, progress=None, **kwargs):
-                bench.calls.append(("programmer", session, progress))
-                self.progress = progress
-
-            def program(self, file_or_path, file_format=None, **kwargs):
-                bench.calls.append(("program", file_or_path, file_format))
-                if self.progress:
-                    self.progress(0.25)
-                bench.maybe_fail("program")
-                for addr, data in load_segments(Path(file_or_path)):
-                    bench.flash.update(zip(range(addr, addr + len(data)), data))
-                if self.progress:
-                    self.progress(1.0)
-
-        return PyocdApi(
-            ConnectHelper,
-            FileProgrammer,
-            FakeError,
-            FakeTargetSupportError,
-            FakeProbeError,
-            FakeTransferError,
-            FakeFlashFailure,
-        )
+from helpers.pyocd_fakes import (
+    TARGET,
+    UID,
+    UID2,
+    Bench,
+    FakeError,
+    FakeFlashFailure,
+    FakeProbeDisconnected,
+    FakeTargetSupportError,
+    FakeTransferError,
+    Probe,
+    install_bench,
+)
 
 
 def make_elf(path: Path, segments: list[tuple[int, bytes]]) -> Path:
@@ -196,10 +83,7 @@ def elf(tmp_path) -> Path:
 
 @pytest.fixture
 def bench(monkeypatch) -> Bench:
-    bench = Bench()
-    monkeypatch.setattr(runner_module, "load_pyocd", bench.api)
-    monkeypatch.delenv("HIL_LAB", raising=False)
-    return bench
+    return install_bench(monkeypatch)
 
 
 @pytest.fixture
@@ -431,181 +315,7 @@ def test_the_real_pyocd_exceptions_are_mapped():
     assert callable(api.ConnectHelper.session_with_chosen_probe)
 
 
-# -- through the CLI: one line, the class's exit code ---------------------------------
-
-
-@pytest.fixture(scope="module")
-def lenet5_image(tmp_path_factory, require_tool):
-    """Built once: the CLI tests are about what happens after the build."""
-    require_tool("arm_gcc")
-    from hil.device.connect import prepare_image
-    from hil.model.io import load_model
-
-    return prepare_image(
-        load_board("nucleo-f746"), load_model("lenet5"), build_root=tmp_path_factory.mktemp("f746")
-    )
-
-
-@pytest.fixture
-def flash_cli(tmp_path, monkeypatch, lenet5_image):
-    import hil.device.connect
-
-    monkeypatch.chdir(tmp_path)
-    monkeypatch.setattr(hil.device.connect, "prepare_image", lambda *args, **kwargs: lenet5_image)
-
-    def run(*args: str) -> int:
-        return main(
-            [
-                "flash",
-                "--board",
-                "nucleo-f746",
-                "--model",
-                "lenet5",
-                "--build-dir",
-                str(tmp_path / "build"),
-                *args,
-            ]
-        )
-
-    return run
-
-
-def error_lines(capsys) -> list[str]:
-    err = capsys.readouterr().err
-    return [line for line in err.splitlines() if line.strip()]
-
-
-def test_cli_without_a_probe_exits_4_with_one_line(flash_cli, bench, capsys):
-    bench.probes = []
-    assert flash_cli() == 4
-    lines = error_lines(capsys)
-    assert (
-        lines[0] == "error: no debug probe found: connect the board's ST-LINK USB to this machine"
-    )
-    assert lines[1].startswith("hint: ")
-    assert "Traceback" not in "\n".join(lines)
-
-
-def test_cli_two_probes_exits_2_listing_them(flash_cli, bench, capsys):
-    bench.probes = [Probe(UID), Probe(UID2)]
-    assert flash_cli() == 2
-    assert UID2 in error_lines(capsys)[0]
-
-
-def test_cli_missing_pack_exits_2_with_the_fix(flash_cli, bench, capsys):
-    bench.fail["session"] = FakeTargetSupportError("not recognized")
-    assert flash_cli() == 2
-    out = " ".join(error_lines(capsys))
-    assert "error: pyOCD has no target stm32f746zgtx" in out
-    assert "pyocd pack install stm32f746zgtx" in out
-
-
-def test_cli_disconnect_mid_flash_exits_4(flash_cli, bench, capsys):
-    bench.fail["program"] = FakeProbeDisconnected("STLink disconnected")
-    assert flash_cli() == 4
-    assert "failed while programming flash" in error_lines(capsys)[0]
-
-
-def test_cli_probe_option_and_lab_file_reach_the_runner(flash_cli, bench, capsys, tmp_path):
-    bench.probes = []
-    (tmp_path / "lab.toml").write_text(f'[boards.nucleo-f746]\nprobe = "{UID2}"\n')
-    assert flash_cli() == 4
-    assert bench.calls[0] == ("list", False, UID2, False)
-    bench.calls.clear()
-    assert flash_cli("--probe", UID) == 4
-    assert bench.calls[0] == ("list", False, UID, False)
-    bad = tmp_path / "bad.toml"
-    bad.write_text("[boards.nucleo-f746]\nprobee = 1\n")
-    assert flash_cli("--lab", str(bad)) == 2
-    assert "probee is not a lab board setting" in capsys.readouterr().err
-
-
-def test_cli_run_goes_through_the_pyocd_runner(tmp_path, monkeypatch, lenet5_image, bench, capsys):
-    import hil.device.connect
-
-    monkeypatch.chdir(tmp_path)
-    monkeypatch.setattr(hil.device.connect, "prepare_image", lambda *args, **kwargs: lenet5_image)
-    bench.probes = []
-    code = main(
-        [
-            "run",
-            "--board",
-            "nucleo-f746",
-            "--model",
-            "lenet5",
-            "-n",
-            "1",
-            "--build-dir",
-            str(tmp_path / "build"),
-            "--probe",
-            UID,
-        ]
-    )
-    assert code == 4
-    assert bench.calls == [("list", False, UID, False)]
-    assert "no debug probe matches" in capsys.readouterr().err
-
-
-# -- open_device with the runner and a real firmware on the other end of the port ----------
-
-
-@pytest.mark.needs_gcc
-def test_open_device_flashes_then_handshakes_over_the_port(
-    tmp_path, monkeypatch, lenet5_image, bench
-):
-    """The host build of the firmware stands in for the board's UART (its HELLO is real)."""
-    import sys
-
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "protocol_host"))
-    import hostfw
-
-    from hil.device.connect import open_device
-    from hil.model.io import load_model
-
-    exe = hostfw.build_host_firmware(load_model("lenet5"), tmp_path, name="fw")
-    # The host device accepts one connection: the port check would use it up.
-    monkeypatch.setattr(serial_ports, "check_port", lambda url, baudrate: None)
-    with hostfw.HostDevice(exe) as dev:
-        with open_device(
-            load_board("nucleo-f746"),
-            lenet5_image,
-            log_dir=tmp_path,
-            port=dev.url,
-            runner_options={"lab": Lab(), "port": dev.url},
-        ) as device:
-            assert isinstance(device.runner, PyocdRunner)
-            assert device.info.model_name == "lenet5"
-            steps = [c[0] for c in bench.calls]
-        dev.stop()
-    segments = load_segments(lenet5_image.elf)
-    assert steps == [
-        "list",
-        "session",
-        "open",
-        "programmer",
-        "program",
-        *["read"] * len(segments),
-        "reset",
-        "reset",
-    ]
-    assert [c[1] for c in bench.calls if c[0] == "program"] == [str(lenet5_image.elf)]
-    for address, data in segments:  # what the fake flash holds is the image's load view
-        assert bytes(bench.flash[a] for a in range(address, address + len(data))) == data
-
-
 # -- Intel HEX images --------------------------------------------------------------------
-
-
-def flat(segments) -> dict[int, int]:
-    return {a + i: b for a, data in segments for i, b in enumerate(data)}
-
-
-def test_hex_image_holds_the_same_bytes_as_the_elf(tmp_path, lenet5_image):
-    hex_path = tmp_path / "firmware.hex"
-    subprocess.run(
-        ["arm-none-eabi-objcopy", "-O", "ihex", str(lenet5_image.elf), str(hex_path)], check=True
-    )
-    assert flat(load_segments(hex_path)) == flat(load_segments(lenet5_image.elf))
 
 
 def test_hex_image_is_programmed_as_hex_and_verified(board, tmp_path, bench, vcp):

@@ -8,17 +8,13 @@ drops undecodable bytes and stale frames and resends on timeout.
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
 from hil.device.session import DeviceSession
 from hil.protocol import generated as g
 from hil.protocol.frames import Frame, encode
 from hil.protocol.link import Link
 from hil.protocol.messages import pack
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "protocol_host"))
-from fakedev import FakeDevice  # noqa: E402
+from helpers.fakedev import FakeDevice
 
 NOISE = b"\xff\xfe\x00garbage from the old firmware\x00\x13\x37half a fr"
 

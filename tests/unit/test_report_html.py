@@ -1,78 +1,21 @@
 """The HTML report: self-contained, labelled counts, heatmaps of where a layer differs.
 
 Reports come from the real check flow (hil.validate.check) driven by a fake device
-that returns the reference outputs, optionally with one layer perturbed.
+that returns the reference outputs, optionally with one layer perturbed
+(tests/helpers/html_reports.py). Rendered in headless Chromium:
+tests/integration/test_report_html_chromium.py.
 """
 
 from __future__ import annotations
 
-import os
 import re
-import shutil
-import subprocess
 from html.parser import HTMLParser
-from pathlib import Path
 
 import numpy as np
-import pytest
 
-from hil.device.counts import count_source
-from hil.device.session import LayerResult
-from hil.model.inputs import generated_inputs
-from hil.model.io import load_model
-from hil.reference.network import run_network
-from hil.report.html import heatmap_grid, render_html, write_html
-from hil.validate.check import check_vectors
-from hil.validate.run_report import RunInfo, RunReport
+from hil.report.html import heatmap_grid, render_html
 
-BAD_LAYER = 3  # lenet5 conv2, output 10x10x16
-BAD_CHANNEL = 5
-
-
-class FakeSession:
-    """Answers like a device: the reference outputs, with conv2's channel 5 broken in a patch."""
-
-    def __init__(self, network, perturb: bool, dump_digests: bool = False) -> None:
-        self.network, self.perturb, self.digests = network, perturb, dump_digests
-
-    def infer(self, x, dump="all", next_x=None):
-        outs = run_network(self.network, x, "dsp")
-        results = []
-        for i, y in enumerate(outs):
-            y = y.copy()
-            if self.perturb and i == BAD_LAYER:
-                cube = y.reshape(self.network.layers[i].output_shape)
-                cube[2:5, 6:9, BAD_CHANNEL] += 3
-            ticks = 100 + self.network.layers[i].macs // 4
-            results.append(LayerResult(i, None if self.digests else y, 0, ticks, 0))
-        return results
-
-
-def make_report(
-    *, perturb: bool, source: str = "systick", digests: bool = False, vectors: int = 2
-) -> RunReport:
-    net = load_model("lenet5")
-    cs = count_source(source, emulated=source != "dwt", icount_shift=3)
-    report = RunReport(
-        net,
-        RunInfo(
-            net.name,
-            "qemu-m7",
-            "dsp",
-            "portable",
-            cs,
-            device={"build_id": "0123abcd", "model_hash": "e86dbf0aa1a84bf8"},
-        ),
-    )
-    check_vectors(
-        FakeSession(net, perturb, digests),
-        net,
-        generated_inputs(net, vectors, 0),
-        report,
-        variant="dsp",
-        dump="digest" if digests else "all",
-    )
-    return report
+from helpers.html_reports import BAD_CHANNEL, BAD_LAYER, make_report
 
 
 class _Scan(HTMLParser):
@@ -161,58 +104,3 @@ def test_names_are_escaped():
     r = make_report(perturb=False)
     r.info.model = "<script>alert(1)</script>"
     assert "<script>alert(1)" not in render_html(r)
-
-
-# -- headless Chromium ------------------------------------------------------
-
-
-def _chromium() -> str:  # tests that call it carry needs_chromium
-    return next(p for p in (shutil.which(n) for n in ("chromium", "chromium-browser")) if p)
-
-
-def _chromium_run(tmp_path: Path, html: Path, *args: str) -> subprocess.CompletedProcess:
-    cmd = [
-        _chromium(),
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        "--no-first-run",
-        f"--user-data-dir={tmp_path / 'profile'}",
-        *args,
-        html.as_uri(),
-    ]
-    env = dict(os.environ, HOME=str(tmp_path))
-    return subprocess.run(cmd, capture_output=True, text=True, timeout=120, env=env)
-
-
-@pytest.mark.needs_chromium
-@pytest.mark.parametrize("perturb", [False, True], ids=["pass", "mismatch"])
-def test_renders_in_headless_chromium(tmp_path, perturb):
-    page = tmp_path / "report.html"
-    write_html(make_report(perturb=perturb), page)
-    if os.environ.get("HIL_KEEP_HTML"):
-        shutil.copy(
-            page,
-            Path(os.environ["HIL_KEEP_HTML"]) / f"report-{'mismatch' if perturb else 'pass'}.html",
-        )
-    dom = _chromium_run(tmp_path, page, "--dump-dom")
-    assert dom.returncode == 0, dom.stderr[-2000:]
-    # The DOM after scripts ran: the table, the chart and (for a mismatch) the heatmap are there.
-    assert '<table class="sortable" id="layers">' in dom.stdout
-    assert '<svg id="counts"' in dom.stdout
-    assert ('class="heatmap"' in dom.stdout) == perturb
-    shot = tmp_path / "shot.png"
-    res = _chromium_run(
-        tmp_path, page, f"--screenshot={shot}", "--window-size=1400,1600", "--hide-scrollbars"
-    )
-    assert res.returncode == 0 and shot.is_file(), res.stderr[-2000:]
-    png = shot.read_bytes()
-    assert png[:8] == b"\x89PNG\r\n\x1a\n" and len(png) > 10_000
-    if os.environ.get("HIL_KEEP_HTML"):
-        shutil.copy(
-            shot,
-            Path(os.environ["HIL_KEEP_HTML"]) / f"report-{'mismatch' if perturb else 'pass'}.png",
-        )

@@ -1,5 +1,6 @@
 """One JSON Lines log per run, a latest link, one run per build directory at a time,
-and --resume refusals that say in words what differs."""
+and --resume refusals that say in words what differs. Through real runs on QEMU:
+tests/integration/test_run_log_runs.py."""
 
 from __future__ import annotations
 
@@ -248,31 +249,3 @@ def test_resume_without_any_earlier_run_says_so(tmp_path, capsys):
     err = capsys.readouterr().err
     assert "--resume: no earlier run of lenet5 on qemu-m3 in" in _error_line(err)
     assert "run once without --resume, or pass the log with --log" in err
-
-
-# -- through real runs (QEMU) ---------------------------------------------
-
-
-@pytest.mark.qemu
-@pytest.mark.needs_qemu
-@pytest.mark.needs_arm_gcc
-def test_two_runs_keep_two_logs_and_resume_takes_the_latest(tmp_path, capsys):
-    root = tmp_path / "build"
-    for seed in (0, 1):
-        assert main(RUN + ["--build-dir", str(root), "--seed", str(seed)]) == 0
-    results = root / "results"
-    logs = sorted(p for p in results.iterdir() if not p.is_symlink())
-    assert len(logs) == 2
-    records = [json.loads(p.read_text().splitlines()[0]) for p in logs]
-    assert [r["inputs"] for r in records] == [{"vectors": 1, "seed": 0}, {"vectors": 1, "seed": 1}]
-    assert latest_log(root, BOARD, MODEL) == logs[1]
-    # Each log holds its own run only: one run record, one vector's layers.
-    for p in logs:
-        kinds = [json.loads(l)["record"] for l in p.read_text().splitlines()]
-        assert kinds.count("run") == 1 and kinds.count("layer") == 12
-    capsys.readouterr()
-
-    assert main(RUN + ["--build-dir", str(root), "--resume"]) == 2
-    assert "the logged run used --seed 1, this one --seed 0" in capsys.readouterr().err
-    assert main(RUN + ["--build-dir", str(root), "--seed", "1", "--resume"]) == 0
-    assert sorted(p for p in results.iterdir() if not p.is_symlink()) == logs

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import sys
 import zlib
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -16,8 +14,7 @@ from hil.protocol.frames import Frame, encode
 from hil.protocol.link import Link
 from hil.protocol.messages import pack, unpack
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "protocol_host"))
-from fakedev import FakeDevice  # noqa: E402
+from helpers.fakedev import FakeDevice
 
 MODEL_HASH = bytes(range(1, 9))
 OUTPUT = np.arange(-5, 5, dtype=np.int8)

@@ -5,8 +5,6 @@ instead of being retried."""
 from __future__ import annotations
 
 import dataclasses
-import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -23,8 +21,7 @@ from hil.protocol.frames import Frame, encode
 from hil.protocol.link import Link
 from hil.protocol.messages import pack
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "protocol_host"))
-from fakedev import FakeDevice  # noqa: E402
+from helpers.fakedev import FakeDevice
 
 WATCHDOG = g.ENUMS["reset_cause"]["WATCHDOG"]
 SOFTWARE = g.ENUMS["reset_cause"]["SOFTWARE"]

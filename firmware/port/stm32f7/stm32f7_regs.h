@@ -18,7 +18,7 @@
 
 #include <stdint.h>
 
-/* A host test of the port (tests/unit/test_stm32f7_logic.py) maps these onto a register model. */
+/* A host test of the port (tests/firmware/test_stm32f7_logic.py) maps these onto a register model. */
 #ifndef REG32
 #define REG32(addr) (*(volatile uint32_t *)(addr))
 #endif

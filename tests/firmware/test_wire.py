@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
 import pytest
 
 from hil.device.session import DeviceSession
@@ -13,8 +10,7 @@ from hil.model.inputs import generated_inputs
 from hil.protocol.link import Link
 from hil.transport.wire_tap import WireTap
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "protocol_host"))
-import hostfw  # noqa: E402
+from helpers import hostfw
 
 pytestmark = pytest.mark.needs_gcc
 

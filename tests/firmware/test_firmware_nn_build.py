@@ -10,10 +10,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "nn_host"))
-import nnlib  # noqa: E402
-
 from hil.reference.spec import KERNEL_SPECS  # noqa: E402
+
+from helpers import nnlib
 
 REQUANTISING = sorted(n for n, s in KERNEL_SPECS.items() if s.returns_status)
 CORES = {"cortex-m7": 1, "cortex-m4": 1, "cortex-m3": 0}  # -> HIL_NN_POOL_SEPARABLE

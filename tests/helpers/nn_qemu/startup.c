@@ -1,5 +1,5 @@
 /*
- * Reset code of the kernel test program (tests/nn_host/qemu_check.py):
+ * Reset code of the kernel test program (tests/helpers/qemu_check.py):
  * set up memory, enable semihosting I/O, run main, exit with its status.
  */
 #include <stdint.h>

@@ -13,7 +13,6 @@ parameter, and refuse regions too small for the parameters.
 from __future__ import annotations
 
 import struct
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -30,8 +29,7 @@ from hil.protocol.messages import pack, unpack
 from hil.reference.spec import FUNCTION_IDS, KERNEL_SPECS
 from hil.reference.validation import validate_params
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "protocol_host"))
-import hostfw  # noqa: E402
+from helpers import hostfw
 
 pytestmark = pytest.mark.needs_gcc
 

@@ -16,9 +16,9 @@ from hil.protocol import generated as g
 from hil.protocol.link import Link
 from hil.protocol.messages import unpack
 
+from helpers import hostfw
+
 REPO = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(REPO / "tests" / "protocol_host"))
-import hostfw  # noqa: E402
 
 _spec = importlib.util.spec_from_file_location("fuzz_frames", REPO / "scripts" / "fuzz_frames.py")
 fuzz_frames = importlib.util.module_from_spec(_spec)
@@ -47,6 +47,7 @@ def test_seed_corpus_replays_clean(target):
     assert result.returncode == 0, result.stderr[-3000:]
 
 
+@pytest.mark.slow  # over 5 s
 def test_short_fuzz_session_finds_nothing(target, tmp_path):
     res = fuzz_frames.run(target, FUZZ_SECONDS, tmp_path)
     assert res.executions > 1000, res.output[-3000:]

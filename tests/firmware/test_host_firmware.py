@@ -8,7 +8,6 @@ opened as pyserial socket://, the code path of the QEMU runs.
 from __future__ import annotations
 
 import subprocess
-import sys
 import zlib
 from pathlib import Path
 
@@ -28,8 +27,7 @@ from hil.protocol.messages import pack, unpack
 from hil.reference.network import run_network
 from hil.reference.spec import KERNEL_SPECS
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "protocol_host"))
-import hostfw  # noqa: E402
+from helpers import hostfw
 
 pytestmark = pytest.mark.needs_gcc
 CORTEX_M = ("cortex-m3", "cortex-m4", "cortex-m7")

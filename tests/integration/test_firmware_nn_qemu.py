@@ -7,16 +7,13 @@ Cortex-M3 gets by default (plain pooling path) under qemu-system-arm.
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "nn_host"))
-import nnlib  # noqa: E402
-import qemu_check  # noqa: E402
-
 from hil.reference.spec import VARIANT_DEPENDENT  # noqa: E402
+
+from helpers import nnlib, qemu_check
 
 pytestmark = pytest.mark.qemu
 

@@ -26,14 +26,14 @@ from typing import Callable, Iterable, Mapping, Sequence
 
 import numpy as np
 
+from hil.reference.spec import KERNEL_SPECS, KernelSpec
+
 REPO = Path(__file__).resolve().parents[2]
 NN_DIR = REPO / "firmware" / "nn"
 INCLUDE_DIR = NN_DIR / "include"
 SRC_DIR = NN_DIR / "src"
 ACLE_MODEL_DIR = Path(__file__).resolve().parent / "acle_model"
 
-sys.path.insert(0, str(REPO))
-from hil.reference.spec import KERNEL_SPECS, KernelSpec  # noqa: E402
 
 GUARD = 64
 FILLS = (0xA5, 0x5A)
@@ -69,7 +69,7 @@ def build_library(
 
     ``pool`` forces the pooling path ("dsp" or "plain"). ``simd_model``
     compiles the cores' SMLAD/SXTB16 code paths against C models of the
-    ACLE intrinsics (tests/nn_host/acle_model) so the host runs them too.
+    ACLE intrinsics (tests/helpers/acle_model) so the host runs them too.
     """
     flags = [
         "-std=c99",

@@ -1,22 +1,20 @@
 """firmware/nn kernels, built for the host, against every golden vector.
 
 Each function's cases run through ctypes with guard zones and two buffer
-fills (tests/nn_host/nnlib.py): output, status, in-place results, what the
+fills (tests/helpers/nnlib.py): output, status, in-place results, what the
 DSP pooling path leaves in Im_in, and the absence of stray writes are all
 checked.
 """
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "nn_host"))
-import nnlib  # noqa: E402
-
 from hil.reference.spec import KERNEL_SPECS, VARIANT_DEPENDENT  # noqa: E402
+
+from helpers import nnlib
 
 FUNCTIONS = sorted(KERNEL_SPECS)
 

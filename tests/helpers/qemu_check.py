@@ -3,7 +3,7 @@
 The host build cannot execute the real SMLAD/SXTB16 instructions; this
 does. It writes a C program holding the chosen cases (in a temporary
 directory, never in the project), builds it with arm-none-eabi-gcc and the
-minimal startup in tests/nn_host/qemu/, runs it under qemu-system-arm with
+minimal startup in tests/helpers/nn_qemu/, runs it under qemu-system-arm with
 semihosting and compares what it prints with the vectors:
 
     failures = run_cases(cases, core="cortex-m7", work_dir=tmp)
@@ -17,12 +17,13 @@ import subprocess
 from pathlib import Path
 from typing import Mapping, Sequence
 
-import nnlib
 import numpy as np
 
 from hil.reference.spec import KERNEL_SPECS
 
-QEMU_DIR = Path(__file__).resolve().parent / "qemu"
+from helpers import nnlib
+
+QEMU_DIR = Path(__file__).resolve().parent / "nn_qemu"
 MACHINES = {"cortex-m7": "mps2-an500", "cortex-m4": "mps2-an386", "cortex-m3": "mps2-an385"}
 
 

@@ -5,7 +5,6 @@ runs a host build of the firmware behind the UART socket the script asks for.
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -20,8 +19,7 @@ from hil.reference.network import run_network
 from hil.runners import runner_for
 from hil.runners.renode import RENODE_ENV, RenodeRunner
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "protocol_host"))
-import hostfw  # noqa: E402
+from helpers import hostfw
 
 FAKE = Path(__file__).resolve().parents[1] / "fixtures" / "renode" / "fake_renode.py"
 BOARD = "renode-f746"
@@ -95,6 +93,7 @@ def test_renode_that_fails_is_reported_with_its_output(image, tmp_path, monkeypa
     assert "Could not find file" in err.value.hint
 
 
+@pytest.mark.slow  # over 5 s
 def test_a_whole_session_through_the_renode_runner(net, image, device_exe, tmp_path, monkeypatch):
     monkeypatch.setenv(RENODE_ENV, str(FAKE))
     monkeypatch.setenv("FAKE_RENODE_DEVICE", str(device_exe))

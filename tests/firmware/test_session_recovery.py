@@ -3,7 +3,6 @@ comes back intact and bit-exact, and the recovery is counted."""
 
 from __future__ import annotations
 
-import sys
 import zlib
 from pathlib import Path
 
@@ -18,8 +17,7 @@ from hil.protocol.link import Link
 from hil.reference.network import run_network
 from hil.transport.faults import LinkFaults
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "protocol_host"))
-import hostfw  # noqa: E402
+from helpers import hostfw
 
 pytestmark = pytest.mark.needs_gcc
 
@@ -54,6 +52,7 @@ def check_all(session: DeviceSession, network, xs: np.ndarray, dump: str) -> Non
                 assert r.output is None and r.crc32 == zlib.crc32(e.tobytes())
 
 
+@pytest.mark.slow  # over 5 s
 @pytest.mark.parametrize("dump, vectors", [("all", 3), ("digest", 6)])
 def test_every_vector_survives_drops_flips_dups_garbage_and_cuts(fw, lenet5, dump, vectors):
     spec = "drop=0.002,flip=0.002,dup=0.0005,garbage=0.0005,cut_after=12000,cuts=2,seed=5"
