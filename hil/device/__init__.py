@@ -1,2 +1,2 @@
-"""One device, or several: from a target to a connected, image-checked device, and
-the session that talks to it (inference with recovery, single-kernel runs, shards)."""
+"""From a target to connected, image-checked devices (connect), and the session that
+talks to each: handshake, inference with recovery, single-kernel runs, labelled counts."""

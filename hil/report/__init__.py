@@ -1,2 +1,3 @@
-"""The run report as data, and the sinks that render it: terminal, JSON, JSON Lines,
-JUnit XML and a self-contained HTML page."""
+"""The sinks a run report goes to: the terminal table, JSON, JUnit XML, the
+self-contained HTML page, the JSON Lines run log, and the conformance and
+baseline tables. The report itself is data in hil.validate.run_report."""

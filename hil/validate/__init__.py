@@ -1,2 +1,3 @@
-"""Verdicts: device output against the host reference, layer by layer, plus what a
-verdict rests on (counts and their labels, baselines, resumed runs, conformance)."""
+"""Verdicts: device output against the host reference, layer by layer, folded into
+the run report (as data), and what else a verdict rests on: baselines, resumed
+runs, golden-vector conformance, vectors shared over several devices."""

@@ -50,3 +50,11 @@ def test_the_architecture_page_names_every_package():
     assert packages
     missing = [name for name in packages if f"hil/{name}/" not in text]
     assert not missing, missing
+
+
+def test_every_package_says_its_one_job():
+    import ast
+
+    for init in sorted((ROOT / "hil").glob("*/__init__.py")):
+        doc = ast.get_docstring(ast.parse(init.read_text()))
+        assert doc and len(doc.split()) >= 8, f"{init.relative_to(ROOT)} has no docstring"
