@@ -36,7 +36,8 @@ def new_log_path(build_root: Path, board: str, model: str, now: float | None = N
     path, n = base.with_name(base.name + ".jsonl"), 1
     while os.path.lexists(path):  # two runs within one second
         n += 1
-        path = base.with_name(f"{base.name}-{n}.jsonl")
+        # "_002" sorts after the bare name and before "_010": names sort in run order.
+        path = base.with_name(f"{base.name}_{n:03d}.jsonl")
     return path
 
 

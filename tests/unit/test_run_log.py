@@ -48,7 +48,14 @@ def test_every_run_gets_a_log_of_its_own(tmp_path):
     first.parent.mkdir()
     first.write_text("")
     second = new_log_path(tmp_path, BOARD, MODEL, now=at)  # a second run in the same second
-    assert second.name == "qemu-m3-lenet5-20261201T210000Z-2.jsonl"
+    assert second.name == "qemu-m3-lenet5-20261201T210000Z_002.jsonl"
+    created = [first.name]
+    for _ in range(11):  # more runs in that second: names sort in the order they started
+        path = new_log_path(tmp_path, BOARD, MODEL, now=at)
+        path.write_text("")
+        created.append(path.name)
+    assert created[1] == second.name and created[-1].endswith("Z_012.jsonl")
+    assert sorted(p.name for p in first.parent.iterdir()) == created
 
 
 def test_the_latest_link_is_relative_and_replaced_in_place(tmp_path):
