@@ -143,16 +143,10 @@ def render() -> dict[Path, str]:
 
 
 def main(argv: list[str]) -> int:
-    outputs = render()
-    if "--check" in argv:
-        stale = [p for p, text in outputs.items() if not p.exists() or p.read_text() != text]
-        for p in stale:
-            print(f"stale: {p.relative_to(ROOT)} (run scripts/gen_kernels.py)")
-        return 1 if stale else 0
-    for path, text in outputs.items():
-        path.write_text(text)
-        print(f"wrote {path.relative_to(ROOT)}")
-    return 0
+    outputs = render()  # puts ROOT on sys.path, for hil and for scripts/
+    from scripts.generated_files import write_or_check
+
+    return write_or_check(outputs, argv, ROOT, "scripts/gen_kernels.py")
 
 
 if __name__ == "__main__":

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import dataclasses
 import os
-import tomllib
 import types
 import typing
 from collections.abc import Iterator, Mapping
@@ -27,6 +26,7 @@ from pathlib import Path
 from typing import Any, ClassVar, NoReturn, TypeVar
 
 from hil.config.lab import BOARD_KEYS as LAB_BOARD_KEYS
+from hil.config.toml_file import read_toml
 from hil.datadirs import data_dir
 from hil.errors import ConfigError
 
@@ -274,19 +274,13 @@ def known_families() -> tuple[str, ...]:
 
     Reads only ``kind`` (hil.firmware.ports checks the rest at build time; config
     may not import it). A port.toml that does not parse is named, not skipped."""
-    import tomllib
-
     from hil.datadirs import firmware_root
 
     families = []
     for description in sorted((firmware_root() / "port").glob("*/port.toml")):
-        try:
-            data = tomllib.loads(description.read_text(encoding="utf-8"))
-        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as err:
-            raise ConfigError(
-                f"{description}: not valid TOML ({' '.join(str(err).split())}); fix the syntax",
-                hint="firmware/port/README.md lists the port.toml keys",
-            ) from None
+        data = read_toml(
+            description, "port description", hint="firmware/port/README.md lists the port.toml keys"
+        )
         port = data.get("port")
         if isinstance(port, dict) and port.get("kind") == "board":
             families.append(description.parent.name)
@@ -317,15 +311,7 @@ def load_board(name: str | Path) -> Board:
 
 
 def load_board_file(path: Path) -> Board:
-    try:
-        data = tomllib.loads(path.read_text())
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"cannot read board file {path}: {exc}") from exc
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(
-            f"board file {path} is not valid TOML: {exc}", hint="fix the syntax"
-        ) from exc
-    return parse_board(data, path)
+    return parse_board(read_toml(path, "board file"), path)
 
 
 _EXAMPLE_HINT = "see boards/qemu-m7.toml for a complete example"

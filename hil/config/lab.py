@@ -17,10 +17,10 @@ Where it is read from: the ``--lab`` option, else ``$HIL_LAB``, else
 from __future__ import annotations
 
 import os
-import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from hil.config.toml_file import read_toml
 from hil.errors import ConfigError
 
 ENV_VAR = "HIL_LAB"
@@ -70,15 +70,7 @@ def load_lab(explicit: str | Path | None = None) -> Lab:
         raise ConfigError(
             f"lab file {path} (from {source}) does not exist", hint=f"create it, e.g.\n{EXAMPLE}"
         )
-    try:
-        data = tomllib.loads(path.read_text())
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"cannot read lab file {path}: {exc}") from exc
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(
-            f"lab file {path} is not valid TOML: {exc}",
-            hint=f"fix the syntax; a lab file looks like:\n{EXAMPLE}",
-        ) from exc
+    data = read_toml(path, "lab file", hint=f"fix the syntax; a lab file looks like:\n{EXAMPLE}")
     return parse_lab(data, path)
 
 

@@ -9,12 +9,12 @@ firmware/port/README.md states the whole contract.
 
 from __future__ import annotations
 
-import tomllib
 from dataclasses import dataclass, replace
 from pathlib import Path, PurePosixPath
 from typing import Any, Callable
 
 from hil.config.boards import CORES, Board
+from hil.config.toml_file import read_toml
 from hil.datadirs import firmware_root
 from hil.errors import ConfigError
 
@@ -89,12 +89,7 @@ def load_port(name: str, root: Path | None = None) -> Port:
             f"{path} does not exist; every port directory needs a port.toml with a [port] table",
             hint=CONTRACT_HINT,
         )
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as err:
-        raise ConfigError(
-            f"{path}: not valid TOML ({_one_line(err)}); fix the syntax", hint=CONTRACT_HINT
-        ) from None
+    data = read_toml(path, "port description", hint=CONTRACT_HINT)
     return _parse(data, path)
 
 

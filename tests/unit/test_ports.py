@@ -134,7 +134,8 @@ def test_sources_globs_choose_files_in_order_once(tree: Path) -> None:
 def test_bad_descriptions_are_refused_in_one_line(tmp_path: Path, toml: str, expected: str) -> None:
     make_port(tmp_path, "bad", toml, ("x.c", "b.ld"))
     message = refused(tmp_path, "bad")
-    assert message.startswith(str(tmp_path / "port" / "bad" / "port.toml") + ":")
+    path = str(tmp_path / "port" / "bad" / "port.toml")
+    assert message.startswith((path + ":", f"port description {path} "))
     assert expected in message
 
 
@@ -207,6 +208,6 @@ def test_known_families_names_a_broken_description(
 ) -> None:
     make_port(tree, "broken", "[port\n")
     monkeypatch.setenv("HIL_FIRMWARE_DIR", str(tree))
-    with pytest.raises(ConfigError, match=r"broken/port.toml: not valid TOML") as err:
+    with pytest.raises(ConfigError, match=r"broken/port.toml is not valid TOML") as err:
         known_families()
     assert "\n" not in err.value.message

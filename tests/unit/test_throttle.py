@@ -6,31 +6,10 @@ import time
 
 from hil.transport.throttle import BITS_PER_BYTE, ThrottledPort
 
+from helpers.loopback import MemPort
+
 BAUD = 100_000
 BYTE_S = BITS_PER_BYTE / BAUD
-
-
-class MemPort:
-    """A loopback port: what is written is read back; records each write's size."""
-
-    def __init__(self) -> None:
-        self.buf = bytearray()
-        self.timeout: float | None = 0
-        self.writes: list[int] = []
-        self.closed = False
-
-    def write(self, data: bytes) -> int:
-        self.writes.append(len(data))
-        self.buf += data
-        return len(data)
-
-    def read(self, n: int = 1) -> bytes:
-        out = bytes(self.buf[:n])
-        del self.buf[:n]
-        return out
-
-    def close(self) -> None:
-        self.closed = True
 
 
 def test_ten_bits_per_byte():

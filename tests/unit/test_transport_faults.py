@@ -7,30 +7,9 @@ import pytest
 from hil.errors import ConfigError
 from hil.transport.faults import FaultSpec, LinkCut, LinkFaults, parse_spec
 
+from helpers.loopback import MemPort
+
 DATA = bytes(range(256)) * 64
-
-
-class MemPort:
-    """A loopback port without pyserial's bounded queue: what is written is read back."""
-
-    def __init__(self) -> None:
-        self.buf = bytearray()
-        self.timeout = 0
-        self.closed = False
-
-    def write(self, data: bytes) -> int:
-        if self.closed:
-            raise OSError("closed")
-        self.buf += data
-        return len(data)
-
-    def read(self, n: int = 1) -> bytes:
-        out = bytes(self.buf[:n])
-        del self.buf[:n]
-        return out
-
-    def close(self) -> None:
-        self.closed = True
 
 
 def loop_port() -> MemPort:
