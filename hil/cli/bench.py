@@ -12,11 +12,19 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from hil.bench.reference import DEFAULT_REPEAT, BenchResult, bench_reference
+from hil.bench.reference import (
+    DEFAULT_BATCH_REPEAT,
+    DEFAULT_REPEAT,
+    BatchBenchResult,
+    BenchResult,
+    bench_reference,
+    bench_reference_batch,
+)
 from hil.cli.console import console
 from hil.cli.option_groups import DEVICE, TARGET, Options, with_options
 from hil.cli.options import ModelOpt
 from hil.errors import ConfigError
+from hil.reference.network import DEFAULT_CHUNK
 from hil.text import plural
 
 if TYPE_CHECKING:
@@ -31,12 +39,38 @@ bench_app = typer.Typer(help="Benchmarks.", no_args_is_help=True)
 def reference(
     model: ModelOpt = "cifar10",
     repeat: Annotated[
-        int, typer.Option(help="Timed inferences (after warm-ups).")
-    ] = DEFAULT_REPEAT,
+        Optional[int],
+        typer.Option(
+            help=f"Timed inferences (after warm-ups) [default: {DEFAULT_REPEAT}; "
+            f"with --batch: {DEFAULT_BATCH_REPEAT} timed batches]."
+        ),
+    ] = None,
     variant: Annotated[str, typer.Option(help="Reference variant: dsp or plain.")] = "dsp",
+    batch: Annotated[
+        Optional[int],
+        typer.Option(
+            help="Instead: images per second through the batched reference, on this "
+            "many seeded random images."
+        ),
+    ] = None,
+    chunk_size: Annotated[
+        int, typer.Option(help="With --batch: images each layer takes at once.")
+    ] = DEFAULT_CHUNK,
 ) -> None:
-    """Median time per layer and per inference of the host numpy reference."""
-    render_reference(bench_reference(model, repeat, variant), console)
+    """Median time per layer and per inference of the host numpy reference.
+
+    With --batch: images per second through the batched reference instead.
+    """
+    if batch is None:
+        times = DEFAULT_REPEAT if repeat is None else repeat
+        render_reference(bench_reference(model, times, variant), console)
+        return
+    from hil.cli.option_checks import at_least
+
+    at_least("--chunk-size", chunk_size, example=DEFAULT_CHUNK)
+    runs = DEFAULT_BATCH_REPEAT if repeat is None else repeat
+    result = bench_reference_batch(model, batch, runs, variant, chunk_size)
+    render_batch(result, console)
 
 
 @bench_app.command("device")
@@ -141,6 +175,25 @@ def render_reference(result: BenchResult, out: Console) -> None:
     """The table, then the plain line 'median <X> ms per inference'."""
     out.print(reference_table(result))
     out.print(f"median {result.median_ms:.3f} ms per inference", markup=False, highlight=False)
+
+
+def render_batch(result: BatchBenchResult, out: Console) -> None:
+    """What was timed, then the plain line '<N> images per second'."""
+    runs = plural(len(result.batch_s), "run")
+    out.print(
+        f"host reference, batched: {result.model} ({result.variant}, "
+        f"{plural(result.images, 'image')} per batch, chunks of {result.chunk_size}, "
+        f"{runs}, median)",
+        markup=False,
+        highlight=False,
+    )
+    out.print(
+        f"median {result.median_s:.3f} s per batch ({1e3 / result.images_per_second:.3f} ms "
+        "per image)",
+        markup=False,
+        highlight=False,
+    )
+    out.print(f"{result.images_per_second:,.0f} images per second", markup=False, highlight=False)
 
 
 _LINK_COLUMNS = (

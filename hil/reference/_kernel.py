@@ -1,9 +1,11 @@
 """The one path every reference call takes: validate, plan, run.
 
 A *planner* turns validated scalar parameters plus weights and bias into a
-callable ``plan(x) -> y`` on flat int8 arrays. Planning does the per-layer
-work once (weight matrices, window geometry), so the network runner can
-keep plans and pay only for the arithmetic on each inference.
+callable ``plan(x) -> y`` on int8 arrays: one flat input (in,) gives one flat
+output (out,), and a batch (N, in) gives (N, out), row i being exactly what
+row i alone gives. Planning does the per-layer work once (weight matrices,
+window geometry), so the network runner can keep plans and pay only for the
+arithmetic on each inference or batch.
 """
 
 from __future__ import annotations
@@ -19,6 +21,27 @@ from hil.reference.validation import normalize_params, spec_of, validate_arrays,
 
 Plan = Callable[[np.ndarray], np.ndarray]
 Planner = Callable[[dict[str, int], "np.ndarray | None", "np.ndarray | None", str], Plan]
+
+
+def batched(
+    run: Callable[[np.ndarray], np.ndarray],
+    run_many: Callable[[np.ndarray], np.ndarray] | None = None,
+) -> Plan:
+    """A plan from ``run``, which maps batches (N, in) -> (N, out); a flat input is N = 1.
+
+    ``run_many``, when given, serves the batches (2-D inputs) instead: a
+    faster route that must give exactly what ``run`` gives, row by row
+    (tests/unit/test_reference_batch.py holds it to that). Single inputs keep
+    taking ``run``, the path the golden vectors pin down.
+    """
+    many = run_many or run
+
+    def plan(x: np.ndarray) -> np.ndarray:
+        if x.ndim == 1:
+            return run(x.reshape(1, -1)).reshape(-1)
+        return many(x)
+
+    return plan
 
 
 def check_variant(variant: str) -> str:

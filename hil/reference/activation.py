@@ -1,4 +1,8 @@
-"""ReLU and the table-driven sigmoid/tanh (arm_nn_activations_direct_q7)."""
+"""ReLU and the table-driven sigmoid/tanh (arm_nn_activations_direct_q7).
+
+Both are elementwise, so their plans take one flat vector or a batch (N, size)
+as they are.
+"""
 
 from __future__ import annotations
 

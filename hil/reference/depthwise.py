@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 from hil.reference._core import bias_term, requantise, window_view
-from hil.reference._kernel import Plan, call, geometry
+from hil.reference._kernel import Plan, batched, call, geometry
 
 
 def plan_depthwise(
@@ -36,11 +36,12 @@ def plan_depthwise(
     pixels = g["dim_im_out_y"] * g["dim_im_out_x"]
 
     def run(x: np.ndarray) -> np.ndarray:
-        taps = window_view(x, *shape, dtype=np.int64).reshape(pixels, ky * kx, ch)
-        acc = np.einsum("ptc,tc->pc", taps, w) + offset
-        return requantise(acc, out_shift).reshape(-1)
+        n = x.shape[0]
+        taps = window_view(x, *shape, dtype=np.int64).reshape(n, pixels, ky * kx, ch)
+        acc = np.einsum("nptc,tc->npc", taps, w) + offset
+        return requantise(acc, out_shift).reshape(n, -1)
 
-    return run
+    return batched(run)
 
 
 def arm_depthwise_separable_conv_HWC_q7(

@@ -1,4 +1,9 @@
-"""Fully-connected layers and the interleaved weight layout of the _opt variant."""
+"""Fully-connected layers and the interleaved weight layout of the _opt variant.
+
+The _opt kernel computes exactly what the row-major one does; its weights are
+de-interleaved once at planning time, so both run as one exact matrix product
+(a batch of inputs is a batch of rows, requantised through plan_dot).
+"""
 
 from __future__ import annotations
 
@@ -7,8 +12,8 @@ from functools import lru_cache
 import numpy as np
 
 from hil.errors import ConfigError
-from hil.reference._core import bias_term, dot_dtype, exact_matmul, requantise
-from hil.reference._kernel import Plan, call
+from hil.reference._core import bias_term, dot_dtype, exact_matmul, plan_dot, requantise
+from hil.reference._kernel import Plan, batched, call
 
 # Order of one 4x4 group in the interleaved layout: (row offset, column offset).
 _GROUP = (
@@ -84,12 +89,13 @@ def _plan(params: dict[str, int], rowmajor: np.ndarray, bias: np.ndarray) -> Pla
     w_mat: np.ndarray = rowmajor.reshape(rows, dim_vec).T.astype(dtype)
     offset = bias_term(bias, params["bias_shift"], params["out_shift"])
     out_shift = params["out_shift"]
+    fast_dot = plan_dot(rowmajor.reshape(rows, dim_vec), bias, params["bias_shift"], out_shift)
 
     def run(x: np.ndarray) -> np.ndarray:
-        acc = exact_matmul(x.reshape(1, dim_vec), w_mat, dtype)[0] + offset
+        acc = exact_matmul(x, w_mat, dtype) + offset
         return requantise(acc, out_shift)
 
-    return run
+    return batched(run, fast_dot)
 
 
 def plan_fully_connected(

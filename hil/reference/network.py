@@ -3,6 +3,10 @@
 Plans (weight matrices, window geometry, validated parameters) are built once
 per Layer object and reused while that object lives. Layers are frozen
 values; replacing a layer's arrays in place after a run is not supported.
+
+run_network takes one input; run_network_batch takes a data set and runs
+each layer on a chunk of images at once (the plans are batch-aware), which
+is bit for bit the same as one run_network per image.
 """
 
 from __future__ import annotations
@@ -71,6 +75,78 @@ def run_layer(layer: Layer, x: np.ndarray, variant: str = "dsp") -> np.ndarray:
     check_variant(variant)
     plan = layer_plan(layer, variant)
     return plan(_check_input(f"layer '{layer.name}'", x, layer.input_size))
+
+
+def _check_batch(network: Network, x: np.ndarray) -> np.ndarray:
+    """The batch as (N, input_size) rows; accepts (N, *input_shape) or (N, input_size)."""
+    what = f"model '{network.name}'"
+    if not isinstance(x, np.ndarray):
+        raise ConfigError(
+            f"{what}: inputs are a {type(x).__name__}, not a numpy array",
+            hint="pass an int8 numpy array of shape (N, *input_shape)",
+        )
+    if x.dtype != np.int8:
+        raise ConfigError(
+            f"{what}: inputs have dtype {x.dtype}, must be int8",
+            hint="quantise the inputs to q7 (int8) first",
+        )
+    size = network.input_size
+    if x.ndim < 1 or x.shape[1:] not in (tuple(network.input_shape), (size,)):
+        shape = ", ".join(map(str, network.input_shape))
+        raise ConfigError(
+            f"{what}: inputs have shape {x.shape}, expected (N, {shape})",
+            hint="stack the inputs along a new first axis",
+        )
+    return np.ascontiguousarray(x).reshape(x.shape[0], size)
+
+
+def _check_chain(network: Network) -> None:
+    """Each layer takes as many elements as the one before it gives."""
+    size = network.input_size
+    for layer in network.layers:
+        if size != layer.input_size:
+            raise ConfigError(
+                f"model '{network.name}': layer '{layer.name}' takes {layer.input_size} "
+                f"elements but gets {size}",
+                hint="fix the layer's shape parameters",
+            )
+        size = layer.output_size
+
+
+# Images per chunk: enough that numpy's per-call overhead is spread thin,
+# few enough that a chunk's im2col matrices stay small (CIFAR-10's conv2
+# takes 800 KB per image as float32). Measured on CIFAR-10: 32 runs fastest;
+# 128 is a third slower, as the working set falls out of the caches.
+DEFAULT_CHUNK = 32
+
+
+def run_network_batch(
+    network: Network, x: np.ndarray, variant: str = "dsp", chunk_size: int = DEFAULT_CHUNK
+) -> list[np.ndarray]:
+    """Every layer's outputs for a batch: one (N, layer.output_size) int8 array per layer.
+
+    ``x`` is (N, *network.input_shape) int8 (or (N, input_size)). Row i of
+    each array equals run_network(network, x[i], variant) for that layer.
+    Layers run on ``chunk_size`` images at a time, so the working memory is
+    bounded; only the outputs themselves grow with N.
+    """
+    check_variant(variant)
+    if isinstance(chunk_size, bool) or not isinstance(chunk_size, int) or chunk_size < 1:
+        raise ConfigError(
+            f"chunk size {chunk_size!r} must be a whole number >= 1",
+            hint=f"use e.g. {DEFAULT_CHUNK}",
+        )
+    plans = [layer_plan(layer, variant) for layer in network.layers]
+    rows = _check_batch(network, x)
+    _check_chain(network)
+    n = rows.shape[0]
+    outputs = [np.empty((n, layer.output_size), dtype=np.int8) for layer in network.layers]
+    for start in range(0, n, chunk_size):
+        y = rows[start : start + chunk_size]
+        for plan, out in zip(plans, outputs):
+            y = plan(y)
+            out[start : start + y.shape[0]] = y
+    return outputs
 
 
 def run_network(network: Network, x: np.ndarray, variant: str = "dsp") -> list[np.ndarray]:

@@ -10,6 +10,9 @@ then computed for all columns at once. Pass 2 reads the pass-1 buffer and
 writes elsewhere, so it is always vectorised.
 
 ``plain``: textbook pooling over the clipped window (the plain-C build).
+
+Images are (N, rows, columns, channels) batches; the axes are counted from
+the end so one image and a batch share the code, and no step mixes images.
 """
 
 from __future__ import annotations
@@ -17,7 +20,9 @@ from __future__ import annotations
 import numpy as np
 
 from hil.reference._core import trunc_div
-from hil.reference._kernel import Plan, call, check_variant
+from hil.reference._kernel import Plan, batched, call, check_variant
+
+ROWS, COLS = -3, -2  # axes of an (N, rows, columns, channels) batch
 
 
 def _dsp_window(o: int, dim_in: int, kernel: int, padding: int, stride: int) -> tuple[int, int]:
@@ -69,16 +74,20 @@ def _reduce(buf: np.ndarray, axis: int, taps, counts, is_max: bool) -> np.ndarra
 
 
 def _pass1_sequential(buf: np.ndarray, cols, is_max: bool) -> None:
-    """In-place pass 1 exactly as the C loop runs it (buf is rows x columns x C)."""
+    """In-place pass 1 exactly as the C loop runs it (buf is N x rows x columns x C).
+
+    The loop is over output columns, never over images: every image of the
+    batch takes the same step at once.
+    """
     for ox, (start, stop) in enumerate(cols):
         if is_max:
-            buf[:, ox] = buf[:, start]
+            buf[..., ox, :] = buf[..., start, :]
             for c in range(start + 1, stop):
-                np.maximum(buf[:, ox], buf[:, c], out=buf[:, ox])
+                np.maximum(buf[..., ox, :], buf[..., c, :], out=buf[..., ox, :])
         else:
             # Averages sum into a scratch buffer and write column ox last.
-            total = buf[:, start:stop].sum(axis=1)
-            buf[:, ox] = trunc_div(total, stop - start)
+            total = buf[..., start:stop, :].sum(axis=COLS)
+            buf[..., ox, :] = trunc_div(total, stop - start)
 
 
 def _plan_dsp(p: dict[str, int], is_max: bool) -> Plan:
@@ -92,17 +101,17 @@ def _plan_dsp(p: dict[str, int], is_max: bool) -> Plan:
     hazard_free = pad <= s - 1
 
     def run(x: np.ndarray) -> np.ndarray:
-        img = x.reshape(d_in, d_in, ch)
+        img = x.reshape(-1, d_in, d_in, ch)
         if hazard_free:
-            pass1 = _reduce(img, 1, col_taps, col_counts, is_max)
+            pass1 = _reduce(img, COLS, col_taps, col_counts, is_max)
         else:
             buf = img.astype(np.int32)
             _pass1_sequential(buf, spans, is_max)
-            pass1 = buf[:, :d_out]
-        out = _reduce(pass1, 0, row_taps, row_counts, is_max)
-        return out.astype(np.int8).reshape(-1)
+            pass1 = buf[..., :d_out, :]
+        out = _reduce(pass1, ROWS, row_taps, row_counts, is_max)
+        return out.astype(np.int8).reshape(x.shape[0], -1)
 
-    return run
+    return batched(run)
 
 
 def _plan_plain(p: dict[str, int], is_max: bool) -> Plan:
@@ -113,15 +122,15 @@ def _plan_plain(p: dict[str, int], is_max: bool) -> Plan:
     area = counts[:, None] * counts[None, :]
 
     def run(x: np.ndarray) -> np.ndarray:
-        img = x.reshape(d_in, d_in, ch)
+        img = x.reshape(-1, d_in, d_in, ch)
         if is_max:
-            out = _reduce(_reduce(img, 1, taps, counts, True), 0, taps, counts, True)
+            out = _reduce(_reduce(img, COLS, taps, counts, True), ROWS, taps, counts, True)
         else:
-            sums = _sum(_sum(img.astype(np.int32), 1, taps), 0, taps)
+            sums = _sum(_sum(img.astype(np.int32), COLS, taps), ROWS, taps)
             out = trunc_div(sums, area[:, :, None])
-        return out.astype(np.int8).reshape(-1)
+        return out.astype(np.int8).reshape(x.shape[0], -1)
 
-    return run
+    return batched(run)
 
 
 def _sum(buf: np.ndarray, axis: int, taps) -> np.ndarray:
