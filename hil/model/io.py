@@ -15,12 +15,23 @@ A model ``lenet5`` is two files side by side::
     [metadata]                     # optional, string values only
     source = "..."
 
+    [quantisation]                 # optional; written by `hil import`
+    input_frac_bits = 7            # float x -> clip(round_half_away(x * 2**7), -128, 127)
+    input_layout = "NCHW"          # the float model's input layout ("NCHW" or "HWC")
+    input_float_shape = [1, 28, 28]  # the float model's input shape, no batch axis
+    calibration = "minmax"         # "minmax", "percentile" or "kl"
+    float_model = "lenet5.onnx"    # optional, relative to this file
+    float_model_sha256 = "..."     # optional
+    float_output = "probs"         # optional: the float model's final output tensor
+
     [[layers]]                     # one table per CMSIS-NN call, in order
     name = "conv1"
     function = "arm_convolve_HWC_q7_basic"   # the C function name
     dim_im_in = 28                 # every scalar C parameter by its C name
     ch_im_in = 1                   # (see hil.reference.spec.KERNEL_SPECS):
     ...                            # integers in 0..65535, nothing else
+    out_frac_bits = 4              # optional: output Q format (value = q7 / 2**4)
+    float_tensor = "relu1_out"     # optional: the float model's matching tensor
 
 ``lenet5.npz`` holds, for each layer whose function takes them, the keys
 ``<layer>.weights`` and ``<layer>.bias``: flat int8 arrays in exactly the
@@ -34,6 +45,7 @@ names the file, the layer and the fix.
 from __future__ import annotations
 
 import json
+import os
 import tomllib
 import zipfile
 from pathlib import Path
@@ -42,13 +54,19 @@ from typing import SupportsInt, cast
 import numpy as np
 
 from hil.errors import ConfigError
-from hil.model.layer import Layer, Network
+from hil.model.layer import Layer, Network, Quantisation
 from hil.model.validate import check_name, validate_network
 from hil.reference.spec import KERNEL_SPECS
 
 FORMAT_VERSION = 1
 _LAYER_KEYS = ("name", "function")
-_TOP_KEYS = {"format", "name", "description", "input_shape", "metadata", "layers"}
+_LAYER_NOTES = ("out_frac_bits", "float_tensor")  # describe a layer; not C parameters
+_TOP_KEYS = {"format", "name", "description", "input_shape", "metadata", "quantisation", "layers"}
+_LAYOUTS = ("NCHW", "HWC")
+_CALIBRATIONS = ("minmax", "percentile", "kl")
+_QUANT_INTS = ("input_frac_bits",)
+_QUANT_STRS = ("input_layout", "calibration")
+_QUANT_OPTIONAL = ("float_model", "float_model_sha256", "float_output")
 
 
 def arrays_path(toml_path: Path) -> Path:
@@ -66,7 +84,35 @@ def _toml_value(value: object) -> str:
     return str(int(cast(SupportsInt, value)))
 
 
-def render_model_toml(network: Network) -> str:
+def _relative(target: Path, base: Path) -> str:
+    """``target`` as a path relative to directory ``base`` (POSIX separators)."""
+    try:
+        return Path(os.path.relpath(target.resolve(), base.resolve())).as_posix()
+    except ValueError:  # another drive on Windows: keep it absolute
+        return target.resolve().as_posix()
+
+
+def _render_quantisation(q: Quantisation, base: Path | None) -> list[str]:
+    lines = [
+        "",
+        "[quantisation]",
+        f"input_frac_bits = {int(q.input_frac_bits)}",
+        f"input_layout = {_toml_value(q.input_layout)}",
+        f"input_float_shape = {_toml_value(list(q.input_float_shape))}",
+        f"calibration = {_toml_value(q.calibration)}",
+    ]
+    if q.float_model is not None:
+        where = _relative(Path(q.float_model), base) if base is not None else q.float_model
+        lines.append(f"float_model = {_toml_value(str(where))}")
+    if q.float_model_sha256 is not None:
+        lines.append(f"float_model_sha256 = {_toml_value(q.float_model_sha256)}")
+    if q.float_output is not None:
+        lines.append(f"float_output = {_toml_value(q.float_output)}")
+    return lines
+
+
+def render_model_toml(network: Network, base: Path | None = None) -> str:
+    """The .toml text; ``base`` is the file's directory (float_model is written relative to it)."""
     lines = [
         "# hil model: layers run in order, each is one CMSIS-NN legacy q7 call.",
         "# Weights and biases: the .npz of the same name beside this file",
@@ -81,6 +127,8 @@ def render_model_toml(network: Network) -> str:
         lines += [
             f"{json.dumps(k)} = {_toml_value(str(v))}" for k, v in sorted(network.metadata.items())
         ]
+    if network.quantisation is not None:
+        lines += _render_quantisation(network.quantisation, base)
     for layer in network.layers:
         lines += [
             "",
@@ -89,6 +137,10 @@ def render_model_toml(network: Network) -> str:
             f"function = {_toml_value(layer.function)}",
         ]
         lines += [f"{n} = {int(layer.params[n])}" for n in layer.spec.scalars]
+        if layer.out_frac_bits is not None:
+            lines.append(f"out_frac_bits = {int(layer.out_frac_bits)}")
+        if layer.float_tensor is not None:
+            lines.append(f"float_tensor = {_toml_value(layer.float_tensor)}")
     return "\n".join(lines) + "\n"
 
 
@@ -108,7 +160,7 @@ def save_model(network: Network, path: str | Path) -> tuple[Path, Path]:
             if data is not None:
                 arrays[f"{layer.name}.{role}"] = np.ascontiguousarray(data, np.int8).ravel()
     npz = arrays_path(path)
-    path.write_text(render_model_toml(network), encoding="utf-8")
+    path.write_text(render_model_toml(network, path.parent), encoding="utf-8")
     with npz.open("wb") as f:
         np.savez(f, **arrays)  # type: ignore[arg-type]  # numpy stubs type **kwds as bool
     return path, npz
@@ -185,7 +237,8 @@ def _parse_layer(path: Path, index: int, table: object, arrays: dict, used: set[
         raise ConfigError(
             f"{where}: unknown function '{function}'", hint="use one of: " + ", ".join(KERNEL_SPECS)
         )
-    params = {k: v for k, v in table.items() if k not in _LAYER_KEYS}
+    params = {k: v for k, v in table.items() if k not in _LAYER_KEYS + _LAYER_NOTES}
+    notes = _parse_layer_notes(where, table)
     spec = KERNEL_SPECS[function]
     found = {}
     for role, cname in (("weights", spec.weights), ("bias", spec.bias)):
@@ -193,7 +246,71 @@ def _parse_layer(path: Path, index: int, table: object, arrays: dict, used: set[
         if cname is not None and key in arrays:
             found[role] = arrays[key].ravel()
             used.add(key)
-    return Layer(name=name, function=function, params=params, **found)
+    return Layer(name=name, function=function, params=params, **found, **notes)
+
+
+def _parse_layer_notes(where: str, table: dict) -> dict:
+    notes: dict = {}
+    if "out_frac_bits" in table:
+        notes["out_frac_bits"] = _require(
+            table, "out_frac_bits", int, where, "write out_frac_bits as an integer, e.g. 4"
+        )
+    if "float_tensor" in table:
+        notes["float_tensor"] = _require(
+            table, "float_tensor", str, where, 'write float_tensor = "tensor name"'
+        )
+    return notes
+
+
+def _parse_quantisation(path: Path, doc: dict) -> Quantisation | None:
+    if "quantisation" not in doc:
+        return None
+    where = f"{path}: [quantisation]"
+    table = doc["quantisation"]
+    if not isinstance(table, dict):
+        raise ConfigError(f"{where} is not a table", hint="write it as a [quantisation] table")
+    known = {*_QUANT_INTS, *_QUANT_STRS, "input_float_shape", *_QUANT_OPTIONAL}
+    unknown = sorted(set(table) - known)
+    if unknown:
+        raise ConfigError(
+            f"{where}: unknown key(s) {', '.join(unknown)}", hint="allowed: " + ", ".join(known)
+        )
+    frac = _require(table, "input_frac_bits", int, where, "e.g. input_frac_bits = 7")
+    layout = _require(table, "input_layout", str, where, 'e.g. input_layout = "NCHW"')
+    if layout not in _LAYOUTS:
+        raise ConfigError(
+            f"{where}: input_layout = {layout!r} is not supported",
+            hint="use " + " or ".join(_LAYOUTS),
+        )
+    method = _require(table, "calibration", str, where, 'e.g. calibration = "minmax"')
+    if method not in _CALIBRATIONS:
+        raise ConfigError(
+            f"{where}: calibration = {method!r} is unknown", hint="use " + ", ".join(_CALIBRATIONS)
+        )
+    shape = _require(
+        table, "input_float_shape", list, where, "e.g. input_float_shape = [1, 28, 28]"
+    )
+    if not shape or not all(
+        isinstance(d, int) and not isinstance(d, bool) and d > 0 for d in shape
+    ):
+        raise ConfigError(
+            f"{where}: input_float_shape = {shape!r} must list positive integers",
+            hint="give the float model's input shape without the batch axis",
+        )
+    optional = {}
+    for key in _QUANT_OPTIONAL:
+        if key in table:
+            optional[key] = _require(table, key, str, where, f'write {key} = "..."')
+    model = optional.get("float_model")
+    return Quantisation(
+        input_frac_bits=frac,
+        input_layout=layout,
+        input_float_shape=tuple(shape),
+        calibration=method,
+        float_model=(path.parent / model).resolve() if model is not None else None,
+        float_model_sha256=optional.get("float_model_sha256"),
+        float_output=optional.get("float_output"),
+    )
 
 
 def _parse_network(path: Path, doc: dict) -> Network:
@@ -250,6 +367,7 @@ def _parse_network(path: Path, doc: dict) -> Network:
         layers=parsed,
         description=description,
         metadata=dict(metadata),
+        quantisation=_parse_quantisation(path, doc),
     )
 
 
@@ -264,15 +382,19 @@ def load_model_file(path: str | Path) -> Network:
 def load_model(spec: str | Path) -> Network:
     """A built-in example by name, or a model file by path (validated)."""
     from hil.model.examples import EXAMPLES, build_example
+    from hil.model.packaged import packaged_models
 
     if isinstance(spec, str) and spec in EXAMPLES:
         return build_example(spec)
+    packaged = packaged_models()
+    if isinstance(spec, str) and spec in packaged:
+        return load_model_file(packaged[spec])
     path = Path(spec)
     if path.suffix != ".toml" and not path.exists():
         raise ConfigError(
             f"no model '{spec}'",
-            hint="give a built-in example ("
-            + ", ".join(EXAMPLES)
+            hint="give a built-in model ("
+            + ", ".join([*EXAMPLES, *packaged])
             + ") or the path of a .toml model file",
         )
     if path.is_dir():
