@@ -10,7 +10,7 @@ from rich.table import Table
 
 from hil.cli.console import console
 
-MODEL_HELP = "A built-in example name (cifar10, lenet5) or the path of a .toml model file."
+MODEL_HELP = "A built-in model (cifar10, lenet5, lenet5-mnist) or the path of a .toml model file."
 
 
 def _shape(shape: tuple[int, ...]) -> str:
@@ -100,10 +100,51 @@ def export(
     console.print(f"wrote {toml} and {npz}", markup=False)
 
 
+def import_cmsis_example(
+    snapshot: Annotated[
+        Path, typer.Argument(help="The CMSIS-NN CIFAR-10 example snapshot (example.npz).")
+    ],
+    out: Annotated[
+        Path, typer.Option("--out", help="The model file to write: DIR/NAME.toml (+ NAME.npz).")
+    ],
+    force: Annotated[bool, typer.Option("--force", help="Overwrite existing files.")] = False,
+) -> None:
+    """Import Arm's CIFAR-10 example (trained weights and shifts) as a model file, with
+    its quantised test image as NAME-input.npy for `hil run --inputs`."""
+    import numpy as np
+
+    from hil.errors import ConfigError
+    from hil.model.cmsis_import import import_cmsis_cifar10_example
+    from hil.model.io import save_model
+    from hil.outputs import check_output_dir, check_output_file
+
+    if out.suffix != ".toml":
+        raise ConfigError(
+            f"--out {out} must name a .toml file", hint=f"e.g. --out {out.with_suffix('.toml')}"
+        )
+    image = out.with_name(f"{out.stem}-input.npy")
+    written = (out, out.with_suffix(".npz"), image)
+    check_output_dir(out.parent, "--out")
+    for path in written:
+        check_output_file(path, "--out")
+    existing = [p for p in written if p.exists()]
+    if existing and not force:
+        raise ConfigError(
+            f"{existing[0]} already exists", hint="choose another --out or pass --force"
+        )
+    net, x = import_cmsis_cifar10_example(snapshot)
+    toml, npz = save_model(net, out)
+    np.save(image, x[None])
+    console.print(f"wrote {toml}, {npz} and {image} (the example's test image)", markup=False)
+    console.print(f"run it: hil run --model {toml} --inputs {image}", markup=False)
+
+
 def register(app: typer.Typer) -> None:
     group = typer.Typer(
-        help="Inspect models and export the built-in examples.", no_args_is_help=True
+        help="Inspect models, export the built-in examples, import Arm's CIFAR-10 example.",
+        no_args_is_help=True,
     )
     group.command("info")(info)
     group.command("export")(export)
+    group.command("import-cmsis-example")(import_cmsis_example)
     app.add_typer(group, name="model")

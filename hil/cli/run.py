@@ -28,7 +28,25 @@ def register(app: typer.Typer) -> None:
             Optional[Path],
             typer.Option(
                 "--inputs",
-                help="int8 .npy with shape (N, *input_shape) or input_shape; replaces --vectors.",
+                help="int8 .npy with shape (N, *input_shape) or input_shape; replaces --vectors. "
+                "Models with a [quantisation] table also take float32 in the float model's "
+                "layout: hil quantises them.",
+            ),
+        ] = None,
+        labels: Annotated[
+            Optional[Path],
+            typer.Option(
+                "--labels",
+                help="int .npy of class ids, shape (N,), one per input: adds top-1 accuracy "
+                "(float model, q7 reference, device).",
+            ),
+        ] = None,
+        dataset: Annotated[
+            Optional[str],
+            typer.Option(
+                "--dataset",
+                help="A data set shipped with hil (e.g. mnist-test): float inputs and labels; "
+                "replaces --inputs and --labels.",
             ),
         ] = None,
         seed: Annotated[int, typer.Option(help="Seed of the generated vectors.")] = 0,
@@ -104,9 +122,11 @@ def register(app: typer.Typer) -> None:
         from hil.device.connect import connect
         from hil.errors import ConfigError
         from hil.model.hashing import model_hash
-        from hil.model.inputs import generated_inputs, load_inputs
+        from hil.model.inputs import generated_inputs
+        from hil.report.accuracy_table import print_accuracy
         from hil.report.run_log import build_dir_lock, latest_log, new_log_path, point_latest
         from hil.report.sinks import report_sinks, write_reports
+        from hil.validate.accuracy import load_run_data, prepare_accuracy
         from hil.validate.baseline import load_baseline, parse_tolerance
         from hil.validate.check import judging_mode
         from hil.validate.resume import (
@@ -120,6 +140,7 @@ def register(app: typer.Typer) -> None:
         from hil.validate.sharded import check_sharded
 
         check_generated_only(inputs, {"vectors": "--vectors/-n", "seed": "--seed"})
+        _check_dataset_alone(dataset)
         check_needs(
             "--max-regression", "max_regression", "--baseline", baseline_path is not None, "FILE"
         )
@@ -142,7 +163,22 @@ def register(app: typer.Typer) -> None:
                 hint="use --devices 1 (the default) for a board on a port or a probe; run one "
                 "hil per bench for several real boards",
             )
-        x = load_inputs(inputs, net) if inputs is not None else generated_inputs(net, vectors, seed)
+        data = load_run_data(net, inputs=inputs, labels=labels, dataset=dataset)
+        x = data.x if data is not None else generated_inputs(net, vectors, seed)
+        if data is not None and data.quantised_text():
+            console.print(data.quantised_text(), markup=False)
+        accuracy = (
+            prepare_accuracy(
+                net,
+                x,
+                data.labels,
+                b.variant,
+                x_float=data.x_float,
+                input_saturated=data.saturated,
+            )
+            if data is not None and data.labels is not None
+            else None
+        )
         if gate is not None:
             gate.check_target(b.id, net.name)
         # One run per build directory at a time, held until the command ends.
@@ -153,7 +189,7 @@ def register(app: typer.Typer) -> None:
                 latest_log(root, b.id, net.name) if resume else new_log_path(root, b.id, net.name)
             )
         digest = inputs_digest(x)
-        made_from = inputs_record(inputs, vectors, seed)
+        made_from = data.made_from if data is not None else inputs_record(inputs, vectors, seed)
         previous = None
         if resume:
             previous = read_log(log_path, len(net.layers))
@@ -225,9 +261,13 @@ def register(app: typer.Typer) -> None:
             finally:
                 # Whatever was judged before a failure still makes it into every report,
                 # marked incomplete when the run was cut short.
+                if accuracy is not None:
+                    accuracy.finish(report)
                 write_reports(report, sinks)
                 for d in devs:
                     print_link_stats(console, d.session, target.link_faults)
+                if report.accuracy is not None:
+                    print_accuracy(console, report)
         raise_unless_passed(
             report,
             mismatch_hint=f"per-layer details: {html_path or json_path or log_path}",
@@ -255,6 +295,19 @@ def _budget(report, gate, tolerance: float, save_to: Path | None) -> None:
                 f"{gate.model_hash}, this run has {now.model_hash}"
             )
         comparison.check()
+
+
+def _check_dataset_alone(dataset: str | None) -> None:
+    """--dataset brings its own vectors: the options that shape generated ones are refused."""
+    from hil.cli.setting_sources import on_command_line
+    from hil.errors import ConfigError
+
+    for name, option in (("vectors", "--vectors/-n"), ("seed", "--seed")):
+        if dataset is not None and on_command_line(name):
+            raise ConfigError(
+                f"{option} and --dataset both given: the vectors come from data set {dataset}",
+                hint=f"drop {option}, or drop --dataset to run generated vectors",
+            )
 
 
 def _resume_hint(log_path: Path) -> str:

@@ -74,9 +74,102 @@ def render_html(report: RunReport) -> str:
         _count_note(report),
         _bar_chart(report),
         _mismatches(report),
+        *_accuracy_parts(report),
         f"<script>{_JS}</script></body></html>",
     ]
     return "\n".join(parts) + "\n"
+
+
+def _pct(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:.1f}%"
+
+
+def _metric(value: float | None, fmt: str) -> str:
+    return "exact" if value is None else format(value, fmt)
+
+
+def _accuracy_parts(report: RunReport) -> list[str]:
+    """The accuracy and quantisation-diagnostics sections; none for a run without labels."""
+    from hil.validate.accuracy import accuracy_line
+
+    acc = report.accuracy
+    if acc is None:
+        return []
+    rows = (
+        "".join(
+            f"<tr><td>{escape(name)}</td><td class=n>{_pct(acc[key])}</td></tr>"
+            for name, key in (("float model", "float"), ("q7 reference", "q7_reference"))
+            if acc[key] is not None or key == "q7_reference"
+        )
+        + f"<tr><td>device</td><td class=n>{_pct(acc['device'])}</td></tr>"
+    )
+    parts = [
+        "<h2>Accuracy</h2>",
+        f"<p><b>{escape(accuracy_line(acc))}</b></p>",
+        f"<p class=meta>{escape(acc['top1'])}.</p>",
+        f"<table><thead><tr><th>top-1 of</th><th>accuracy</th></tr></thead><tbody>{rows}"
+        "</tbody></table>",
+    ]
+    if acc.get("float_note"):
+        parts.append(f"<p class=note>{escape(acc['float_note'])}</p>")
+    metrics = acc.get("output_metrics") or {}
+    pairs = [(k, metrics[k]) for k in ("device_vs_float", "device_vs_reference") if k in metrics]
+    if pairs:
+        keys = list(pairs[0][1])
+        head = "".join(f"<th>{escape(k)}</th>" for k in keys)
+        body = "".join(
+            f"<tr><td>{escape(name.replace('_', ' '))}</td>"
+            + "".join(f"<td class=n>{m[k]:.4g}</td>" for k in keys)
+            + "</tr>"
+            for name, m in pairs
+        )
+        parts.append(
+            f"<h2>Final-output metrics ({metrics['vectors']:,} vectors, {metrics['units']} units)"
+            f"</h2><table><thead><tr><th>pair</th>{head}</tr></thead><tbody>{body}</tbody></table>"
+        )
+    if report.diagnostics is not None:
+        parts.append(_diagnostics(report.diagnostics))
+    return parts
+
+
+def _diagnostics(d: dict) -> str:
+    """Per-layer q7 reference vs float model; the layer with the largest SNR drop marked."""
+    head = "".join(
+        f"<th>{h}</th>"
+        for h in ("#", "layer", "float tensor", "Q (frac bits)", "cosine", "RMSE", "SNR dB",
+                  "SNR drop dB", "max |err|", "saturated")
+    )  # fmt: skip
+    rows = []
+    for row in [{"index": "", "name": "input", "float_tensor": "", **d["input"]}, *d["layers"]]:
+        if "skipped" in row:
+            cells = [str(row["index"]), row["name"], row["float_tensor"] or "", row["skipped"]]
+            rows.append("<tr>" + "".join(f"<td>{escape(c)}</td>" for c in cells) + "</tr>")
+            continue
+        drop = row.get("snr_drop_db")
+        worst = row.get("worst", False)
+        cells = [
+            escape(str(row["index"])),
+            escape(row["name"]) + (" <b class=no>largest SNR drop</b>" if worst else ""),
+            escape(row["float_tensor"] or ""),
+            str(row["out_frac_bits"]),
+            _metric(row["cosine"], ".4f"),
+            _metric(row["rmse"], ".4g"),
+            _metric(row["snr_db"], ".1f"),
+            "" if drop is None else f"{drop:.1f}",
+            _metric(row["max_abs_error"], ".4g"),
+            f"{row['saturated_share']:.2%}",
+        ]
+        rows.append(
+            f"<tr{' class=bad' if worst else ''}>"
+            + "".join(f"<td class=n>{c}</td>" if i > 2 else f"<td>{c}</td>"
+                      for i, c in enumerate(cells))
+            + "</tr>"
+        )  # fmt: skip
+    return (
+        f"<h2>Quantisation diagnostics ({d['vectors']:,} inputs)</h2>"
+        f"<p class=meta>{escape(d['note'])}.</p>"
+        f"<table class=sortable><thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
+    )
 
 
 def count_label(report: RunReport) -> str:

@@ -94,6 +94,13 @@ class RunReport:
         ]
         self.vectors_done = 0
         self.diffs: dict[int, LayerDiff] = {}  # layer index -> its first full-tensor mismatch
+        # For the accuracy: each judged vector's last-layer verdict, and the device's
+        # last-layer tensor wherever it differed and was sent in full.
+        self.final_matched: dict[int, bool] = {}
+        self.final_outputs: dict[int, np.ndarray] = {}
+        # Set by hil.validate.accuracy when the run has labels; reported only then.
+        self.accuracy: dict[str, Any] | None = None
+        self.diagnostics: dict[str, Any] | None = None
         self._log = log
         if log is not None:
             self._emit({"record": "run", **self._info_dict()})
@@ -128,12 +135,17 @@ class RunReport:
                 }
             if v.ticks is not None:
                 s.ticks.append(v.ticks)
+            if v.layer == len(self.layers) - 1:
+                self.final_matched[v.vector] = v.matched
             if self._log is not None:
                 self._emit({"record": "layer", **asdict(v)})
         self.vectors_done += 1
 
     def keep_diff(self, layer: int, vector: int, expected: np.ndarray, got: np.ndarray) -> None:
-        """Keep a mismatching layer's tensors; only the first per layer, so memory stays bounded."""
+        """Keep a mismatching layer's tensors; only the first per layer, so memory stays bounded.
+        The last layer's are kept for every vector (a few bytes each): the accuracy needs them."""
+        if layer == len(self.layers) - 1:
+            self.final_outputs[vector] = np.array(got, dtype=np.int8).ravel()
         if layer not in self.diffs and expected.size == got.size:
             self.diffs[layer] = LayerDiff(
                 vector,
@@ -208,7 +220,13 @@ class RunReport:
     # -- as plain data (the JSON report and the HTML page read it) ----------
 
     def to_dict(self) -> dict[str, Any]:
+        extra = {
+            key: value
+            for key, value in (("accuracy", self.accuracy), ("diagnostics", self.diagnostics))
+            if value is not None
+        }
         return {
+            **extra,
             "info": self._info_dict(),
             "vectors": self.vectors_done,
             "vectors_done": self.vectors_done,

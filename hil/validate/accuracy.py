@@ -1,0 +1,300 @@
+"""Top-1 accuracy beside bit-exactness: the float model, the q7 reference and the device.
+
+Top-1 is the argmax of the last layer's output, ties going to the lowest class
+index. The q7 reference is evaluated over the whole data set in batches before
+the device run. The device's prediction for a vector follows from its verdict:
+a last layer that matched the reference predicts what the reference predicts; a
+mismatching one sent its tensor (dump all/mismatch) or, in digest mode, only a
+CRC, and is then counted wrong (``device_unknown`` says how many). Where the run
+was cut short, every figure covers the judged vectors only, and says so.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from hil.errors import ConfigError
+from hil.model.diagnostics import output_metrics, top1
+from hil.model.layer import Network
+from hil.reference.network import run_network_batch
+from hil.text import plural
+from hil.validate.run_report import RunReport
+
+TIE_RULE = "top-1 is the argmax of the last layer's output; ties go to the lowest class index"
+_CHUNK = 1024  # vectors per batched reference call: bounds the memory of every layer's outputs
+
+
+def classes(network: Network) -> int:
+    return network.layers[-1].output_size
+
+
+def check_labels(y: np.ndarray, count: int, network: Network, source: str) -> np.ndarray:
+    """``y`` as int64 class ids, one per input and each a class of the last layer."""
+    n = classes(network)
+    if not isinstance(y, np.ndarray) or not (
+        np.issubdtype(y.dtype, np.integer) or y.dtype == np.bool_
+    ):
+        dtype = getattr(y, "dtype", type(y).__name__)
+        raise ConfigError(
+            f"labels in {source} have dtype {dtype}, not integer class ids",
+            hint="save the labels as integers, e.g. np.save('y.npy', y.astype(np.int64))",
+        )
+    y = y.reshape(-1) if y.ndim == 2 and 1 in y.shape else y
+    if y.ndim != 1:
+        raise ConfigError(
+            f"labels in {source} have shape {y.shape}, expected ({count},): one class id per input",
+            hint="pass class ids, not one-hot rows (np.argmax(onehot, axis=1))",
+        )
+    if len(y) != count:
+        raise ConfigError(
+            f"{source} holds {plural(len(y), 'label')} for {plural(count, 'input')}",
+            hint="pass one label per input vector, in the same order",
+        )
+    bad = (y < 0) | (y >= n)
+    if bad.any():
+        i = int(np.argmax(bad))
+        raise ConfigError(
+            f"label {int(y[i])} (input {i}) in {source} is out of range: model "
+            f"{network.name}'s last layer has {n} outputs (classes 0..{n - 1})",
+            hint="labels are class indices into the last layer's output",
+        )
+    return y.astype(np.int64)
+
+
+def load_labels(path: Path, count: int, network: Network) -> np.ndarray:
+    """The labels of ``path`` (.npy), checked against the inputs and the model."""
+    if not path.is_file():
+        raise ConfigError(
+            f"labels file {path} does not exist",
+            hint="pass a .npy of integer class ids, one per input",
+        )
+    try:
+        y = np.load(path, allow_pickle=False)
+    except (ValueError, OSError, EOFError) as exc:
+        raise ConfigError(
+            f"labels file {path} is not a readable .npy array: {exc}",
+            hint="save the labels with numpy.save as an int64 array of shape (N,)",
+        ) from None
+    return check_labels(y, count, network, str(path))
+
+
+def reference_final(network: Network, x: np.ndarray, variant: str) -> np.ndarray:
+    """The last layer's q7 output for every vector, (N, classes), in batches."""
+    out = np.empty((len(x), classes(network)), dtype=np.int8)
+    for start in range(0, len(x), _CHUNK):
+        out[start : start + _CHUNK] = run_network_batch(
+            network, x[start : start + _CHUNK], variant
+        )[-1]
+    return out
+
+
+def _pct(hits: int, total: int) -> float | None:
+    return None if total == 0 else 100.0 * hits / total
+
+
+@dataclass
+class AccuracyRun:
+    """What is known before the device runs: labels, reference outputs, float outputs."""
+
+    labels: np.ndarray
+    reference: np.ndarray  # (N, classes) int8, the q7 reference's last layer
+    float_output: np.ndarray | None = None  # (N, classes) float, the float model's
+    out_frac_bits: int | None = None  # the last layer's Q format, to compare in float units
+    input_saturated: int | None = None  # float inputs only
+    input_values: int | None = None
+    float_note: str | None = None  # why there is no float figure, when there is none
+    diagnostics: dict[str, Any] | None = None
+    _device: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def count(self) -> int:
+        return len(self.labels)
+
+    def device_outputs(self, report: RunReport) -> tuple[np.ndarray, np.ndarray, int]:
+        """(judged vector indices, device predictions, how many were unknown).
+
+        An unknown prediction (digest-only mismatch) is -1, which never equals a label."""
+        judged = np.array(sorted(report.final_matched), dtype=np.int64)
+        ref_pred = top1(self.reference)
+        preds = np.full(len(judged), -1, dtype=np.int64)
+        unknown = 0
+        for k, j in enumerate(judged):
+            if report.final_matched[int(j)]:
+                preds[k] = ref_pred[j]
+            elif int(j) in report.final_outputs:
+                preds[k] = int(top1(report.final_outputs[int(j)][None])[0])
+            else:
+                unknown += 1
+        return judged, preds, unknown
+
+    def finish(self, report: RunReport) -> None:
+        """Fold the device's verdicts in and attach the sections to ``report``."""
+        judged, preds, unknown = self.device_outputs(report)
+        y = self.labels[judged]
+        ref_hits = int(np.sum(top1(self.reference)[judged] == y))
+        section: dict[str, Any] = {
+            "top1": TIE_RULE,
+            "inputs": self.count,
+            "judged": len(judged),
+            "complete": bool(report.complete) and len(judged) == self.count,
+            "float": None,
+            "q7_reference": _pct(ref_hits, len(judged)),
+            "device": _pct(int(np.sum(preds == y)), len(judged)),
+            "device_unknown": unknown,
+            "q7_reference_all_inputs": _pct(
+                int(np.sum(top1(self.reference) == self.labels)), self.count
+            ),
+            "float_all_inputs": None,
+            "float_note": self.float_note,
+            "input_values_saturated": self.input_saturated,
+            "input_values": self.input_values,
+            "output_metrics": self._output_metrics(report, judged),
+        }
+        if self.float_output is not None:
+            float_pred = top1(self.float_output)
+            section["float"] = _pct(int(np.sum(float_pred[judged] == y)), len(judged))
+            section["float_all_inputs"] = _pct(int(np.sum(float_pred == self.labels)), self.count)
+        report.accuracy = section
+        report.diagnostics = self.diagnostics
+
+    def _output_metrics(self, report: RunReport, judged: np.ndarray) -> dict[str, Any]:
+        """ST-style ACC, RMSE, MAE, L2r, COS of the device's final output against the
+        reference and the float model, over the judged vectors whose output is known."""
+        known = [
+            int(j) for j in judged if report.final_matched[int(j)] or int(j) in report.final_outputs
+        ]
+        if not known:
+            return {}
+        got = np.stack(
+            [
+                self.reference[j] if report.final_matched[j] else report.final_outputs[j]
+                for j in known
+            ]
+        ).astype(np.float64)
+        scale = 1.0 if self.out_frac_bits is None else 2.0**-self.out_frac_bits
+        labels = self.labels[known]
+        metrics = {
+            "vectors": len(known),
+            "units": "q7" if self.out_frac_bits is None else "float",
+            "device_vs_reference": output_metrics(
+                self.reference[known].astype(np.float64) * scale, got * scale, labels
+            ),
+        }
+        if self.float_output is not None and self.out_frac_bits is not None:
+            metrics["device_vs_float"] = output_metrics(
+                self.float_output[known], got * scale, labels
+            )
+        return metrics
+
+
+def accuracy_line(section: dict[str, Any]) -> str:
+    """``accuracy: float 91.6%, q7 reference 91.2%, device 91.2% (1000 inputs)``."""
+    figures = []
+    if section["float"] is not None:
+        figures.append(f"float {section['float']:.1f}%")
+    for key, words in (("q7_reference", "q7 reference"), ("device", "device")):
+        value = section[key]
+        figures.append(f"{words} {'n/a' if value is None else f'{value:.1f}%'}")
+    judged, total = section["judged"], section["inputs"]
+    inputs = f"{total} input{'' if total == 1 else 's'}"  # no thousands separator: the set form
+    scope = inputs if section["complete"] else f"{judged} of {inputs} judged, run cut short"
+    if section["device_unknown"]:
+        scope += f"; {section['device_unknown']} digest-only mismatches counted wrong"
+    return f"accuracy: {', '.join(figures)} ({scope})"
+
+
+def prepare_accuracy(
+    network: Network,
+    x: np.ndarray,
+    labels: np.ndarray,
+    variant: str,
+    *,
+    x_float: np.ndarray | None = None,
+    input_saturated: int | None = None,
+) -> AccuracyRun:
+    """Everything the accuracy needs before the device runs. With float inputs and a
+    float model the float figure and the per-layer diagnostics come too."""
+    from hil.validate.float_diagnostics import float_outputs_and_diagnostics
+
+    run = AccuracyRun(
+        labels,
+        reference_final(network, x, variant),
+        out_frac_bits=network.layers[-1].out_frac_bits,
+        input_saturated=input_saturated,
+        input_values=None if x_float is None else int(x_float.size),
+    )
+    q = network.quantisation
+    if x_float is None or q is None or q.float_model is None:
+        if q is not None and q.float_model is not None:
+            run.float_note = "no float figure: the inputs are q7, the float model takes float"
+        return run
+    run.float_output, run.diagnostics, run.float_note = float_outputs_and_diagnostics(
+        network, x, x_float, variant
+    )
+    return run
+
+
+@dataclass(frozen=True)
+class RunData:
+    """A run's vectors as q7 HWC, with what came with them: float inputs, labels."""
+
+    x: np.ndarray
+    made_from: dict[str, Any]  # for the run record (see hil.validate.resume.inputs_record)
+    x_float: np.ndarray | None = None
+    labels: np.ndarray | None = None
+    saturated: int | None = None  # input values clipped by the quantisation (float inputs)
+
+    def quantised_text(self) -> str | None:
+        """``1000 float inputs quantised to q7 (HWC): 12 of 784,000 values saturated``."""
+        if self.x_float is None or self.saturated is None:
+            return None
+        return (
+            f"{plural(len(self.x), 'float input')} quantised to q7 (HWC): "
+            f"{self.saturated:,} of {self.x_float.size:,} values saturated"
+        )
+
+
+def load_run_data(
+    network: Network,
+    *,
+    inputs: Path | None,
+    labels: Path | None,
+    dataset: str | None,
+) -> RunData | None:
+    """The vectors of --inputs (int8 HWC or float) or --dataset, with --labels; None when
+    the run generates its vectors. Every problem is one ConfigError, before any build."""
+    from hil.model.datasets import load_dataset
+    from hil.model.float_inputs import as_batch, load_run_inputs, quantise_inputs
+
+    if dataset is not None:
+        if inputs is not None or labels is not None:
+            given = "--inputs" if inputs is not None else "--labels"
+            raise ConfigError(
+                f"--dataset and {given} both given: the data set brings its own inputs and labels",
+                hint=f"drop {given}, or drop --dataset to run your own files",
+            )
+        d = load_dataset(dataset)
+        try:
+            x, saturated = quantise_inputs(d.x, network)
+        except ConfigError as exc:
+            raise ConfigError(
+                f"data set {dataset} does not fit model {network.name}: {exc.message}",
+                hint=exc.hint,
+            ) from None
+        y = check_labels(d.y, len(x), network, f"data set {dataset}")
+        return RunData(x, {"dataset": dataset}, as_batch(d.x, network), y, saturated)
+    if inputs is None:
+        if labels is not None:
+            raise ConfigError(
+                "--labels does nothing without --inputs: generated vectors have no classes",
+                hint="add --inputs X.npy (or --dataset NAME), or drop --labels",
+            )
+        return None
+    x, x_float, saturated = load_run_inputs(inputs, network)
+    y_file = None if labels is None else load_labels(labels, len(x), network)
+    made_from = {"path": str(Path(inputs).resolve())}
+    return RunData(x, made_from, x_float, y_file, saturated if x_float is not None else None)
