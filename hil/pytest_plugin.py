@@ -41,7 +41,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "--hil-model",
         default=None,
         metavar="MODEL",
-        help="Built-in example (cifar10, lenet5) or .toml model file [default: cifar10].",
+        help="Built-in model (cifar10, lenet5, lenet5-mnist) or .toml model file [default: cifar10].",
     )
     group.addoption(
         "--hil-port",

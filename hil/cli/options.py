@@ -39,7 +39,7 @@ ModelOpt = Annotated[
         "--model",
         "-m",
         envvar="HIL_MODEL",
-        help="Built-in example (cifar10, lenet5) or path of a .toml model file.",
+        help="Built-in model (cifar10, lenet5, lenet5-mnist) or path of a .toml model file.",
     ),
 ]
 CmsisNnOpt = Annotated[
