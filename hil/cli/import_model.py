@@ -21,18 +21,9 @@ from hil.errors import ConfigError
 
 
 def _load_npy(path: Path, option: str) -> np.ndarray:
-    if not path.is_file():
-        raise ConfigError(f"{option} {path} does not exist", hint="give the path of a .npy file")
-    try:
-        x = np.load(path, allow_pickle=False)
-    except (ValueError, OSError, EOFError) as exc:
-        raise ConfigError(
-            f"{option} {path} is not a readable .npy array ({type(exc).__name__})",
-            hint="save it with numpy.save",
-        ) from None
-    if not isinstance(x, np.ndarray):
-        raise ConfigError(f"{option} {path} holds several arrays", hint="save one array")
-    return x
+    from hil.model.npy_file import load_npy
+
+    return load_npy(path, option, "a float32 array (labels: integer class ids)")
 
 
 def _overrides(values: list[str]) -> dict[str, str]:

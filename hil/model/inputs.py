@@ -9,6 +9,7 @@ import numpy as np
 
 from hil.errors import ConfigError
 from hil.model import Network
+from hil.model.npy_file import load_npy
 
 
 def load_inputs(path: Path, network: Network) -> np.ndarray:
@@ -20,22 +21,7 @@ def load_inputs(path: Path, network: Network) -> np.ndarray:
             f"input file {path} is a directory, not a .npy file",
             hint=f"pass the .npy file itself, holding {want}",
         )
-    if not path.is_file():
-        raise ConfigError(
-            f"input file {path} does not exist", hint=f"pass a .npy file holding {want}"
-        )
-    try:
-        x = np.load(path, allow_pickle=False)
-    except (ValueError, OSError, EOFError) as exc:
-        raise ConfigError(
-            f"input file {path} is not a readable .npy array: {exc}",
-            hint=f"save the inputs with numpy.save as {want}",
-        ) from exc
-    if not isinstance(x, np.ndarray):
-        raise ConfigError(
-            f"input file {path} holds several arrays, not one",
-            hint=f"save a single array with numpy.save as {want}",
-        )
+    x = load_npy(path, "input file", want)
     if x.dtype != np.int8:
         raise ConfigError(
             f"inputs in {path} have dtype {x.dtype}, model {network.name} takes int8 (q7)",

@@ -20,6 +20,7 @@ import numpy as np
 from hil.errors import ConfigError
 from hil.model.diagnostics import output_metrics, top1
 from hil.model.layer import Network
+from hil.model.npy_file import load_npy
 from hil.reference.network import run_network_batch
 from hil.text import plural
 from hil.validate.run_report import RunReport
@@ -67,18 +68,7 @@ def check_labels(y: np.ndarray, count: int, network: Network, source: str) -> np
 
 def load_labels(path: Path, count: int, network: Network) -> np.ndarray:
     """The labels of ``path`` (.npy), checked against the inputs and the model."""
-    if not path.is_file():
-        raise ConfigError(
-            f"labels file {path} does not exist",
-            hint="pass a .npy of integer class ids, one per input",
-        )
-    try:
-        y = np.load(path, allow_pickle=False)
-    except (ValueError, OSError, EOFError) as exc:
-        raise ConfigError(
-            f"labels file {path} is not a readable .npy array: {exc}",
-            hint="save the labels with numpy.save as an int64 array of shape (N,)",
-        ) from None
+    y = load_npy(path, "labels file", "integer class ids of shape (N,), one per input")
     return check_labels(y, count, network, str(path))
 
 
