@@ -65,6 +65,9 @@ def write_junit(report: RunReport, path: Path) -> None:
                 f"{s.vectors - s.matched} of {plural(s.vectors, 'vector')} differ; "
                 f"{s.mismatching_elements} elements, max |diff| {s.max_abs_diff}"
             )
+            blame = report.blame_text(s)
+            if blame:
+                msg += f"; {blame}"
             fail = ET.SubElement(case, "failure", message=msg, type="mismatch")
             fail.text = json.dumps(ff)
     root = ET.Element("testsuites")

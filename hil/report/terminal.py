@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from hil.validate.run_report import RunReport
@@ -31,7 +32,10 @@ def report_table(report: RunReport) -> Table:
     for s in report.layers:
         n = report.count(s)
         kind, words = s.verdict()
-        verdict = f"[{_COLOURS[kind]}]{words}[/]"
+        blame = report.blame_text(s, short=True)
+        if s.only_inherits:
+            kind = "inherits"  # wrong input from an earlier layer; the kernel itself is right
+        verdict = f"[{_COLOURS[kind]}]{escape(words + (f'; {blame}' if blame else ''))}[/]"
         mism = str(s.mismatching_elements) + ("+?" if s.unknown_mismatches else "")
         ff = s.first_failure
         first = (
@@ -66,4 +70,4 @@ def render(report: RunReport, console: Console) -> None:
     console.print(report.summary_line(), markup=False)
 
 
-_COLOURS = {"match": "green", "differ": "red", "not judged": "yellow"}
+_COLOURS = {"match": "green", "differ": "red", "inherits": "magenta", "not judged": "yellow"}

@@ -10,8 +10,8 @@ from hil.device.dump import DumpMode, dump_mode
 from hil.device.session import DeviceSession, LayerResult
 from hil.errors import ConfigError
 from hil.model import Network
-from hil.reference.network import run_network
-from hil.validate.compare import LayerVerdict, compare_layer
+from hil.reference.network import run_layer, run_network
+from hil.validate.compare import LayerVerdict, compare_layer, with_isolated
 from hil.validate.run_report import RunReport
 
 # What a run can be judged with: a ticks-only run (DumpMode.NONE) has nothing to judge.
@@ -44,8 +44,58 @@ def check_vector(
     results = session.infer(x, dump=mode.first_pass, next_x=next_x)
     verdicts = _judge(index, expected, results, keep_diff)
     if mode is DumpMode.MISMATCH and not all(v.matched for v in verdicts):
-        verdicts = _judge(index, expected, session.infer(x, dump="all"), keep_diff)
-    return verdicts
+        results = session.infer(x, dump="all")
+        verdicts = _judge(index, expected, results, keep_diff)
+    return judge_isolated(network, x, expected, results, verdicts, variant)
+
+
+def judge_isolated(
+    network: Network,
+    x: np.ndarray,
+    expected: list[np.ndarray],
+    results: list[LayerResult],
+    verdicts: list[LayerVerdict],
+    variant: str,
+) -> list[LayerVerdict]:
+    """Add to each verdict the layer judged alone: the reference kernel fed the device's input.
+
+    The device's input to layer i is its own output of layer i-1 (the vector for
+    layer 0), so a layer that only inherited a wrong input passes here. Needs the
+    full tensors of both layers; digest-only layers keep ``isolated_matched`` None.
+    """
+    outputs = {r.index: r for r in results}
+    judged = []
+    for v in verdicts:
+        judged.append(with_isolated(v, _isolated(network, x, expected, outputs, v, variant)))
+    return judged
+
+
+def _isolated(
+    network: Network,
+    x: np.ndarray,
+    expected: list[np.ndarray],
+    outputs: dict[int, LayerResult],
+    v: LayerVerdict,
+    variant: str,
+) -> LayerVerdict | None:
+    r = outputs.get(v.layer)
+    if r is None or r.output is None:
+        return None
+    if r.status != 0:
+        return v  # the kernel refused its parameters: wrong whatever its input
+    if v.layer == 0:
+        device_input = np.asarray(x, dtype=np.int8).ravel()
+    else:
+        before = outputs.get(v.layer - 1)
+        if before is None or before.output is None:
+            return None
+        device_input = np.asarray(before.output, dtype=np.int8).ravel()
+        if device_input.size != network.layers[v.layer].input_size:
+            return None
+    if v.layer == 0 or np.array_equal(device_input, expected[v.layer - 1].ravel()):
+        return v  # same input as the reference chain: the chained verdict is the isolated one
+    alone = run_layer(network.layers[v.layer], device_input, variant)
+    return compare_layer(v.vector, v.layer, alone, r.output, None, v.ticks)
 
 
 def judging_mode(value: DumpMode | str, option: str = "dump mode") -> DumpMode:

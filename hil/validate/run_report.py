@@ -16,8 +16,9 @@ import numpy as np
 
 from hil.device.counts import CountSource
 from hil.model import Network
+from hil.model.diagnostics import top1
 from hil.text import plural
-from hil.validate.compare import LayerVerdict
+from hil.validate.compare import DiffStats, LayerVerdict
 
 
 @dataclass
@@ -34,10 +35,31 @@ class LayerSummary:
     max_abs_diff: int = 0
     first_failure: dict[str, Any] | None = None
     ticks: list[int] = field(default_factory=list)
+    # Judged alone (the reference fed the device's own input); only where full tensors exist.
+    isolated_vectors: int = 0
+    isolated_matched: int = 0
+    # Vectors that differ chained but were not judged in isolation (digest only).
+    failures_not_isolated: int = 0
+    # got - expected over the vectors where this layer differs (chained / isolated).
+    chained_stats: DiffStats | None = None
+    isolated_stats: DiffStats | None = None
 
     @property
     def passed(self) -> bool:
         return self.vectors > 0 and self.matched == self.vectors
+
+    @property
+    def failed(self) -> bool:
+        return self.vectors > self.matched
+
+    @property
+    def wrong_in_isolation(self) -> bool:
+        return self.isolated_vectors > self.isolated_matched
+
+    @property
+    def only_inherits(self) -> bool:
+        """Differs chained, yet every differing vector passed when the layer was judged alone."""
+        return self.failed and not self.wrong_in_isolation and self.failures_not_isolated == 0
 
     def verdict(self) -> tuple[str, str]:
         """("match" | "differ" | "not judged", words), shared by every report sink."""
@@ -58,6 +80,19 @@ class LayerDiff:
     vector: int
     expected: np.ndarray
     got: np.ndarray
+
+
+@dataclass(frozen=True)
+class Blame:
+    """The layer a run blames: the first wrong in isolation, else the first chained failure."""
+
+    layer: LayerSummary
+    isolated: bool  # False: no isolated verdict showed a wrong kernel; this is a fallback
+
+    def text(self) -> str:
+        s = self.layer
+        words = f"layer {s.index} {s.name} ({s.function})"
+        return words if self.isolated else f"{words}, first chained failure (no isolated verdict)"
 
 
 @dataclass
@@ -98,6 +133,7 @@ class RunReport:
         # last-layer tensor wherever it differed and was sent in full.
         self.final_matched: dict[int, bool] = {}
         self.final_outputs: dict[int, np.ndarray] = {}
+        self.final_expected: dict[int, np.ndarray] = {}
         # Set by hil.validate.accuracy when the run has labels; reported only then.
         self.accuracy: dict[str, Any] | None = None
         self.diagnostics: dict[str, Any] | None = None
@@ -126,6 +162,7 @@ class RunReport:
             else:
                 s.mismatching_elements += v.mismatches
                 s.max_abs_diff = max(s.max_abs_diff, v.max_abs_diff or 0)
+            self._add_isolated(s, v)
             if not v.matched and s.first_failure is None:
                 s.first_failure = {
                     "vector": v.vector,
@@ -141,11 +178,25 @@ class RunReport:
                 self._emit({"record": "layer", **asdict(v)})
         self.vectors_done += 1
 
+    @staticmethod
+    def _add_isolated(s: LayerSummary, v: LayerVerdict) -> None:
+        if not v.matched:
+            s.chained_stats = v.stats.merged(s.chained_stats) if v.stats else s.chained_stats
+        if v.isolated_matched is None:
+            s.failures_not_isolated += not v.matched
+            return
+        s.isolated_vectors += 1
+        if v.isolated_matched:
+            s.isolated_matched += 1
+        elif v.isolated_stats is not None:
+            s.isolated_stats = v.isolated_stats.merged(s.isolated_stats)
+
     def keep_diff(self, layer: int, vector: int, expected: np.ndarray, got: np.ndarray) -> None:
         """Keep a mismatching layer's tensors; only the first per layer, so memory stays bounded.
         The last layer's are kept for every vector (a few bytes each): the accuracy needs them."""
         if layer == len(self.layers) - 1:
             self.final_outputs[vector] = np.array(got, dtype=np.int8).ravel()
+            self.final_expected[vector] = np.array(expected, dtype=np.int8).ravel()
         if layer not in self.diffs and expected.size == got.size:
             self.diffs[layer] = LayerDiff(
                 vector,
@@ -193,6 +244,63 @@ class RunReport:
     def first_bad_layer(self) -> LayerSummary | None:
         return next((s for s in self.layers if not s.passed), None)
 
+    def first_wrong_kernel(self) -> Blame | None:
+        """The first layer wrong in isolation; failing that, the first chained failure."""
+        isolated = next((s for s in self.layers if s.wrong_in_isolation), None)
+        if isolated is not None:
+            return Blame(isolated, True)
+        chained = next((s for s in self.layers if s.failed), None)
+        return None if chained is None else Blame(chained, False)
+
+    def inherits_from(self, s: LayerSummary) -> int | None:
+        """For a layer that only inherited a wrong input: the nearest earlier wrong kernel."""
+        if not s.only_inherits:
+            return None
+        earlier = [e.index for e in self.layers[: s.index] if e.wrong_in_isolation]
+        return earlier[-1] if earlier else None
+
+    def blame_text(self, s: LayerSummary, *, short: bool = False) -> str:
+        """What the isolated check says of a failing layer, for every sink ("" if nothing).
+        ``short`` leaves the blamed layer's name out, for a table row that shows it already."""
+        if not s.failed:
+            return ""
+        source = self.inherits_from(s)
+        if source is not None:
+            return f"inherits the error from layer {source}"
+        blame = self.first_wrong_kernel()
+        if blame is not None and blame.layer is s:
+            return "first wrong kernel" if short else f"first wrong kernel: {blame.text()}"
+        return "wrong in isolation" if s.wrong_in_isolation else ""
+
+    def top1_agreement(self) -> dict[str, Any] | None:
+        """The last layer's predicted class, device against reference, over the judged vectors.
+
+        A vector whose last layer matched agrees; one that differed in full is
+        compared by argmax (ties to the lowest class, as the accuracy); a digest-only difference is unknown.
+        """
+        if not self.final_matched:
+            return None
+        changed, unknown = [], []
+        for vector, matched in sorted(self.final_matched.items()):
+            if matched:
+                continue
+            got, exp = self.final_outputs.get(vector), self.final_expected.get(vector)
+            if got is None or exp is None or got.size != exp.size:
+                unknown.append(vector)
+            else:
+                got_class, expected_class = (int(c) for c in top1(np.stack([got, exp])))
+                if got_class != expected_class:
+                    changed.append(
+                        {"vector": vector, "expected_class": expected_class, "got_class": got_class}
+                    )
+        judged = len(self.final_matched)
+        return {
+            "vectors": judged,
+            "agree": judged - len(changed) - len(unknown),
+            "changed": changed,
+            "unknown": unknown,
+        }
+
     def count(self, s: LayerSummary) -> int | None:
         t = s.median_ticks()
         return None if t is None else self.info.count_source.convert(t)
@@ -208,6 +316,9 @@ class RunReport:
         )
         if bad:
             line += f"; first bad layer: {bad[0].index} {bad[0].name} ({bad[0].function})"
+        blame = self.first_wrong_kernel()
+        if blame is not None:
+            line += f"; first wrong kernel: {blame.text()}"
         if not self.complete:
             line += f"; cut short: {self.incomplete_reason or 'not every vector was judged'}"
         return line
@@ -237,6 +348,8 @@ class RunReport:
             else (self.incomplete_reason or "not every vector was judged"),
             "verdict": self.verdict,
             "passed": self.passed,
+            "first_wrong_kernel": self._blame_dict(),
+            "top1": self.top1_agreement(),
             "layers": [
                 {
                     "index": s.index,
@@ -254,7 +367,33 @@ class RunReport:
                     "count": self.count(s),
                     "count_unit": self.info.count_source.unit,
                     "count_source": self.info.count_source.name,
+                    "isolated": {
+                        "vectors": s.isolated_vectors,
+                        "matched": s.isolated_matched,
+                        "not_isolated_failures": s.failures_not_isolated,
+                    },
+                    "wrong_in_isolation": s.wrong_in_isolation,
+                    "inherits_from": self.inherits_from(s),
+                    "blame": self.blame_text(s) or None,
+                    "chained_stats": _stats_dict(s.chained_stats),
+                    "isolated_stats": _stats_dict(s.isolated_stats),
                 }
                 for s in self.layers
             ],
         }
+
+    def _blame_dict(self) -> dict[str, Any] | None:
+        blame = self.first_wrong_kernel()
+        if blame is None:
+            return None
+        s = blame.layer
+        return {
+            "index": s.index,
+            "name": s.name,
+            "function": s.function,
+            "isolated": blame.isolated,
+        }
+
+
+def _stats_dict(stats: DiffStats | None) -> dict[str, Any] | None:
+    return None if stats is None else stats.to_dict()
