@@ -50,6 +50,40 @@ static volatile uint32_t sink_hang;
 #define test_hang(layer) ((void)(layer))
 #endif
 
+#if defined(HIL_INJECT_FAULT_LAYER) && defined(HIL_INJECT_FAULT_KIND)
+/* A deliberate wrong kernel (hil run --inject-fault): corrupts one layer's
+ * output in the device's own buffer, after the timed call, so later layers
+ * compute on the wrong tensor as they would behind a real broken kernel.
+ *   1 off-by-one:    every element +1, saturating at 127
+ *   2 bit-flip:      bit 0 of element 0 flipped
+ *   3 no-saturation: a missing clip, modelled as one step past each rail
+ *                    wrapping: 127 becomes -128 and -128 becomes 127;
+ *                    elements inside the rails are left alone */
+static void inject_fault(uint16_t layer, q7_t *out, uint32_t size)
+{
+    if (layer != (uint16_t)(HIL_INJECT_FAULT_LAYER) || size == 0)
+        return;
+#if HIL_INJECT_FAULT_KIND == 1
+    for (uint32_t k = 0; k < size; k++)
+        if (out[k] < 127)
+            out[k]++;
+#elif HIL_INJECT_FAULT_KIND == 2
+    out[0] ^= 1;
+#elif HIL_INJECT_FAULT_KIND == 3
+    for (uint32_t k = 0; k < size; k++) {
+        if (out[k] == 127)
+            out[k] = -128;
+        else if (out[k] == -128)
+            out[k] = 127;
+    }
+#else
+#error "HIL_INJECT_FAULT_KIND must be 1 (off-by-one), 2 (bit-flip) or 3 (no-saturation)"
+#endif
+}
+#else
+#define inject_fault(layer, out, size) ((void)(layer))
+#endif
+
 void hil_run_network(uint16_t seq, uint8_t dump, uint16_t max_chunk)
 {
     uint64_t total = 0;
@@ -76,6 +110,7 @@ void hil_run_network(uint16_t seq, uint8_t dump, uint16_t max_chunk)
         uint64_t ticks = hal_cycles_now() - t0;
         hil_fault_context_set(HIL_FAULT_CONTEXT_IDLE, 0xFFFF, seq);
         total += ticks;
+        inject_fault(i, out, L->out_size);
 
         hil_layer_done_t done = {
             .layer = i, .status = (int16_t)status, .size = L->out_size,

@@ -136,3 +136,48 @@ DumpOpt = Annotated[
         "[default: all on emulators, mismatch on real boards].",
     ),
 ]
+
+# A deliberate wrong kernel, built into the firmware (see docs/getting-started.md).
+InjectFaultOpt = Annotated[
+    Optional[str],
+    typer.Option(
+        "--inject-fault",
+        metavar="LAYER:KIND",
+        help="Build a firmware variant whose LAYER (name or index) computes a wrong output, to "
+        "see what a failure looks like. KIND: off-by-one (+1 on every element, saturating "
+        "at 127), bit-flip (bit 0 of element 0), no-saturation (elements at a rail wrap: "
+        "127 -> -128, -128 -> 127; shows only where the output clips).",
+    ),
+]
+
+
+def parse_inject_fault(text: str, layer_names: list[str]) -> tuple[int, str]:
+    """``LAYER:KIND`` as (layer index, kind); a ConfigError line for anything else."""
+    from hil.device.target import FAULT_KINDS
+
+    kinds = ", ".join(FAULT_KINDS)
+    layer, sep, kind = text.rpartition(":")
+    if not sep or not layer or not kind:
+        raise ConfigError(
+            f"--inject-fault {text!r}: expected LAYER:KIND",
+            hint=f"e.g. --inject-fault conv2:off-by-one; KIND is one of {kinds}",
+        )
+    if kind not in FAULT_KINDS:
+        raise ConfigError(
+            f"--inject-fault {text!r}: unknown kind {kind!r}",
+            hint=f"KIND is one of {kinds}",
+        )
+    if layer in layer_names:
+        return layer_names.index(layer), kind
+    if layer.isdigit() and int(layer) < len(layer_names):
+        return int(layer), kind
+    raise ConfigError(
+        f"--inject-fault {text!r}: the model has no layer {layer!r}",
+        hint=f"a layer name ({', '.join(layer_names)}) or an index 0..{len(layer_names) - 1}",
+    )
+
+
+def inject_fault_line(fault: tuple[int, str], layer_names: list[str]) -> str:
+    """The note printed before a faulted run's results."""
+    index, kind = fault
+    return f"fault injected: {layer_names[index]} (layer {index}) {kind} (build variant)"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 from typing import Annotated, Optional
 
@@ -12,7 +13,7 @@ from hil.cli.console import console
 from hil.cli.cut_short import judged_until_cut, raise_unless_passed
 from hil.cli.flash_bar import FlashBar
 from hil.cli.option_groups import DEVICE, LINK, TARGET, Options, with_options
-from hil.cli.options import DumpOpt
+from hil.cli.options import DumpOpt, InjectFaultOpt
 
 
 def register(app: typer.Typer) -> None:
@@ -113,11 +114,13 @@ def register(app: typer.Typer) -> None:
                 "and inputs only).",
             ),
         ] = False,
+        inject_fault: InjectFaultOpt = None,
     ) -> None:
         """Run MODEL on BOARD and check every layer of every vector bit-exactly."""
         from hil.cli.build import build_with_status
         from hil.cli.click_api import get_current_context
         from hil.cli.option_checks import at_least, check_generated_only, check_needs
+        from hil.cli.options import inject_fault_line, parse_inject_fault
         from hil.cli.soak import print_link_stats
         from hil.device.connect import connect
         from hil.errors import ConfigError
@@ -153,6 +156,10 @@ def register(app: typer.Typer) -> None:
             "--save-baseline": save_baseline_path,
         }
         target = opts.resolve(outputs, folders=("results", "logs"))
+        layer_names = [layer.name for layer in target.network.layers]
+        if inject_fault is not None:
+            fault = parse_inject_fault(inject_fault, layer_names)
+            target = dataclasses.replace(target, inject_fault=fault)
         b, net, root = target.board, target.network, target.build_root
         gate = load_baseline(baseline_path) if baseline_path else None
         tolerance = parse_tolerance(max_regression)
@@ -206,6 +213,8 @@ def register(app: typer.Typer) -> None:
             )
 
         image = build_with_status(target)
+        if target.inject_fault is not None:
+            console.print(inject_fault_line(target.inject_fault, layer_names), markup=False)
         log_path.parent.mkdir(parents=True, exist_ok=True)
         on_open = (lambda: point_latest(root, b.id, net.name, log_path)) if fresh_log else None
         sinks = report_sinks(console, json=json_path, junit=junit_path, html=html_path)
@@ -224,7 +233,7 @@ def register(app: typer.Typer) -> None:
                     info.variant,
                     info.backend,
                     dev.counts,
-                    device=_hello_dict(info),
+                    device=_hello_dict(info, target.inject_fault, layer_names),
                     inputs_sha256=digest,
                     inputs=made_from,
                 ),
@@ -314,7 +323,9 @@ def _resume_hint(log_path: Path) -> str:
     return f"every verdict so far is in {log_path}; add --resume (same options) to run the rest"
 
 
-def _hello_dict(info) -> dict:
+def _hello_dict(info, fault: tuple[int, str] | None, layer_names: list[str]) -> dict:
     d = dict(vars(info))
     d["model_hash"] = info.model_hash.hex()
+    if fault is not None:  # the report's JSON and log say the image was a faulted variant
+        d["inject_fault"] = {"layer": fault[0], "name": layer_names[fault[0]], "kind": fault[1]}
     return d

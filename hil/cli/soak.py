@@ -5,6 +5,7 @@ Also the link statistics `hil run` prints too.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import threading
 import time
@@ -16,7 +17,7 @@ import typer
 from hil.cli.console import console
 from hil.cli.cut_short import judged_until_cut, raise_unless_passed
 from hil.cli.option_groups import DEVICE, LINK, TARGET, Options, with_options
-from hil.cli.options import DumpOpt
+from hil.cli.options import DumpOpt, InjectFaultOpt
 from hil.errors import ConfigError
 
 DEFAULT_FAULTS = "drop=0.001,flip=0.001,seed=7"
@@ -100,9 +101,11 @@ def register(app: typer.Typer) -> None:
         json_path: Annotated[
             Optional[Path], typer.Option("--json", help="Write the soak's figures as JSON.")
         ] = None,
+        inject_fault: InjectFaultOpt = None,
     ) -> None:
         """Run VECTORS through a fault-injected link; every layer still judged bit-exactly."""
         from hil.cli.build import build_with_status
+        from hil.cli.options import inject_fault_line, parse_inject_fault
         from hil.device.connect import connect
         from hil.model.inputs import generated_inputs
         from hil.validate.check import check_vectors, judging_mode
@@ -115,9 +118,15 @@ def register(app: typer.Typer) -> None:
                 hint="e.g. --reset-every 5",
             )
         target = opts.resolve({"--json": json_path})
+        layer_names = [layer.name for layer in target.network.layers]
+        if inject_fault is not None:
+            fault = parse_inject_fault(inject_fault, layer_names)
+            target = dataclasses.replace(target, inject_fault=fault)
         b, net, faults = target.board, target.network, target.link_faults
         x = generated_inputs(net, vectors, seed)
         image = build_with_status(target)
+        if target.inject_fault is not None:
+            console.print(inject_fault_line(target.inject_fault, layer_names), markup=False)
         t0 = time.monotonic()
         with connect(target, image=image) as (dev,):
             info = dev.info

@@ -189,6 +189,7 @@ def build(target: Target, *, say: Say | None = None) -> FirmwareImage:
         target.network,
         build_root=target.build_root,
         cmsis_nn=target.cmsis_nn,
+        defines=target.build_defines() or None,
         say=say,
     )
 

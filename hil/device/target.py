@@ -17,6 +17,9 @@ from hil.config.lab import Lab
 from hil.model import Network
 from hil.transport.faults import LinkFaults
 
+# --inject-fault kinds -> HIL_INJECT_FAULT_KIND (firmware/src/runner.c says what each does).
+FAULT_KINDS: dict[str, int] = {"off-by-one": 1, "bit-flip": 2, "no-saturation": 3}
+
 
 @dataclass(frozen=True)
 class Target:
@@ -32,6 +35,8 @@ class Target:
     lab: Lab | None = None  # pyOCD boards: the bench's lab file, loaded
     link_faults: LinkFaults | None = None  # fault injection and throttle under the link
     logs: Path | None = None  # device logs [default: <build_root>/logs]
+    # (layer index, FAULT_KINDS name): a build variant that corrupts that layer's output.
+    inject_fault: tuple[int, str] | None = None
     # Setting name -> where its value came from ("command line (--board)", "lab file ...").
     sources: Mapping[str, str] = field(default_factory=dict)
 
@@ -46,6 +51,16 @@ class Target:
     @property
     def log_dir(self) -> Path:
         return self.logs or self.build_root / "logs"
+
+    def build_defines(self) -> dict[str, str]:
+        """Firmware defines this target adds to a normal build (none for a normal target)."""
+        if self.inject_fault is None:
+            return {}
+        layer, kind = self.inject_fault
+        return {
+            "HIL_INJECT_FAULT_LAYER": str(layer),
+            "HIL_INJECT_FAULT_KIND": str(FAULT_KINDS[kind]),
+        }
 
     def runner_options(self, progress=None) -> dict:
         """Keyword options for the board's runner: the probe settings, pyOCD boards only."""
