@@ -155,6 +155,11 @@ def test_wrong_kernel_is_caught_at_its_first_layer(build_root, tmp_path):
     bad = report.first_bad_layer()
     assert (bad.index, bad.function) == (0, "arm_convolve_HWC_q7_basic")
     assert bad.mismatching_elements > 0 and bad.max_abs_diff >= 1
+    # The real firmware's wrong rounding is named as the first wrong kernel, with the hint.
+    blame = report.first_wrong_kernel()
+    assert blame is not None and blame.isolated and blame.layer.index == 0
+    assert blame.layer.isolated_stats.hint() == "all differences are -1: a rounding offset?"
+    assert "first wrong kernel: layer 0 conv1 (arm_convolve_HWC_q7_basic)" in report.summary_line()
 
 
 def test_image_for_another_model_is_refused(build_root, tmp_path):
