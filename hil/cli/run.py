@@ -127,6 +127,12 @@ def register(app: typer.Typer) -> None:
         from hil.model.hashing import model_hash
         from hil.model.inputs import generated_inputs
         from hil.report.accuracy_table import print_accuracy
+        from hil.report.context import (
+            baseline_entry,
+            collect_context,
+            finish_context,
+            started_clock,
+        )
         from hil.report.run_log import build_dir_lock, latest_log, new_log_path, point_latest
         from hil.report.sinks import report_sinks, write_reports
         from hil.validate.accuracy import load_run_data, prepare_accuracy
@@ -142,6 +148,7 @@ def register(app: typer.Typer) -> None:
         from hil.validate.run_report import RunInfo, RunReport
         from hil.validate.sharded import check_sharded
 
+        started_at, started = started_clock()
         check_generated_only(inputs, {"vectors": "--vectors/-n", "seed": "--seed"})
         _check_dataset_alone(dataset)
         check_needs(
@@ -240,6 +247,7 @@ def register(app: typer.Typer) -> None:
                 log=log,
                 vectors_requested=len(x),
             )
+            report.context = collect_context(target, image, dump=mode.value, started=started_at)
             start = 0
             if previous is not None:
                 for verdicts in previous.vectors:  # rewritten first: the log stays one valid run
@@ -272,6 +280,11 @@ def register(app: typer.Typer) -> None:
                 # marked incomplete when the run was cut short.
                 if accuracy is not None:
                     accuracy.finish(report)
+                finish_context(report.context, started, [d.session.link_stats() for d in devs])
+                if gate is not None and baseline_path is not None:
+                    report.context["baseline"] = baseline_entry(
+                        report, gate, baseline_path, tolerance
+                    )
                 write_reports(report, sinks)
                 for d in devs:
                     print_link_stats(console, d.session, target.link_faults)

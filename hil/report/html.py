@@ -1,6 +1,6 @@
 """A self-contained HTML page of a run: table, per-layer count chart, mismatch heatmaps.
 
-Everything is inline (CSS, a few lines of JS, SVG) and a Content-Security-Policy
+Everything is inline (CSS, a few lines of JS, SVG, heatmaps as PNG data URIs) and a Content-Security-Policy
 forbids loading anything, so the file can be archived as a CI artifact and
 opened anywhere offline.
 """
@@ -14,10 +14,13 @@ from pathlib import Path
 import numpy as np
 
 from hil.outputs import write_text
+from hil.report.png import png_data_uri
+from hil.validate.compare import HISTOGRAM_BINS
 from hil.validate.run_report import LayerDiff, LayerSummary, RunReport
 
 _CSP = "default-src 'none'; style-src 'unsafe-inline'; script-src 'unsafe-inline'; img-src data:"
-_HEATMAP_PX = 360  # longest side of a heatmap
+_HEATMAP_PX = 512  # longest side of a heatmap, before rounding to a whole scale
+_STRIP_WRAP = 512  # elements per row of a flat tensor's strip
 _MAX_LISTED = 12  # mismatching elements listed under a heatmap
 
 _CSS = """
@@ -27,15 +30,22 @@ h1{font-size:20px;margin:0 0 4px} h2{font-size:16px;margin:28px 0 8px}
 .pass{color:#fff;background:#2e7d32;padding:2px 8px;border-radius:4px}
 .fail{color:#fff;background:#c62828;padding:2px 8px;border-radius:4px}
 .note{background:#fff8e1;border-left:4px solid #f9a825;padding:6px 10px;margin:10px 0}
-table{border-collapse:collapse;margin:6px 0}
-th,td{border:1px solid #ddd;padding:3px 8px;white-space:nowrap}
-th{background:#f3f3f3;cursor:pointer;user-select:none} td.n{text-align:right}
+table{border-collapse:collapse;margin:6px 0;max-width:100%;font-size:13px}
+th,td{border:1px solid #ddd;padding:2px 6px;vertical-align:top}
+th{background:#f3f3f3;cursor:pointer;user-select:none}
+td.n{text-align:right;white-space:nowrap}
 tr.bad td{background:#ffebee}
-.ok{color:#2e7d32} .no{color:#c62828;font-weight:600} .none{color:#b26a00}
+.ok{color:#2e7d32;white-space:nowrap} .no{color:#c62828;font-weight:600} .none{color:#b26a00}
 .incomplete{color:#fff;background:#b26a00;padding:2px 8px;border-radius:4px}
 .banner{background:#fff3e0;border:2px solid #b26a00;color:#5d3a00;padding:10px 14px;border-radius:6px;margin:0 0 12px}
-svg text{font:12px system-ui,sans-serif;fill:#222}
+svg text{font:12px system-ui,sans-serif;fill:#222} svg text.over{fill:#c62828;font-weight:600}
 .layer{border:1px solid #ddd;border-radius:6px;padding:10px 14px;margin:12px 0}
+.heatmap{image-rendering:pixelated;border:1px solid #ccc}
+.blame{color:#fff;background:#6a1b9a;padding:1px 6px;border-radius:4px;margin-left:6px}
+.stats{margin:4px 0;font-size:13px} .hint{color:#c62828;font-weight:600}
+.context{display:flex;flex-wrap:wrap;gap:2px 18px;margin:6px 0;font-size:13px}
+.context dt{display:inline;color:#555} .context dt:after{content:": "}
+.context dd{display:inline;margin:0;font-weight:600;overflow-wrap:anywhere}
 .row{display:flex;gap:32px;flex-wrap:wrap;align-items:flex-start}
 """
 
@@ -167,9 +177,38 @@ def _diagnostics(d: dict) -> str:
         )  # fmt: skip
     return (
         f"<h2>Quantisation diagnostics ({d['vectors']:,} inputs)</h2>"
-        f"<p class=meta>{escape(d['note'])}.</p>"
+        f"<p class=meta>{escape(d['note'])}.</p>{_snr_chart(d)}"
         f"<table class=sortable><thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
     )
+
+
+def _snr_chart(d: dict) -> str:
+    """SNR of the q7 reference against the float model, one bar per layer (longer is better);
+    an exact layer is drawn at the chart's end, the largest SNR drop in red."""
+    rows = [r for r in d["layers"] if "skipped" not in r]
+    if not rows:
+        return ""
+    finite = [r["snr_db"] for r in rows if r["snr_db"] is not None]
+    top = max([*finite, 1.0])
+    label_w, bar_w, row_h = 160, 420, 20
+    out = [
+        f'<svg id="snr" xmlns="http://www.w3.org/2000/svg" width="{label_w + bar_w + 120}" '
+        f'height="{row_h * len(rows) + 10}" role="img" aria-label="SNR dB per layer">'
+    ]
+    for i, r in enumerate(rows):
+        y = 5 + i * row_h
+        snr = r["snr_db"]
+        w = bar_w if snr is None else max(0, round(bar_w * snr / top))
+        color = "#e53935" if r.get("worst") else "#43a047"
+        text = "exact" if snr is None else f"{snr:.1f} dB"
+        out.append(
+            f'<g><text x="{label_w - 6}" y="{y + 14}" text-anchor="end">'
+            f"{escape(str(r['index']))} {escape(r['name'])}</text>"
+            f'<rect x="{label_w}" y="{y + 3}" width="{w}" height="{row_h - 6}" fill="{color}"/>'
+            f'<text x="{label_w + w + 6}" y="{y + 14}">{escape(text)}</text></g>'
+        )
+    out.append("</svg>")
+    return "".join(out)
 
 
 def count_label(report: RunReport) -> str:
@@ -239,8 +278,59 @@ def _header(report: RunReport) -> str:
         )
     return (
         f"{banner}<h1>{badge} {escape(info.model)} on {escape(info.board)}</h1>"
-        f'<p class="meta">{meta}</p><p>{escape(report.summary_line())}</p>{total}'
+        f'<p class="meta">{meta}</p>{_context(report)}'
+        f"<p>{escape(report.summary_line())}</p>{total}"
     )
+
+
+def _inputs_text(report: RunReport) -> str | None:
+    made, digest = report.info.inputs, report.info.inputs_sha256
+    if "path" in made:
+        where = f"file {made['path']}"
+    elif "seed" in made:
+        where = f"generated, seed {made['seed']}"
+    else:
+        where = ""
+    short = f"sha256 {digest[:16]}" if digest else ""
+    return ", ".join(w for w in (where, short) if w) or None
+
+
+def _link_text(stats: list[dict]) -> str:
+    """Link counters summed over the devices: "clean" when nothing had to be recovered."""
+    total: dict[str, int] = {}
+    for device in stats:
+        for key, n in device.items():
+            if key != "stale_frames":  # the boot HELLO is one on every run
+                total[key] = total.get(key, 0) + int(n)
+    busy = ", ".join(f"{k.replace('_', ' ')} {n:,}" for k, n in total.items() if n)
+    return busy or "clean"
+
+
+def _context(report: RunReport) -> str:
+    """Where and how the run happened (hil.report.context), as a definition grid."""
+    c = report.context
+    facts = [
+        ("date", c.get("date")),
+        ("hil", c.get("hil_version")),
+        ("git commit", c.get("git_commit")),
+        ("compiler", c.get("compiler")),
+        ("QEMU", c.get("qemu")),
+        ("Renode", c.get("renode")),
+        ("probe", c.get("probe")),
+        ("pyOCD", c.get("pyocd_version")),
+        ("inputs", _inputs_text(report)),
+        ("dump", c.get("dump")),
+        ("wall time", None if "wall_time_s" not in c else f"{c['wall_time_s']:.1f} s"),
+        ("link", None if "link_stats" not in c else _link_text(c["link_stats"])),
+        ("flash", None if "flash_bytes" not in c else f"{c['flash_bytes']:,} bytes"),
+        ("RAM (static)", None if "ram_bytes" not in c else f"{c['ram_bytes']:,} bytes"),
+    ]
+    items = "".join(
+        f"<div><dt>{escape(k)}</dt><dd>{escape(str(v))}</dd></div>"
+        for k, v in facts
+        if v is not None
+    )
+    return f'<dl class="context" id="context">{items}</dl>'
 
 
 def _table(report: RunReport) -> str:
@@ -306,18 +396,37 @@ def _mpu(s: LayerSummary, n: int | None) -> float | None:
     return s.macs / n if n and s.macs else None
 
 
+def _baseline_rows(report: RunReport) -> dict[int, dict]:
+    """Layer index -> its --baseline comparison (hil.report.context.baseline_entry)."""
+    entry = report.context.get("baseline") or {}
+    return {row["index"]: row for row in entry.get("layers", [])}
+
+
+def _baseline_text(row: dict) -> str:
+    change = "new cost" if row["change"] is None else f"{row['change']:+.2%}"
+    return f"baseline {row['baseline']:,}, {change}" + (" over budget" if row["over"] else "")
+
+
 def _bar_chart(report: RunReport) -> str:
     counts = [report.count(s) for s in report.layers]
     if not any(counts):
         return '<p class="meta">The device reported no counts.</p>'
-    top = max(n or 0 for n in counts)
-    label_w, bar_w, row_h = 260, 520, 22
+    baseline = _baseline_rows(report)
+    top = max([n or 0 for n in counts] + [row["baseline"] for row in baseline.values()])
+    label_w, bar_w, row_h = 160, 520, 22
     height = row_h * len(report.layers) + 10
     per = _per_unit(report)
-    out = [
-        f'<svg id="counts" xmlns="http://www.w3.org/2000/svg" width="{label_w + bar_w + 260}" '
+    out = []
+    if baseline:
+        entry = report.context["baseline"]
+        out.append(
+            f'<p class="meta">Black ticks: the baseline {escape(entry["path"])} '
+            f"(budget {entry['max_regression']:.2%} per layer).</p>"
+        )
+    out.append(
+        f'<svg id="counts" xmlns="http://www.w3.org/2000/svg" width="{label_w + bar_w + 420}" '
         f'height="{height}" role="img" aria-label="{escape(count_label(report))} per layer">'
-    ]
+    )
     for i, (s, n) in enumerate(zip(report.layers, counts)):
         y = 5 + i * row_h
         w = 0 if not n else max(1, round(bar_w * n / top))
@@ -331,7 +440,17 @@ def _bar_chart(report: RunReport) -> str:
         )
         mpu = _mpu(s, n)
         text = "" if n is None else f"{n:,}" + ("" if mpu is None else f"  ({mpu:.3f} MACs/{per})")
-        out.append(f'<text x="{label_w + w + 6}" y="{y + 15}">{escape(text)}</text></g>')
+        row = baseline.get(s.index)
+        if row is not None:
+            x = label_w + round(bar_w * row["baseline"] / top)
+            out.append(
+                f'<line class="baseline" x1="{x}" x2="{x}" y1="{y}" y2="{y + row_h}" '
+                'stroke="#000" stroke-width="2"/>'
+            )
+            text += f"  {_baseline_text(row)}"
+        end = label_w + max(w, 0 if row is None else x - label_w)
+        css = ' class="over"' if row is not None and row["over"] else ""
+        out.append(f'<text{css} x="{end + 6}" y="{y + 15}">{escape(text)}</text></g>')
     out.append("</svg>")
     return "".join(out)
 
@@ -340,11 +459,16 @@ def _mismatches(report: RunReport) -> str:
     bad = [s for s in report.layers if not s.passed and s.vectors]
     if not bad:
         return ""
+    # Layers wrong in isolation first: they hold the broken kernel, the rest inherit.
+    bad.sort(key=lambda s: (not s.wrong_in_isolation, s.index))
     out = ["<h2>Where the mismatching layers differ</h2>"]
     for s in bad:
+        blame = report.blame_text(s, short=True)
         out.append(
             f'<div class="layer" id="diff-{s.index}"><b>{s.index} {escape(s.name)}</b> '
             f"({escape(s.function)}, output {'x'.join(map(str, s.output_shape))})"
+            + (f' <span class="blame">{escape(blame)}</span>' if blame else "")
+            + _stats_lines(s)
         )
         d = report.diffs.get(s.index)
         if d is None:
@@ -359,58 +483,84 @@ def _mismatches(report: RunReport) -> str:
     return "".join(out)
 
 
-def heatmap_grid(shape: tuple[int, ...], diff: np.ndarray) -> tuple[np.ndarray, np.ndarray, bool]:
-    """(max |diff| per cell, mismatching elements per cell, spatial?) for a flat ``diff``.
+def _stats_lines(s: LayerSummary) -> str:
+    """Chained and isolated error statistics of a layer, one line each."""
+    lines = []
+    for name, stats in (("isolated", s.isolated_stats), ("chained", s.chained_stats)):
+        if stats is None or not stats.differing:
+            continue
+        bins = " ".join(
+            f'<span title="got - expected {b}">{escape(b)}:&nbsp;{n:,}</span>'
+            for b, n in zip(HISTOGRAM_BINS, stats.histogram)
+            if n and b != "0"
+        )
+        hint = stats.hint()
+        lines.append(
+            f'<p class="stats"><b>{name}</b>: {stats.share:.2%} of {stats.elements:,} elements '
+            f"differ, signed mean {stats.mean_diff:+.4f}, max |diff| {stats.max_abs_diff}; "
+            f"got&minus;expected {bins}"
+            + (f' &mdash; <span class="hint">{escape(hint)}</span>' if hint else "")
+            + "</p>"
+        )
+    return "".join(lines)
 
-    HWC outputs map to an H x W grid over channels; anything else wraps into
-    a near-square grid of single elements.
+
+def diff_image(shape: tuple[int, ...], diff: np.ndarray) -> tuple[np.ndarray, int, bool]:
+    """(image of |diff|, tile columns, per channel?) for a flat ``diff`` of a layer output.
+
+    HWC outputs become one H x W tile per channel, tiles in a row-major mosaic
+    separated by a line of -1 (drawn as background). Anything else is a strip:
+    elements in order, wrapped every ``_STRIP_WRAP``.
     """
     if len(shape) == 3 and int(np.prod(shape)) == diff.size:
         h, w, c = shape
+        per_row = max(1, min(c, math.ceil(math.sqrt(c * h / w))))
+        tile_rows = math.ceil(c / per_row)
+        image = np.full((tile_rows * (h + 1) - 1, per_row * (w + 1) - 1), -1, dtype=np.int32)
         cube = diff.reshape(h, w, c)
-        return cube.max(axis=2), np.count_nonzero(cube, axis=2), True
-    width = max(1, math.ceil(math.sqrt(diff.size)))
+        for ch in range(c):
+            r, col = divmod(ch, per_row)
+            image[r * (h + 1) : r * (h + 1) + h, col * (w + 1) : col * (w + 1) + w] = cube[:, :, ch]
+        return image, per_row, True
+    width = min(diff.size, _STRIP_WRAP) or 1
     rows = math.ceil(diff.size / width)
-    padded = np.zeros(rows * width, dtype=diff.dtype)
-    padded[: diff.size] = diff
-    grid = padded.reshape(rows, width)
-    return grid, (grid != 0).astype(int), False
+    flat = np.full(rows * width, -1, dtype=np.int32)
+    flat[: diff.size] = diff
+    return flat.reshape(rows, width), width, False
+
+
+def _heat_rgb(image: np.ndarray, top: int) -> np.ndarray:
+    """Colours of |diff| values: grey for 0, yellow (small) to dark red (largest), white for -1."""
+    t = np.clip(image, 0, None).astype(np.float64) / top
+    rgb = np.stack([255 - 80 * t, 220 * (1 - t), 60 * (1 - t)], axis=-1).round()
+    rgb[image == 0] = (0xEE, 0xEE, 0xEE)
+    rgb[image < 0] = (0xFF, 0xFF, 0xFF)
+    return rgb.astype(np.uint8)
 
 
 def _layer_diff(s: LayerSummary, d: LayerDiff) -> str:
     diff = np.abs(d.expected.astype(np.int16) - d.got.astype(np.int16))
-    peak, counts, spatial = heatmap_grid(s.output_shape, diff)
+    image, per_row, spatial = diff_image(s.output_shape, diff)
     top = int(diff.max()) or 1
-    rows, cols = peak.shape
-    cell = max(2, min(24, _HEATMAP_PX // max(rows, cols)))
-    title = (
-        "max |diff| over channels at each (row, column)"
-        if spatial
-        else "|diff| of each element, row-major"
+    rows, cols = image.shape
+    # Integer upscaling keeps pixels square and sharp; a short strip gets bigger cells.
+    scale = max(1, min(8 if spatial else 24, _HEATMAP_PX // max(rows, cols)))
+    height = rows * scale if spatial else rows * max(scale, 6)
+    if spatial:
+        h, w, c = s.output_shape
+        title = f"|diff| per channel: {c} tiles of {h}x{w}, channel 0 top left, {per_row} a row"
+    else:
+        title = f"|diff| of each element in order, {cols} a row"
+    img = (
+        f'<img class="heatmap" src="{png_data_uri(_heat_rgb(image, top))}" '
+        f'width="{cols * scale}" height="{height}" alt="{escape(title)}" title="{escape(title)}">'
     )
-    grid = ' stroke="#fff" stroke-width="1"' if cell >= 6 else ""
-    svg = [
-        f'<svg class="heatmap" xmlns="http://www.w3.org/2000/svg" width="{cols * cell}" '
-        f'height="{rows * cell}" role="img" aria-label="{escape(title)}"><g{grid}>'
-    ]
-    for r in range(rows):
-        for c in range(cols):
-            v = int(peak[r, c])
-            where = f"({r}, {c})" if spatial else f"[{r * cols + c}]"
-            tip = f"{where}: max |diff| {v}" + (
-                f", {int(counts[r, c])} channels" if spatial else ""
-            )
-            svg.append(
-                f'<rect x="{c * cell}" y="{r * cell}" width="{cell}" height="{cell}" '
-                f'fill="{_heat(v, top)}"><title>{escape(tip)}</title></rect>'
-            )
-    svg.append("</g></svg>")
     parts = [
         f'<p class="meta">vector {d.vector}: {int(np.count_nonzero(diff)):,} of '
         f"{diff.size:,} elements differ, max |diff| {int(diff.max())}. "
         f"Heatmap: {escape(title)}.</p>",
         '<div class="row"><div>',
-        "".join(svg),
+        img,
         _legend(top),
         "</div>",
     ]
@@ -422,10 +572,7 @@ def _layer_diff(s: LayerSummary, d: LayerDiff) -> str:
 
 
 def _heat(v: int, top: int) -> str:
-    if v == 0:
-        return "#eeeeee"
-    t = v / top  # yellow (small) -> dark red (largest)
-    r, g, b = (round(255 - 80 * t), round(220 * (1 - t)), round(60 * (1 - t)))
+    r, g, b = (int(x) for x in _heat_rgb(np.array([v]), top)[0])
     return f"#{r:02x}{g:02x}{b:02x}"
 
 

@@ -137,6 +137,8 @@ class RunReport:
         # Set by hil.validate.accuracy when the run has labels; reported only then.
         self.accuracy: dict[str, Any] | None = None
         self.diagnostics: dict[str, Any] | None = None
+        # Where and how the run happened (hil.report.context); filled by `hil run`.
+        self.context: dict[str, Any] = {}
         self._log = log
         if log is not None:
             self._emit({"record": "run", **self._info_dict()})
@@ -339,6 +341,7 @@ class RunReport:
         return {
             **extra,
             "info": self._info_dict(),
+            "context": self.context,
             "vectors": self.vectors_done,
             "vectors_done": self.vectors_done,
             "vectors_requested": self.vectors_requested,

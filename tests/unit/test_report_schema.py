@@ -8,10 +8,12 @@ from pathlib import Path
 import jsonschema
 import pytest
 
+from hil.report.context import baseline_entry
 from hil.report.json_file import write_json
+from hil.validate.baseline import baseline_from_report
 from hil.validate.run_report import RunReport
 
-from helpers.html_reports import make_report
+from helpers.html_reports import make_report, run_context
 
 SCHEMA = json.loads((Path(__file__).parents[2] / "docs" / "report-schema.json").read_text())
 
@@ -38,6 +40,21 @@ def test_real_reports_validate(tmp_path, perturb, digests):
         # helpers.html_reports breaks conv2 and passes the reference outputs on after it
         assert data["first_wrong_kernel"]["name"] == "conv2"
         assert data["layers"][3]["isolated_stats"]["max_abs_diff"] == 3
+
+
+@pytest.mark.parametrize("board", ["qemu-m7", "nucleo-f746"])
+def test_the_run_context_validates(tmp_path, board):
+    report = make_report(perturb=False)
+    report.context = run_context(board)
+    saved = baseline_from_report(report)
+    report.context["baseline"] = baseline_entry(report, saved, tmp_path / "base.json", 0.02)
+    data = _written(report, tmp_path)
+    _validator().validate(data)
+    assert data["context"]["flash_bytes"] == 61_234 and data["context"]["dump"] == "all"
+    assert data["context"]["baseline"]["layers"][0]["over"] is False
+    data["context"]["dump"] = "sometimes"
+    with pytest.raises(jsonschema.ValidationError):
+        _validator().validate(data)
 
 
 def test_an_incomplete_report_validates(tmp_path):
