@@ -137,9 +137,40 @@ def _accuracy_parts(report: RunReport) -> list[str]:
             f"<h2>Final-output metrics ({metrics['vectors']:,} vectors, {metrics['units']} units)"
             f"</h2><table><thead><tr><th>pair</th>{head}</tr></thead><tbody>{body}</tbody></table>"
         )
+    if acc.get("confusion"):
+        parts.append(_confusion(acc["confusion"]))
     if report.diagnostics is not None:
         parts.append(_diagnostics(report.diagnostics))
     return parts
+
+
+def _confusion(c: dict) -> str:
+    """Labels down, device classes across; the diagonal is right, the rest is where they went."""
+    counts = c["counts"]
+    n = len(counts)
+    top = max((v for row in counts for v in row), default=0) or 1
+    head = "".join(f"<th>{k}</th>" for k in range(n))
+    body = []
+    for label, row in enumerate(counts):
+        cells = []
+        for cls, v in enumerate(row):
+            # Shade by count: green on the diagonal, red off it.
+            alpha = 0.12 + 0.6 * v / top if v else 0
+            colour = "46,160,67" if cls == label else "218,54,51"
+            style = f' style="background:rgba({colour},{alpha:.2f})"' if v else ""
+            cells.append(f"<td class=n{style}>{v or ''}</td>")
+        body.append(f"<tr><th>{label}</th>{''.join(cells)}</tr>")
+    unknown = (
+        f"<p class=meta>{c['unknown']:,} vectors whose device class is unknown (digest only, "
+        "and it differed) are not in the matrix.</p>"
+        if c["unknown"]
+        else ""
+    )
+    return (
+        "<h2>Confusion matrix</h2><p class=meta>rows: label; columns: the class the device "
+        f'chose (top-1)</p><table id="confusion"><thead><tr><th></th>{head}</tr></thead>'
+        f"<tbody>{''.join(body)}</tbody></table>{unknown}"
+    )
 
 
 def _diagnostics(d: dict) -> str:

@@ -33,6 +33,20 @@ def classes(network: Network) -> int:
     return network.layers[-1].output_size
 
 
+def confusion(labels: np.ndarray, predicted: np.ndarray, n: int) -> dict[str, Any]:
+    """Counts of (label, device class) over the judged vectors; a prediction that is
+    unknown (-1: only a digest, and it differed) is counted apart, not in the matrix."""
+    known = predicted >= 0
+    counts = np.zeros((n, n), dtype=np.int64)
+    np.add.at(counts, (labels[known], predicted[known]), 1)
+    return {
+        "rows": "label",
+        "columns": "device class",
+        "counts": counts.tolist(),
+        "unknown": int(np.sum(~known)),
+    }
+
+
 def check_labels(y: np.ndarray, count: int, network: Network, source: str) -> np.ndarray:
     """``y`` as int64 class ids, one per input and each a class of the last layer."""
     n = classes(network)
@@ -143,6 +157,7 @@ class AccuracyRun:
             "input_values_saturated": self.input_saturated,
             "input_values": self.input_values,
             "output_metrics": self._output_metrics(report, judged),
+            "confusion": confusion(y, preds, self.reference.shape[1]),
         }
         if self.float_output is not None:
             float_pred = top1(self.float_output)

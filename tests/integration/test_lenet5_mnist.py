@@ -31,6 +31,10 @@ def test_the_trained_lenet5_runs_bit_exactly_within_a_point_of_float(tmp_path, c
     assert int(inputs) == 1000 and device == reference
     assert float(float_acc) - float(reference) <= 1.0
     data = json.loads(report.read_text())
+    confusion = data["accuracy"]["confusion"]["counts"]
+    assert sum(map(sum, confusion)) == 1000 and len(confusion) == 10
+    diagonal = sum(confusion[k][k] for k in range(10))
+    assert diagonal / 10 == float(device)  # the diagonal is the device's top-1 hits
     layers = data["diagnostics"]["layers"]
     assert len(layers) == 12 and all(row["cosine"] > 0.99 for row in layers)
     worst = data["diagnostics"]["worst_layer"]

@@ -112,6 +112,26 @@ def test_device_figure_follows_its_verdicts_and_ties_go_low():
     assert "accuracy" in report.to_dict()
 
 
+def test_the_confusion_matrix_counts_labels_against_device_classes():
+    net = _fc()
+    x = RNG.integers(-128, 128, (5, 4)).astype(np.int8)
+    ref = reference_final(net, x, "plain")
+    labels = np.argmax(ref, axis=1)
+    run = AccuracyRun(labels, ref)
+    report = _report(net)
+    wrong = np.full(3, -50, np.int8)
+    wrong[(labels[1] + 1) % 3] = 100  # vector 1: the device picks the next class
+    _judge(report, net, x, {1: wrong, 2: None})  # vector 2: only a differing digest
+    run.finish(report)
+    c = report.accuracy["confusion"]
+    counts = np.array(c["counts"])
+    assert counts.shape == (3, 3) and counts.sum() == 4 and c["unknown"] == 1
+    assert counts[labels[1], (labels[1] + 1) % 3] == 1
+    assert np.trace(counts) == 3  # vectors 0, 3 and 4 were right
+    page = render_html(report)
+    assert '<table id="confusion">' in page and "are not in the matrix" in page
+
+
 def test_a_cut_short_run_counts_the_judged_vectors_only():
     net = _fc()
     x = RNG.integers(-128, 128, (5, 4)).astype(np.int8)
