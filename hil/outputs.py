@@ -98,13 +98,18 @@ def check_distinct(paths: dict[str, Path | None]) -> None:
 
 def write_text(path: Path, text: str, what: str = "") -> None:
     """Write ``text`` to ``path`` by the rule above; an OS failure is one ConfigError."""
+    write_bytes(path, text.encode("utf-8"), what)
+
+
+def write_bytes(path: Path, data: bytes, what: str = "") -> None:
+    """Write ``data`` to ``path`` by the rule above (an .npy, say)."""
     try:
         kind = _writable_kind(path, what)
         if kind == "stream":
-            with open(path, "w", encoding="utf-8") as f:
-                f.write(text)
+            with open(path, "wb") as f:
+                f.write(data)
         else:
-            _replace(Path(os.path.realpath(path)), text)
+            _replace(Path(os.path.realpath(path)), data)
     except OSError as exc:
         raise write_error(path, exc, what) from None
 
@@ -190,7 +195,7 @@ def _what(st: os.stat_result) -> str:
     return "not a regular file"
 
 
-def _replace(target: Path, text: str) -> None:
+def _replace(target: Path, data: bytes) -> None:
     target.parent.mkdir(parents=True, exist_ok=True)
     try:
         mode = stat.S_IMODE(os.stat(target).st_mode)
@@ -198,8 +203,8 @@ def _replace(target: Path, text: str) -> None:
         mode = 0o666 & ~_umask()
     fd, tmp = tempfile.mkstemp(prefix=f".{target.name[:32]}.", suffix=".tmp", dir=target.parent)
     try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
         os.chmod(tmp, mode)  # mkstemp makes 0600; a report keeps the usual permissions
         os.replace(tmp, target)
     except BaseException:
