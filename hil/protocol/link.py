@@ -15,6 +15,7 @@ made with (a cut cable, an emulator's socket); ``stats`` counts it all.
 
 from __future__ import annotations
 
+import math
 import time
 from collections import deque
 from dataclasses import dataclass
@@ -258,6 +259,13 @@ class Link:
         """
         expect = frozenset(expect)
         wait = self.resend_after if timeout is None else min(timeout, self.resend_after)
+        if retries is None:
+            # Resends are for frames lost on the wire; a device that is only slow (an
+            # emulator on a loaded machine) still gets the whole reply timeout.
+            patience = self.timeout if timeout is None else timeout
+            retries = (
+                max(self.retries, math.ceil(patience / wait) - 1) if wait > 0 else self.retries
+            )
         for frame in self.exchange(msg, payload, until=expect, timeout=wait, retries=retries):
             if frame.type not in expect:
                 raise ProtocolError(
