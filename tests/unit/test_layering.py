@@ -18,7 +18,7 @@ LAYERS = (
     ("errors", "text", "datadirs", "outputs"),
     ("config",),
     ("kernels", "model", "reference"),
-    ("firmware", "protocol"),
+    ("export", "firmware", "protocol"),
     ("runners", "transport"),
     ("device",),
     ("validate",),

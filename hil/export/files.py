@@ -1,0 +1,159 @@
+"""An export as files: generated in memory, hashed, then written to its folder.
+
+The export hash is the sha256 of SHA256SUMS, which lists every other file's
+sha256 in ``sha256sum`` format, so a user can check a folder with the usual
+tool and compare it with what a board reports in its HELLO.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from hil import __version__
+from hil.errors import ConfigError
+from hil.export.buildfiles import render_cmake, render_makefile, render_readme
+from hil.export.kernels import KERNELS_DIR, portable_kernel_files
+from hil.export.module import ModuleLayout, render_header, render_source, render_weights
+from hil.export.names import check_name
+from hil.model.hashing import model_hash
+from hil.model.layer import Network
+
+BACKENDS = ("portable", "cmsis-nn")
+SUMS = "SHA256SUMS"
+MANIFEST = "hil-export.json"
+HASH_BYTES = 8  # what the firmware's HELLO carries
+
+
+@dataclass(frozen=True)
+class Export:
+    """The files of one export, by path relative to its folder."""
+
+    name: str
+    backend: str
+    network: Network
+    files: dict[str, bytes]
+
+    @property
+    def sums(self) -> bytes:
+        return self.files[SUMS]
+
+    @property
+    def hash(self) -> str:
+        """sha256 of SHA256SUMS, hex."""
+        return hashlib.sha256(self.sums).hexdigest()
+
+    @property
+    def c_sources(self) -> list[str]:
+        return sorted(p for p in self.files if p.endswith(".c"))
+
+    @property
+    def kernel_sources(self) -> list[str]:
+        return [p for p in self.c_sources if p.startswith(KERNELS_DIR + "/")]
+
+    @property
+    def module_sources(self) -> list[str]:
+        return [f"{self.name}.c", f"{self.name}_weights.c"]
+
+
+def check_backend(backend: str) -> str:
+    if backend not in BACKENDS:
+        raise ConfigError(
+            f"--backend {backend!r} is not a backend",
+            hint="use --backend portable (hil's kernels, copied in) or --backend cmsis-nn "
+            "(your CMSIS-NN)",
+        )
+    return backend
+
+
+def build_export(network: Network, name: str, backend: str = "portable") -> Export:
+    """Every file of ``network`` exported as module ``name``, in memory."""
+    check_name(name)
+    check_backend(backend)
+    files: dict[str, bytes] = {
+        f"{name}.h": render_header(name, network, backend).encode(),
+        f"{name}.c": render_source(name, network).encode(),
+        f"{name}_weights.c": render_weights(name, network).encode(),
+    }
+    kernels: dict[str, bytes] = {}
+    if backend == "portable":
+        chosen = portable_kernel_files([layer.function for layer in network.layers])
+        for path in chosen.headers:
+            kernels[
+                f"{KERNELS_DIR}/{'include' if path.parent.name == 'include' else 'src'}/{path.name}"
+            ] = path.read_bytes()
+        for path in chosen.sources:
+            kernels[f"{KERNELS_DIR}/src/{path.name}"] = path.read_bytes()
+    files.update(kernels)
+    layout = ModuleLayout.of(network)
+    weights = sum(
+        int(a.size)
+        for layer in network.layers
+        for a in (layer.weights, layer.bias)
+        if a is not None
+    )
+    sizes = {
+        "input": network.input_size,
+        "output": network.layers[-1].output_size,
+        "scratch": layout.scratch_size,
+        "weights": weights,
+    }
+    files["CMakeLists.txt"] = render_cmake(name, kernels, backend).encode()
+    files[f"{name}.mk"] = render_makefile(name, kernels, backend).encode()
+    files["README.md"] = render_readme(name, network.name, backend, sizes).encode()
+    sums = "".join(
+        f"{hashlib.sha256(data).hexdigest()}  {path}\n" for path, data in sorted(files.items())
+    )
+    files[SUMS] = sums.encode()
+    export_hash = hashlib.sha256(files[SUMS]).hexdigest()
+    manifest = {
+        "name": name,
+        "model": network.name,
+        "model_hash": model_hash(network).hex(),
+        "backend": backend,
+        "hil_version": __version__,
+        "export_hash": export_hash,
+        "sizes": sizes,
+        "files": sorted(p for p in files if p != SUMS),
+    }
+    files[MANIFEST] = (json.dumps(manifest, indent=2) + "\n").encode()
+    return Export(name, backend, network, files)
+
+
+def previous_files(out_dir: Path) -> list[str] | None:
+    """The files an earlier export wrote into ``out_dir``, from its manifest."""
+    try:
+        data = json.loads((out_dir / MANIFEST).read_text())
+        return [str(p) for p in data["files"]] + [SUMS, MANIFEST]
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
+def write_export(export: Export, out_dir: Path, *, only_if_changed: bool = False) -> list[Path]:
+    """Write every file; remove what an earlier export there wrote and this one does not.
+
+    Files are replaced atomically one by one; ``only_if_changed`` leaves equal files
+    untouched, so build caches keyed on times stay warm."""
+    earlier = previous_files(out_dir) or []
+    out_dir.mkdir(parents=True, exist_ok=True)
+    written = []
+    for relpath, data in sorted(export.files.items()):
+        path = out_dir / relpath
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if only_if_changed and path.is_file() and path.read_bytes() == data:
+            continue
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, path)
+        written.append(path)
+    for stale in set(earlier) - set(export.files):
+        target = out_dir / stale
+        if target.is_file() and out_dir.resolve() in target.resolve().parents:
+            target.unlink()
+    return written

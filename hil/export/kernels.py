@@ -1,0 +1,68 @@
+"""Which portable kernel files an export needs: each function's own file plus the
+helper files it calls into, found by reading the sources (so a new helper needs no list)."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+from hil.datadirs import firmware_root
+
+KERNELS_DIR = "kernels"  # inside the export
+# What a helper file defines for other files: non-static functions and const tables.
+_DEFINITION = re.compile(
+    r"^(?!static\b)[A-Za-z_][\w \t*]*?\b([A-Za-z_]\w*)\s*(?:\(|\[)", re.MULTILINE
+)
+
+
+@dataclass(frozen=True)
+class KernelFiles:
+    sources: tuple[Path, ...]  # the .c files, in a fixed order
+    headers: tuple[Path, ...]  # every header of the portable library
+
+
+def portable_dir() -> Path:
+    return firmware_root() / "nn"
+
+
+@lru_cache(maxsize=1)
+def _definitions() -> dict[str, frozenset[str]]:
+    """Per source file of the portable library: the global symbols it defines."""
+    out = {}
+    for src in sorted((portable_dir() / "src").glob("*.c")):
+        text = src.read_text()
+        out[src.name] = frozenset(
+            m.group(1) for m in _DEFINITION.finditer(text) if not m.group(0).startswith("#")
+        )
+    return out
+
+
+def _needs(path: Path, defined: dict[str, frozenset[str]]) -> set[str]:
+    text = path.read_text()
+    return {
+        name
+        for name, symbols in defined.items()
+        if name != path.name and any(re.search(rf"\b{re.escape(s)}\b", text) for s in symbols)
+    }
+
+
+def portable_kernel_files(functions: list[str]) -> KernelFiles:
+    """The portable sources that define ``functions``, with everything they call."""
+    src_dir = portable_dir() / "src"
+    defined = _definitions()
+    todo = [f"{fn}.c" for fn in dict.fromkeys(functions)]
+    for name in todo:
+        if not (src_dir / name).is_file():
+            raise AssertionError(f"no portable source {name} for a catalogued kernel")
+    chosen: set[str] = set()
+    while todo:
+        name = todo.pop()
+        if name in chosen:
+            continue
+        chosen.add(name)
+        todo.extend(_needs(src_dir / name, defined) - chosen)
+    inc = portable_dir() / "include"
+    headers = sorted(inc.glob("*.h")) + sorted(src_dir.glob("*.h"))
+    return KernelFiles(tuple(src_dir / n for n in sorted(chosen)), tuple(headers))
