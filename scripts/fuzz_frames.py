@@ -90,7 +90,7 @@ def build(out_dir: Path) -> Path:
 
     require_clang()
     out_dir.mkdir(parents=True, exist_ok=True)
-    model_sources = generate_model_sources(fuzz_network(), out_dir / "model")
+    model = generate_model_sources(fuzz_network(), out_dir / "model")
     sources = [p for p in sorted((FIRMWARE / "src").glob("*.c")) if p.name != "main.c"]
     sources += sorted((FIRMWARE / "nn" / "src").glob("*.c"))
     exe = out_dir / "fuzz_frames"
@@ -103,12 +103,14 @@ def build(out_dir: Path) -> Path:
         f"-I{FIRMWARE / 'include'}",
         f"-I{FIRMWARE / 'nn' / 'include'}",
         f"-I{FIRMWARE / 'src'}",
+        *(f"-I{d}" for d in model.include_dirs),
         '-DHIL_BUILD_ID="fuzz"',
         '-DHIL_BOARD_ID="host"',
         '-DHIL_CORE="host"',
         f"-DHIL_KERNEL_ARENA_BYTES={KERNEL_ARENA_BYTES}",
         *map(str, sources),
-        *map(str, model_sources),
+        *map(str, model.sources),
+        "-lm",
         str(TARGET),
         "-o",
         str(exe),

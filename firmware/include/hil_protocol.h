@@ -5,8 +5,8 @@
 
 #include <stdint.h>
 
-#define HIL_PROTOCOL_VERSION 1u
-#define HIL_PROTOCOL_HASH 0x3B8FF5EEu
+#define HIL_PROTOCOL_VERSION 2u
+#define HIL_PROTOCOL_HASH 0x9EC077F9u
 #define HIL_MAX_PAYLOAD 1024u
 #define HIL_ERROR_DETAIL_MAX 60u
 #define HIL_HEADER_BYTES 6u
@@ -139,8 +139,9 @@ typedef struct __attribute__((packed)) {
     uint16_t reserved2;
     uint32_t input_size;
     uint32_t kernel_arena_bytes;
+    uint8_t export_hash[8];
 } hil_hello_t;
-_Static_assert(sizeof(hil_hello_t) == 132, "hil_hello_t layout");
+_Static_assert(sizeof(hil_hello_t) == 140, "hil_hello_t layout");
 
 typedef struct __attribute__((packed)) {
     uint16_t status;

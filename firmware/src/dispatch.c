@@ -39,6 +39,7 @@ void hil_send_hello(uint16_t seq)
     h.protocol_hash = HIL_PROTOCOL_HASH;
     copy_str(h.build_id, sizeof h.build_id, HIL_BUILD_ID);
     memcpy(h.model_hash, hil_model_hash, sizeof h.model_hash);
+    memcpy(h.export_hash, hil_export_hash, sizeof h.export_hash);
     copy_str(h.model_name, sizeof h.model_name, hil_model_name);
     copy_str(h.board_id, sizeof h.board_id, HIL_BOARD_ID);
     copy_str(h.core, sizeof h.core, HIL_CORE);
@@ -78,7 +79,7 @@ static void load_input(uint16_t seq, const uint8_t *payload, uint16_t len)
         hil_send_error(seq, HIL_STATUS_OUT_OF_RANGE, HIL_MSG_LOAD_INPUT, "beyond input size");
         return;
     }
-    memcpy(hil_arena + hil_input_offset + c.offset, payload + sizeof c, n);
+    memcpy(hil_input + c.offset, payload + sizeof c, n);
     hil_send_ack(seq, HIL_STATUS_OK, c.offset + n);
 }
 

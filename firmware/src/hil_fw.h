@@ -33,7 +33,7 @@ const hil_header_t *hil_recv(const uint8_t **payload);
 void hil_dispatch(const hil_header_t *hdr, const uint8_t *payload);
 void hil_send_hello(uint16_t seq);
 
-/* runner.c: runs hil_layers on the input already in hil_arena. */
+/* runner.c: runs the network on the input already in hil_input. */
 void hil_run_network(uint16_t seq, uint8_t dump, uint16_t max_chunk);
 
 /* kernel.c: the kernel-conformance arena and its messages. */

@@ -1,14 +1,14 @@
 /*
- * runner.c: runs the generated hil_layers over hil_arena.
+ * runner.c: runs the exported module on hil_input and reports every layer.
  *
- * Only the kernel call is timed. Each layer's output is sent right after
- * the layer runs: a later layer may overwrite it or use it as work area.
+ * The module calls hil_layer_event just before and just after each kernel
+ * call, so only the call (and the callback's own entry and return) is timed.
+ * Each layer's output is sent right after the layer runs: a later layer may
+ * overwrite it or use it as work area.
  */
 #include "hal.h"
 #include "hil_fw.h"
 #include "hil_model.h"
-
-_Static_assert(HIL_MAX_PARAMS >= HIL_FN_MAX_NPARAMS, "hil_layer_t.params too small");
 
 #ifdef HIL_TEST_FAULT_AT_LAYER
 /* Test-only: an undefined instruction (UsageFault on Cortex-M, SIGILL on a
@@ -84,45 +84,52 @@ static void inject_fault(uint16_t layer, q7_t *out, uint32_t size)
 #define inject_fault(layer, out, size) ((void)(layer))
 #endif
 
+/* One RUN request in progress: what the layer events need and add up. */
+typedef struct {
+    uint16_t seq;
+    uint8_t dump;
+    uint16_t max_chunk;
+    uint16_t layers_run;
+    uint32_t input_crc;
+    uint64_t t0;
+    uint64_t total;
+} run_state_t;
+
+void hil_layer_event(void *user, int event, uint16_t layer, const char *name, q7_t *out,
+                     uint32_t size, int32_t status)
+{
+    run_state_t *run = user;
+    (void)name;
+    if (event == HIL_LAYER_BEGIN) {
+        hil_fault_context_set(HIL_FAULT_CONTEXT_LAYER, layer, run->seq);
+        test_fault(layer);
+        test_overflow(layer);
+        test_hang(layer);
+        run->t0 = hal_cycles_now(); /* last: the timed region starts here */
+        return;
+    }
+    uint64_t ticks = hal_cycles_now() - run->t0;
+    hil_fault_context_set(HIL_FAULT_CONTEXT_IDLE, 0xFFFF, run->seq);
+    run->total += ticks;
+    inject_fault(layer, out, size);
+
+    hil_layer_done_t done = {
+        .layer = layer, .status = (int16_t)status, .size = size,
+        .input_crc32 = run->input_crc, .ticks = ticks,
+    };
+    done.crc32 = hil_send_output(run->seq, HIL_MSG_LAYER_OUTPUT, layer, out, size, run->dump,
+                                 run->max_chunk);
+    hil_send(HIL_MSG_LAYER_DONE, run->seq, &done, sizeof done, NULL, 0);
+    run->layers_run = (uint16_t)(layer + 1u);
+}
+
 void hil_run_network(uint16_t seq, uint8_t dump, uint16_t max_chunk)
 {
-    uint64_t total = 0;
-    uint16_t i;
-    /* Before any layer may reuse the input's place in the arena. */
-    const uint32_t input_crc = hil_crc32(0, hil_arena + hil_input_offset, hil_input_size);
-    for (i = 0; i < hil_num_layers; i++) {
-        const hil_layer_t *L = &hil_layers[i];
-        int32_t params[HIL_MAX_PARAMS];
-        uint8_t n = L->n_params <= HIL_MAX_PARAMS ? L->n_params : HIL_MAX_PARAMS;
-        for (uint8_t k = 0; k < n; k++)
-            params[k] = L->params[k];
-        q7_t *in = hil_arena + L->in_offset;
-        q7_t *out = hil_arena + L->out_offset;
-
-        hil_fault_context_set(HIL_FAULT_CONTEXT_LAYER, i, seq);
-        hil_kernel_stage(L->function, in, out, L->in_size);
-        test_fault(i);
-        test_overflow(i);
-        test_hang(i);
-        uint64_t t0 = hal_cycles_now();
-        int32_t status = hil_kernel_call(L->function, params, L->n_params, in, L->weights,
-                                         L->bias, out, hil_scratch);
-        uint64_t ticks = hal_cycles_now() - t0;
-        hil_fault_context_set(HIL_FAULT_CONTEXT_IDLE, 0xFFFF, seq);
-        total += ticks;
-        inject_fault(i, out, L->out_size);
-
-        hil_layer_done_t done = {
-            .layer = i, .status = (int16_t)status, .size = L->out_size,
-            .input_crc32 = input_crc, .ticks = ticks,
-        };
-        done.crc32 = hil_send_output(seq, HIL_MSG_LAYER_OUTPUT, i, out, L->out_size, dump, max_chunk);
-        hil_send(HIL_MSG_LAYER_DONE, seq, &done, sizeof done, NULL, 0);
-        if (status != HIL_KSTATUS_SUCCESS) {
-            i++;
-            break;
-        }
-    }
-    hil_run_done_t rd = { .status = HIL_STATUS_OK, .layers_run = i, .total_ticks = total };
+    run_state_t run = { .seq = seq, .dump = dump, .max_chunk = max_chunk };
+    run.input_crc = hil_crc32(0, hil_input, hil_input_size);
+    /* A refused kernel ends the run after its LAYER_DONE, which carries its status. */
+    (void)hil_model_run(&run);
+    hil_run_done_t rd = { .status = HIL_STATUS_OK, .layers_run = run.layers_run,
+                          .total_ticks = run.total };
     hil_send(HIL_MSG_RUN_DONE, seq, &rd, sizeof rd, NULL, 0);
 }

@@ -20,6 +20,7 @@ def hello_table(info) -> Table:
         ("core", info.core),
         ("model", info.model_name),
         ("model hash", info.model_hash.hex()),
+        ("export hash", info.export_hash.hex()),
         ("firmware build", info.build_id),
         ("kernels", f"{info.backend}, {info.variant} path"),
         ("cycle source", f"{info.cycle_source} @ {info.cycle_hz:,} Hz"),

@@ -339,6 +339,7 @@ def _resume_hint(log_path: Path) -> str:
 def _hello_dict(info, fault: tuple[int, str] | None, layer_names: list[str]) -> dict:
     d = dict(vars(info))
     d["model_hash"] = info.model_hash.hex()
+    d["export_hash"] = info.export_hash.hex()
     if fault is not None:  # the report's JSON and log say the image was a faulted variant
         d["inject_fault"] = {"layer": fault[0], "name": layer_names[fault[0]], "kind": fault[1]}
     return d

@@ -22,7 +22,7 @@ from hil.device.counts import CountSource, count_source
 from hil.device.session import DeviceInfo, DeviceSession, layer_timeouts
 from hil.device.target import Target
 from hil.errors import DeviceGone
-from hil.firmware.build import FirmwareImage, build_firmware
+from hil.firmware.build import FirmwareImage, backend_name, build_firmware
 from hil.firmware.codegen import generate_model_sources
 from hil.firmware.image import symbolized
 from hil.firmware.watchdog import watchdog_define
@@ -67,16 +67,15 @@ def prepare_image(
     defines: dict[str, str] | None = None,
     say: Say | None = None,
 ) -> FirmwareImage:
-    """Generate ``network``'s tables and build the firmware for ``board`` (cached)."""
+    """Export ``network`` as a C module and build the firmware for ``board`` from it (cached)."""
     out = image_dir(build_root or default_build_root(), board, network, defines, cmsis_nn)
-    generated = out / "generated"
-    generate_model_sources(network, generated)
+    model = generate_model_sources(network, out / "generated", backend=backend_name(cmsis_nn))
     # Derived from (board, model), so it needs no place in the image directory's key.
     defines = {
         **watchdog_define(board, [layer.macs for layer in network.layers]),
         **(defines or {}),
     }
-    return build_firmware(board, generated, out, cmsis_nn=cmsis_nn, defines=defines, progress=say)
+    return build_firmware(board, model, out, cmsis_nn=cmsis_nn, defines=defines, progress=say)
 
 
 @dataclass

@@ -103,6 +103,7 @@ class DeviceInfo:
     max_payload: int
     kernel_arena_bytes: int
     reset_cause: str = "unknown"  # why it last booted: "watchdog", "software", "pin", ...
+    export_hash: bytes = b""  # first 8 bytes of the hash of the exported module it runs
 
     @classmethod
     def from_payload(cls, payload: bytes) -> "DeviceInfo":
@@ -124,6 +125,7 @@ class DeviceInfo:
             max_payload=f["max_payload"],
             kernel_arena_bytes=f["kernel_arena_bytes"],
             reset_cause=_RESET_CAUSES.get(f["reset_cause"], f"unknown({f['reset_cause']})"),
+            export_hash=bytes(f["export_hash"]),
         )
 
 

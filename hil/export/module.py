@@ -14,7 +14,7 @@ import numpy as np
 
 from hil import __version__
 from hil.export.calls import ARENA, KSCRATCH, layer_call
-from hil.export.names import layer_symbols
+from hil.export.names import c_string, layer_symbols
 from hil.firmware.plan import ALIGN, MemoryPlan, plan_memory
 from hil.model.hashing import model_hash
 from hil.model.layer import Network, Quantisation
@@ -42,19 +42,6 @@ class ModuleLayout:
 def _comment(text: str) -> str:
     """Text safe inside a C block comment."""
     return "".join(c if c.isprintable() else "?" for c in text).replace("*/", "* /")
-
-
-def _c_string(text: str) -> str:
-    out = []
-    for byte in text.encode("utf-8"):
-        ch = chr(byte)
-        if ch in '"\\':
-            out.append("\\" + ch)
-        elif 0x20 <= byte < 0x7F:
-            out.append(ch)
-        else:
-            out.append(f"\\{byte:03o}")  # octal: never swallows following digits
-    return '"' + "".join(out) + '"'
 
 
 def _int_rows(values: np.ndarray) -> str:
@@ -171,7 +158,7 @@ def render_header(name: str, network: Network, backend: str) -> str:
         f'extern "C" {{\n'
         f"#endif\n\n"
         f"/* What was exported. */\n"
-        f"#define {up}_MODEL_NAME {_c_string(network.name)}\n"
+        f"#define {up}_MODEL_NAME {c_string(network.name)}\n"
         f'#define {up}_MODEL_HASH "{model_hash(network).hex()}"\n'
         f'#define {up}_HIL_VERSION "{__version__}"\n'
         f'#define {up}_BACKEND "{backend}"\n'
@@ -222,7 +209,7 @@ def _layer_block(index: int, name: str, network: Network, layout: ModuleLayout) 
     wsym, bsym = weight_symbols(name, network)[index]
     call = layer_call(layer, slot, wsym, bsym)
     up = name.upper()
-    label = _c_string(layer.name)
+    label = c_string(layer.name)
     size = f"{slot.out_size}u"
     head = (
         f"\n    /* {index}: {_comment(layer.name)}, {layer.function} */\n"

@@ -66,3 +66,17 @@ def layer_symbols(module: str, layer_names: list[str]) -> list[str]:
     for i, stem in enumerate(stems):
         out.append(stem if stems.count(stem) == 1 else f"{stem}_{i}")
     return out
+
+
+def c_string(text: str) -> str:
+    """``text`` as a C string literal (UTF-8 bytes, escaped)."""
+    out = []
+    for byte in text.encode("utf-8"):
+        ch = chr(byte)
+        if ch in '"\\':
+            out.append("\\" + ch)
+        elif 0x20 <= byte < 0x7F:
+            out.append(ch)
+        else:
+            out.append(f"\\{byte:03o}")  # octal: never swallows following digits
+    return '"' + "".join(out) + '"'

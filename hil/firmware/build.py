@@ -23,6 +23,7 @@ from typing import Callable, Sequence
 from hil.config.boards import Board
 from hil.datadirs import firmware_root
 from hil.errors import BuildError
+from hil.firmware.codegen import ModelSources
 from hil.firmware.nn_backend import NnBackend, genuine_backend, portable_backend
 from hil.firmware.ports import ports_for_board
 from hil.firmware.toolchain import Toolchain, find_toolchain, section_sizes
@@ -105,7 +106,7 @@ def check_cache_dir(cache_dir: Path | None = None) -> None:
 
 def build_firmware(
     board: Board,
-    generated_dir: Path | None,
+    model: ModelSources | None,
     out_dir: Path,
     *,
     cmsis_nn: Path | None = None,
@@ -118,7 +119,7 @@ def build_firmware(
 ) -> FirmwareImage:
     """Build ``out_dir/firmware.elf`` (and .bin) for ``board``.
 
-    ``generated_dir`` holds the generated model sources (None: no model).
+    ``model`` is the generated model: the exported module and its glue (None: no model).
     ``cmsis_nn`` (or $HIL_CMSIS_NN) selects a genuine CMSIS-NN checkout;
     ``cmsis_core`` (or $HIL_CMSIS_CORE) its CMSIS Core include dirs when it
     is a standalone CMSIS-NN. ``app_dir`` replaces firmware/src (test
@@ -129,7 +130,7 @@ def build_firmware(
     tools = find_toolchain()
     out_dir.mkdir(parents=True, exist_ok=True)
     backend = _backend(board, cmsis_nn, cmsis_core) if with_nn else None
-    plan = _plan(board, generated_dir, backend, defines or {}, app_dir)
+    plan = _plan(board, model, backend, defines or {}, app_dir)
     build_id = _build_id(plan, tools)
     plan.defines["HIL_BUILD_ID"] = f'"{build_id}"'
 
@@ -157,10 +158,20 @@ def build_firmware(
     )
 
 
-def _backend(board: Board, cmsis_nn: Path | None, cmsis_core: Sequence[Path] | None) -> NnBackend:
-    root = cmsis_nn or (
+def _cmsis_nn_root(cmsis_nn: Path | None) -> Path | None:
+    """--cmsis-nn, else $HIL_CMSIS_NN, else None (the portable kernels)."""
+    return cmsis_nn or (
         Path(os.environ["HIL_CMSIS_NN"]) if os.environ.get("HIL_CMSIS_NN") else None
     )
+
+
+def backend_name(cmsis_nn: Path | None) -> str:
+    """The backend a build with ``cmsis_nn`` uses, so the model is exported for it."""
+    return "portable" if _cmsis_nn_root(cmsis_nn) is None else "cmsis-nn"
+
+
+def _backend(board: Board, cmsis_nn: Path | None, cmsis_core: Sequence[Path] | None) -> NnBackend:
+    root = _cmsis_nn_root(cmsis_nn)
     if root is None:
         return portable_backend(firmware_root())
     if cmsis_core is None and os.environ.get("HIL_CMSIS_CORE"):
@@ -174,7 +185,7 @@ def _c_files(directory: Path) -> list[Path]:
 
 def _plan(
     board: Board,
-    generated_dir: Path | None,
+    model: ModelSources | None,
     backend: NnBackend | None,
     user_defines: dict[str, str],
     app_dir: Path | None,
@@ -192,19 +203,22 @@ def _plan(
     sources = _c_files(app) + ports.source_files()
     include_dirs = [fw / "include", ports.board.directory, app, ports.arch.directory]
     quiet: set[Path] = set()
-    if backend:
-        sources += backend.sources
-        include_dirs += backend.include_dirs
-        if backend.name == "cmsis-nn":
-            quiet = set(backend.sources)
-    if generated_dir is not None:
-        if not generated_dir.is_dir():
+    if model is not None:
+        missing = [p for p in (*model.sources, *model.kernel_sources) if not p.is_file()]
+        if missing:
             raise BuildError(
-                f"generated model directory {generated_dir} does not exist",
+                f"generated model source {missing[0]} does not exist",
                 hint="generate the model sources first (hil.firmware.codegen)",
             )
-        sources += _c_files(generated_dir)
-        include_dirs.append(generated_dir)
+        # The module first, so its headers (and its kernels' copies) are the ones compiled.
+        sources += model.sources
+        include_dirs[:0] = model.include_dirs
+    if backend:
+        kernels = _with_export_kernels(backend, model)
+        sources += kernels
+        include_dirs += backend.include_dirs
+        if backend.name == "cmsis-nn":
+            quiet = set(kernels)
     if not _c_files(app):
         raise BuildError(f"no application sources (*.c) in {app}")
 
@@ -228,6 +242,28 @@ def _plan(
         ports.linker_script,
         headers,
     )
+
+
+def _with_export_kernels(backend: NnBackend, model: ModelSources | None) -> list[Path]:
+    """The backend's sources, with the export's copy in place of each file it holds.
+
+    The export's kernels are what a user ships, so those are compiled; the rest of
+    the portable library stays for single-kernel runs. A copy that differs from the
+    library it came from would mean the export is stale, so it stops the build."""
+    copies = {p.name: p for p in (model.kernel_sources if model else ())}
+    out = []
+    for src in backend.sources:
+        copy = copies.pop(src.name, None)
+        if copy is None:
+            out.append(src)
+            continue
+        if copy.read_bytes() != src.read_bytes():
+            raise BuildError(
+                f"{copy} differs from {src}, the kernel it was exported from",
+                hint="generate the model sources again (hil.firmware.codegen)",
+            )
+        out.append(copy)
+    return out + sorted(copies.values())
 
 
 def _build_id(plan: _Plan, tools: Toolchain) -> str:

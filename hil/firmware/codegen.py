@@ -1,120 +1,68 @@
-"""Generate model_data.c: a Network as the tables of firmware/include/hil_model.h.
+"""The model in hil's firmware: the exported C module plus a little glue.
 
-Output is deterministic (same network, same bytes) and the file is only
-rewritten when its content changes, so make-style build caches stay warm.
+The firmware runs a network through the same module ``hil export`` writes
+(hil.export, default name and the build's backend), so what ``hil run``
+validates is the code a user ships. The glue (hil_model_glue.c) is hil's own:
+it gives the firmware the module's sizes and hashes under fixed names
+(firmware/include/hil_model.h) and passes the layer runner's callback to
+NAME_run_traced.
+
+Output is deterministic and files are only rewritten when their content
+changes, so make-style build caches stay warm.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
-
-from hil.firmware.plan import LayerPlacement, MemoryPlan, plan_memory
+from hil.export.files import HASH_BYTES, Export, build_export, write_export
+from hil.export.kernels import KERNELS_DIR
+from hil.export.names import c_string, default_name
 from hil.model.hashing import model_hash
-from hil.model.layer import Layer, Network
-from hil.model.validate import validate_network
-from hil.reference.spec import FUNCTION_IDS
+from hil.model.layer import Network
 
-MODEL_SOURCE = "model_data.c"
-HASH_BYTES = 8
-_PER_LINE = 16
-_MAX_PARAMS = 16  # HIL_MAX_PARAMS in hil_model.h
+GLUE_SOURCE = "hil_model_glue.c"
+EXPORT_DIR = "export"
 
 
-def _comment(text: str) -> str:
-    """Text safe inside a C block comment."""
-    return "".join(c if c.isprintable() else "?" for c in text).replace("*/", "* /")
+@dataclass(frozen=True)
+class ModelSources:
+    """What the build compiles for the model, and where the module's headers are."""
+
+    sources: tuple[Path, ...]  # the glue and the module (NAME.c, NAME_weights.c)
+    kernel_sources: tuple[Path, ...] = ()  # the module's copy of the portable kernels
+    include_dirs: tuple[Path, ...] = ()
+    export: Export | None = None  # what was exported (None: hand-written test sources)
 
 
-def _c_string(text: str) -> str:
-    out = []
-    for byte in text.encode("utf-8"):
-        ch = chr(byte)
-        if ch in '"\\':
-            out.append("\\" + ch)
-        elif 0x20 <= byte < 0x7F:
-            out.append(ch)
-        else:
-            out.append(f"\\{byte:03o}")  # octal: never swallows following digits
-    return '"' + "".join(out) + '"'
+def _bytes(data: bytes) -> str:
+    return ", ".join(f"0x{b:02x}" for b in data)
 
 
-def _int_list(values: np.ndarray, indent: str = "    ") -> str:
-    items = [str(int(v)) for v in values]
-    lines = [", ".join(items[i : i + _PER_LINE]) for i in range(0, len(items), _PER_LINE)]
-    return ",\n".join(indent + line for line in lines)
-
-
-def _array(symbol: str, data: np.ndarray, what: str) -> str:
-    flat = np.asarray(data, dtype=np.int8).ravel()
+def render_glue(export: Export) -> str:
+    name, up = export.name, export.name.upper()
+    digest = model_hash(export.network)[:HASH_BYTES]
+    export_digest = bytes.fromhex(export.hash)[:HASH_BYTES]
     return (
-        f"/* {_comment(what)} */\n"
-        f"static const q7_t {symbol}[{flat.size}] __attribute__((aligned(4))) = {{\n"
-        f"{_int_list(flat)}\n}};\n"
-    )
-
-
-def _layer_arrays(index: int, layer: Layer) -> tuple[str, str, str]:
-    """C definitions and the weights/bias pointer expressions for one layer."""
-    text, wsym, bsym = "", "NULL", "NULL"
-    if layer.weights is not None:
-        wsym = f"hil_l{index}_weights"
-        text += _array(wsym, layer.weights, f"{layer.name}: {layer.spec.weights}")
-    if layer.bias is not None:
-        bsym = f"hil_l{index}_bias"
-        text += _array(bsym, layer.bias, f"{layer.name}: {layer.spec.bias}")
-    return text, wsym, bsym
-
-
-def _layer_entry(layer: Layer, plan_slot: LayerPlacement, wsym: str, bsym: str) -> str:
-    scalars = layer.spec.scalars
-    params = ", ".join(str(int(layer.params[name])) for name in scalars)
-    return (
-        f"    {{ /* {_comment(layer.name)}: {layer.function}({', '.join(scalars)}) */\n"
-        f"        {FUNCTION_IDS[layer.function]}, {len(scalars)}, {{ {params} }},\n"
-        f"        {wsym}, {bsym},\n"
-        f"        {plan_slot.in_offset}u, {plan_slot.out_offset}u, "
-        f"{plan_slot.in_size}u, {plan_slot.out_size}u,\n"
-        f"    }},\n"
-    )
-
-
-def render_model_source(network: Network, plan: MemoryPlan | None = None) -> str:
-    """The text of model_data.c for ``network``."""
-    validate_network(network)
-    plan = plan or plan_memory(network)
-    digest = model_hash(network)
-    arrays, entries = [], []
-    for i, (layer, slot) in enumerate(zip(network.layers, plan.layers)):
-        if len(layer.spec.scalars) > _MAX_PARAMS:  # guards the C struct size
-            raise AssertionError(f"{layer.function} has more than {_MAX_PARAMS} parameters")
-        text, wsym, bsym = _layer_arrays(i, layer)
-        arrays.append(text)
-        entries.append(_layer_entry(layer, slot, wsym, bsym))
-    hash_bytes = ", ".join(f"0x{b:02x}" for b in digest[:HASH_BYTES])
-    # Zero-length arrays are not standard C: keep at least one element.
-    scratch_len = max(1, plan.scratch_size)
-    return (
-        f"/* Generated by hil from model {_comment(network.name)}; do not edit.\n"
-        f" * model hash {digest.hex()}\n"
-        f" * arena: buffer A {plan.buffer_sizes[0]} B, buffer B {plan.buffer_sizes[1]} B;"
-        f" scratch {plan.scratch_size} q15 */\n"
-        f"#include <stddef.h>\n"
-        f'#include "hil_model.h"\n\n'
-        + "\n".join(arrays)
-        + "\nconst hil_layer_t hil_layers[] = {\n"
-        + "".join(entries)
-        + "};\n\n"
-        f"const uint16_t hil_num_layers = {len(network.layers)};\n"
-        f"const uint32_t hil_input_size = {plan.input_size}u;\n"
-        f"const uint32_t hil_input_offset = {plan.input_offset}u;\n"
-        f"q7_t hil_arena[{plan.arena_size}] __attribute__((aligned(4)));\n"
-        f"const uint32_t hil_arena_size = {plan.arena_size}u;\n"
-        f"q15_t hil_scratch[{scratch_len}] __attribute__((aligned(4)));\n"
-        f"const uint32_t hil_scratch_size = {scratch_len}u;\n"
-        f"const uint8_t hil_model_hash[8] = {{ {hash_bytes} }};\n"
-        f"const char hil_model_name[] = {_c_string(network.name)};\n"
+        f"/* Generated by hil: the exported module {name} in hil's firmware; do not edit.\n"
+        f" * export hash {export.hash} */\n"
+        f'#include "hil_model.h"\n'
+        f'#include "{name}.h"\n\n'
+        f'_Static_assert({up}_LAYER_BEGIN == HIL_LAYER_BEGIN, "layer event ids");\n'
+        f'_Static_assert({up}_LAYER_END == HIL_LAYER_END, "layer event ids");\n\n'
+        f"const uint16_t hil_num_layers = {up}_NUM_LAYERS;\n"
+        f"const uint32_t hil_input_size = {up}_INPUT_SIZE;\n"
+        f"q7_t hil_input[{up}_INPUT_SIZE];\n"
+        f"const uint8_t hil_model_hash[{HASH_BYTES}] = {{ {_bytes(digest)} }};\n"
+        f"const uint8_t hil_export_hash[{HASH_BYTES}] = {{ {_bytes(export_digest)} }};\n"
+        f"const char hil_model_name[] = {c_string(export.network.name)};\n\n"
+        f"static q7_t output[{up}_OUTPUT_SIZE];\n"
+        f"static uint32_t scratch[({up}_SCRATCH_SIZE + 3u) / 4u];\n\n"
+        f"int32_t hil_model_run(void *user)\n"
+        f"{{\n"
+        f"    return {name}_run_traced(hil_input, output, scratch, hil_layer_event, user);\n"
+        f"}}\n"
     )
 
 
@@ -127,10 +75,23 @@ def _write_if_changed(path: Path, text: str) -> None:
     tmp.replace(path)
 
 
-def generate_model_sources(network: Network, out_dir: Path) -> list[Path]:
-    """Write model_data.c for ``network`` into ``out_dir``; return the paths."""
+def generate_model_sources(
+    network: Network, out_dir: Path, *, backend: str = "portable"
+) -> ModelSources:
+    """Export ``network`` into ``out_dir/export`` and write the glue beside it."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    path = out_dir / MODEL_SOURCE
-    _write_if_changed(path, render_model_source(network))
-    return [path]
+    export = build_export(network, default_name(network.name), backend)
+    export_dir = out_dir / EXPORT_DIR
+    write_export(export, export_dir, only_if_changed=True)
+    glue = out_dir / GLUE_SOURCE
+    _write_if_changed(glue, render_glue(export))
+    includes = [out_dir, export_dir]
+    if export.kernel_sources:
+        includes.append(export_dir / KERNELS_DIR / "include")
+    return ModelSources(
+        export=export,
+        sources=(glue, *(export_dir / p for p in export.module_sources)),
+        kernel_sources=tuple(export_dir / p for p in export.kernel_sources),
+        include_dirs=tuple(includes),
+    )

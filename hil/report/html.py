@@ -289,7 +289,9 @@ def _header(report: RunReport) -> str:
         ("counts", count_label(report)),
     ]
     facts += [
-        (k.replace("_", " "), str(dev[k])) for k in ("core", "build_id", "model_hash") if k in dev
+        (k.replace("_", " "), str(dev[k]))
+        for k in ("core", "build_id", "model_hash", "export_hash")
+        if k in dev
     ]
     meta = " &middot; ".join(f"{escape(k)} <b>{escape(v)}</b>" for k, v in facts)
     totals = [report.count(s) for s in report.layers]

@@ -12,6 +12,7 @@ import pytest
 from hil.config.boards import MemoryRegion, load_board
 from hil.errors import BuildError
 from hil.firmware.build import FirmwareImage, build_firmware
+from hil.firmware.codegen import ModelSources
 
 REPO = Path(__file__).resolve().parents[2]
 APP = REPO / "tests" / "fixtures" / "firmware"
@@ -29,11 +30,20 @@ def build(board, out: Path, cache: Path, **kwargs) -> FirmwareImage:
     kwargs.setdefault("with_nn", False)
     return build_firmware(
         board,
-        kwargs.pop("generated", None),
+        hand_written_model(kwargs.pop("generated", None)),
         out,
         app_dir=kwargs.pop("app", APP),
         cache_dir=cache,
         **kwargs,
+    )
+
+
+def hand_written_model(gen: Path | None) -> ModelSources | None:
+    """A folder of hand-written model sources, as the build takes generated ones."""
+    if gen is None:
+        return None
+    return ModelSources(
+        sources=tuple(sorted(gen.glob("*.c"))) or (gen / "model_data.c",), include_dirs=(gen,)
     )
 
 

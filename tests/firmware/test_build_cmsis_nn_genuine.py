@@ -9,6 +9,7 @@ import pytest
 
 from hil.config.boards import load_board
 from hil.firmware.build import build_firmware
+from hil.firmware.codegen import ModelSources
 
 from helpers.cmsis_trees import cmsis5, make_tree, standalone
 
@@ -18,9 +19,9 @@ APP = REPO / "tests" / "fixtures" / "firmware"
 needs_arm_gcc = pytest.mark.needs_arm_gcc
 
 
-def generated_caller(tmp_path: Path) -> Path:
+def generated_caller(tmp_path: Path) -> ModelSources:
     """Model sources that only link when the genuine library was compiled in."""
-    return make_tree(
+    gen = make_tree(
         tmp_path / "gen",
         {
             "model_data.c": (
@@ -31,6 +32,7 @@ def generated_caller(tmp_path: Path) -> Path:
             )
         },
     )
+    return ModelSources(sources=(gen / "model_data.c",), include_dirs=(gen,))
 
 
 @needs_arm_gcc

@@ -43,11 +43,12 @@ def firmware_sources() -> list[Path]:
 def build_host_firmware(
     network, out_dir: Path, *, sanitize: bool = False, defines: Sequence[str] = (), name: str = "fw"
 ) -> Path:
-    """Compile src + nn + the model's generated tables + the host port."""
+    """Compile src + nn + the model (exported module and glue) + the host port."""
     from hil.firmware.codegen import generate_model_sources
 
     out_dir = Path(out_dir)
-    model_sources = generate_model_sources(network, out_dir / f"{name}_model")
+    # The module's kernel copies equal firmware/nn's files, which are compiled already.
+    model = generate_model_sources(network, out_dir / f"{name}_model")
     exe = out_dir / name
     cmd = [
         "gcc",
@@ -57,13 +58,15 @@ def build_host_firmware(
         *WARNINGS,
         f"-I{FIRMWARE / 'include'}",
         f"-I{FIRMWARE / 'nn' / 'include'}",
+        *(f"-I{d}" for d in model.include_dirs),
         '-DHIL_BUILD_ID="host-test"',
         '-DHIL_BOARD_ID="host"',
         '-DHIL_CORE="host"',
         *(f"-D{d}" for d in defines),
         *(SANITIZE if sanitize else ()),
         *map(str, firmware_sources()),
-        *map(str, model_sources),
+        *map(str, model.sources),
+        "-lm",
         "-o",
         str(exe),
     ]
