@@ -3,7 +3,8 @@ golden vectors and the CIFAR-10 example snapshot. Tests read it in place and
 skip when it is absent.
 
 Tests that need an external tool say so with a marker (``needs_gcc``,
-``needs_arm_gcc``, ``needs_qemu``, ``needs_clang``, ``needs_chromium``), or,
+``needs_arm_gcc``, ``needs_qemu``, ``needs_clang``, ``needs_chromium``,
+``needs_make``, ``needs_cmake``), or,
 inside a fixture, with ``require_tool("qemu")``. A missing tool skips the
 test on a developer's machine and fails it under CI=true, where a skip would
 hide that the tool was never installed.
@@ -78,6 +79,8 @@ TOOLS = {
     "chromium": Tool(
         "chromium", "chromium", lambda: _on_path("chromium") or _on_path("chromium-browser")
     ),
+    "make": Tool("make", "make", lambda: _on_path("make")),
+    "cmake": Tool("cmake", "cmake", lambda: _on_path("cmake")),
 }
 MARKERS = {f"needs_{key}": key for key in TOOLS}
 

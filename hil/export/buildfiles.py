@@ -11,8 +11,6 @@ variable per kernel file.
 
 from __future__ import annotations
 
-import hashlib
-
 from hil import __version__
 from hil.export.kernels import KERNELS_DIR
 
@@ -57,22 +55,26 @@ def render_cmake(name: str, kernels: dict[str, bytes], backend: str) -> str:
         f"target_include_directories({name} PUBLIC "
         f"${{CMAKE_CURRENT_SOURCE_DIR}}/{KERNELS_DIR}/include)\n"
     ]
-    for relpath, data in sorted(kernels.items()):
+    for relpath in sorted(kernels):
         if not relpath.endswith(".c"):
             continue
         key = kernel_key(relpath)
-        digest = hashlib.sha256(data).hexdigest()
+        # Hashed as the file is now, so a copy edited by hand is caught too; an edit
+        # re-runs the configure.
         lines.append(
+            f'file(SHA256 "${{CMAKE_CURRENT_SOURCE_DIR}}/{relpath}" _hil_sha)\n'
+            f"set_property(DIRECTORY APPEND PROPERTY CMAKE_CONFIGURE_DEPENDS {relpath})\n"
             f"if(NOT TARGET hil_kernel_{key})\n"
             f"    add_library(hil_kernel_{key} STATIC {relpath})\n"
             f"    target_include_directories(hil_kernel_{key} PUBLIC "
             f"${{CMAKE_CURRENT_SOURCE_DIR}}/{KERNELS_DIR}/include)\n"
-            f"    set_property(TARGET hil_kernel_{key} PROPERTY HIL_SHA256 {digest})\n"
+            f'    set_property(TARGET hil_kernel_{key} PROPERTY HIL_SHA256 "${{_hil_sha}}")\n'
             "else()\n"
-            f"    get_property(_hil_sha TARGET hil_kernel_{key} PROPERTY HIL_SHA256)\n"
-            f'    if(NOT _hil_sha STREQUAL "{digest}")\n'
+            f"    get_property(_hil_first TARGET hil_kernel_{key} PROPERTY HIL_SHA256)\n"
+            "    if(NOT _hil_first STREQUAL _hil_sha)\n"
             f'        message(FATAL_ERROR "{name}: {relpath} differs from the copy another '
-            'export added: export both with the same hil version")\n'
+            "export added: export both with the same hil version and leave their kernels "
+            'as exported")\n'
             "    endif()\n"
             "endif()\n"
             f"target_link_libraries({name} PUBLIC hil_kernel_{key})\n"
