@@ -149,7 +149,13 @@ def render_header(name: str, network: Network, backend: str) -> str:
         f" * Kernels: {kernels}.\n"
         f" * Their results match `hil infer --variant dsp` on cores with the DSP extension\n"
         f" * (Cortex-M4, M7, M33, M55) and `--variant plain` on the others (M0, M3, a PC).\n"
-        f" */\n"
+        + (
+            " * With the portable kernels, -DHIL_NN_POOL_DSP or -DHIL_NN_POOL_PLAIN picks\n"
+            " * the pooling behaviour whatever the core (a PC build can match a board's).\n"
+            if backend == "portable"
+            else ""
+        )
+        + f" */\n"
         f"#ifndef {up}_H\n"
         f"#define {up}_H\n\n"
         f"#include <stdint.h>\n\n"

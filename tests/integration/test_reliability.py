@@ -58,7 +58,7 @@ def test_usage_fault_is_decoded_with_the_function_name(build_root, net, tmp_path
     err = _device_error(build_root, net, tmp_path, {"HIL_TEST_FAULT_AT_LAYER": "3"})
     assert isinstance(err, DeviceFault)
     assert "device fault in layer 3" in err.message
-    assert "UNDEFINSTR" in err.message and "(hil_run_network+0x" in err.message
+    assert "UNDEFINSTR" in err.message and "(hil_layer_event+0x" in err.message
     assert len(err.results) == 3  # the layers before the fault were kept
 
 
@@ -72,7 +72,7 @@ def test_a_hung_layer_is_reported_by_the_device_watchdog(build_root, net, tmp_pa
     err = _device_error(build_root, net, tmp_path, {"HIL_TEST_HANG_AT_LAYER": "2"})
     assert isinstance(err, DeviceFault) and err.fault.watchdog
     assert "device watchdog expired in layer 2" in err.message
-    assert "(hil_run_network+0x" in err.message  # where it stopped making progress
+    assert "(hil_layer_event+0x" in err.message  # where it stopped making progress
     assert "watchdog_ms" in err.hint
     assert len(err.results) == 2
 
