@@ -64,11 +64,11 @@ def weight_symbols(name: str, network: Network) -> list[tuple[str | None, str | 
 
 def _weight_arrays(name: str, network: Network) -> list[tuple[str, str, np.ndarray]]:
     """(symbol, what, data) for every weight and bias array, in layer order."""
-    out = []
+    out: list[tuple[str, str, np.ndarray]] = []
     for layer, (wsym, bsym) in zip(network.layers, weight_symbols(name, network)):
-        if wsym is not None:
+        if wsym is not None and layer.weights is not None:
             out.append((wsym, f"{layer.name}: {layer.spec.weights}", layer.weights))
-        if bsym is not None:
+        if bsym is not None and layer.bias is not None:
             out.append((bsym, f"{layer.name}: {layer.spec.bias}", layer.bias))
     return out
 

@@ -28,7 +28,12 @@ def c_identifier(text: str) -> str:
 def default_name(model_name: str) -> str:
     """The module name an export gets without --name: the model's, made a C identifier."""
     name = c_identifier(model_name).lower().lstrip("_") or "net"
-    if name[0].isdigit() or name in _C_KEYWORDS or keyword.iskeyword(name) or name.startswith(_RESERVED_PREFIXES):
+    if (
+        name[0].isdigit()
+        or name in _C_KEYWORDS
+        or keyword.iskeyword(name)
+        or name.startswith(_RESERVED_PREFIXES)
+    ):
         name = "net_" + name
     return name[:MAX_NAME]
 
