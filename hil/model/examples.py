@@ -32,9 +32,10 @@ MAX_BIAS_SHIFT = 24
 # ---------------------------------------------------------------- layer builders
 
 
-def _conv(
+def square_conv(
     name: str, fn: str, dim: int, ch_in: int, ch_out: int, k: int, pad: int, stride: int = 1
 ) -> Layer:
+    """A square convolution layer with zero shifts (a model sets them after)."""
     out = (dim + 2 * pad - k) // stride + 1
     return Layer(
         name,
@@ -76,13 +77,13 @@ def _softmax(name: str, n: int) -> Layer:
 def cifar10_layers() -> tuple[tuple[int, ...], list[Layer]]:
     """Input shape and layers (no weights) of the CMSIS-NN CIFAR-10 example."""
     return (32, 32, 3), [
-        _conv("conv1", "arm_convolve_HWC_q7_RGB", 32, 3, 32, 5, 2),
+        square_conv("conv1", "arm_convolve_HWC_q7_RGB", 32, 3, 32, 5, 2),
         _relu("relu1", 32 * 32 * 32),
         _pool("pool1", "arm_maxpool_q7_HWC", 32, 32, 3, 2, 16),
-        _conv("conv2", "arm_convolve_HWC_q7_fast", 16, 32, 16, 5, 2),
+        square_conv("conv2", "arm_convolve_HWC_q7_fast", 16, 32, 16, 5, 2),
         _relu("relu2", 16 * 16 * 16),
         _pool("pool2", "arm_maxpool_q7_HWC", 16, 16, 3, 2, 8),
-        _conv("conv3", "arm_convolve_HWC_q7_fast", 8, 16, 32, 5, 2),
+        square_conv("conv3", "arm_convolve_HWC_q7_fast", 8, 16, 32, 5, 2),
         _relu("relu3", 8 * 8 * 32),
         _pool("pool3", "arm_maxpool_q7_HWC", 8, 32, 3, 2, 4),
         _fc("ip1", "arm_fully_connected_q7_opt", 4 * 4 * 32, 10),
@@ -93,10 +94,10 @@ def cifar10_layers() -> tuple[tuple[int, ...], list[Layer]]:
 def lenet5_layers() -> tuple[tuple[int, ...], list[Layer]]:
     # conv1 is _basic: the _fast kernel needs ch_im_in % 4 == 0.
     return (28, 28, 1), [
-        _conv("conv1", "arm_convolve_HWC_q7_basic", 28, 1, 8, 5, 2),
+        square_conv("conv1", "arm_convolve_HWC_q7_basic", 28, 1, 8, 5, 2),
         _relu("relu1", 28 * 28 * 8),
         _pool("pool1", "arm_avepool_q7_HWC", 28, 8, 2, 2, 14),
-        _conv("conv2", "arm_convolve_HWC_q7_fast", 14, 8, 16, 5, 0),
+        square_conv("conv2", "arm_convolve_HWC_q7_fast", 14, 8, 16, 5, 0),
         _relu("relu2", 10 * 10 * 16),
         _pool("pool2", "arm_avepool_q7_HWC", 10, 16, 2, 2, 5),
         _fc("fc1", "arm_fully_connected_q7", 400, 120),

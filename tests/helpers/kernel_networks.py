@@ -15,31 +15,13 @@ from dataclasses import replace
 
 import numpy as np
 
+from hil.model.examples import square_conv
 from hil.model.layer import Layer, Network, Quantisation
 from hil.model.validate import validate_network
 from hil.reference.network import run_layer
 
 TARGET = 100  # the 99th percentile of |output| lands at or just below this
 MAX_OUT_SHIFT = 30
-
-
-def _square(name: str, fn: str, dim: int, ch_in: int, ch_out: int, k: int, pad: int, stride: int):
-    out = (dim + 2 * pad - k) // stride + 1
-    return Layer(
-        name,
-        fn,
-        dict(
-            dim_im_in=dim,
-            ch_im_in=ch_in,
-            ch_im_out=ch_out,
-            dim_kernel=k,
-            padding=pad,
-            stride=stride,
-            bias_shift=0,
-            out_shift=0,
-            dim_im_out=out,
-        ),
-    )
 
 
 def _nonsquare(
@@ -79,11 +61,11 @@ def _square_layers() -> tuple[tuple[int, ...], list[Layer]]:
     # 9x9x3 -> RGB s2 -> 5x5x8 -> fast -> 5x5x4 -> basic s2 -> 3x3x6 -> depthwise
     # -> 3x3x6 -> maxpool (padded) -> 2x2x6 -> avepool (padded) -> 2x2x6 -> fc ...
     return (9, 9, 3), [
-        _square("rgb", "arm_convolve_HWC_q7_RGB", 9, 3, 8, 3, 1, 2),
+        square_conv("rgb", "arm_convolve_HWC_q7_RGB", 9, 3, 8, 3, 1, 2),
         Layer("relu", "arm_relu_q7", {"size": 5 * 5 * 8}),
-        _square("fast", "arm_convolve_HWC_q7_fast", 5, 8, 4, 3, 1, 1),
-        _square("basic", "arm_convolve_HWC_q7_basic", 5, 4, 6, 2, 1, 2),
-        _square("depthwise", "arm_depthwise_separable_conv_HWC_q7", 3, 6, 6, 3, 1, 1),
+        square_conv("fast", "arm_convolve_HWC_q7_fast", 5, 8, 4, 3, 1, 1),
+        square_conv("basic", "arm_convolve_HWC_q7_basic", 5, 4, 6, 2, 1, 2),
+        square_conv("depthwise", "arm_depthwise_separable_conv_HWC_q7", 3, 6, 6, 3, 1, 1),
         _pool("maxpool", "arm_maxpool_q7_HWC", 3, 6, 2, 1, 2, 2),
         _pool("avepool", "arm_avepool_q7_HWC", 2, 6, 3, 1, 1, 2),
         _fc("fc", "arm_fully_connected_q7", 24, 9),
