@@ -220,7 +220,8 @@ def register(app: typer.Typer) -> None:
         if module != default_name(network.name):
             say(
                 f"  hil's own firmware exports {network.name} as {default_name(network.name)}, "
-                "so its HELLO shows that export's hash",
+                "so its HELLO shows that export's hash; `hil run --export DIR` builds the "
+                "image from this folder instead",
                 markup=False,
             )
         say(f"model hash {model_hash(network).hex()}", markup=False)

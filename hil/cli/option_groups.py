@@ -39,6 +39,7 @@ TARGET = Group(
         ("board", o.BoardOpt, o.DEFAULT_BOARD),
         ("model", o.ModelOpt, o.DEFAULT_MODEL),
         ("cmsis_nn", o.CmsisNnOpt, None),
+        ("export", o.ExportDirOpt, None),
         ("build_dir", o.BuildDirOpt, None),
     ),
 )
@@ -100,6 +101,7 @@ class Options:
             check_lab_options(board, {"probe": "--probe", "pack": "--pack", "lab": "--lab"})
         lab = load_lab(v["lab"]) if device and board.kind == "pyocd" else None
         network = load_model(v["model"])
+        export = user_export(v["export"], network, v["cmsis_nn"])
         faults = link_faults(v["link_faults"], v["link_baud"]) if "link" in self.groups else None
         ctx = get_current_context(silent=True)
         sources = (
@@ -113,6 +115,7 @@ class Options:
             model=v["model"],
             build_root=root,
             cmsis_nn=v["cmsis_nn"],
+            export=export,
             port=v.get("port"),
             timeout=v.get("timeout", 10.0),
             probe=v.get("probe"),
@@ -123,6 +126,30 @@ class Options:
         )
         _say_lab_settings(target)
         return target
+
+
+def user_export(folder: Path | None, network, cmsis_nn: Path | None):
+    """The --export folder, read and checked against the model and the kernels' backend."""
+    if folder is None:
+        return None
+    from hil.errors import ConfigError
+    from hil.export.files import read_export
+    from hil.firmware.build import backend_name
+
+    export = read_export(folder, network)
+    backend = backend_name(cmsis_nn)
+    if export.backend != backend:
+        fix = (
+            "add --cmsis-nn PATH (the CMSIS-NN it was exported for)"
+            if export.backend == "cmsis-nn"
+            else "drop --cmsis-nn (and HIL_CMSIS_NN), or export with --backend cmsis-nn"
+        )
+        raise ConfigError(
+            f"--export {folder} was exported for the {export.backend} kernels, and this build "
+            f"uses the {backend} ones",
+            hint=fix,
+        )
+    return export
 
 
 def _say_lab_settings(target) -> None:

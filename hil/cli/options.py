@@ -42,6 +42,15 @@ ModelOpt = Annotated[
         help="Built-in model (cifar10, lenet5, lenet5-mnist) or path of a .toml model file.",
     ),
 ]
+ExportDirOpt = Annotated[
+    Optional[Path],
+    typer.Option(
+        "--export",
+        help="Build the image from this `hil export` folder instead of exporting the model "
+        "again: the board then runs exactly those files, whatever their --name. It must be an "
+        "export of --model, unedited (its SHA256SUMS is checked).",
+    ),
+]
 CmsisNnOpt = Annotated[
     Optional[Path],
     typer.Option(

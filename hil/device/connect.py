@@ -22,6 +22,7 @@ from hil.device.counts import CountSource, count_source
 from hil.device.session import DeviceInfo, DeviceSession, layer_timeouts
 from hil.device.target import Target
 from hil.errors import DeviceGone
+from hil.export.files import Export
 from hil.firmware.build import FirmwareImage, backend_name, build_firmware
 from hil.firmware.codegen import generate_model_sources
 from hil.firmware.image import symbolized
@@ -49,11 +50,16 @@ def image_dir(
     network: Network,
     defines: dict[str, str] | None = None,
     cmsis_nn: Path | None = None,
+    export: Export | None = None,
 ) -> Path:
     """One directory per (board, model, build options), so images never overwrite each other."""
     key = model_hash(network).hex()[:12]
-    extra = {"defines": defines or {}, "cmsis_nn": str(cmsis_nn) if cmsis_nn else None}
-    if defines or cmsis_nn:
+    extra = {
+        "defines": defines or {},
+        "cmsis_nn": str(cmsis_nn) if cmsis_nn else None,
+        "export": export.hash if export else None,
+    }
+    if defines or cmsis_nn or export:
         key += "-" + hashlib.sha256(json.dumps(extra, sort_keys=True).encode()).hexdigest()[:8]
     return build_root / board.id / f"{network.name}-{key}"
 
@@ -66,10 +72,13 @@ def prepare_image(
     cmsis_nn: Path | None = None,
     defines: dict[str, str] | None = None,
     say: Say | None = None,
+    export: Export | None = None,
 ) -> FirmwareImage:
     """Export ``network`` as a C module and build the firmware for ``board`` from it (cached)."""
-    out = image_dir(build_root or default_build_root(), board, network, defines, cmsis_nn)
-    model = generate_model_sources(network, out / "generated", backend=backend_name(cmsis_nn))
+    out = image_dir(build_root or default_build_root(), board, network, defines, cmsis_nn, export)
+    model = generate_model_sources(
+        network, out / "generated", backend=backend_name(cmsis_nn), export=export
+    )
     # Derived from (board, model), so it needs no place in the image directory's key.
     defines = {
         **watchdog_define(board, [layer.macs for layer in network.layers]),
@@ -190,6 +199,7 @@ def build(target: Target, *, say: Say | None = None) -> FirmwareImage:
         cmsis_nn=target.cmsis_nn,
         defines=target.build_defines() or None,
         say=say,
+        export=target.export,
     )
 
 

@@ -14,6 +14,7 @@ from typing import Mapping
 
 from hil.config.boards import Board
 from hil.config.lab import Lab
+from hil.export.files import Export
 from hil.model import Network
 from hil.transport.faults import LinkFaults
 
@@ -28,6 +29,7 @@ class Target:
     model: str  # as the user named it: the image check reports it in its messages
     build_root: Path
     cmsis_nn: Path | None = None
+    export: Export | None = None  # a user's export (--export) the image is built from
     port: str | None = None  # overrides the port the runner finds
     timeout: float = 10.0  # seconds to wait for each device reply
     probe: str | None = None  # pyOCD boards: given on the command line (else the lab file's)

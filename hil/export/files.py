@@ -157,3 +157,46 @@ def write_export(export: Export, out_dir: Path, *, only_if_changed: bool = False
         if target.is_file() and out_dir.resolve() in target.resolve().parents:
             target.unlink()
     return written
+
+
+def read_export(folder: Path, network: Network, option: str = "--export") -> Export:
+    """The export in ``folder``, checked: every file as SHA256SUMS lists it, and an
+    export of ``network``. Any edit or a different model is one ConfigError."""
+    shown = f"{option} {folder}"
+    if not folder.is_dir():
+        raise ConfigError(
+            f"{shown} is not a folder",
+            hint="give --export the folder `hil export --out` wrote",
+        )
+    try:
+        manifest = json.loads((folder / MANIFEST).read_text())
+        name, backend = str(manifest["name"]), str(manifest["backend"])
+        sums = (folder / SUMS).read_bytes()
+    except (OSError, ValueError, KeyError, TypeError):
+        raise ConfigError(
+            f"{shown} has no readable {MANIFEST} and {SUMS}: it is not a hil export",
+            hint="give --export the folder `hil export --out` wrote",
+        ) from None
+    files: dict[str, bytes] = {}
+    for line in sums.decode(errors="replace").splitlines():
+        digest, _, relpath = line.partition("  ")
+        path = folder / relpath
+        data = path.read_bytes() if path.is_file() else None
+        if data is None or hashlib.sha256(data).hexdigest() != digest:
+            raise ConfigError(
+                f"{shown}: {relpath} {'is missing' if data is None else 'was changed'} since "
+                f"it was exported ({SUMS} says so)",
+                hint="export the model again (hil export --force) rather than editing the folder",
+            )
+        files[relpath] = data
+    want = model_hash(network).hex()
+    if manifest.get("model_hash") != want:
+        raise ConfigError(
+            f"{shown} is an export of model {manifest.get('model')!r} "
+            f"({str(manifest.get('model_hash'))[:16]}), not of {network.name} ({want[:16]})",
+            hint="pass the --model the folder was exported from, or export this model",
+        )
+    check_backend(backend)
+    files[SUMS] = sums
+    files[MANIFEST] = (folder / MANIFEST).read_bytes()
+    return Export(name, backend, network, files)

@@ -76,12 +76,20 @@ def _write_if_changed(path: Path, text: str) -> None:
 
 
 def generate_model_sources(
-    network: Network, out_dir: Path, *, backend: str = "portable"
+    network: Network,
+    out_dir: Path,
+    *,
+    backend: str = "portable",
+    export: Export | None = None,
 ) -> ModelSources:
-    """Export ``network`` into ``out_dir/export`` and write the glue beside it."""
+    """Export ``network`` into ``out_dir/export`` and write the glue beside it.
+
+    ``export`` is a user's export to build from instead (hil.export.files.read_export),
+    written byte for byte as it was read."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    export = build_export(network, default_name(network.name), backend)
+    if export is None:
+        export = build_export(network, default_name(network.name), backend)
     export_dir = out_dir / EXPORT_DIR
     write_export(export, export_dir, only_if_changed=True)
     glue = out_dir / GLUE_SOURCE

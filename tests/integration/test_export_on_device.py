@@ -40,3 +40,16 @@ def test_the_board_runs_the_exported_module(tmp_path: Path, capsys, model: str, 
     for rel in shipped:
         assert (built / rel).read_bytes() == (out / rel).read_bytes(), rel
     assert name in json.loads((out / "hil-export.json").read_text())["name"]
+
+
+def test_run_export_validates_the_folder_under_its_own_name(tmp_path: Path, capsys):
+    out = tmp_path / "mynet"
+    assert main(["export", "-m", "lenet5-mnist", "--name", "mynet", "--out", str(out)]) == 0
+    export_hash = hashlib.sha256((out / "SHA256SUMS").read_bytes()).hexdigest()
+    report = tmp_path / "run.json"
+    args = ["run", "-m", "lenet5-mnist", "--vectors", "1", "--build-dir", str(tmp_path / "b")]
+    assert main([*args, "--export", str(out), "--json", str(report)]) == 0
+    capsys.readouterr()
+    assert json.loads(report.read_text())["info"]["device"]["export_hash"] == export_hash[:16]
+    (built,) = (tmp_path / "b").glob("*/lenet5-mnist-*/generated/export")
+    assert (built / "mynet.c").read_bytes() == (out / "mynet.c").read_bytes()
