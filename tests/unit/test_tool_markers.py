@@ -81,6 +81,8 @@ def test_each_tool_marker_is_declared(request):
         "needs_qemu",
         "needs_clang",
         "needs_chromium",
+        "needs_make",
+        "needs_cmake",
     }
 
 
