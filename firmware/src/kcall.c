@@ -4,9 +4,10 @@
  * The per-function tables (parameter counts, in-place test, switch cases)
  * are generated from the kernel catalogue (hil/kernels/catalogue.py, by
  * scripts/gen_kernels.py, into kcall_tables.h); this file holds the
- * argument-order macros they name. Used by the layer runner and by
- * KERNEL_RUN alike, so the conformance path tests the exact calls the
- * network makes.
+ * argument-order macros they name. Used by KERNEL_RUN (single-kernel
+ * runs); a network runs through its exported module, whose calls
+ * hil/export/calls.py writes in the same argument orders, to the same
+ * kernel objects.
  */
 #include <string.h>
 

@@ -8,8 +8,8 @@
  * sizes are the genuine library's contract (arm_nnfunctions.h), so an image
  * built against it is covered too.
  *
- * The layer runner does not call it: its calls and buffers come from tables
- * the host generated after validating every layer and planning the arena,
+ * The layer runner does not call it: the exported module it runs was
+ * generated after the host validated every layer and planned the arena,
  * so a check per layer would only repeat those checks on every inference.
  */
 #include "hil_fw.h"

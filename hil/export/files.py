@@ -37,6 +37,7 @@ class Export:
     backend: str
     network: Network
     files: dict[str, bytes]
+    sizes: dict[str, int]  # bytes of the input, output, scratch and weights
 
     @property
     def sums(self) -> bytes:
@@ -121,7 +122,7 @@ def build_export(network: Network, name: str, backend: str = "portable") -> Expo
         "files": sorted(p for p in files if p != SUMS),
     }
     files[MANIFEST] = (json.dumps(manifest, indent=2) + "\n").encode()
-    return Export(name, backend, network, files)
+    return Export(name, backend, network, files, sizes)
 
 
 def previous_files(out_dir: Path) -> list[str] | None:
@@ -133,30 +134,34 @@ def previous_files(out_dir: Path) -> list[str] | None:
         return None
 
 
-def write_export(export: Export, out_dir: Path, *, only_if_changed: bool = False) -> list[Path]:
+def write_file(path: Path, data: bytes) -> None:
+    """Replace ``path`` atomically (a temporary file in its folder, then a rename)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    with os.fdopen(fd, "wb") as f:
+        f.write(data)
+    os.chmod(tmp, 0o644)
+    os.replace(tmp, path)
+
+
+def write_if_changed(path: Path, data: bytes) -> None:
+    """write_file, unless ``path`` already holds ``data``: build caches keyed on file
+    times stay warm."""
+    if not (path.is_file() and path.read_bytes() == data):
+        write_file(path, data)
+
+
+def write_export(export: Export, out_dir: Path) -> None:
     """Write every file; remove what an earlier export there wrote and this one does not.
 
-    Files are replaced atomically one by one; ``only_if_changed`` leaves equal files
-    untouched, so build caches keyed on times stay warm."""
+    Files are replaced atomically one by one, and equal files are left untouched."""
     earlier = previous_files(out_dir) or []
-    out_dir.mkdir(parents=True, exist_ok=True)
-    written = []
     for relpath, data in sorted(export.files.items()):
-        path = out_dir / relpath
-        path.parent.mkdir(parents=True, exist_ok=True)
-        if only_if_changed and path.is_file() and path.read_bytes() == data:
-            continue
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-        written.append(path)
+        write_if_changed(out_dir / relpath, data)
     for stale in set(earlier) - set(export.files):
         target = out_dir / stale
         if target.is_file() and out_dir.resolve() in target.resolve().parents:
             target.unlink()
-    return written
 
 
 def read_export(folder: Path, network: Network, option: str = "--export") -> Export:
@@ -199,4 +204,5 @@ def read_export(folder: Path, network: Network, option: str = "--export") -> Exp
     check_backend(backend)
     files[SUMS] = sums
     files[MANIFEST] = (folder / MANIFEST).read_bytes()
-    return Export(name, backend, network, files)
+    sizes = {str(k): int(v) for k, v in dict(manifest.get("sizes", {})).items()}
+    return Export(name, backend, network, files, sizes)

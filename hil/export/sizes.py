@@ -11,7 +11,6 @@ only the figures known from the model are given (weights, scratch, buffers).
 
 from __future__ import annotations
 
-import json
 import subprocess
 import tempfile
 from collections.abc import Sequence
@@ -23,7 +22,7 @@ from elftools.elf.elffile import ELFFile
 
 from hil.config.boards import Board
 from hil.errors import BuildError
-from hil.export.files import MANIFEST, Export
+from hil.export.files import Export
 from hil.export.kernels import KERNELS_DIR
 from hil.firmware.toolchain import INSTALL_HINT, Toolchain, find_toolchain
 
@@ -82,12 +81,6 @@ class SizeReport:
         return next(o for o in self.objects if o.source == source)
 
 
-def known_sizes(export: Export) -> dict[str, int]:
-    """input, output, scratch and weights in bytes, as the export's manifest records them."""
-    sizes = json.loads(export.files[MANIFEST])["sizes"]
-    return {k: int(sizes[k]) for k in ("input", "output", "scratch", "weights")}
-
-
 def section_kind(section) -> str | None:
     """The kind of an ELF section by its flags (None: not loaded on the target)."""
     flags = section["sh_flags"]
@@ -121,7 +114,7 @@ def measure_export(
 ) -> SizeReport:
     """Compile ``export``'s C files for ``board`` and size them. ``include_dirs``:
     where a cmsis-nn export finds the user's CMSIS-NN headers."""
-    known = known_sizes(export)
+    known = export.sizes
     cflags = (*board.cpu.gcc_flags(), *SIZE_CFLAGS)
     report = SizeReport(
         board.id, cflags, known["weights"], known["scratch"], known["input"], known["output"]

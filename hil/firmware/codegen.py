@@ -16,7 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from hil.export.files import HASH_BYTES, Export, build_export, write_export
+from hil.export.files import HASH_BYTES, Export, build_export, write_export, write_if_changed
 from hil.export.kernels import KERNELS_DIR
 from hil.export.names import c_string, default_name
 from hil.model.hashing import model_hash
@@ -66,15 +66,6 @@ def render_glue(export: Export) -> str:
     )
 
 
-def _write_if_changed(path: Path, text: str) -> None:
-    data = text.encode("utf-8")
-    if path.exists() and path.read_bytes() == data:
-        return
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_bytes(data)
-    tmp.replace(path)
-
-
 def generate_model_sources(
     network: Network,
     out_dir: Path,
@@ -91,9 +82,9 @@ def generate_model_sources(
     if export is None:
         export = build_export(network, default_name(network.name), backend)
     export_dir = out_dir / EXPORT_DIR
-    write_export(export, export_dir, only_if_changed=True)
+    write_export(export, export_dir)
     glue = out_dir / GLUE_SOURCE
-    _write_if_changed(glue, render_glue(export))
+    write_if_changed(glue, render_glue(export).encode())
     includes = [out_dir, export_dir]
     if export.kernel_sources:
         includes.append(export_dir / KERNELS_DIR / "include")

@@ -9,8 +9,9 @@ scripts/gen_kernels.py) all read this module, so they cannot drift apart.
 
 How to add a kernel: append its entry to ``KERNELS`` with the next ``id`` (never
 reorder: ids are on the wire and in built images), reusing or adding rule groups
-and, if its argument order is new, a ``call`` shape (in ``CALL_SHAPES`` and as a
-macro in firmware/src/kcall.c); a new rule ``Op`` also needs its case in
+and, if its argument order is new, a ``call`` shape (in ``CALL_SHAPES``, as a
+macro in firmware/src/kcall.c and, for where it takes the scratch, in
+hil/export/calls.py); a new rule ``Op`` also needs its case in
 hil/reference/validation.py and firmware/src/kcheck.c. Write its numpy reference in
 the family module under hil/reference/ and list it in that module's PLANNERS;
 add its C file to firmware/nn/src/ (the portable backend) and declare it in the
