@@ -76,6 +76,14 @@ class DeviceGone(DeviceError):
     """The device (or its emulator) is no longer running: nothing to retry."""
 
 
+class LinkBroken(DeviceError):
+    """The port itself failed (a socket closed, a USB serial adapter unplugged)."""
+
+
+class RecoveryGaveUp(DeviceError):
+    """Every retry and resync of a vector failed: this device no longer answers intact."""
+
+
 class LinkTimeout(DeviceError):
     """Nothing (intact) arrived within the wait."""
 
@@ -104,6 +112,23 @@ class KernelRefused(DeviceError):
         super().__init__(message, hint=hint)
         self.status = status
         self.what = what
+
+
+class CoordinatorRefused(DeviceError):
+    """The labgrid coordinator answered a call with an error; ``details`` is its text."""
+
+    def __init__(self, details: str, *, doing: str) -> None:
+        super().__init__(f"the labgrid coordinator refused {doing}: {details}")
+        self.details = details
+
+
+class PlaceBusy(DeviceError):
+    """A labgrid place is acquired or reserved by someone else; ``owner`` says who
+    ("host/user"), when the coordinator says."""
+
+    def __init__(self, message: str, *, owner: str | None, hint: str) -> None:
+        super().__init__(message, hint=hint)
+        self.owner = owner
 
 
 class Interrupted(HilError):

@@ -25,6 +25,7 @@ from hil.errors import (
     ImageChanged,  # noqa: F401
     LinkTimeout,
     ProtocolError,
+    RecoveryGaveUp,
     WatchdogReset,
 )
 from hil.protocol import generated as g
@@ -164,7 +165,7 @@ class Inference:
             stalled = 0 if progress > best else stalled + 1
             best = max(best, progress)
             if stalled > self.vector_retries or failures > 8 * (self.vector_retries + 1):
-                raise DeviceError(
+                raise RecoveryGaveUp(
                     f"gave up on a vector after {failures} attempts; last causes: "
                     f"{self.stats.causes()}",
                     hint=self.link.log_hint() + "; a noisy link needs a lower baud rate or "

@@ -25,6 +25,7 @@ from typing import Callable, Iterable, Iterator
 from hil.errors import (
     DeviceError,
     DeviceReset,
+    LinkBroken,
     LinkTimeout,  # noqa: F401
     ProtocolError,
     WatchdogReset,
@@ -189,9 +190,7 @@ class Link:
         except Exception as exc:  # pyserial raises SerialException or OSError
             self.broken = True
             self._check_gone()
-            raise DeviceError(
-                f"writing to the device failed: {exc}", hint=self._log_hint()
-            ) from exc
+            raise LinkBroken(f"writing to the device failed: {exc}", hint=self._log_hint()) from exc
 
     def receive(self, timeout: float, expected: str) -> Frame:
         """The next whole frame within ``timeout`` seconds."""
@@ -222,7 +221,7 @@ class Link:
         except Exception as exc:
             self.broken = True
             self._check_gone()
-            raise DeviceError(
+            raise LinkBroken(
                 f"reading from the device failed: {exc}", hint=self._log_hint()
             ) from exc
 

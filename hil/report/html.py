@@ -78,6 +78,7 @@ def render_html(report: RunReport) -> str:
         f'<meta http-equiv="Content-Security-Policy" content="{_CSP}">',
         f"<title>{escape(title)}</title><style>{_CSS}</style></head><body>",
         _header(report),
+        _device_failures(report),
         "<h2>Layers</h2>",
         _table(report),
         f"<h2>{escape(count_label(report).capitalize())} per layer</h2>",
@@ -313,6 +314,17 @@ def _header(report: RunReport) -> str:
         f"{banner}<h1>{badge} {escape(info.model)} on {escape(info.board)}</h1>"
         f'<p class="meta">{meta}</p>{_context(report)}'
         f"<p>{escape(report.summary_line())}</p>{total}"
+    )
+
+
+def _device_failures(report: RunReport) -> str:
+    """The devices lost during the run, if any: a warning, the verdict is unchanged."""
+    if not report.device_failures:
+        return ""
+    items = "".join(f"<li>{escape(f.text())}</li>" for f in report.device_failures)
+    return (
+        f'<div class="note" id="device-failures" role="status"><b>Devices lost during the '
+        f"run</b><ul>{items}</ul></div>"
     )
 
 

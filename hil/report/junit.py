@@ -1,4 +1,5 @@
-"""The JUnit XML sink: one test case per layer, and one for the run's completeness."""
+"""The JUnit XML sink: one test case per layer, one for the run's completeness, and the
+devices lost during the run in the suite's system-err."""
 
 from __future__ import annotations
 
@@ -70,6 +71,10 @@ def write_junit(report: RunReport, path: Path) -> None:
                 msg += f"; {blame}"
             fail = ET.SubElement(case, "failure", message=msg, type="mismatch")
             fail.text = json.dumps(ff)
+    if report.device_failures:
+        # A lost device is a warning, not a failed case; CI shows the suite's system-err.
+        err = ET.SubElement(suite, "system-err")
+        err.text = "\n".join(f"warning: {f.text()}" for f in report.device_failures)
     root = ET.Element("testsuites")
     root.append(suite)
     ET.indent(root)

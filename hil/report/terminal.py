@@ -1,4 +1,5 @@
-"""The terminal sink: a run report as a rich table, its total and its verdict line."""
+"""The terminal sink: a run report as a rich table, its total, its verdict line and a
+warning for each device lost during the run."""
 
 from __future__ import annotations
 
@@ -68,6 +69,10 @@ def render(report: RunReport, console: Console) -> None:
         src = report.info.count_source
         console.print(f"total per inference: {sum(totals):,} {src.unit} (source: {src.name})")
     console.print(report.summary_line(), markup=False)
+    # A device lost mid-run whose vector went elsewhere: a warning, not a mismatch (one
+    # that was not re-run ended the run, and its error says so).
+    for failure in (f for f in report.device_failures if f.rerun):
+        console.print(f"warning: {failure.text()}", style="yellow", markup=False, highlight=False)
 
 
 _COLOURS = {"match": "green", "differ": "red", "inherits": "magenta", "not judged": "yellow"}

@@ -5,7 +5,9 @@ and how they were made); a resumed run must be the same run, or its verdicts
 would be mixed with another's, and a refusal says in words what differs.
 Vectors are judged in order, so the longest prefix of vectors whose every
 layer is in the log is kept; a vector cut off half-way, and a last line cut
-off mid-write, are run again.
+off mid-write, are run again. Records other than verdicts (a device lost
+mid-run) are skipped: the vector that device was on is judged in the log
+wherever it was re-run, or else run again.
 """
 
 from __future__ import annotations
@@ -63,7 +65,7 @@ def read_log(path: Path, num_layers: int) -> PreviousRun:
     by_vector: dict[int, dict[int, LayerVerdict]] = {}
     for rec in records[1:]:
         if rec.get("record") != "layer":
-            continue
+            continue  # a device_failure (or a record of a later hil) judges no vector
         v = LayerVerdict(**{k: rec[k] for k in _VERDICT_FIELDS if k in rec})
         by_vector.setdefault(v.vector, {})[v.layer] = v
     vectors = []

@@ -2,7 +2,8 @@
 
 A run's verdicts are folded into one row per layer (vectors aggregated).
 Results are appended to a JSON Lines log as they arrive, so a run that
-dies half-way still leaves every verdict it had.
+dies half-way still leaves every verdict it had. A run over several devices
+also records how many vectors each judged and every device it lost on the way.
 """
 
 from __future__ import annotations
@@ -95,6 +96,25 @@ class Blame:
         return words if self.isolated else f"{words}, first chained failure (no isolated verdict)"
 
 
+@dataclass(frozen=True)
+class DeviceFailure:
+    """A device lost during a run (hil.validate.sharded): where, why, and whether the
+    vector it was on went to another device."""
+
+    device: str
+    vector: int
+    error: str  # the exception's one-line message
+    rerun: bool
+
+    def text(self) -> str:
+        """The one-line warning every sink shows."""
+        then = "was re-run on the other devices" if self.rerun else "was not re-run"
+        return (
+            f"device {self.device} failed at vector {self.vector} ({self.error}); "
+            f"vector {self.vector} {then}"
+        )
+
+
 @dataclass
 class RunInfo:
     model: str
@@ -139,6 +159,9 @@ class RunReport:
         self.diagnostics: dict[str, Any] | None = None
         # Where and how the run happened (hil.report.context); filled by `hil run`.
         self.context: dict[str, Any] = {}
+        # Vectors judged per device label, and the devices lost on the way (sharded runs).
+        self.device_vectors: dict[str, int] = {}
+        self.device_failures: list[DeviceFailure] = []
         self._log = log
         if log is not None:
             self._emit({"record": "run", **self._info_dict()})
@@ -153,7 +176,21 @@ class RunReport:
         self._log.write(json.dumps(record, sort_keys=True) + "\n")
         self._log.flush()
 
-    def add_vector(self, verdicts: list[LayerVerdict]) -> None:
+    def add_devices(self, names: list[str]) -> None:
+        """The devices a run shares its vectors over, so one that judged none is listed too."""
+        for name in names:
+            self.device_vectors.setdefault(name, 0)
+
+    def add_device_failure(self, failure: DeviceFailure) -> None:
+        """A device lost mid-run: a warning in every sink, never a mismatch."""
+        self.device_failures.append(failure)
+        if self._log is not None:
+            self._emit({"record": "device_failure", **asdict(failure)})
+
+    def add_vector(self, verdicts: list[LayerVerdict], *, device: str | None = None) -> None:
+        """One vector's verdicts; ``device`` names the device that judged it, if known."""
+        if device is not None:
+            self.device_vectors[device] = self.device_vectors.get(device, 0) + 1
         for v in verdicts:
             s = self.layers[v.layer]
             s.vectors += 1
@@ -353,6 +390,8 @@ class RunReport:
             "passed": self.passed,
             "first_wrong_kernel": self._blame_dict(),
             "top1": self.top1_agreement(),
+            "devices": self._devices_list(),
+            "device_failures": [asdict(f) for f in self.device_failures],
             "layers": [
                 {
                     "index": s.index,
@@ -384,6 +423,14 @@ class RunReport:
                 for s in self.layers
             ],
         }
+
+    def _devices_list(self) -> list[dict[str, Any]]:
+        failed = {f.device: f.error for f in self.device_failures}
+        names = [*self.device_vectors, *(d for d in failed if d not in self.device_vectors)]
+        return [
+            {"name": d, "vectors": self.device_vectors.get(d, 0), "failed": failed.get(d)}
+            for d in names
+        ]
 
     def _blame_dict(self) -> dict[str, Any] | None:
         blame = self.first_wrong_kernel()

@@ -7,13 +7,15 @@ import xml.etree.ElementTree as ET
 
 import numpy as np
 import pytest
+from rich.console import Console
 
 from hil.device.counts import count_source
 from hil.model import Layer, Network
 from hil.report.json_file import write_json
 from hil.report.junit import write_junit
+from hil.report.terminal import render
 from hil.validate.compare import compare_layer, crc32
-from hil.validate.run_report import RunInfo, RunReport
+from hil.validate.run_report import DeviceFailure, RunInfo, RunReport
 
 
 def _network() -> Network:
@@ -111,3 +113,76 @@ def test_report_with_no_vectors_does_not_pass():
 def test_size_mismatch_is_a_mismatch(bad):
     exp = np.array([1, 2, 3, 4], dtype=np.int8)
     assert not compare_layer(0, 0, exp, bad, None, None).matched
+
+
+LOST = DeviceFailure(
+    "place-b", 5, "the device is gone: QEMU was killed by SIGKILL (status -9)", True
+)
+
+
+def _report_with_a_lost_device() -> RunReport:
+    r = _report()
+    r.vectors_requested = 2
+    r.add_devices(["place-a", "place-b"])
+    exp = np.array([1, 2, 3, 4], dtype=np.int8)
+    for vector, device in ((0, "place-a"), (5, "place-a")):
+        r.add_vector([compare_layer(vector, i, exp, exp, None, 5) for i in range(2)], device=device)
+    r.add_device_failure(LOST)
+    return r
+
+
+def test_a_lost_device_is_a_warning_after_the_summary_and_the_run_still_passes():
+    r = _report_with_a_lost_device()
+    assert r.passed and r.verdict == "pass"
+    console = Console(record=True, width=250, force_terminal=True, color_system="standard")
+    render(r, console)
+    lines = console.export_text(clear=False).rstrip().splitlines()
+    assert lines[-2].startswith("PASS: 2 of 2 vectors")
+    assert lines[-1] == (
+        "warning: device place-b failed at vector 5 (the device is gone: QEMU was killed by "
+        "SIGKILL (status -9)); vector 5 was re-run on the other devices"
+    )
+    coloured = console.export_text(styles=True).rstrip().splitlines()[-1]
+    assert coloured.startswith("\x1b[33m")  # yellow
+
+
+def test_json_and_junit_name_the_lost_device(tmp_path):
+    r = _report_with_a_lost_device()
+    write_json(r, tmp_path / "r.json")
+    data = json.loads((tmp_path / "r.json").read_text())
+    assert data["passed"] is True
+    assert data["devices"] == [
+        {"name": "place-a", "vectors": 2, "failed": None},
+        {"name": "place-b", "vectors": 0, "failed": LOST.error},
+    ]
+    assert data["device_failures"] == [
+        {"device": "place-b", "vector": 5, "error": LOST.error, "rerun": True}
+    ]
+    write_junit(r, tmp_path / "r.xml")
+    suite = ET.parse(tmp_path / "r.xml").getroot().find("testsuite")
+    assert (suite.get("failures"), suite.get("errors")) == ("0", "0")
+    assert suite.find("system-err").text == f"warning: {LOST.text()}"
+
+
+def test_a_run_without_lost_devices_has_no_system_err(tmp_path):
+    r = _report()
+    exp = np.array([1, 2, 3, 4], dtype=np.int8)
+    r.add_vector([compare_layer(0, i, exp, exp, None, 5) for i in range(2)])
+    write_junit(r, tmp_path / "r.xml")
+    suite = ET.parse(tmp_path / "r.xml").getroot().find("testsuite")
+    assert suite.find("system-err") is None
+    assert r.to_dict()["device_failures"] == [] and r.to_dict()["devices"] == []
+
+
+def test_the_run_log_records_a_lost_device(tmp_path):
+    with (tmp_path / "run.jsonl").open("w") as log:
+        r = RunReport(_network(), _report().info, log=log)
+        r.add_device_failure(LOST)
+    records = [json.loads(x) for x in (tmp_path / "run.jsonl").read_text().splitlines()]
+    assert records[-1] == {
+        "record": "device_failure",
+        "device": "place-b",
+        "vector": 5,
+        "error": LOST.error,
+        "rerun": True,
+    }

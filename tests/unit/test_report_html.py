@@ -22,6 +22,7 @@ import pytest
 
 from hil.report.html import diff_image, render_html
 from hil.report.png import encode_png
+from hil.validate.run_report import DeviceFailure
 
 from helpers.html_reports import BAD_CHANNEL, BAD_LAYER, make_report, run_context
 
@@ -247,3 +248,17 @@ def test_names_are_escaped():
     r = make_report(perturb=False)
     r.info.model = "<script>alert(1)</script>"
     assert "<script>alert(1)" not in render_html(r)
+
+
+def test_lost_devices_get_a_notice_only_when_there_are_any():
+    r = make_report(perturb=False)
+    assert 'id="device-failures"' not in render_html(r)
+    r.add_device_failure(DeviceFailure("<place-b>", 1, "the device is gone: a & b", True))
+    html = render_html(r)
+    notice = re.search(r'<div class="note" id="device-failures"[^>]*>(.*?)</div>', html)
+    assert notice is not None
+    assert "<li>device &lt;place-b&gt; failed at vector 1 (the device is gone: a &amp; b); " in (
+        notice.group(1)
+    )
+    assert "vector 1 was re-run on the other devices</li>" in notice.group(1)
+    assert '<span class="pass">PASS</span>' in html  # a warning, the verdict is unchanged

@@ -8,9 +8,12 @@ from dataclasses import asdict
 import numpy as np
 import pytest
 
+from hil.device.counts import count_source
 from hil.errors import ConfigError
-from hil.validate.compare import LayerVerdict
+from hil.model import Layer, Network
+from hil.validate.compare import LayerVerdict, compare_layer
 from hil.validate.resume import LazyLog, check_same_run, inputs_digest, read_log
+from hil.validate.run_report import DeviceFailure, RunInfo, RunReport
 
 RUN = {
     "record": "run",
@@ -44,6 +47,33 @@ def test_a_gap_ends_the_kept_prefix(tmp_path):
     log = tmp_path / "run.jsonl"
     write_log(log, [RUN, verdict(0, 0), verdict(0, 1), verdict(2, 0), verdict(2, 1)])
     assert read_log(log, num_layers=2).done == 1
+
+
+def test_a_lost_device_in_the_log_does_not_stop_the_resume(tmp_path):
+    # Written by a run report as a sharded run does: vector 1's device was lost, and
+    # vector 1 was judged after vector 2 on another device.
+    net = Network(
+        "tiny", (4,), tuple(Layer(f"relu{i}", "arm_relu_q7", {"size": 4}) for i in range(2))
+    )
+    info = RunInfo(
+        "tiny", "b", "dsp", "portable", count_source("dwt", emulated=False, icount_shift=None)
+    )
+    x = np.arange(4, dtype=np.int8)
+    path = tmp_path / "run.jsonl"
+    with path.open("w") as log:
+        report = RunReport(net, info, log=log)
+        report.add_vector([compare_layer(0, i, x, x, None, 10) for i in range(2)], device="a")
+        report.add_device_failure(DeviceFailure("b", 1, "the device is gone: b", True))
+        for vector in (2, 1):
+            report.add_vector(
+                [compare_layer(vector, i, x, x, None, 10) for i in range(2)], device="a"
+            )
+    assert '"record": "device_failure"' in path.read_text()
+    prev = read_log(path, num_layers=2)
+    assert prev.done == 3
+    assert [[(v.vector, v.layer) for v in vec] for vec in prev.vectors] == [
+        [(n, 0), (n, 1)] for n in range(3)
+    ]
 
 
 @pytest.mark.parametrize(
