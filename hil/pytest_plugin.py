@@ -11,7 +11,11 @@ start it and handshake once per test session::
         got = hil_device.session.infer(x)
         assert np.array_equal(got[0].output, hil_reference(x)[0])
 
-Without ``--hil-board`` every test that needs a device is skipped, with a
+On a labgrid board farm, ``--hil-place NAME`` acquires the place for the
+session (its ``board`` tag names the board) and releases it at the end;
+``--hil-wait`` waits for it when it is busy.
+
+Without ``--hil-board`` (or ``--hil-place``) every test that needs a device is skipped, with a
 reason that says how to give one; tests that only need the network or the
 reference of a board-independent variant still run.
 """
@@ -25,7 +29,10 @@ from typing import Callable, Iterator
 import numpy as np
 import pytest
 
-_NO_BOARD = "no hil board given: run pytest with --hil-board BOARD (see `hil boards`)"
+_NO_BOARD = (
+    "no hil board given: run pytest with --hil-board BOARD (see `hil boards`) "
+    "or --hil-place PLACE (a labgrid place)"
+)
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -62,13 +69,37 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         metavar="SECONDS",
         help="Seconds to wait for each device reply [default: 10].",
     )
+    group.addoption(
+        "--hil-place",
+        default=None,
+        metavar="PLACE",
+        help="A labgrid place to run on, acquired for the session (needs hil[labgrid]).",
+    )
+    group.addoption(
+        "--hil-wait",
+        action="store_true",
+        help="Wait for the --hil-place place while someone else holds it.",
+    )
+    group.addoption(
+        "--hil-coordinator",
+        default=None,
+        metavar="HOST:PORT",
+        help="The labgrid coordinator [default: $LG_COORDINATOR, else 127.0.0.1:20408].",
+    )
+    group.addoption(
+        "--hil-attach",
+        action="store_true",
+        help="Flash nothing: use the image the board already runs (its model hash is checked).",
+    )
 
 
 def pytest_report_header(config: pytest.Config) -> str | None:
     board = config.getoption("--hil-board")
-    if board is None:
+    place = config.getoption("--hil-place")
+    if board is None and place is None:
         return None
-    return f"hil: board {board}, model {_model_spec(config)}"
+    where = f"place {place}" if board is None else f"board {board}"
+    return f"hil: {where}, model {_model_spec(config)}"
 
 
 def _model_spec(config: pytest.Config) -> str:
@@ -90,8 +121,11 @@ def _as_pytest_failure() -> Iterator[None]:
 
 
 @pytest.fixture(scope="session")
-def hil_board(pytestconfig: pytest.Config):
-    """The hil.config.boards.Board given with --hil-board; skips the test when none was given."""
+def hil_board(pytestconfig: pytest.Config, request: pytest.FixtureRequest):
+    """The hil.config.boards.Board given with --hil-board (or the --hil-place place's);
+    skips the test when neither was given."""
+    if pytestconfig.getoption("--hil-place") is not None:
+        return request.getfixturevalue("hil_target").board
     spec = pytestconfig.getoption("--hil-board")
     if spec is None:
         pytest.skip(_NO_BOARD)
@@ -111,25 +145,59 @@ def hil_network(pytestconfig: pytest.Config):
 
 
 @pytest.fixture(scope="session")
-def hil_device(pytestconfig: pytest.Config, hil_board, hil_network):
+def hil_target(pytestconfig: pytest.Config, hil_network):
+    """The hil.device.target.Target the device fixtures run on; with --hil-place its
+    place is acquired here and released when the session ends."""
+    import os
+
+    from hil.config.boards import DEFAULT_BOARD, load_board
+    from hil.device.benches import on_benches
+    from hil.device.connect import default_build_root
+    from hil.device.target import Target
+    from hil.farm.request import FarmRequest
+
+    opt = pytestconfig.getoption
+    place, spec = opt("--hil-place"), opt("--hil-board")
+    if place is None and spec is None:
+        pytest.skip(_NO_BOARD)
+    farm = None
+    if place is not None:
+        farm = FarmRequest(
+            coordinator=opt("--hil-coordinator")
+            or os.environ.get("LG_COORDINATOR")
+            or "127.0.0.1:20408",
+            place=place,
+            wait=opt("--hil-wait"),
+            source="--hil-place",
+        )
+    with _as_pytest_failure():
+        target = Target(
+            board=load_board(spec or DEFAULT_BOARD),
+            network=hil_network,
+            model=_model_spec(pytestconfig),
+            build_root=Path(opt("--hil-build-dir"))
+            if opt("--hil-build-dir")
+            else default_build_root(),
+            port=opt("--hil-port"),
+            timeout=opt("--hil-timeout"),
+            attach=opt("--hil-attach"),
+            farm=farm,
+            board_given=spec is not None,
+        )
+    with _as_pytest_failure(), on_benches(target) as target:
+        yield target
+
+
+@pytest.fixture(scope="session")
+def hil_device(hil_target):
     """A connected, handshaken hil.device.connect.Device running ``hil_network`` on ``hil_board``.
 
     Built and started once per session and shut down at its end. The image is
     checked against the network (model hash, board) before any test uses it.
     """
-    from hil.device.connect import connect, default_build_root
-    from hil.device.target import Target
+    from hil.device.connect import connect
 
-    opt = pytestconfig.getoption
-    target = Target(
-        board=hil_board,
-        network=hil_network,
-        model=_model_spec(pytestconfig),
-        build_root=Path(opt("--hil-build-dir")) if opt("--hil-build-dir") else default_build_root(),
-        port=opt("--hil-port"),
-        timeout=opt("--hil-timeout"),
-    )
-    with _as_pytest_failure(), connect(target) as (device,):
+    with _as_pytest_failure(), connect(hil_target) as (device,):
         yield device
 
 

@@ -11,7 +11,16 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
 from hil.cli.build import build_with_status
 from hil.cli.console import console
-from hil.cli.options import BuildDirOpt, CmsisNnOpt, PortOpt, TimeoutOpt
+from hil.cli.options import (
+    AttachOpt,
+    BuildDirOpt,
+    CmsisNnOpt,
+    CoordinatorOpt,
+    PlaceOpt,
+    PortOpt,
+    TimeoutOpt,
+    WaitOpt,
+)
 from hil.cli.setting_sources import on_command_line
 from hil.errors import ConfigError, Interrupted, MismatchError, interruption_name
 from hil.reference.spec import KERNEL_SPECS, VARIANTS
@@ -56,17 +65,28 @@ def conformance(
     build_dir: BuildDirOpt = None,
     port: PortOpt = None,
     timeout: TimeoutOpt = 10.0,
+    place: PlaceOpt = None,
+    wait: WaitOpt = False,
+    coordinator: CoordinatorOpt = None,
+    attach: AttachOpt = False,
 ) -> None:
     """Run every golden vector through the host reference (or a device) and compare bit-exactly."""
     skip = frozenset(skip_function or ())
     _check_skips(directory, skip)
-    if board is None:
+    if board is None and place is None:
         _refuse_device_options()
         report = run_conformance(directory, variant=variant or "dsp", function=function, skip=skip)
         render_conformance(report, console)
     else:
+        wiring = {
+            "port": port,
+            "place": place,
+            "wait": wait,
+            "coordinator": coordinator,
+            "attach": attach,
+        }
         report = _on_device(
-            directory, board, variant, function, skip, cmsis_nn, build_dir, port, timeout
+            directory, board, variant, function, skip, cmsis_nn, build_dir, timeout, wiring
         )
     if not report.ok:
         raise MismatchError(
@@ -81,6 +101,9 @@ DEVICE_OPTIONS = {
     "build_dir": "--build-dir",
     "port": "--port",
     "timeout": "--timeout",
+    "wait": "--wait",
+    "coordinator": "--coordinator",
+    "attach": "--attach",
 }
 
 
@@ -108,10 +131,14 @@ def _check_skips(directory: Path, skip: frozenset[str]) -> None:
         )
 
 
-def _on_device(directory, board, variant, function, skip, cmsis_nn, build_dir, port, timeout):
+def _on_device(directory, board, variant, function, skip, cmsis_nn, build_dir, timeout, wiring):
     from hil.cli.build import check_outputs
+    from hil.cli.click_api import get_current_context
+    from hil.cli.console import say_plain
     from hil.cli.option_checks import check_cmsis_nn
-    from hil.config.boards import load_board
+    from hil.cli.option_groups import farm_request
+    from hil.config.boards import DEFAULT_BOARD, load_board
+    from hil.device.benches import on_benches
 
     check_cmsis_nn(cmsis_nn)
     from hil.device.connect import connect
@@ -119,12 +146,8 @@ def _on_device(directory, board, variant, function, skip, cmsis_nn, build_dir, p
     from hil.model.examples import build_example
     from hil.validate.device_conformance import device_runner
 
-    b = load_board(board)
-    if variant is not None and variant != b.variant:
-        raise ConfigError(
-            f"board {b.id} runs the {b.variant} kernel path, not {variant}",
-            hint=f"drop --variant, or pass --variant {b.variant}",
-        )
+    b = load_board(board or DEFAULT_BOARD)  # with --place alone, the place's tag decides
+    farm = farm_request(wiring, None, b, board is not None)
     root = check_outputs(build_dir, folders=("logs",))
     # Any image carries the kernel arena; the smallest example keeps the build quick.
     target = Target(
@@ -133,9 +156,19 @@ def _on_device(directory, board, variant, function, skip, cmsis_nn, build_dir, p
         model="lenet5",
         build_root=root,
         cmsis_nn=cmsis_nn,
-        port=port,
+        port=wiring["port"],
         timeout=timeout,
+        attach=wiring["attach"],
+        farm=farm,
+        board_given=board is not None,
     )
+    target = get_current_context().with_resource(on_benches(target, say=say_plain))
+    b = target.board
+    if variant is not None and variant != b.variant:
+        raise ConfigError(
+            f"board {b.id} runs the {b.variant} kernel path, not {variant}",
+            hint=f"drop --variant, or pass --variant {b.variant}",
+        )
     image = build_with_status(target)
     with connect(target, image=image) as (dev,):
         progress = Progress(

@@ -23,3 +23,8 @@ def set_verbose(on: bool) -> None:
 
 def verbose() -> bool:
     return _verbose
+
+
+def say_plain(text: str) -> None:
+    """Progress from lower layers (places acquired, waits), printed as it is."""
+    console.print(text, markup=False)

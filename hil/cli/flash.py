@@ -8,7 +8,7 @@ from rich.table import Table
 
 from hil.cli.console import console
 from hil.cli.flash_bar import FlashBar
-from hil.cli.option_groups import DEVICE, TARGET, Options, with_options
+from hil.cli.option_groups import DEVICE, FARM, TARGET, Options, with_options
 
 
 def hello_table(info) -> Table:
@@ -35,20 +35,24 @@ def hello_table(info) -> Table:
 
 def register(app: typer.Typer) -> None:
     @app.command("flash")
-    @with_options(TARGET, DEVICE, timeout=5.0)
+    @with_options(TARGET, DEVICE, FARM, timeout=5.0)
     def flash_cmd(opts: Options) -> None:
-        """Build MODEL for BOARD, put it on the board (for an emulator: boot it) and handshake."""
+        """Build MODEL for BOARD, put it on the board (for an emulator: boot it) and handshake.
+
+        With --attach nothing is flashed: the handshake checks what the board runs."""
         from hil.cli.build import build_with_status
+        from hil.cli.console import say_plain
+        from hil.device.benches import on_benches
         from hil.device.connect import connect
 
-        target = opts.resolve()
-        b = target.board
-        image = build_with_status(target)
-        with (
-            FlashBar(console, f"flashing {b.id}") as bar,
-            connect(target, image=image, flash_progress=bar) as (dev,),
-        ):
-            console.print(hello_table(dev.info))
-        console.print(
-            f"[green]{escape(b.id)} runs {target.network.name}[/] ({escape(str(image.elf))})"
-        )
+        with on_benches(opts.resolve(), say=say_plain) as target:
+            b = target.board
+            image = build_with_status(target)
+            with (
+                FlashBar(console, f"flashing {b.id}") as bar,
+                connect(target, image=image, flash_progress=bar, say=say_plain) as (dev,),
+            ):
+                console.print(hello_table(dev.info))
+            where = f"place {dev.name}" if target.benches else escape(b.id)
+            how = "attached, nothing flashed" if dev.attached else escape(str(image.elf))
+            console.print(f"[green]{where} runs {target.network.name}[/] ({how})")

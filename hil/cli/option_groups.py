@@ -53,6 +53,16 @@ DEVICE = Group(
         ("lab", o.LabOpt, None),
     ),
 )
+FARM = Group(
+    "farm",
+    (
+        ("place", o.PlaceOpt, None),
+        ("reserve", o.ReserveOpt, None),
+        ("wait", o.WaitOpt, False),
+        ("coordinator", o.CoordinatorOpt, None),
+        ("attach", o.AttachOpt, False),
+    ),
+)
 LINK = Group(
     "link",
     (
@@ -90,6 +100,7 @@ class Options:
         from hil.config.boards import load_board
         from hil.config.lab import load_lab
         from hil.device.target import Target
+        from hil.errors import ConfigError
         from hil.model.io import load_model
 
         v = self.values
@@ -97,9 +108,11 @@ class Options:
         root = check_outputs(v["build_dir"], outputs, folders=folders)
         board = load_board(v["board"])
         device = "device" in self.groups
-        if device:
+        farm_asked = bool(v.get("place") or v.get("reserve"))
+        if device and not farm_asked:
             check_lab_options(board, {"probe": "--probe", "pack": "--pack", "lab": "--lab"})
-        lab = load_lab(v["lab"]) if device and board.kind == "pyocd" else None
+        bench_lab = load_lab(v["lab"]) if device else None
+        lab = bench_lab if board.kind == "pyocd" else None
         network = load_model(v["model"])
         export = user_export(v["export"], network, v["cmsis_nn"])
         faults = link_faults(v["link_faults"], v["link_baud"]) if "link" in self.groups else None
@@ -109,6 +122,8 @@ class Options:
             if ctx is not None
             else {}
         )
+        board_given = "board" not in sources or not sources["board"].startswith("default")
+        farm = farm_request(v, bench_lab, board, board_given) if "farm" in self.groups else None
         target = Target(
             board=board,
             network=network,
@@ -122,10 +137,67 @@ class Options:
             pack=v.get("pack"),
             lab=lab,
             link_faults=faults,
+            attach=bool(v.get("attach")),
+            farm=farm,
+            board_given=board_given,
             sources=sources,
         )
+        if target.attach and farm is None and target.emulated and not target.port:
+            raise ConfigError(
+                f"--attach on {board.id}: no port to attach to",
+                hint="name the running device's UART with --port URL, or use --place",
+            )
         _say_lab_settings(target)
         return target
+
+
+def farm_request(v: dict, lab, board, board_given: bool):
+    """The labgrid places these options ask for (--place, --reserve, or the lab file's
+    place for the board), or None for a board on this machine."""
+    from hil.cli.setting_sources import on_command_line
+    from hil.errors import ConfigError
+    from hil.farm.request import FarmRequest, parse_tags
+
+    place, reserve = v.get("place"), v.get("reserve")
+    if place and reserve:
+        raise ConfigError(
+            "--place and --reserve both given: one names a place, the other asks for any "
+            "matching one",
+            hint="drop one of them",
+        )
+    source = "--place" if place else "--reserve"
+    wiring = lab.board(board.id) if lab is not None else None
+    if not place and not reserve and wiring is not None and wiring.place:
+        if not any(v.get(name) for name in ("port", "probe")):
+            place, source = wiring.place, f"lab file {lab.path}: boards.{board.id}.place"
+    if not place and not reserve:
+        for name, option in (("wait", "--wait"), ("coordinator", "--coordinator")):
+            if v.get(name) and (name == "wait" or on_command_line(name)):
+                raise ConfigError(
+                    f"{option} is for labgrid places, and none is asked for",
+                    hint=f"add --place NAME or --reserve TAGS, or drop {option}",
+                )
+        return None
+    for name, option in (("port", "--port"), ("probe", "--probe")):
+        if v.get(name):
+            raise ConfigError(
+                f"{option} and {source.split(':')[0]} both given: the place's resources say "
+                "where its board is",
+                hint=f"drop {option}, or drop {source.split(':')[0]} to use this machine's board",
+            )
+    coordinator = v.get("coordinator") or (lab.coordinator if lab is not None else None)
+    tags: dict[str, str] = {}
+    if reserve:
+        tags = parse_tags(reserve)
+        if board_given and "board" not in tags:
+            tags["board"] = board.id  # --board narrows the reservation to that board
+    return FarmRequest(
+        coordinator=coordinator or "127.0.0.1:20408",
+        place=place,
+        tags=tags,
+        wait=bool(v.get("wait")),
+        source=source,
+    )
 
 
 def user_export(folder: Path | None, network, cmsis_nn: Path | None):

@@ -116,6 +116,50 @@ LabOpt = Annotated[
     ),
 ]
 
+# labgrid board farms (hil.farm) and boards that already run the image.
+PlaceOpt = Annotated[
+    Optional[str],
+    typer.Option(
+        "--place",
+        envvar="HIL_PLACE",
+        help="Run on this labgrid place: acquired for the command and released after, "
+        "its board from the place's board tag (needs hil[labgrid]).",
+    ),
+]
+ReserveOpt = Annotated[
+    Optional[str],
+    typer.Option(
+        "--reserve",
+        envvar="HIL_RESERVE",
+        help='Reserve labgrid places whose tags match, e.g. "board=nucleo-f746 rack=2"; '
+        "`hil run --devices N` shards the vectors across N of them.",
+    ),
+]
+WaitOpt = Annotated[
+    bool,
+    typer.Option(
+        "--wait",
+        help="Wait for busy places (queued by a labgrid reservation) instead of failing.",
+    ),
+]
+CoordinatorOpt = Annotated[
+    Optional[str],
+    typer.Option(
+        "--coordinator",
+        envvar="LG_COORDINATOR",
+        help="The labgrid coordinator, HOST[:PORT] [default: coordinator under [labgrid] "
+        "in the lab file, else 127.0.0.1:20408].",
+    ),
+]
+AttachOpt = Annotated[
+    bool,
+    typer.Option(
+        "--attach",
+        help="Flash nothing: talk to the board as it runs (on --port, or the place's UART); "
+        "its HELLO must announce this network's model hash.",
+    ),
+]
+
 # The link between host and device (fault injection, pacing).
 LinkFaultsOpt = Annotated[
     Optional[str],

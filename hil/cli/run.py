@@ -12,13 +12,13 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from hil.cli.console import console
 from hil.cli.cut_short import judged_until_cut, raise_unless_passed
 from hil.cli.flash_bar import FlashBar
-from hil.cli.option_groups import DEVICE, LINK, TARGET, Options, with_options
+from hil.cli.option_groups import DEVICE, FARM, LINK, TARGET, Options, with_options
 from hil.cli.options import DumpOpt, InjectFaultOpt
 
 
 def register(app: typer.Typer) -> None:
     @app.command("run")
-    @with_options(TARGET, DEVICE, LINK)
+    @with_options(TARGET, DEVICE, FARM, LINK)
     def run_cmd(
         opts: Options,
         vectors: Annotated[
@@ -101,8 +101,8 @@ def register(app: typer.Typer) -> None:
             int,
             typer.Option(
                 "--devices",
-                help="Share the vectors across this many emulated devices at once "
-                "(one emulator each); verdicts merge into one report.",
+                help="Share the vectors across this many devices at once: emulators (one "
+                "each), or labgrid places with --reserve; verdicts merge into one report.",
             ),
         ] = 1,
         resume: Annotated[
@@ -119,11 +119,12 @@ def register(app: typer.Typer) -> None:
         """Run MODEL on BOARD and check every layer of every vector bit-exactly."""
         from hil.cli.build import build_with_status
         from hil.cli.click_api import get_current_context
+        from hil.cli.console import say_plain
         from hil.cli.option_checks import at_least, check_generated_only, check_needs
         from hil.cli.options import inject_fault_line, parse_inject_fault
         from hil.cli.soak import print_link_stats
+        from hil.device.benches import on_benches
         from hil.device.connect import connect
-        from hil.errors import ConfigError
         from hil.model.hashing import model_hash
         from hil.model.inputs import generated_inputs
         from hil.report.accuracy_table import print_accuracy
@@ -167,17 +168,18 @@ def register(app: typer.Typer) -> None:
         if inject_fault is not None:
             fault = parse_inject_fault(inject_fault, layer_names)
             target = dataclasses.replace(target, inject_fault=fault)
-        b, net, root = target.board, target.network, target.build_root
+        _check_devices(target, devices)
+        data = load_run_data(target.network, inputs=inputs, labels=labels, dataset=dataset)
         gate = load_baseline(baseline_path) if baseline_path else None
         tolerance = parse_tolerance(max_regression)
+        # Places are held from here until the command ends, whatever happens.
+        target = get_current_context().with_resource(
+            on_benches(target, devices=devices, say=say_plain)
+        )
+        if target.benches:
+            devices = len(target.benches)
+        b, net, root = target.board, target.network, target.build_root
         mode = judging_mode(dump or ("all" if target.emulated else "mismatch"), "--dump")
-        if devices > 1 and (not target.emulated or target.port):
-            raise ConfigError(
-                f"--devices {devices}: several devices at once work with emulated boards only",
-                hint="use --devices 1 (the default) for a board on a port or a probe; run one "
-                "hil per bench for several real boards",
-            )
-        data = load_run_data(net, inputs=inputs, labels=labels, dataset=dataset)
         x = data.x if data is not None else generated_inputs(net, vectors, seed)
         if data is not None and data.quantised_text():
             console.print(data.quantised_text(), markup=False)
@@ -317,6 +319,28 @@ def _budget(report, gate, tolerance: float, save_to: Path | None) -> None:
                 f"{gate.model_hash}, this run has {now.model_hash}"
             )
         comparison.check()
+
+
+def _check_devices(target, devices: int) -> None:
+    """Several devices at once: emulators, or places from --reserve."""
+    from hil.errors import ConfigError
+
+    farm = target.farm
+    if devices == 1:
+        return
+    if farm is not None and not farm.reserves:
+        raise ConfigError(
+            f"--devices {devices} and {farm.source}: a place holds one board",
+            hint=f'reserve {devices} places by their tags instead: --reserve "board=ID" '
+            f"--devices {devices}",
+        )
+    if farm is None and (not target.emulated or target.port or target.attach):
+        raise ConfigError(
+            f"--devices {devices}: several devices at once work with emulated boards or "
+            "labgrid places only",
+            hint="use --devices 1 (the default) for a board on a port or a probe, or "
+            '--reserve "board=ID" for several boards of a labgrid farm',
+        )
 
 
 def _check_dataset_alone(dataset: str | None) -> None:

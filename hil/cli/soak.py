@@ -16,7 +16,7 @@ import typer
 
 from hil.cli.console import console
 from hil.cli.cut_short import judged_until_cut, raise_unless_passed
-from hil.cli.option_groups import DEVICE, LINK, TARGET, Options, with_options
+from hil.cli.option_groups import DEVICE, FARM, LINK, TARGET, Options, with_options
 from hil.cli.options import DumpOpt, InjectFaultOpt
 from hil.errors import ConfigError
 
@@ -86,7 +86,7 @@ class _Resetter:
 
 def register(app: typer.Typer) -> None:
     @app.command("soak")
-    @with_options(TARGET, DEVICE, LINK, link_faults=DEFAULT_FAULTS)
+    @with_options(TARGET, DEVICE, FARM, LINK, link_faults=DEFAULT_FAULTS)
     def soak_cmd(
         opts: Options,
         vectors: Annotated[int, typer.Option("--vectors", "-n", help="Vectors to run.")] = 1000,
@@ -105,7 +105,10 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Run VECTORS through a fault-injected link; every layer still judged bit-exactly."""
         from hil.cli.build import build_with_status
+        from hil.cli.click_api import get_current_context
+        from hil.cli.console import say_plain
         from hil.cli.options import inject_fault_line, parse_inject_fault
+        from hil.device.benches import on_benches
         from hil.device.connect import connect
         from hil.model.inputs import generated_inputs
         from hil.validate.check import check_vectors, judging_mode
@@ -118,6 +121,7 @@ def register(app: typer.Typer) -> None:
                 hint="e.g. --reset-every 5",
             )
         target = opts.resolve({"--json": json_path})
+        target = get_current_context().with_resource(on_benches(target, say=say_plain))
         layer_names = [layer.name for layer in target.network.layers]
         if inject_fault is not None:
             fault = parse_inject_fault(inject_fault, layer_names)

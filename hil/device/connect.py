@@ -21,7 +21,7 @@ from hil.config.boards import Board
 from hil.device.counts import CountSource, count_source
 from hil.device.session import DeviceInfo, DeviceSession, layer_timeouts
 from hil.device.target import Target
-from hil.errors import DeviceGone
+from hil.errors import DeviceGone, HilError
 from hil.export.files import Export
 from hil.firmware.build import FirmwareImage, backend_name, build_firmware
 from hil.firmware.codegen import generate_model_sources
@@ -32,6 +32,7 @@ from hil.model.hashing import model_hash
 from hil.protocol import generated as proto
 from hil.protocol.link import Link
 from hil.runners import RESET, Runner, runner_for
+from hil.runners.attached import AttachedRunner
 from hil.runners.process import ProcessRunner
 from hil.transport.faults import LinkFaults
 from hil.transport.throttle import BITS_PER_BYTE
@@ -97,6 +98,12 @@ class Device:
     info: DeviceInfo
     counts: CountSource
     image: FirmwareImage | None = None
+    name: str = "device0"  # the labgrid place, or deviceK by position
+
+    @property
+    def attached(self) -> bool:
+        """True when hil flashed nothing: the device runs what it ran before."""
+        return isinstance(self.runner, AttachedRunner)
 
 
 def device_count_source(board: Board, info: DeviceInfo) -> CountSource:
@@ -147,8 +154,12 @@ def open_device(
     link_faults: LinkFaults | None = None,
     layer_macs: list[int] | None = None,
     link_wrap: Callable[[object], object] | None = None,
+    attach: bool = False,
+    name: str = "device0",
 ) -> Iterator[Device]:
     """Start ``image`` on ``board`` and yield the connected device; always cleans up.
+
+    ``attach`` talks to the device at ``port`` as it is, flashing nothing.
 
     ``link_faults`` puts the fault injector/throttle between host and device;
     ``layer_macs`` scales the wait for each layer's output with its work;
@@ -156,7 +167,9 @@ def open_device(
     """
     with ExitStack() as stack:
         runner = stack.enter_context(
-            runner_for(board, image.elf, log_dir, **(runner_options or {}))
+            AttachedRunner(board, image.elf, log_dir, port=port)
+            if attach
+            else runner_for(board, image.elf, log_dir, **(runner_options or {}))
         )
         url = port or runner.url
         assert url is not None
@@ -181,7 +194,7 @@ def open_device(
             layer_timeouts=layer_timeouts(layer_macs, base) if layer_macs else None,
         )
         info = session.hello()
-        yield Device(board, runner, session, info, device_count_source(board, info))
+        yield Device(board, runner, session, info, device_count_source(board, info), name=name)
 
 
 def _compose(inner, outer):
@@ -222,28 +235,88 @@ def connect(
     image = image or build(target, say=say)
     with ExitStack() as stack:
         stack.enter_context(symbolized(image.elf))
-        opened = [
-            stack.enter_context(
-                open_device(
-                    target.board,
-                    image,
-                    log_dir=target.log_dir / f"device{k}" if devices > 1 else target.log_dir,
-                    port=target.port,
-                    timeout=target.timeout,
-                    runner_options=target.runner_options(flash_progress),
-                    link_faults=target.link_faults,
-                    layer_macs=target.layer_macs,
-                    link_wrap=link_wrap,
+        opened = []
+        for seat in seats(target, devices, flash_progress, say):
+            with _naming(seat if target.benches else None):
+                opened.append(
+                    stack.enter_context(
+                        open_device(
+                            target.board,
+                            image,
+                            log_dir=seat.log_dir,
+                            port=seat.port,
+                            timeout=target.timeout,
+                            runner_options=seat.runner_options,
+                            link_faults=target.link_faults,
+                            layer_macs=target.layer_macs,
+                            link_wrap=link_wrap,
+                            attach=seat.attach,
+                            name=seat.name,
+                        )
+                    )
                 )
-            )
-            for k in range(devices)
-        ]
-        for dev in opened:
-            dev.session.check_image(
-                model_hash(target.network),
-                target.board.id,
-                model=target.model,
-                variant=target.board.variant,
-            )
+        for dev, seat in zip(opened, seats(target, devices)):
+            with _naming(seat if target.benches else None):
+                dev.session.check_image(
+                    model_hash(target.network),
+                    target.board.id,
+                    model=target.model,
+                    variant=target.board.variant,
+                )
             dev.image = image
         yield opened
+
+
+@contextmanager
+def _naming(seat: "Seat | None") -> Iterator[None]:
+    """A device error on one of several places says which place."""
+    try:
+        yield
+    except HilError as exc:
+        if seat is not None and not exc.message.startswith(f"place {seat.name}"):
+            exc.message = f"place {seat.name}: {exc.message}"
+        raise
+
+
+@dataclass(frozen=True)
+class Seat:
+    """Where one of a target's devices is and how it is reached."""
+
+    name: str
+    log_dir: Path
+    port: str | None
+    runner_options: dict
+    attach: bool
+
+
+def seats(
+    target: Target,
+    devices: int = 1,
+    flash_progress: Callable[[float], None] | None = None,
+    say: Say | None = None,
+) -> list[Seat]:
+    """One seat per acquired place, else ``devices`` seats on the target's own wiring."""
+    if target.benches:
+        return [_bench_seat(target, bench, flash_progress, say) for bench in target.benches]
+    return [
+        Seat(
+            f"device{k}",
+            target.log_dir / f"device{k}" if devices > 1 else target.log_dir,
+            target.port,
+            target.runner_options(flash_progress),
+            target.attach,
+        )
+        for k in range(devices)
+    ]
+
+
+def _bench_seat(target: Target, bench, flash_progress, say: Say | None) -> Seat:
+    log_dir = target.log_dir / bench.place
+    flash = not target.attach and bench.flashable and target.board.kind == "pyocd"
+    if not flash:
+        if not target.attach and say is not None:
+            why = "has no pyocd service" if target.board.kind == "pyocd" else "is emulated"
+            say(f"place {bench.place} {why}: attaching to the image it runs")
+        return Seat(bench.place, log_dir, bench.port, {}, True)
+    options = {**target.runner_options(flash_progress), "probe": bench.probe, "port": bench.port}
+    return Seat(bench.place, log_dir, bench.port, options, False)

@@ -15,6 +15,8 @@ from typing import Mapping
 from hil.config.boards import Board
 from hil.config.lab import Lab
 from hil.export.files import Export
+from hil.farm.request import FarmRequest
+from hil.farm.wiring import Bench
 from hil.model import Network
 from hil.transport.faults import LinkFaults
 
@@ -39,6 +41,10 @@ class Target:
     logs: Path | None = None  # device logs [default: <build_root>/logs]
     # (layer index, FAULT_KINDS name): a build variant that corrupts that layer's output.
     inject_fault: tuple[int, str] | None = None
+    attach: bool = False  # talk to the image the board already runs: no flashing
+    farm: FarmRequest | None = None  # labgrid places to run on (--place, --reserve)
+    benches: tuple[Bench, ...] = ()  # the places acquired for farm, once they are
+    board_given: bool = True  # False when --board was left to its default (a place's tag decides)
     # Setting name -> where its value came from ("command line (--board)", "lab file ...").
     sources: Mapping[str, str] = field(default_factory=dict)
 

@@ -92,8 +92,24 @@ def collect_context(
         "dump": dump,
         "flash_bytes": image.flash_bytes,
         "ram_bytes": image.ram_bytes,
+        "farm": _farm(target),
+        "attached": True if target.attach else None,
     }
     return {k: v for k, v in context.items() if v is not None}
+
+
+def _farm(target: Target) -> dict[str, Any] | None:
+    """The labgrid coordinator and the places the run held, when it ran on a farm."""
+    if target.farm is None:
+        return None
+    return {
+        "coordinator": target.farm.coordinator,
+        "asked": target.farm.describe(),
+        "places": [
+            {"place": b.place, "port": b.port, "probe": b.probe, "board": b.board}
+            for b in target.benches
+        ],
+    }
 
 
 def finish_context(context: dict[str, Any], started: float, link_stats: list[dict]) -> None:

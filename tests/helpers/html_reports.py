@@ -96,7 +96,9 @@ def run_context(board: str = "qemu-m7") -> dict:
     image = FirmwareImage(
         Path("fw.elf"), Path("fw.bin"), 61_234, 18_432, "0123abcd", "portable", board, "dsp"
     )
-    target = SimpleNamespace(board=load_board(board), probe="0669FF", lab=None)
+    target = SimpleNamespace(
+        board=load_board(board), probe="0669FF", lab=None, farm=None, attach=False, benches=()
+    )
     started = datetime(2026, 1, 2, 3, 4, 5, tzinfo=timezone.utc)
     context = collect_context(target, image, dump="all", started=started)
     finish_context(

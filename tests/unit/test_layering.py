@@ -19,7 +19,7 @@ LAYERS = (
     ("config",),
     ("kernels", "model", "reference"),
     ("export", "firmware", "protocol"),
-    ("runners", "transport"),
+    ("runners", "transport", "farm"),
     ("device",),
     ("validate",),
     ("report",),

@@ -11,7 +11,7 @@ import pytest
 from hil.report.context import baseline_entry
 from hil.report.json_file import write_json
 from hil.validate.baseline import baseline_from_report
-from hil.validate.run_report import RunReport
+from hil.validate.run_report import DeviceFailure, RunReport
 
 from helpers.html_reports import make_report, run_context
 
@@ -73,5 +73,22 @@ def test_the_schema_rejects_a_report_without_isolated_verdicts(tmp_path):
         _validator().validate(data)
     data = _written(make_report(perturb=True), tmp_path)
     data["layers"][3]["isolated_stats"]["histogram"]["+4"] = 1
+    with pytest.raises(jsonschema.ValidationError):
+        _validator().validate(data)
+
+
+def test_devices_and_their_failures_validate(tmp_path):
+    report = make_report(perturb=False)
+    report.add_devices(["place-a", "place-b"])
+    report.device_vectors["place-a"] = report.vectors_done
+    report.add_device_failure(DeviceFailure("place-b", 0, "no answer within 5.0 s", True))
+    data = _written(report, tmp_path)
+    _validator().validate(data)
+    assert data["devices"][1] == {
+        "name": "place-b",
+        "vectors": 0,
+        "failed": "no answer within 5.0 s",
+    }
+    data["device_failures"][0]["rerun"] = "yes"
     with pytest.raises(jsonschema.ValidationError):
         _validator().validate(data)
