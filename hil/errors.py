@@ -122,6 +122,11 @@ class CoordinatorRefused(DeviceError):
         self.details = details
 
 
+class ResourceUnavailable(DeviceError):
+    """A place's resource is published but not usable now (the exporter sees no device,
+    or has not yet started its ser2net)."""
+
+
 class PlaceBusy(DeviceError):
     """A labgrid place is acquired or reserved by someone else; ``owner`` says who
     ("host/user"), when the coordinator says."""

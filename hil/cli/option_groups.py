@@ -108,11 +108,19 @@ class Options:
         root = check_outputs(v["build_dir"], outputs, folders=folders)
         board = load_board(v["board"])
         device = "device" in self.groups
+        lab_options = {"probe": "--probe", "pack": "--pack", "lab": "--lab"}
         farm_asked = bool(v.get("place") or v.get("reserve"))
-        if device and not farm_asked:
-            check_lab_options(board, {"probe": "--probe", "pack": "--pack", "lab": "--lab"})
-        bench_lab = load_lab(v["lab"]) if device else None
-        lab = bench_lab if board.kind == "pyocd" else None
+        bench_lab = None
+        if device:
+            try:
+                bench_lab = load_lab(v["lab"])
+            except ConfigError:
+                if not farm_asked:
+                    check_lab_options(board, lab_options)  # a --lab that never applied
+                raise
+        lab_place = bench_lab is not None and bench_lab.board(board.id).place
+        if device and not (farm_asked or lab_place):
+            check_lab_options(board, lab_options)
         network = load_model(v["model"])
         export = user_export(v["export"], network, v["cmsis_nn"])
         faults = link_faults(v["link_faults"], v["link_baud"]) if "link" in self.groups else None
@@ -135,7 +143,7 @@ class Options:
             timeout=v.get("timeout", 10.0),
             probe=v.get("probe"),
             pack=v.get("pack"),
-            lab=lab,
+            lab=bench_lab,
             link_faults=faults,
             attach=bool(v.get("attach")),
             farm=farm,

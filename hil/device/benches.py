@@ -64,4 +64,14 @@ def _board(target: Target, benches: Sequence[Bench]):
             hint=f"tag it (labgrid-client -p {untagged[0]} set-tags {BOARD_TAG}=ID, an id from "
             "`hil boards`), or pass --board",
         )
-    return load_board(tagged.pop())
+    board_id = tagged.pop()
+    try:
+        return load_board(board_id)
+    except ConfigError as exc:  # say where the id came from: the user never typed it
+        places = ", ".join(b.place for b in benches)
+        which = f"place {places} is" if len(benches) == 1 else f"places {places} are"
+        raise ConfigError(
+            f"{which} tagged {BOARD_TAG}={board_id}: {exc.message}",
+            hint=f"tag it with an id from `hil boards` (labgrid-client -p PLACE set-tags "
+            f"{BOARD_TAG}=ID)",
+        ) from exc

@@ -36,7 +36,7 @@ class Target:
     timeout: float = 10.0  # seconds to wait for each device reply
     probe: str | None = None  # pyOCD boards: given on the command line (else the lab file's)
     pack: Path | None = None
-    lab: Lab | None = None  # pyOCD boards: the bench's lab file, loaded
+    lab: Lab | None = None  # the bench's lab file, loaded (a place's board may be pyOCD)
     link_faults: LinkFaults | None = None  # fault injection and throttle under the link
     logs: Path | None = None  # device logs [default: <build_root>/logs]
     # (layer index, FAULT_KINDS name): a build variant that corrupts that layer's output.

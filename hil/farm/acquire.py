@@ -14,13 +14,21 @@ import time
 from contextlib import contextmanager
 from typing import Callable, Iterator
 
-from hil.errors import ConfigError, CoordinatorRefused, DeviceError, PlaceBusy
+from hil.errors import (
+    ConfigError,
+    CoordinatorRefused,
+    DeviceError,
+    PlaceBusy,
+    ResourceUnavailable,
+)
 from hil.farm.coordinator import CoordinatorClient, PlaceState
 from hil.farm.request import FarmRequest, tags_text
 from hil.farm.wiring import Bench, bench_for_place
 
 Say = Callable[[str], None]
 POLL_SECONDS = 1.0  # how often a waiting reservation is polled (which also keeps it alive)
+READY_SECONDS = 10.0  # how long an acquired place's resources may take to become usable
+READY_POLL = 0.2
 ENDED = ("expired", "invalid")
 
 
@@ -32,16 +40,16 @@ def acquired_benches(
     say: Say | None = None,
     client: CoordinatorClient | None = None,
     sleep: Callable[[float], None] = time.sleep,
+    clock: Callable[[], float] = time.monotonic,
 ) -> Iterator[list[Bench]]:
     """``count`` benches for ``request`` (one for a named place), released at exit."""
     say = say or (lambda _text: None)
     client = client or CoordinatorClient(request.coordinator)
     with client:
-        taking = _Taking(client, request, say, sleep)
+        taking = _Taking(client, request, say, sleep, clock)
         try:
             names = taking.reserved(count) if request.reserves else [taking.place()]
-            places = client.places()
-            benches = [bench_for_place(places[n], client.resources(n)) for n in names]
+            benches = [taking.bench(n) for n in names]
             for bench in benches:
                 say(
                     f"place {bench.place}: {bench.port}"
@@ -55,7 +63,8 @@ def acquired_benches(
 class _Taking:
     """What one request has acquired and reserved, so that all of it can be given back."""
 
-    def __init__(self, client: CoordinatorClient, request: FarmRequest, say: Say, sleep) -> None:
+    def __init__(self, client: CoordinatorClient, request: FarmRequest, say: Say, sleep, clock):
+        self.clock = clock
         self.client = client
         self.request = request
         self.say = say
@@ -124,9 +133,14 @@ class _Taking:
                 if p.acquired or (p.reservation and p.reservation not in self.tokens)
             ]
             held = ", ".join(_holder(p) for p in busy) or "reserved by others"
+            what = (
+                f"only {free} of the {count} places matching {tags_text(tags)!r} "
+                f"{'is' if free == 1 else 'are'} free"
+                if free
+                else f"no place matching {tags_text(tags)!r} is free"
+            )
             raise PlaceBusy(
-                f"only {free} of the {count} place{'s' if count > 1 else ''} matching "
-                f"{tags_text(tags)!r} {'is' if free == 1 else 'are'} free ({held})",
+                f"{what} ({held})",
                 owner=busy[0].acquired if busy else None,
                 hint="add --wait to wait for them, or ask for fewer with --devices",
             )
@@ -136,6 +150,18 @@ class _Taking:
         return names
 
     # -- shared steps ------------------------------------------------------------
+
+    def bench(self, name: str) -> Bench:
+        """The acquired place as a bench. An exporter starts a USB serial port's ser2net
+        when the place is acquired and publishes its port a moment later: wait for it."""
+        deadline = self.clock() + READY_SECONDS
+        while True:
+            try:
+                return bench_for_place(self.client.places()[name], self.client.resources(name))
+            except ResourceUnavailable:
+                if self.clock() >= deadline:
+                    raise
+            self.sleep(READY_POLL)
 
     def _wait_for(self, tokens: list[str]) -> list[str]:
         """Poll ``tokens`` until each has its place allocated; the places' names."""

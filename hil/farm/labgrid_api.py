@@ -8,6 +8,7 @@ change it. labgrid is an optional extra, imported on first use only.
 
 from __future__ import annotations
 
+import logging
 import os
 from dataclasses import dataclass
 from typing import Any
@@ -32,6 +33,11 @@ def load_labgrid() -> LabgridApi:
     # gRPC's fork handler can abort children forked after it started (hil starts
     # toolchains and emulators): the children exec at once, so it is not needed.
     os.environ.setdefault("GRPC_ENABLE_FORK_SUPPORT", "0")
+    # labgrid's client logs through the root logger, which would then print to stderr
+    # ("ERROR:root:coordinator is unavailable" beside hil's own one-line error). hil
+    # says everything itself; a program that configured logging keeps its handlers.
+    if not logging.root.handlers:
+        logging.root.addHandler(logging.NullHandler())
     try:
         import grpc.aio
         from labgrid import __version__

@@ -18,7 +18,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Sequence
 
-from hil.errors import ConfigError
+from hil.errors import ConfigError, ResourceUnavailable
 from hil.farm.coordinator import PlaceState, Resource
 
 UART_NAME = "uart"
@@ -76,6 +76,13 @@ def _uart(place: str, resources: Sequence[Resource]) -> str:
     port = ports[0]
     _check_reachable(place, port)
     params = port.params
+    if not port.avail or not params.get("port") or not params.get("host"):
+        raise ResourceUnavailable(
+            f"place {place}: its serial port {port.path} is not available now (the exporter "
+            "sees no USB serial device, or its ser2net did not start)",
+            hint="check the board's USB cable and the exporter's log, then retry; "
+            "labgrid-client -v resources shows what the exporter publishes",
+        )
     protocol = params.get("protocol", "rfc2217")
     scheme = PROTOCOLS.get(protocol)
     if scheme is None:

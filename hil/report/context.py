@@ -63,8 +63,9 @@ def _tools(target: Target) -> dict[str, Any]:
     board = target.board
     if not board.emulated:
         lab = target.lab.board(board.id) if target.lab is not None else None
+        places = ", ".join(b.probe for b in target.benches if b.probe) or None
         return {
-            "probe": target.probe or (lab.probe if lab is not None else None),
+            "probe": places or target.probe or (lab.probe if lab is not None else None),
             "pyocd_version": _package_version("pyocd"),
         }
     tools: dict[str, Any] = {"compiler": _first_line(["arm-none-eabi-gcc", "--version"])}

@@ -151,6 +151,9 @@ class PyocdRunner(Runner):
             logger = logging.getLogger(name)
             logger.addHandler(handler)
             logger.setLevel(logging.INFO)
+            # The file is their place: never the terminal, even when another library
+            # (labgrid's client) has given the root logger a stderr handler.
+            logger.propagate = False
         self._log_handler = handler
 
     def _close_log(self) -> None:
@@ -159,6 +162,7 @@ class PyocdRunner(Runner):
             return
         for name in ("pyocd", __name__):
             logging.getLogger(name).removeHandler(handler)
+            logging.getLogger(name).propagate = True
         logging.getLogger("pyocd").setLevel(logging.ERROR)
         handler.close()
 

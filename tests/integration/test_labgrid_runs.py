@@ -107,6 +107,21 @@ def test_a_bench_killed_mid_run_has_its_vectors_finished_on_the_other(
     _nothing_held(farm_with_benches)
 
 
+def test_a_lab_file_entry_can_name_a_place(farm_with_benches, tmp_path, capsys):
+    lab = tmp_path / "lab.toml"
+    lab.write_text(
+        f'[boards.qemu-m4]\nplace = "farm-b"\n\n'
+        f'[labgrid]\ncoordinator = "{farm_with_benches.farm.address}"\n'
+    )
+    out = tmp_path / "r.json"
+    code = main(["run", "--board", "qemu-m4", "--model", MODEL, "--lab", str(lab), "-n", "2",
+                 "--build-dir", str(farm_with_benches.build_root), "--json", str(out)])  # fmt: skip
+    said = capsys.readouterr()
+    assert code == 0, said.out + said.err
+    assert [d["name"] for d in json.loads(out.read_text())["devices"]] == ["farm-b"]
+    _nothing_held(farm_with_benches)
+
+
 def test_a_place_locked_by_another_user_is_refused_naming_the_owner(farm_with_benches, capsys):
     farm = farm_with_benches.farm
     farm.client("-p", "farm-a", "acquire", user="alice")
@@ -140,9 +155,11 @@ def test_wait_gets_the_place_once_its_owner_releases_it(farm_with_benches, capsy
     _nothing_held(farm_with_benches)
 
 
-def test_sigint_releases_every_place_and_cancels_the_reservations(
-    farm_with_benches, tmp_path, logged_layers
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
+def test_a_signal_releases_every_place_and_cancels_the_reservations(
+    sig, farm_with_benches, tmp_path, logged_layers
 ):
+    """Ctrl-C in a terminal (SIGINT to the group), or a CI job cancelled (SIGTERM)."""
     log = tmp_path / "run.jsonl"
     proc = subprocess.Popen(
         [sys.executable, "-c", "import sys; from hil.cli import main; sys.exit(main(sys.argv[1:]))",
@@ -158,7 +175,7 @@ def test_sigint_releases_every_place_and_cancels_the_reservations(
             assert time.monotonic() < deadline, "no vector was judged"
             time.sleep(0.05)
         assert farm_with_benches.farm.acquired_by("farm-a") is not None
-        os.killpg(proc.pid, signal.SIGINT)  # a terminal's Ctrl-C
+        os.killpg(proc.pid, sig) if sig == signal.SIGINT else proc.send_signal(sig)
         out, err = proc.communicate(timeout=60)
     finally:
         if proc.poll() is None:

@@ -102,3 +102,42 @@ def test_bad_lab_file_names_file_and_key(tmp_path, text, problem):
         load_lab(path)
     assert str(path) in err.value.message
     assert "[boards.nucleo-f746]" in err.value.hint
+
+
+# -- labgrid places ---------------------------------------------------------------------------
+
+
+def test_a_place_and_the_coordinator_are_read(tmp_path):
+    text = '[boards.qemu-m4]\nplace = "farm-m4-1"\n\n[labgrid]\ncoordinator = "farm.example.org:20408"\n'
+    lab = load_lab(write(tmp_path, text))
+    assert lab.board("qemu-m4") == LabBoard(place="farm-m4-1")
+    assert lab.coordinator == "farm.example.org:20408"
+    assert load_lab(write(tmp_path, GOOD)).coordinator is None
+
+
+@pytest.mark.parametrize(
+    "text, problem",
+    [
+        (
+            "[boards.nucleo-f746]\nplace = 'f7-1'\nprobe = 'remote:b:5555'\n",
+            "boards.nucleo-f746.place and probe/port both given",
+        ),
+        (
+            "[boards.nucleo-f746]\nplace = 'f7-1'\nport = '/dev/ttyACM0'\n",
+            "boards.nucleo-f746.place and probe/port both given",
+        ),
+        ("[boards.qemu-m4]\nplace = ''\n", "boards.qemu-m4.place must be a non-empty string"),
+        (
+            "[labgrid]\nhost = 'farm'\n",
+            r"labgrid.host is not a labgrid setting \(known: coordinator\)",
+        ),
+        ("[labgrid]\ncoordinator = 20408\n", "labgrid.coordinator must be HOST"),
+        ("[labgrid]\ncoordinator = ' '\n", "labgrid.coordinator must be HOST"),
+        ("labgrid = 'farm'\n", r"labgrid must be a table"),
+    ],
+)
+def test_bad_labgrid_settings_name_file_and_key(tmp_path, text, problem):
+    path = write(tmp_path, text)
+    with pytest.raises(ConfigError, match=problem) as err:
+        load_lab(path)
+    assert str(path) in err.value.message

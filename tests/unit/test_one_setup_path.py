@@ -109,7 +109,8 @@ def test_resolution_yields_a_target_with_where_each_setting_came_from(tmp_path, 
     assert result.exit_code == 0, result.output
     target: Target = got["target"]
     assert target.board.id == "qemu-m3" and target.network.name == "lenet5"
-    assert target.emulated and target.build_root == tmp_path and target.lab is None
+    assert target.emulated and target.build_root == tmp_path
+    assert target.lab is not None and target.lab.path is None  # no lab file here
     assert target.link_faults is not None and target.link_faults.spec.drop == 0.5
     assert target.sources["board"] == "command line (--board)"
     assert target.sources["model"] == "environment ($HIL_MODEL)"
