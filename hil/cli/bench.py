@@ -1,15 +1,19 @@
-"""``hil bench``: timing of the host reference and of validation on a device.
+"""``hil bench``: timing of the host reference and of validation on a device, and
+per-layer counts of the portable kernels against the genuine CMSIS-NN.
 
 hil.bench measures and returns data; the tables are drawn here.
 """
 
 from __future__ import annotations
 
+import json
 from dataclasses import replace
+from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, List, Optional
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from hil.bench.reference import (
@@ -22,13 +26,14 @@ from hil.bench.reference import (
 )
 from hil.cli.console import console
 from hil.cli.option_groups import DEVICE, TARGET, Options, with_options
-from hil.cli.options import ModelOpt
+from hil.cli.options import DEFAULT_BOARD, BoardOpt, BuildDirOpt, ModelOpt
 from hil.errors import ConfigError
 from hil.reference.network import DEFAULT_CHUNK
 from hil.text import plural
 
 if TYPE_CHECKING:
     from hil.bench.device import Baseline, LinkRow
+    from hil.bench.kernels import FunctionCounts, KernelBench, LayerCounts, ModelCounts
     from hil.config.boards import Board
     from hil.model import Network
 
@@ -153,6 +158,72 @@ def devices(
     console.print(table)
 
 
+@bench_app.command("kernels")
+@with_options(DEVICE)
+def kernels(
+    opts: Options,
+    board: BoardOpt = DEFAULT_BOARD,
+    model: Annotated[
+        Optional[List[str]],
+        typer.Option(
+            "--model",
+            "-m",
+            envvar="HIL_MODEL",
+            help="Built-in model or path of a .toml model file (repeatable) "
+            "[default: cifar10, lenet5, lenet5-mnist].",
+        ),
+    ] = None,
+    cmsis_nn: Annotated[
+        Optional[Path],
+        typer.Option(
+            "--cmsis-nn",
+            envvar="HIL_CMSIS_NN",
+            help="Run every model again against this genuine CMSIS-NN and compare: the root "
+            "of a CMSIS_5 checkout up to tag 5.9.0, or of a standalone CMSIS-NN checkout at "
+            "commit cc3e92d (September 2022) or older.",
+        ),
+    ] = None,
+    build_dir: BuildDirOpt = None,
+    vectors: Annotated[
+        int, typer.Option("--vectors", "-n", help="Seeded random vectors per model and library.")
+    ] = 2,
+    json_path: Annotated[
+        Optional[Path], typer.Option("--json", help="Write the counts as JSON.")
+    ] = None,
+) -> None:
+    """Median count per layer and per CMSIS-NN function, portable kernels against --cmsis-nn.
+
+    Every layer is judged bit-exactly as in `hil run`; a mismatch fails the bench.
+    """
+    from hil.bench.kernels import DEFAULT_MODELS, bench_kernels
+    from hil.cli.option_checks import at_least
+    from hil.model.io import load_model
+    from hil.outputs import write_text
+
+    at_least("--vectors", vectors)
+    models = list(model or DEFAULT_MODELS)
+    twice = next((m for i, m in enumerate(models) if m in models[:i]), None)
+    if twice is not None:
+        raise ConfigError(
+            f"--model {twice} given twice: its layers would count twice in the sums",
+            hint=f"give --model {twice} once",
+        )
+    values = {**opts.values, "board": board, "cmsis_nn": cmsis_nn, "build_dir": build_dir}
+    first = Options(("target", "device"), {**values, "model": models[0], "export": None})
+    target = first.resolve({"--json": json_path})
+    target = replace(target, logs=target.log_dir / "bench")
+    # Every model is loaded (and so checked) before the first build.
+    targets = [target] + [replace(target, network=load_model(m), model=m) for m in models[1:]]
+    with console.status("benchmarking kernels") as status:
+        result = bench_kernels(targets, vectors=vectors, progress=status.update)
+    render_kernel_bench(result, console)
+    if json_path is not None:
+        write_text(
+            json_path, json.dumps(result.to_dict(), indent=2, sort_keys=True) + "\n", "--json"
+        )
+        console.print(f"counts written to {json_path}", markup=False, highlight=False)
+
+
 def reference_table(result: BenchResult) -> Table:
     """Per-layer medians with each layer's share, then the whole inference."""
     table = Table(
@@ -255,6 +326,100 @@ def render_link_bench(
         f"host reference {base.reference_s * 1e3:.2f} ms per vector; "
         f"input {base.input_bytes:,} B"
     )
+
+
+def _ratio_cell(row: LayerCounts | FunctionCounts) -> str:
+    """portable / genuine to two places, coloured when the portable kernel takes more."""
+    if row.ratio is None:
+        return ""
+    text = f"{row.ratio:.2f}"
+    if row.above and text == "1.00":
+        text = f"{row.ratio:.3f}"  # a red 1.00 would read as "equal"
+    return f"[red]{text}[/]" if row.above else text
+
+
+def _count_cells(row: LayerCounts | FunctionCounts, genuine: bool) -> list[str]:
+    cells = [f"{row.portable:,}"]
+    if genuine:
+        cells += ["" if row.genuine is None else f"{row.genuine:,}", _ratio_cell(row)]
+    return cells
+
+
+def _count_columns(table: Table, genuine: bool) -> None:
+    table.add_column("portable", justify="right")
+    if genuine:
+        table.add_column("genuine", justify="right")
+        table.add_column("portable/genuine", justify="right")
+
+
+def _unit_words(result: KernelBench) -> str:
+    return f"{result.unit} ({result.source})"
+
+
+def _titled(title: str) -> Table:
+    """A table at least as wide as its title, which would otherwise wrap over a narrow one."""
+    return Table(title=escape(title), min_width=len(title))
+
+
+def model_kernel_table(result: KernelBench, model: ModelCounts) -> Table:
+    """One row per layer of one model, then its total."""
+    genuine = result.genuine_library is not None
+    table = _titled(
+        f"{model.model} on {result.board}: {_unit_words(result)}, median of "
+        f"{plural(result.vectors, 'vector')}"
+    )
+    table.add_column("#", justify="right")
+    table.add_column("layer", no_wrap=True)
+    table.add_column("function", no_wrap=True)
+    _count_columns(table, genuine)
+    for layer in model.layers:
+        table.add_row(
+            str(layer.index),
+            escape(layer.name),
+            layer.function,
+            *_count_cells(layer, genuine),
+        )
+    table.add_section()
+    table.add_row("", "total", "", *_count_cells(model.total, genuine))
+    return table
+
+
+def function_kernel_table(result: KernelBench) -> Table:
+    """One row per CMSIS-NN function, summed over every model's layers that call it."""
+    genuine = result.genuine_library is not None
+    names = ", ".join(m.model for m in result.models)
+    table = _titled(f"per function ({names}): {_unit_words(result)}")
+    table.add_column("function", no_wrap=True)
+    table.add_column("layers", justify="right")
+    _count_columns(table, genuine)
+    for function in result.functions():
+        table.add_row(function.function, str(function.layers), *_count_cells(function, genuine))
+    table.add_section()
+    total = result.total
+    table.add_row("total", str(total.layers), *_count_cells(total, genuine))
+    return table
+
+
+def render_kernel_bench(result: KernelBench, out: Console) -> None:
+    """A table per model and one per function, then how many layers the portable
+    kernels take more on (or how to compare with the genuine library)."""
+    if result.genuine_library is not None:
+        out.print(
+            f"portable kernels against the genuine CMSIS-NN at {result.genuine_library}",
+            markup=False,
+            highlight=False,
+        )
+    for model in result.models:
+        out.print(model_kernel_table(result, model))
+    out.print(function_kernel_table(result))
+    if result.genuine_library is not None:
+        out.print(result.above_text(), markup=False, highlight=False)
+    else:
+        out.print(
+            "portable kernels only: add --cmsis-nn PATH to compare with the genuine library",
+            markup=False,
+            highlight=False,
+        )
 
 
 def register(app: typer.Typer) -> None:
