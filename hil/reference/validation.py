@@ -74,7 +74,7 @@ def formula_out(dim_in: int, kernel: int, padding: int, stride: int) -> int:
     return (dim_in + 2 * padding - kernel) // stride + 1
 
 
-def _broken(rule: Rule, v: list[int]) -> bool:
+def rule_broken(rule: Rule, v: list[int]) -> bool:
     """Whether values ``v`` (in the order of ``rule.params``) break the rule."""
     match rule.op:
         case Op.RANGE:
@@ -146,7 +146,7 @@ def validate_params(function: str, params: Mapping[str, int]) -> None:
     p = normalize_params(function, params)
     for rule in KERNEL_SPECS[function].all_rules:
         v = [p[name] for name in rule.params]
-        if _broken(rule, v):
+        if rule_broken(rule, v):
             raise _refusal(function, rule, v)
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Sequence
+
 from rich.console import Console
 from rich.table import Table
 
@@ -49,7 +51,11 @@ def render_conformance(
     *,
     count_label: str = TICKS_LABEL,
     where: str = HOST_REFERENCE,
+    notes: Sequence[str] = (),
 ) -> None:
-    """The table, then the plain line 'N passed, M failed'."""
+    """The table, any ``notes`` (where failing cases went), then the plain line
+    'N passed, M failed'."""
     console.print(conformance_table(report, count_label=count_label, where=where))
+    for note in notes:  # whole lines: a path in them must stay copyable
+        console.print(note, markup=False, highlight=False, soft_wrap=True)
     console.print(report.summary(), markup=False, highlight=False)

@@ -12,7 +12,7 @@ import statistics
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, NamedTuple
+from typing import Any, Callable, Collection, NamedTuple
 
 import numpy as np
 
@@ -77,7 +77,7 @@ class FunctionResult:
 
 @dataclass
 class ConformanceReport:
-    directory: Path
+    directory: Path | str  # the set's folder, or what the cases were (random ones)
     variant: str
     functions: list[FunctionResult] = field(default_factory=list)
 
@@ -135,9 +135,22 @@ def load_case(path: Path, function: str) -> tuple[dict[str, Any], np.ndarray]:
 
 
 def run_case(path: Path, function: str, runner: KernelRunner) -> CaseResult:
-    case_id = path.stem
     try:
         kwargs, expected = load_case(path, function)
+    except ConfigError as exc:
+        return CaseResult(function, path.stem, False, "error", message=exc.message)
+    return judge_case(function, path.stem, kwargs, expected, runner)
+
+
+def judge_case(
+    function: str,
+    case_id: str,
+    kwargs: dict[str, Any],
+    expected: np.ndarray,
+    runner: KernelRunner,
+) -> CaseResult:
+    """Run one case's arguments through ``runner`` and compare with ``expected`` exactly."""
+    try:
         result = runner(function, kwargs)
     except ConfigError as exc:
         return CaseResult(function, case_id, False, "error", message=exc.message)
@@ -206,13 +219,14 @@ def _function_folders(directory: Path) -> list[Path]:
 def run_conformance(
     directory: Path,
     variant: str = "dsp",
-    function: str | None = None,
+    function: str | Collection[str] | None = None,
     kernel_runner: KernelRunner | None = None,
     skip: frozenset[str] = frozenset(),
     on_case: Callable[[str, str], None] | None = None,
 ) -> ConformanceReport:
     """Run every case under ``directory`` (a set, or one function's folder).
 
+    ``function`` keeps only that function's cases (one name or several),
     ``skip`` leaves out functions by name; ``on_case(function, case_id)`` is
     called before each case (progress).
 
@@ -225,13 +239,15 @@ def run_conformance(
     runner = kernel_runner or reference_runner(variant)
     folders = [(f, _function_name(f, directory)) for f in _function_folders(directory)]
     if function is not None:
+        wanted = {function} if isinstance(function, str) else set(function)
         available = [name for _, name in folders]
-        folders = [(f, name) for f, name in folders if name == function]
-        if not folders:
+        missing = sorted(wanted - set(available))
+        if missing:
             raise ConfigError(
-                f"no vectors for function '{function}' in {directory}",
+                f"no vectors for function '{missing[0]}' in {directory}",
                 hint="available: " + (", ".join(available) or "none"),
             )
+        folders = [(f, name) for f, name in folders if name in wanted]
     folders = [(f, name) for f, name in folders if name not in skip]
     if not folders:
         raise ConfigError(

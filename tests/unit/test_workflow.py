@@ -171,3 +171,80 @@ def test_the_test_report_is_uploaded_even_on_failure(wf):
     up = [s for s in _steps(wf, "test") if s.get("uses", "").startswith("actions/upload-artifact@")]
     assert up and up[0]["if"] == "always()"
     assert any("--junitxml=reports/" in r for r in _runs(wf, "test"))
+
+
+def _hil_commands(wf: dict, job: str, sub: str) -> list[list[str]]:
+    """Every `hil SUB` invocation of a job, `\\` continuations folded: the words after SUB."""
+    out = []
+    for script in _runs(wf, job):
+        for cmd in script.replace("\\\n", " ").splitlines():
+            if f"hil {sub}" in cmd:
+                words = shlex.split(cmd)
+                out.append(words[words.index(sub) + 1 :])
+    return out
+
+
+def _parse(sub: str, args: list[str], env: dict[str, str]) -> dict:
+    """``args`` of `hil SUB`, ``$VAR`` replaced from ``env``, parsed by the real CLI."""
+    from hil.cli import app
+
+    args = [
+        re.sub(r"\$(\w+)|\$\{(\w+)\}", lambda m: env[m.group(1) or m.group(2)], a) for a in args
+    ]
+    cmd = typer.main.get_command(app)
+    ctx = cmd.make_context("hil", [sub, *args], resilient_parsing=False)
+    command = cmd.get_command(ctx, sub)
+    assert command is not None
+    return command.make_context(sub, args).params
+
+
+def test_differential_conformance_against_genuine_cmsis_5(wf):
+    from hil.config.boards import load_board
+
+    job = wf["jobs"]["conformance"]
+    assert job["needs"] == "test"
+    paths = {(m["board"], m["variant"]) for m in job["strategy"]["matrix"]["include"]}
+    assert paths == {("qemu-m7", "dsp"), ("qemu-m3", "plain")}
+    for board, variant in paths:  # one board per kernel path, each paired with its own
+        assert load_board(board).variant == variant
+    steps = _steps(wf, "conformance")
+    runs = [s.get("run", "") for s in steps]
+
+    # CMSIS_5 at 5.9.0, shallow and sparse: only what the firmware build takes.
+    fetch = next(i for i, r in enumerate(runs) if "git clone" in r)
+    clone = shlex.split(runs[fetch].replace("\\\n", " ").splitlines()[0])
+    assert "https://github.com/ARM-software/CMSIS_5" in clone
+    assert clone[clone.index("--branch") + 1] == "5.9.0"
+    assert clone[clone.index("--depth") + 1] == "1" and "--sparse" in clone
+    sparse = next(line for line in runs[fetch].splitlines() if "sparse-checkout set" in line)
+    wanted = {"CMSIS/NN", "CMSIS/Core/Include", "CMSIS/DSP/Include"}
+    assert set(shlex.split(sparse)[shlex.split(sparse).index("set") + 1 :]) == wanted
+    assert any(r.strip() == "./scripts/bootstrap" for r in runs[:fetch])
+
+    env = {**wf["env"], **job["env"], "BOARD": "qemu-m3", "VARIANT": "plain", "CASE_SEED": "7"}
+    env["GOLDEN"] = "conformance/qemu-m3"
+    commands = [
+        _parse("conformance", a, env) for a in _hil_commands(wf, "conformance", "conformance")
+    ]
+    (gen,) = [p for p in commands if p["generate"]]
+    assert str(gen["generate"]) == env["GOLDEN"] and gen["directory"] is None
+    assert gen["board"] == "qemu-m3" and str(gen["cmsis_nn"]) == env["CMSIS_5"]
+    assert gen["random_cases"] == int(env["CASES"]) > 0 and gen["seed"] == 7
+    replays = [p for p in commands if p["directory"] is not None]
+    host = [p for p in replays if p["board"] is None]
+    device = [p for p in replays if p["board"] is not None]
+    assert len(host) == len(device) == 1 and len(replays) == 2
+    assert str(host[0]["directory"]) == env["GOLDEN"] and host[0]["variant"] == "plain"
+    assert str(device[0]["directory"]) == env["GOLDEN"] and device[0]["board"] == "qemu-m3"
+    assert device[0]["cmsis_nn"] is None  # the portable kernels, not the library again
+
+    # In order, each replay running whenever the set was made.
+    order = [i for i, r in enumerate(runs) if "hil conformance" in r]
+    generate, *replay_steps = order
+    assert fetch < generate < min(replay_steps)
+    gen_id = steps[generate]["id"]
+    for i in replay_steps:
+        assert f"steps.{gen_id}.outcome == 'success'" in steps[i]["if"]
+    (upload,) = [s for s in steps if s.get("uses", "").startswith("actions/upload-artifact@")]
+    assert upload["if"] == "always()"
+    assert upload["with"]["path"].rstrip("/") == "conformance/${{ matrix.board }}"
