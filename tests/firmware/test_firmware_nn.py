@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from hil.reference.spec import KERNEL_SPECS, VARIANT_DEPENDENT  # noqa: E402
@@ -65,3 +66,32 @@ def test_pooling_paths_really_differ(libs, golden, function):
     # Guards against both builds silently compiling the same pooling path.
     folder = golden / "cmsis-nn-q7-plain" / function
     assert nnlib.check_folder(libs["dsp"], folder, check_work_area=False)
+
+
+@pytest.mark.parametrize("build", ["plain", "dsp", "simd"])
+@pytest.mark.parametrize("function", ["arm_fully_connected_q7", "arm_fully_connected_q7_opt"])
+@pytest.mark.parametrize("rows", [4, 5])
+@pytest.mark.parametrize("data", ["all -128", "random"])
+def test_long_fully_connected_rows_stay_exact(libs, build, function, rows, data):
+    """The SIMD fully-connected kernels fold their partial sums back every 127 groups
+    of four columns (past 508 columns) to stay inside int32; no golden vector is that
+    long. All -128 is the largest product sum the header allows."""
+    from hil.reference import call_kernel
+
+    dim = 1020
+    rng = np.random.default_rng(rows)
+    if data == "all -128":
+        vec = np.full(dim, -128, np.int8)
+        weights = np.full(dim * rows, -128, np.int8)
+    else:
+        vec = rng.integers(-128, 128, dim, dtype=np.int8)
+        weights = rng.integers(-128, 128, dim * rows, dtype=np.int8)
+    bias = rng.integers(-128, 128, rows, dtype=np.int8)
+    scalars = {"dim_vec": dim, "num_of_rows": rows, "bias_shift": 0, "out_shift": 20}
+    arrays = {"pV": vec, "pM": weights, "bias": bias}
+    result = libs[build].call(function, arrays, scalars)
+    assert result.status == 0
+    variant = "plain" if build == "plain" else "dsp"
+    want = call_kernel(function, variant, **arrays, **scalars)
+    np.testing.assert_array_equal(result.buffers["pOut"].body, want.reshape(-1))
+    assert all(buf.guards_intact() for buf in result.buffers.values())

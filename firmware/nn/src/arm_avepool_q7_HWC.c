@@ -10,16 +10,33 @@
 /* Element-wise average of `count` blocks of n values, block k at
  * src + k*step, truncated toward zero, stored into dst. Each sum is
  * complete before its element is stored, so dst may be one of the blocks;
- * the genuine code sums into a separate int16 buffer with the same effect. */
-static void average_into(q7_t *dst, const q7_t *src, uint32_t step, uint32_t count, uint32_t n)
+ * the genuine code sums into a separate int16 buffer with the same effect.
+ * Windows of two and three blocks, the common pooling kernels, have loops
+ * of their own without the inner loop over the blocks. */
+static inline __attribute__((always_inline)) void average_into(q7_t *dst, const q7_t *src,
+                                                               uint32_t step, uint32_t count,
+                                                               uint32_t n)
 {
-    for (uint32_t i = 0; i < n; i++) {
-        int32_t sum = 0;
-        const q7_t *p = src + i;
-        for (uint32_t k = 0; k < count; k++, p += step) {
-            sum += *p;
+    const int32_t divisor = (int32_t)count;
+    const q7_t *const end = src + n;
+    if (count == 2u) {
+        for (; src < end; src++, dst++) {
+            *dst = (q7_t)((src[0] + src[step]) / divisor);
         }
-        dst[i] = (q7_t)(sum / (int32_t)count);
+    } else if (count == 3u) {
+        for (; src < end; src++, dst++) {
+            *dst = (q7_t)((src[0] + src[step] + src[2u * step]) / divisor);
+        }
+    } else {
+        for (; src < end; src++, dst++) {
+            int32_t sum = src[0];
+            const q7_t *p = src;
+            for (uint32_t k = 1; k < count; k++) {
+                p += step;
+                sum += *p;
+            }
+            *dst = (q7_t)(sum / divisor);
+        }
     }
 }
 
