@@ -12,7 +12,7 @@ variable per kernel file.
 from __future__ import annotations
 
 from hil import __version__
-from hil.export.kernels import KERNELS_DIR
+from hil.export.kernels import KERNELS_DIR, kernel_dependencies
 
 
 def kernel_key(relpath: str) -> str:
@@ -55,10 +55,16 @@ def render_cmake(name: str, kernels: dict[str, bytes], backend: str) -> str:
         f"target_include_directories({name} PUBLIC "
         f"${{CMAKE_CURRENT_SOURCE_DIR}}/{KERNELS_DIR}/include)\n"
     ]
-    for relpath in sorted(kernels):
-        if not relpath.endswith(".c"):
-            continue
+    sources = {p: kernels[p].decode() for p in sorted(kernels) if p.endswith(".c")}
+    calls = kernel_dependencies(sources)
+    for relpath in sources:
         key = kernel_key(relpath)
+        # A kernel that calls another kernel's file links its library (static libraries
+        # resolve in link order only).
+        deps = "".join(
+            f"    target_link_libraries(hil_kernel_{key} PUBLIC hil_kernel_{kernel_key(d)})\n"
+            for d in sorted(calls[relpath])
+        )
         # Hashed as the file is now, so a copy edited by hand is caught too; an edit
         # re-runs the configure.
         lines.append(
@@ -69,6 +75,7 @@ def render_cmake(name: str, kernels: dict[str, bytes], backend: str) -> str:
             f"    target_include_directories(hil_kernel_{key} PUBLIC "
             f"${{CMAKE_CURRENT_SOURCE_DIR}}/{KERNELS_DIR}/include)\n"
             f'    set_property(TARGET hil_kernel_{key} PROPERTY HIL_SHA256 "${{_hil_sha}}")\n'
+            f"{deps}"
             "else()\n"
             f"    get_property(_hil_first TARGET hil_kernel_{key} PROPERTY HIL_SHA256)\n"
             "    if(NOT _hil_first STREQUAL _hil_sha)\n"

@@ -32,20 +32,33 @@ def _definitions() -> dict[str, frozenset[str]]:
     """Per source file of the portable library: the global symbols it defines."""
     out = {}
     for src in sorted((portable_dir() / "src").glob("*.c")):
-        text = src.read_text()
-        out[src.name] = frozenset(
-            m.group(1) for m in _DEFINITION.finditer(text) if not m.group(0).startswith("#")
-        )
+        out[src.name] = _defines(src.read_text())
     return out
 
 
-def _needs(path: Path, defined: dict[str, frozenset[str]]) -> set[str]:
-    text = path.read_text()
+def _defines(text: str) -> frozenset[str]:
+    return frozenset(
+        m.group(1) for m in _DEFINITION.finditer(text) if not m.group(0).startswith("#")
+    )
+
+
+def _calls(text: str, own: str, defined: dict[str, frozenset[str]]) -> set[str]:
     return {
         name
         for name, symbols in defined.items()
-        if name != path.name and any(re.search(rf"\b{re.escape(s)}\b", text) for s in symbols)
+        if name != own and any(re.search(rf"\b{re.escape(s)}\b", text) for s in symbols)
     }
+
+
+def _needs(path: Path, defined: dict[str, frozenset[str]]) -> set[str]:
+    return _calls(path.read_text(), path.name, defined)
+
+
+def kernel_dependencies(sources: dict[str, str]) -> dict[str, set[str]]:
+    """For each of ``sources`` (name -> C text), the other ones it calls into: a static
+    library per file must link the files it calls (a kernel may call another kernel)."""
+    defined = {name: _defines(text) for name, text in sources.items()}
+    return {name: _calls(text, name, defined) for name, text in sources.items()}
 
 
 def portable_kernel_files(functions: list[str]) -> KernelFiles:

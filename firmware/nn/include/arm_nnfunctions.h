@@ -33,10 +33,12 @@
  * nothing to any buffer then.
  *
  * Scratch: the sizes below are what callers must provide (the genuine
- * library's contract). This backend uses bufferA of the normal and RGB
- * convolutions as two byte columns of ch_im_in*dim_kernel_x*dim_kernel_y
- * q7 values each (half the documented size); the other scratch buffers
- * are unused. Scratch needs no alignment beyond its type.
+ * library's contract), and this backend may use all of them. On cores with
+ * the DSP extension, a word-aligned bufferA of the normal, RGB and 1x1
+ * convolutions holds widened operands (the whole documented size; faster);
+ * otherwise it holds two byte columns of ch_im_in*dim_kernel_x*dim_kernel_y
+ * q7 values (half of it). The other scratch buffers are unused. Scratch
+ * needs no alignment beyond its type.
  *
  * Build-time switches
  * -------------------
@@ -205,7 +207,7 @@ arm_status arm_convolve_HWC_q7_fast_nonsquare(const q7_t *Im_in,
  * ch_im_in % 4 == 0, ch_im_out % 2 == 0. Output dimensions equal the input
  * dimensions.
  *   wt         [ch_im_out][ch_im_in]
- *   bufferA    2*ch_im_in q15_t (unused by this backend)
+ *   bufferA    2*ch_im_in q15_t (used on cores with the DSP extension)
  */
 arm_status arm_convolve_1x1_HWC_q7_fast_nonsquare(const q7_t *Im_in,
                                                   const uint16_t dim_im_in_x,

@@ -2,35 +2,77 @@
  * Convolution loops shared by the convolution kernels. Every window is
  * clipped to the image (zero padding), so the fast variants' interior
  * assumptions never matter here.
+ *
+ * On cores with SMLAD, hil_nn_conv_hwc hands the work to
+ * hil_nn_conv_widened (hil_nn_conv_simd.c); the loops here are the portable
+ * path: two windows at a time copied into byte columns (im2col), every
+ * filter run over them.
  */
 #include "hil_nn_internal.h"
 
-/* Copy the window with top-left corner (y0, x0) into col as
- * [k_y][k_x][ch_in], zeros where it leaves the image. */
-static void im2col(const hil_nn_conv_geom *g, const q7_t *in, int32_t y0, int32_t x0, q7_t *col)
+/* im2col's rows are often a few bytes long (small ch_in), where a
+ * library call would cost more than the copy. */
+static inline void copy_row(q7_t *dst, const q7_t *src, uint32_t n)
+{
+    if (n >= 16u) {
+        memcpy(dst, src, n);
+        return;
+    }
+    for (; n >= 4u; n -= 4u, dst += 4, src += 4) {
+        memcpy(dst, src, 4);
+    }
+    for (; n > 0u; n--) {
+        *dst++ = *src++;
+    }
+}
+
+/* One window row that leaves the image sideways: zeros, then the pixels
+ * inside (row is image row y's first byte), then zeros. */
+static void clipped_row(const hil_nn_conv_geom *g, const q7_t *row, int32_t x0, q7_t *col)
 {
     const uint32_t ch = g->ch_in;
     const uint32_t row_len = (uint32_t)g->k_x * ch;
+    const int32_t kx0 = x0 < 0 ? -x0 : 0;
+    const int32_t end = x0 + (int32_t)g->k_x > (int32_t)g->in_x ? (int32_t)g->in_x - x0
+                                                                 : (int32_t)g->k_x;
+    if (end <= kx0) {
+        memset(col, 0, row_len);
+        return;
+    }
+    const uint32_t left = (uint32_t)kx0 * ch;
+    const uint32_t inside = (uint32_t)(end - kx0) * ch;
+    if (left != 0u) {
+        memset(col, 0, left);
+    }
+    copy_row(col + left, row + (uint32_t)(x0 + kx0) * ch, inside);
+    if (left + inside != row_len) {
+        memset(col + left + inside, 0, row_len - left - inside);
+    }
+}
+
+void hil_nn_im2col(const hil_nn_conv_geom *g, const q7_t *in, int32_t y0, int32_t x0, q7_t *col)
+{
+    const uint32_t ch = g->ch_in;
+    const uint32_t row_len = (uint32_t)g->k_x * ch;
+    const uint32_t in_row = (uint32_t)g->in_x * ch;
     const int32_t x_inside = x0 >= 0 && x0 + (int32_t)g->k_x <= (int32_t)g->in_x;
 
+    if (x_inside && y0 >= 0 && y0 + (int32_t)g->k_y <= (int32_t)g->in_y) {
+        /* the usual case: the whole window inside the image */
+        const q7_t *row = in + (uint32_t)y0 * in_row + (uint32_t)x0 * ch;
+        for (uint32_t ky = g->k_y; ky > 0u; ky--, col += row_len, row += in_row) {
+            copy_row(col, row, row_len);
+        }
+        return;
+    }
     for (int32_t ky = 0; ky < (int32_t)g->k_y; ky++, col += row_len) {
         const int32_t y = y0 + ky;
         if (y < 0 || y >= (int32_t)g->in_y) {
             memset(col, 0, row_len);
-            continue;
-        }
-        const q7_t *row = in + ((uint32_t)y * g->in_x) * ch;
-        if (x_inside) {
-            memcpy(col, row + (uint32_t)x0 * ch, row_len);
-            continue;
-        }
-        for (int32_t kx = 0; kx < (int32_t)g->k_x; kx++) {
-            const int32_t x = x0 + kx;
-            if (x < 0 || x >= (int32_t)g->in_x) {
-                memset(col + (uint32_t)kx * ch, 0, ch);
-            } else {
-                memcpy(col + (uint32_t)kx * ch, row + (uint32_t)x * ch, ch);
-            }
+        } else if (x_inside) {
+            copy_row(col, in + (uint32_t)y * in_row + (uint32_t)x0 * ch, row_len);
+        } else {
+            clipped_row(g, in + (uint32_t)y * in_row, x0, col);
         }
     }
 }
@@ -74,16 +116,12 @@ void hil_nn_filters2(const q7_t *col0, const q7_t *col1, const q7_t *wt, const q
     }
 }
 
-/* Top-left corner of the window of output pixel p (row-major). */
-static void window(const hil_nn_conv_geom *g, uint32_t p, int32_t *y0, int32_t *x0)
-{
-    *y0 = (int32_t)(p / g->out_x) * (int32_t)g->stride_y - (int32_t)g->pad_y;
-    *x0 = (int32_t)(p % g->out_x) * (int32_t)g->stride_x - (int32_t)g->pad_x;
-}
-
 void hil_nn_conv_hwc(const hil_nn_conv_geom *g, const q7_t *in, const q7_t *wt,
                      const q7_t *bias, q7_t *out, q7_t *col)
 {
+    if (hil_nn_conv_widened(g, in, wt, bias, out, col)) {
+        return;
+    }
     const uint32_t k_len = (uint32_t)g->k_x * g->k_y * g->ch_in;
     const uint32_t pixels = (uint32_t)g->out_x * g->out_y;
     q7_t *col1 = col + k_len;
@@ -92,16 +130,16 @@ void hil_nn_conv_hwc(const hil_nn_conv_geom *g, const q7_t *in, const q7_t *wt,
 
     /* two output pixels per pass, like the genuine library's two columns */
     for (; p + 2u <= pixels; p += 2u, out += 2u * g->ch_out) {
-        window(g, p, &y0, &x0);
-        im2col(g, in, y0, x0, col);
-        window(g, p + 1u, &y0, &x0);
-        im2col(g, in, y0, x0, col1);
+        hil_nn_window(g, p, &y0, &x0);
+        hil_nn_im2col(g, in, y0, x0, col);
+        hil_nn_window(g, p + 1u, &y0, &x0);
+        hil_nn_im2col(g, in, y0, x0, col1);
         hil_nn_filters2(col, col1, wt, bias, k_len, g->ch_out, g->bias_shift, g->out_shift, out,
                         out + g->ch_out);
     }
     if (p < pixels) {
-        window(g, p, &y0, &x0);
-        im2col(g, in, y0, x0, col);
+        hil_nn_window(g, p, &y0, &x0);
+        hil_nn_im2col(g, in, y0, x0, col);
         hil_nn_filters(col, wt, bias, k_len, g->ch_out, g->bias_shift, g->out_shift, out);
     }
 }

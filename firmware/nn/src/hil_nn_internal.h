@@ -181,6 +181,17 @@ typedef struct {
     uint16_t bias_shift, out_shift;
 } hil_nn_conv_geom;
 
+/* Top-left corner (y0, x0) of the window of output pixel p (row-major). */
+static inline void hil_nn_window(const hil_nn_conv_geom *g, uint32_t p, int32_t *y0, int32_t *x0)
+{
+    *y0 = (int32_t)(p / g->out_x) * (int32_t)g->stride_y - (int32_t)g->pad_y;
+    *x0 = (int32_t)(p % g->out_x) * (int32_t)g->stride_x - (int32_t)g->pad_x;
+}
+
+/* Copy the window with top-left corner (y0, x0) into col as
+ * [k_y][k_x][ch_in] (k_len bytes), zeros where it leaves the image. */
+void hil_nn_im2col(const hil_nn_conv_geom *g, const q7_t *in, int32_t y0, int32_t x0, q7_t *col);
+
 /* All ch_out filters (wt [ch_out][k_len]) applied to one column of k_len
  * values: out[co] for co < ch_out, two filters per pass. */
 void hil_nn_filters(const q7_t *col, const q7_t *wt, const q7_t *bias, uint32_t k_len,
@@ -191,10 +202,18 @@ void hil_nn_filters2(const q7_t *col0, const q7_t *col1, const q7_t *wt, const q
                      uint32_t k_len, uint32_t ch_out, uint16_t bias_shift, uint16_t out_shift,
                      q7_t *out0, q7_t *out1);
 
-/* Normal convolution (wt [ch_out][k_y][k_x][ch_in]); col holds
- * 2*ch_in*k_x*k_y bytes (two columns). */
+/* Normal convolution (wt [ch_out][k_y][k_x][ch_in]); col is the caller's
+ * bufferA, 4*ch_in*k_x*k_y bytes (the documented 2*ch_in*k_x*k_y q15_t).
+ * Takes hil_nn_conv_widened when it can, else two byte columns of im2col
+ * (the first half of col). */
 void hil_nn_conv_hwc(const hil_nn_conv_geom *g, const q7_t *in, const q7_t *wt,
                      const q7_t *bias, q7_t *out, q7_t *col);
+
+/* Normal convolution with SMLAD (hil_nn_conv_simd.c), using all of scratch
+ * (4*ch_in*k_x*k_y bytes, word-aligned). Returns 1 when done; 0, having
+ * touched nothing, without HIL_NN_SIMD32 or with a misaligned scratch. */
+int hil_nn_conv_widened(const hil_nn_conv_geom *g, const q7_t *in, const q7_t *wt,
+                        const q7_t *bias, q7_t *out, void *scratch);
 
 /* Depthwise convolution (wt [k_y][k_x][ch], ch_out == ch_in). */
 void hil_nn_depthwise_hwc(const hil_nn_conv_geom *g, const q7_t *in, const q7_t *wt,
