@@ -204,47 +204,34 @@ class CoordinatorClient:
 
     # -- changing it -----------------------------------------------------------
 
+    def _rpc(self, method: str, doing: str, **fields: Any) -> Any:
+        """The coordinator's gRPC call ``method`` with its ``<method>Request`` message,
+        as labgrid's own client makes it."""
+        request = getattr(self.api.messages, f"{method}Request")(**fields)
+        return self._run(lambda: getattr(self._session.stub, method)(request), doing)
+
     def acquire(self, place: str) -> None:
-        m = self.api.messages
-        self._run(
-            lambda: self._session.stub.AcquirePlace(m.AcquirePlaceRequest(placename=place)),
-            f"acquiring place {place}",
-        )
+        self._rpc("AcquirePlace", f"acquiring place {place}", placename=place)
         self._sync()
 
     def release(self, place: str) -> None:
-        m = self.api.messages
-        self._run(
-            lambda: self._session.stub.ReleasePlace(m.ReleasePlaceRequest(placename=place)),
-            f"releasing place {place}",
-        )
+        self._rpc("ReleasePlace", f"releasing place {place}", placename=place)
         self._sync()
 
     def reserve(self, tags: dict[str, str]) -> ReservationState:
         """A reservation for one place whose tags include ``tags`` (labgrid allocates
         one place per reservation)."""
-        m = self.api.messages
-        request = m.CreateReservationRequest(
-            filters={"main": m.Reservation.Filter(filter=tags)}, prio=0.0
-        )
-        reply = self._run(lambda: self._session.stub.CreateReservation(request), "reserving")
+        main = self.api.messages.Reservation.Filter(filter=tags)
+        reply = self._rpc("CreateReservation", "reserving", filters={"main": main}, prio=0.0)
         return self._state(reply.reservation)
 
     def poll(self, token: str) -> ReservationState:
         """The reservation's state; polling also keeps a waiting reservation from expiring."""
-        m = self.api.messages
-        reply = self._run(
-            lambda: self._session.stub.PollReservation(m.PollReservationRequest(token=token)),
-            f"polling reservation {token}",
-        )
+        reply = self._rpc("PollReservation", f"polling reservation {token}", token=token)
         return self._state(reply.reservation)
 
     def cancel(self, token: str) -> None:
-        m = self.api.messages
-        self._run(
-            lambda: self._session.stub.CancelReservation(m.CancelReservationRequest(token=token)),
-            f"cancelling reservation {token}",
-        )
+        self._rpc("CancelReservation", f"cancelling reservation {token}", token=token)
 
     def _state(self, pb2: Any) -> ReservationState:
         res = self.api.Reservation.from_pb2(pb2)
