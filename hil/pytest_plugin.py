@@ -154,7 +154,7 @@ def hil_target(pytestconfig: pytest.Config, hil_network):
     from hil.device.benches import on_benches
     from hil.device.connect import default_build_root
     from hil.device.target import Target
-    from hil.farm.request import FarmRequest
+    from hil.farm.request import DEFAULT_COORDINATOR, FarmRequest
 
     opt = pytestconfig.getoption
     place, spec = opt("--hil-place"), opt("--hil-board")
@@ -165,7 +165,7 @@ def hil_target(pytestconfig: pytest.Config, hil_network):
         farm = FarmRequest(
             coordinator=opt("--hil-coordinator")
             or os.environ.get("LG_COORDINATOR")
-            or "127.0.0.1:20408",
+            or DEFAULT_COORDINATOR,
             place=place,
             wait=opt("--hil-wait"),
             source="--hil-place",

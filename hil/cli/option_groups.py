@@ -164,7 +164,7 @@ def farm_request(v: dict, lab, board, board_given: bool):
     place for the board), or None for a board on this machine."""
     from hil.cli.setting_sources import on_command_line
     from hil.errors import ConfigError
-    from hil.farm.request import FarmRequest, parse_tags
+    from hil.farm.request import DEFAULT_COORDINATOR, FarmRequest, parse_tags
 
     place, reserve = v.get("place"), v.get("reserve")
     if place and reserve:
@@ -200,7 +200,7 @@ def farm_request(v: dict, lab, board, board_given: bool):
         if board_given and "board" not in tags:
             tags["board"] = board.id  # --board narrows the reservation to that board
     return FarmRequest(
-        coordinator=coordinator or "127.0.0.1:20408",
+        coordinator=coordinator or DEFAULT_COORDINATOR,
         place=place,
         tags=tags,
         wait=bool(v.get("wait")),

@@ -235,8 +235,9 @@ def connect(
     image = image or build(target, say=say)
     with ExitStack() as stack:
         stack.enter_context(symbolized(image.elf))
+        chosen = seats(target, devices, flash_progress, say)
         opened = []
-        for seat in seats(target, devices, flash_progress, say):
+        for seat in chosen:
             with _naming(seat if target.benches else None):
                 opened.append(
                     stack.enter_context(
@@ -255,7 +256,7 @@ def connect(
                         )
                     )
                 )
-        for dev, seat in zip(opened, seats(target, devices)):
+        for dev, seat in zip(opened, chosen):
             with _naming(seat if target.benches else None):
                 dev.session.check_image(
                     model_hash(target.network),

@@ -6,7 +6,10 @@ import re
 from dataclasses import dataclass, field
 
 from hil.errors import ConfigError
+from hil.farm.coordinator import DEFAULT_PORT
 
+# Where labgrid's tools look for the coordinator when nothing names it.
+DEFAULT_COORDINATOR = f"127.0.0.1:{DEFAULT_PORT}"
 # labgrid's own rule for tag keys (labgrid.remote.common.TAG_KEY).
 TAG_KEY = re.compile(r"[a-z][a-z0-9_]+\Z")
 FILTER_EXAMPLE = 'e.g. --reserve "board=nucleo-f746 rack=2"'
