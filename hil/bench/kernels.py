@@ -32,24 +32,16 @@ DEFAULT_VECTORS = 2
 Say = Callable[[str], None]
 
 
-def _ratio(portable: int, genuine: int | None) -> float | None:
-    return None if not genuine else portable / genuine
+class _Compared:
+    """A portable count beside the genuine library's (None: not measured)."""
 
-
-@dataclass(frozen=True)
-class LayerCounts:
-    """One layer's median count with each kernel library (genuine None: not measured)."""
-
-    index: int
-    name: str
-    function: str
     portable: int
-    genuine: int | None = None
+    genuine: int | None
 
     @property
     def ratio(self) -> float | None:
         """portable / genuine: at or below 1 the portable kernel is as fast or faster."""
-        return _ratio(self.portable, self.genuine)
+        return None if not self.genuine else self.portable / self.genuine
 
     @property
     def above(self) -> bool:
@@ -58,21 +50,24 @@ class LayerCounts:
 
 
 @dataclass(frozen=True)
-class FunctionCounts:
+class LayerCounts(_Compared):
+    """One layer's median count with each kernel library (genuine None: not measured)."""
+
+    index: int
+    name: str
+    function: str
+    portable: int
+    genuine: int | None = None
+
+
+@dataclass(frozen=True)
+class FunctionCounts(_Compared):
     """One CMSIS-NN function's counts summed over every layer that calls it."""
 
     function: str
     layers: int
     portable: int
     genuine: int | None = None
-
-    @property
-    def ratio(self) -> float | None:
-        return _ratio(self.portable, self.genuine)
-
-    @property
-    def above(self) -> bool:
-        return self.genuine is not None and self.portable > self.genuine
 
 
 def _summed(function: str, layers: Sequence[LayerCounts]) -> FunctionCounts:
