@@ -108,19 +108,20 @@ class Options:
         root = check_outputs(v["build_dir"], outputs, folders=folders)
         board = load_board(v["board"])
         device = "device" in self.groups
-        lab_options = {"probe": "--probe", "pack": "--pack", "lab": "--lab"}
-        farm_asked = bool(v.get("place") or v.get("reserve"))
         bench_lab = None
         if device:
+            # Probe, pack and lab file are for pyOCD boards, unless a place (asked for, or
+            # named by the lab file) brings a board of its own.
+            lab_options = {"probe": "--probe", "pack": "--pack", "lab": "--lab"}
+            farm_asked = bool(v.get("place") or v.get("reserve"))
             try:
                 bench_lab = load_lab(v["lab"])
             except ConfigError:
                 if not farm_asked:
                     check_lab_options(board, lab_options)  # a --lab that never applied
                 raise
-        lab_place = bench_lab is not None and bench_lab.board(board.id).place
-        if device and not (farm_asked or lab_place):
-            check_lab_options(board, lab_options)
+            if not (farm_asked or bench_lab.board(board.id).place):
+                check_lab_options(board, lab_options)
         network = load_model(v["model"])
         export = user_export(v["export"], network, v["cmsis_nn"])
         faults = link_faults(v["link_faults"], v["link_baud"]) if "link" in self.groups else None
