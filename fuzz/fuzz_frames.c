@@ -8,11 +8,11 @@
  * produced in full (so the encoder runs too). When the input is used up,
  * hal_uart_getc jumps back here.
  *
- * Then the same bytes are read a second way, as requests [type][length
- * u16][payload], framed by the firmware's own encoder and served the same
- * way: every frame arrives with a valid CRC, so mutations land in the
- * requests themselves (region sizes, KERNEL_RUN parameters) instead of being
- * dropped as damaged frames.
+ * Then the same bytes are read a second way, as requests [type][flags]
+ * [length u16][payload] handed to the dispatcher as received frames: each
+ * arrives intact, header flags included, so mutations land in the requests
+ * themselves (region sizes, KERNEL_RUN parameters, zero-run coded inputs)
+ * instead of being dropped as damaged frames.
  *
  * A well-formed KERNEL_RUN reaches the kernels through the device's own
  * checks (firmware/src/kcheck.c), so fuzzed parameters probe those checks:
@@ -23,6 +23,7 @@
 #include <setjmp.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "hal.h"
 #include "hil_fw.h"
@@ -31,18 +32,12 @@ static const uint8_t *in_data;
 static size_t in_left;
 static jmp_buf input_done;
 static volatile uint32_t tx_sink;
-static uint8_t framed[64u * 1024u]; /* the second pass's encoded requests */
-static size_t framed_len;
-static int capturing;
 
 void hal_init(void) {}
 
 void hal_uart_putc(uint8_t byte)
 {
-    if (capturing)
-        framed[framed_len++] = byte;
-    else
-        tx_sink += byte;
+    tx_sink += byte;
 }
 
 uint8_t hal_uart_getc(void)
@@ -80,31 +75,32 @@ static void serve(const uint8_t *data, size_t size)
     }
 }
 
-/* The input read as requests, each encoded into framed[]. */
-static size_t frame_requests(const uint8_t *data, size_t size)
+/* The input read as requests, each dispatched as an intact frame. */
+static void serve_requests(const uint8_t *data, size_t size)
 {
+    static uint8_t payload[HIL_MAX_PAYLOAD];
     uint16_t seq = 1;
-    framed_len = 0;
-    framed[framed_len++] = 0x00; /* ends whatever the first pass left half-received */
-    capturing = 1;
-    while (size >= 3 && framed_len + HIL_MAX_ENCODED <= sizeof framed) {
-        const uint8_t type = data[0];
-        size_t len = (size_t)data[1] | (size_t)data[2] << 8;
-        data += 3;
-        size -= 3;
+    in_left = 0; /* a request that reads the UART ends the pass */
+    if (setjmp(input_done) != 0)
+        return;
+    while (size >= 4) {
+        hil_header_t h = { .type = data[0], .flags = data[1], .seq = seq++, .length = 0 };
+        size_t len = (size_t)data[2] | (size_t)data[3] << 8;
+        data += 4;
+        size -= 4;
         len = len < size ? len : size;
         len = len < HIL_MAX_PAYLOAD ? len : HIL_MAX_PAYLOAD;
-        hil_send(type, seq++, data, len, NULL, 0);
+        memcpy(payload, data, len); /* the dispatcher reads no further than length */
+        h.length = (uint16_t)len;
+        hil_dispatch(&h, payload);
         data += len;
         size -= len;
     }
-    capturing = 0;
-    return framed_len;
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     serve(data, size);
-    serve(framed, frame_requests(data, size));
+    serve_requests(data, size);
     return 0;
 }

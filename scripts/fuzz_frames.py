@@ -212,8 +212,11 @@ def seed_frames() -> dict[str, bytes]:
     from hil.protocol.frames import Frame, encode
     from hil.protocol.messages import pack
 
-    def f(msg: int, payload: bytes = b"", seq: int = 1) -> bytes:
-        return encode(Frame(msg, seq, payload))
+    def f(msg: int, payload: bytes = b"", seq: int = 1, flags: int = 0) -> bytes:
+        return encode(Frame(msg, seq, payload, flags))
+
+    quiet, zero_run = (g.ENUMS["frame_flag"][k] for k in ("QUIET", "ZERO_RUN"))
+    summary = g.ENUMS["dump"]["SUMMARY"]
 
     load = f(g.MSG_LOAD_INPUT, pack("chunk", offset=0) + bytes(range(48)), 2)
     setup = f(
@@ -234,18 +237,31 @@ def seed_frames() -> dict[str, bytes]:
             f(t, payload, 8 + i) for i, (t, payload) in enumerate(kernel_requests(function, params))
         )
 
+    def record(t: int, payload: bytes, flags: int = 0) -> bytes:
+        """One [type][flags][length u16][payload] record (the target's second pass)."""
+        return bytes([t, flags]) + struct.pack("<H", len(payload)) + payload
+
     def as_requests(function: str, params: dict[str, int]) -> bytes:
-        """As [type][length u16][payload] records (the target's second pass)."""
-        return b"".join(
-            bytes([t]) + struct.pack("<H", len(payload)) + payload
-            for t, payload in kernel_requests(function, params)
-        )
+        return b"".join(record(t, payload) for t, payload in kernel_requests(function, params))
+
+    coded = pack("chunk", offset=4) + bytes([0x83, 2, 5, 0, 7, 0x90])  # 4 zeros, 3 bytes, 17 zeros
 
     return {
         "hello": f(g.MSG_HELLO_REQ),
         "load_input": load,
         "run_digest": load + f(g.MSG_RUN, pack("run", dump=1), 3),
         "run_all_small_chunks": f(g.MSG_RUN, pack("run", dump=0, max_chunk=64), 4),
+        # A quiet zero-run input, a SUMMARY run, the same RUN again (answered
+        # from what the device holds), its DETAIL, a RUN coded against it.
+        "run_summary": f(g.MSG_LOAD_INPUT, coded, 2, quiet | zero_run)
+        + f(g.MSG_RUN, pack("run", dump=summary), 3)
+        + f(g.MSG_RUN, pack("run", dump=summary), 3)
+        + f(g.MSG_DETAIL, pack("detail", run_seq=3), 4)
+        + f(g.MSG_RUN, pack("run", dump=summary, base=3), 5)
+        + f(g.MSG_DETAIL, pack("detail", run_seq=3), 6),
+        "requests_zero_run": record(g.MSG_LOAD_INPUT, coded, zero_run)
+        + record(g.MSG_LOAD_INPUT, pack("chunk", offset=0) + bytes([0x05, 1, 2]), zero_run)
+        + record(g.MSG_RUN, pack("run", dump=summary)),
         "kernel": setup + kload + krun,
         # A well-formed conv call on the wire; every function's call as records.
         "kernel_conv": kernel_call(

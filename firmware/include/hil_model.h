@@ -24,6 +24,17 @@ extern const uint8_t hil_model_hash[8];    /* first 8 bytes of the host's model 
 extern const uint8_t hil_export_hash[8];   /* first 8 bytes of the export hash */
 extern const char hil_model_name[];
 
+/* What the last run left of each layer: the device holds one run (DETAIL
+ * sends it again) and the counts of the run before, which a SUMMARY run's
+ * counts are coded against. ticks[] alternates between the two runs. */
+typedef struct {
+    uint64_t ticks[2];
+    uint32_t crc32;
+    uint32_t size;
+    int32_t status;
+} hil_layer_record_t;
+extern hil_layer_record_t hil_layer_records[];   /* hil_num_layers of them */
+
 /* Runs the module on hil_input, calling hil_layer_event around every layer
  * with `user`; returns NAME_run_traced's status. */
 int32_t hil_model_run(void *user);

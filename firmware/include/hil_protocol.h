@@ -5,14 +5,14 @@
 
 #include <stdint.h>
 
-#define HIL_PROTOCOL_VERSION 2u
-#define HIL_PROTOCOL_HASH 0x9EC077F9u
-#define HIL_MAX_PAYLOAD 1024u
+#define HIL_PROTOCOL_VERSION 3u
+#define HIL_PROTOCOL_HASH 0x78D0CD4Fu
+#define HIL_MAX_PAYLOAD 4096u
 #define HIL_ERROR_DETAIL_MAX 60u
 #define HIL_HEADER_BYTES 6u
 #define HIL_CRC_BYTES 4u
-#define HIL_MAX_FRAME 1034u
-#define HIL_MAX_ENCODED 1040u
+#define HIL_MAX_FRAME 4106u
+#define HIL_MAX_ENCODED 4124u
 
 #define HIL_MSG_HELLO_REQ 0x01u
 #define HIL_MSG_HELLO 0x02u
@@ -24,6 +24,8 @@
 #define HIL_MSG_LAYER_OUTPUT 0x12u
 #define HIL_MSG_LAYER_DONE 0x13u
 #define HIL_MSG_RUN_DONE 0x14u
+#define HIL_MSG_RESULT 0x15u
+#define HIL_MSG_DETAIL 0x16u
 #define HIL_MSG_KERNEL_SETUP 0x20u
 #define HIL_MSG_KERNEL_LOAD 0x21u
 #define HIL_MSG_KERNEL_RUN 0x22u
@@ -49,6 +51,16 @@
 #define HIL_DUMP_ALL 0u
 #define HIL_DUMP_DIGEST 1u
 #define HIL_DUMP_NONE 2u
+#define HIL_DUMP_SUMMARY 3u
+
+#define HIL_FRAME_FLAG_QUIET 1u
+#define HIL_FRAME_FLAG_ZERO_RUN 2u
+
+#define HIL_COUNTS_SAME 0u
+#define HIL_COUNTS_DELTA 1u
+#define HIL_COUNTS_FULL 2u
+
+#define HIL_RESULT_FLAG_STOPPED 4u
 
 #define HIL_BACKEND_PORTABLE 1u
 #define HIL_BACKEND_CMSIS_NN 2u
@@ -186,8 +198,9 @@ typedef struct __attribute__((packed)) {
     uint8_t dump;
     uint8_t reserved;
     uint16_t max_chunk;
+    uint16_t base;
 } hil_run_t;
-_Static_assert(sizeof(hil_run_t) == 4, "hil_run_t layout");
+_Static_assert(sizeof(hil_run_t) == 6, "hil_run_t layout");
 
 typedef struct __attribute__((packed)) {
     uint16_t layer;
@@ -205,6 +218,24 @@ typedef struct __attribute__((packed)) {
     uint64_t ticks;
 } hil_layer_done_t;
 _Static_assert(sizeof(hil_layer_done_t) == 24, "hil_layer_done_t layout");
+
+typedef struct __attribute__((packed)) {
+    uint32_t input_crc32;
+    uint32_t digest;
+    uint8_t coding;
+} hil_result_t;
+_Static_assert(sizeof(hil_result_t) == 9, "hil_result_t layout");
+
+typedef struct __attribute__((packed)) {
+    uint16_t layers_run;
+    int16_t status;
+} hil_result_stop_t;
+_Static_assert(sizeof(hil_result_stop_t) == 4, "hil_result_stop_t layout");
+
+typedef struct __attribute__((packed)) {
+    uint16_t run_seq;
+} hil_detail_t;
+_Static_assert(sizeof(hil_detail_t) == 2, "hil_detail_t layout");
 
 typedef struct __attribute__((packed)) {
     uint16_t status;

@@ -66,7 +66,30 @@ void hil_send_hello(uint16_t seq)
     hil_send(HIL_MSG_HELLO, seq, &h, sizeof h, NULL, 0);
 }
 
-static void load_input(uint16_t seq, const uint8_t *payload, uint16_t len)
+/* Zero-run coding (enums.frame_flag ZERO_RUN): token t < 0x80 is followed by
+ * t + 1 literal bytes, t >= 0x80 stands for t - 0x7F zero bytes. Decoded
+ * straight into the input, so it needs no buffer; returns the decoded
+ * length, or -1 if the tokens do not fit `room` bytes or end mid-literal. */
+static int32_t zero_run_decode(uint8_t *dst, uint32_t room, const uint8_t *src, uint32_t len)
+{
+    uint32_t out = 0, in = 0;
+    while (in < len) {
+        uint8_t t = src[in++];
+        uint32_t n = t < 0x80u ? t + 1u : t - 0x7Fu;
+        if (n > room - out || (t < 0x80u && n > len - in))
+            return -1;
+        if (t < 0x80u) {
+            memcpy(dst + out, src + in, n);
+            in += n;
+        } else {
+            memset(dst + out, 0, n);
+        }
+        out += n;
+    }
+    return (int32_t)out;
+}
+
+static void load_input(uint16_t seq, uint8_t flags, const uint8_t *payload, uint16_t len)
 {
     hil_chunk_t c;
     if (len < sizeof c) {
@@ -75,12 +98,25 @@ static void load_input(uint16_t seq, const uint8_t *payload, uint16_t len)
     }
     memcpy(&c, payload, sizeof c);
     uint32_t n = len - (uint32_t)sizeof c;
-    if (c.offset > hil_input_size || n > hil_input_size - c.offset) {
+    if (c.offset > hil_input_size || (!(flags & HIL_FRAME_FLAG_ZERO_RUN) &&
+                                      n > hil_input_size - c.offset)) {
         hil_send_error(seq, HIL_STATUS_OUT_OF_RANGE, HIL_MSG_LOAD_INPUT, "beyond input size");
         return;
     }
-    memcpy(hil_input + c.offset, payload + sizeof c, n);
-    hil_send_ack(seq, HIL_STATUS_OK, c.offset + n);
+    if (flags & HIL_FRAME_FLAG_ZERO_RUN) {
+        int32_t got = zero_run_decode((uint8_t *)hil_input + c.offset, hil_input_size - c.offset,
+                                      payload + sizeof c, n);
+        if (got < 0) {
+            hil_send_error(seq, HIL_STATUS_OUT_OF_RANGE, HIL_MSG_LOAD_INPUT,
+                           "zero-run chunk beyond input size or cut short");
+            return;
+        }
+        n = (uint32_t)got;
+    } else {
+        memcpy(hil_input + c.offset, payload + sizeof c, n);
+    }
+    if (!(flags & HIL_FRAME_FLAG_QUIET))
+        hil_send_ack(seq, HIL_STATUS_OK, c.offset + n);
 }
 
 static void run(uint16_t seq, const uint8_t *payload, uint16_t len)
@@ -91,11 +127,22 @@ static void run(uint16_t seq, const uint8_t *payload, uint16_t len)
         return;
     }
     memcpy(&r, payload, sizeof r);
-    if (r.dump > HIL_DUMP_NONE) {
+    if (r.dump > HIL_DUMP_SUMMARY) {
         hil_send_error(seq, HIL_STATUS_BAD_REQUEST, HIL_MSG_RUN, "dump mode");
         return;
     }
-    hil_run_network(seq, r.dump, r.max_chunk);
+    hil_run_network(seq, r.dump, r.max_chunk, r.base);
+}
+
+static void detail(uint16_t seq, const uint8_t *payload, uint16_t len)
+{
+    hil_detail_t d;
+    if (len != sizeof d) {
+        hil_send_error(seq, HIL_STATUS_BAD_LENGTH, HIL_MSG_DETAIL, "detail size");
+        return;
+    }
+    memcpy(&d, payload, sizeof d);
+    hil_send_detail(seq, d.run_seq);
 }
 
 void hil_dispatch(const hil_header_t *hdr, const uint8_t *payload)
@@ -106,12 +153,16 @@ void hil_dispatch(const hil_header_t *hdr, const uint8_t *payload)
         hil_send_hello(seq);
         break;
     case HIL_MSG_LOAD_INPUT:
-        load_input(seq, payload, len);
+        load_input(seq, hdr->flags, payload, len);
         break;
     case HIL_MSG_RUN:
         run(seq, payload, len);
         break;
+    case HIL_MSG_DETAIL:
+        detail(seq, payload, len);
+        break;
     case HIL_MSG_KERNEL_SETUP:
+        hil_forget_run();
         hil_kernel_setup(seq, payload, len);
         break;
     case HIL_MSG_KERNEL_LOAD:

@@ -26,6 +26,8 @@ void hil_on_fault(const struct hal_fault *f)
         .exc_return = f->exc_return,
         .index = fault_index, .context = fault_context, .cause = (uint8_t)f->cause,
     };
+    if (fault_context == HIL_FAULT_CONTEXT_LAYER)
+        hil_send_finished_layers(fault_seq); /* what was right before it */
     hil_send(HIL_MSG_FAULT, fault_seq, &msg, sizeof msg, NULL, 0);
     /* Halt: the host has the report; only a reset may continue. The
      * watchdog is kept quiet so it neither reports again nor reboots a

@@ -33,8 +33,17 @@ const hil_header_t *hil_recv(const uint8_t **payload);
 void hil_dispatch(const hil_header_t *hdr, const uint8_t *payload);
 void hil_send_hello(uint16_t seq);
 
-/* runner.c: runs the network on the input already in hil_input. */
-void hil_run_network(uint16_t seq, uint8_t dump, uint16_t max_chunk);
+/* runner.c: runs the network on the input already in hil_input and holds
+ * what each layer left (hil_layer_records) until the next run.
+ * hil_send_detail sends the held run's LAYER_DONE frames and RUN_DONE again;
+ * hil_forget_run drops it (the kernel arena may overlay its buffers). */
+void hil_run_network(uint16_t seq, uint8_t dump, uint16_t max_chunk, uint16_t base);
+void hil_send_layer_done(uint16_t seq, uint16_t layer);
+void hil_send_detail(uint16_t seq, uint16_t run_seq);
+void hil_forget_run(void);
+/* From the fault handler: the LAYER_DONE frames of the layers a SUMMARY run
+ * finished before the fault (a streamed run has sent them already). */
+void hil_send_finished_layers(uint16_t seq);
 
 /* kernel.c: the kernel-conformance arena and its messages. */
 void hil_kernel_setup(uint16_t seq, const uint8_t *payload, uint16_t len);

@@ -5,7 +5,8 @@ bench UART would move them) and dump mode, vectors are validated exactly as
 ``hil run`` does (device run + host reference + per-layer verdicts), and the
 wall time per vector is set against the ideal: the input's bytes at that
 baud rate plus the device's compute time. Bytes on the wire are split by
-what they carry (hil.transport.wire_tap).
+what they carry (hil.transport.wire_tap); the input may go zero-run coded,
+and each vector's coding ratio is recorded.
 """
 
 from __future__ import annotations
@@ -20,6 +21,9 @@ from hil.bench.reference import bench_network
 from hil.device.connect import build, connect
 from hil.device.target import Target
 from hil.model.inputs import generated_inputs
+from hil.protocol import generated as g
+from hil.protocol.input_coding import input_chunks
+from hil.protocol.messages import size
 from hil.text import plural
 from hil.transport.faults import FaultSpec, LinkFaults
 from hil.transport.throttle import BITS_PER_BYTE
@@ -39,6 +43,7 @@ class LinkRow:
     seconds: float  # median wall time per validated vector
     ideal: float  # input bytes at this baud + device compute
     wire: WireAccount  # bytes per vector
+    input_ratios: tuple[float, ...] = ()  # per vector: input bytes as coded / raw
 
     @property
     def ratio(self) -> float:
@@ -62,6 +67,29 @@ class LinkRow:
         """Bytes per vector of one wire category (hil.transport.wire_tap), both directions."""
         return self.wire.to_device[category] + self.wire.to_host[category]
 
+    def to_dict(self, base: "Baseline") -> dict:
+        return {
+            "baud": self.baud,
+            "dump": "digest" if self.dump == "mismatch" else self.dump,
+            "vectors": self.vectors,
+            "seconds_per_vector": self.seconds,
+            "vectors_per_second": self.per_second,
+            "ideal_seconds_per_vector": self.ideal,
+            "ratio": self.ratio,
+            "ratio_to_emulator_floor": self.seconds / self.floor(base),
+            "seconds_beyond_wire_and_compute": self.beyond_wire_s(base),
+            "bytes_per_vector": {
+                "total": self.wire.total,
+                "to_device": dict(self.wire.to_device),
+                "to_host": dict(self.wire.to_host),
+                "unparsed": self.wire.unparsed,
+                "input_raw": self.wire.input_raw,
+                "per_input_byte": self.wire.total / base.input_bytes,
+            },
+            "input_coding_ratio": self.wire.input_ratio,
+            "input_coding_ratio_per_vector": list(self.input_ratios),
+        }
+
 
 @dataclass(frozen=True)
 class Baseline:
@@ -69,6 +97,21 @@ class Baseline:
     receive_s: float  # the emulator's own time to take in one input, unthrottled
     reference_s: float  # host reference per vector
     input_bytes: int
+
+    def to_dict(self) -> dict:
+        return {
+            "compute_seconds": self.compute_s,
+            "emulator_input_seconds": self.receive_s,
+            "reference_seconds": self.reference_s,
+            "input_bytes": self.input_bytes,
+        }
+
+
+def coding_ratio(x: np.ndarray) -> float:
+    """Bytes the input goes as on a clean link (zero-run coded or raw) per tensor byte."""
+    data = np.ascontiguousarray(x).tobytes()
+    chunks = input_chunks(data, g.MAX_PAYLOAD - size("chunk"))
+    return sum(len(c.payload) - size("chunk") for c in chunks) / len(data)
 
 
 def measure_compute(target: Target, image, vectors: np.ndarray) -> tuple[float, float]:
@@ -111,7 +154,13 @@ def measure_link(
             assert all(v.matched for v in verdicts), "benchmark vectors must validate"
     ideal = baseline.input_bytes * BITS_PER_BYTE / baud + baseline.compute_s
     return LinkRow(
-        baud, dump, len(vectors), statistics.median(times), ideal, tap.account().per(len(vectors))
+        baud,
+        dump,
+        len(vectors),
+        statistics.median(times),
+        ideal,
+        tap.account().per(len(vectors)),
+        tuple(coding_ratio(x) for x in vectors),
     )
 
 
@@ -138,12 +187,15 @@ def run_link_bench(
     vectors: int = 4,
     full_vectors: int = 2,
     seed: int = 0,
+    inputs: np.ndarray | None = None,
     progress=None,
 ) -> tuple[Baseline, list[LinkRow]]:
+    """``inputs`` (int8, one vector per row) are used in order instead of seeded
+    random vectors; ``vectors`` of them are measured."""
     say = progress or (lambda _m: None)
     network = target.network
     image = build(target, say=say)
-    x = generated_inputs(network, vectors, seed)
+    x = generated_inputs(network, vectors, seed) if inputs is None else inputs[:vectors]
     say("measuring device compute")
     receive, compute = measure_compute(target, image, x)
     reference = bench_network(network, repeat=50, warmup=3).median_ms / 1e3

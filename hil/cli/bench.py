@@ -93,10 +93,29 @@ def device(
     full_vectors: Annotated[
         int, typer.Option(help="Vectors per full-dump measurement (slow at 115200 baud).")
     ] = 2,
+    inputs: Annotated[
+        Optional[Path],
+        typer.Option(
+            "--inputs",
+            help="Measure these inputs (.npy, int8 HWC or float, as for `hil run`) instead of "
+            "seeded random vectors.",
+        ),
+    ] = None,
+    dataset: Annotated[
+        Optional[str],
+        typer.Option(
+            "--dataset", help="Measure the inputs of a data set shipped with hil (e.g. mnist-test)."
+        ),
+    ] = None,
+    json_path: Annotated[
+        Optional[Path], typer.Option("--json", help="Write the measurements as JSON.")
+    ] = None,
 ) -> None:
     """Validated vectors per second at each baud rate, full dumps vs digests, against the ideal."""
     from hil.bench.device import DEFAULT_BAUDS, run_link_bench
     from hil.cli.option_checks import at_least
+    from hil.outputs import write_text
+    from hil.validate.accuracy import load_run_data
 
     for rate in baud or ():
         at_least("--baud", rate, example=115200)
@@ -108,17 +127,35 @@ def device(
             "full-dump measurement reuses the digest-mode vectors",
             hint=f"use --full-vectors {vectors} or fewer, or raise --vectors",
         )
-    target = opts.resolve()
+    target = opts.resolve({"--json": json_path})
     target = replace(target, logs=target.log_dir / "bench")
+    data = load_run_data(target.network, inputs=inputs, labels=None, dataset=dataset)
+    if data is not None and len(data.x) < vectors:
+        given = "--dataset" if dataset is not None else "--inputs"
+        raise ConfigError(
+            f"{given} has {plural(len(data.x), 'input')}, --vectors asks for {vectors}",
+            hint=f"use --vectors {len(data.x)} or fewer",
+        )
     with console.status("benchmarking") as status:
         base, rows = run_link_bench(
             target,
             bauds=tuple(baud or DEFAULT_BAUDS),
             vectors=vectors,
             full_vectors=full_vectors,
+            inputs=None if data is None else data.x,
             progress=status.update,
         )
     render_link_bench(target.board, target.network, base, rows, console)
+    if json_path is not None:
+        doc = {
+            "board": target.board.id,
+            "model": target.network.name,
+            "inputs": "random" if data is None else data.made_from,
+            "baseline": base.to_dict(),
+            "rows": [r.to_dict(base) for r in rows],
+        }
+        write_text(json_path, json.dumps(doc, indent=2, sort_keys=True) + "\n", "--json")
+        console.print(f"measurements written to {json_path}", markup=False, highlight=False)
 
 
 @bench_app.command("devices")
@@ -276,9 +313,12 @@ _LINK_COLUMNS = (
     "ratio",
     "ratio to emulator floor",
     "wire B/vector",
+    "B/input byte",
     "input",
+    "input raw",
+    "input coded/raw",
     "outputs",
-    "digests",
+    "results",
     "acks",
     "control",
     "framing",
@@ -306,7 +346,11 @@ def link_table(board: Board, network: Network, base: Baseline, rows: list[LinkRo
             f"{r.ratio:.2f}x",
             f"{r.seconds / r.floor(base):.2f}x",
             f"{r.wire.total:,.0f}",
-            *(f"{r.category_bytes(c):,.0f}" for c in CATEGORIES),
+            f"{r.wire.total / base.input_bytes:.3f}",
+            f"{r.category_bytes('input'):,.0f}",
+            f"{r.wire.input_raw:,.0f}",
+            f"{r.wire.input_ratio:.2f}",
+            *(f"{r.category_bytes(c):,.0f}" for c in CATEGORIES if c != "input"),
             f"{r.beyond_wire_s(base):.3f}",
         )
     return t

@@ -9,6 +9,7 @@ vector has a retry budget; past it, DeviceError says what kept failing.
 
 from __future__ import annotations
 
+import math
 import time
 import zlib
 from collections import deque
@@ -31,12 +32,19 @@ from hil.errors import (
 from hil.protocol import generated as g
 from hil.protocol.fault import DeviceFault
 from hil.protocol.frames import Frame
+from hil.protocol.input_coding import InputChunk, input_chunks
 from hil.protocol.messages import pack, unpack
+from hil.protocol.summary import Summary, decode_result, layers_digest
 
-# LOAD_INPUT frames in flight at once: three maximal frames fit the smallest
-# device receive buffer we ship (the stm32f7 port's 4 KiB RX ring); on QEMU
-# the emulated UART pushes back, so nothing can be overrun.
+# LOAD_INPUT frames in flight at once, acknowledged: the fallback upload.
 INPUT_WINDOW = 3
+# Bytes the host may send ahead while the device computes: they wait in the
+# device's receive buffer, and the smallest we ship is the stm32f7 port's
+# 8 KiB RX ring (one maximal frame and a RUN fit with room to spare); on
+# QEMU the emulated UART pushes back, so nothing can be overrun.
+AHEAD_BYTES = 6144
+QUIET = g.ENUMS["frame_flag"]["QUIET"]
+SUMMARY = g.ENUMS["dump"]["SUMMARY"]
 
 # End the vector (and the run) at once: retrying cannot help.
 TERMINAL_ERRORS = (DeviceFault, DeviceGone, ImageChanged, WatchdogReset)
@@ -74,12 +82,17 @@ class Inference:
             )
         return np.ascontiguousarray(x).tobytes()
 
-    def _send_input(self, data: bytes) -> None:
+    def _input_chunks(self, data: bytes) -> list[InputChunk]:
+        return input_chunks(data, self._chunk_bytes("chunk"))
+
+    def _send_input(self, data: bytes, *, quiet: bool = False) -> None:
+        """The input to the device. ``quiet``: no acknowledgements, for a clean
+        link and a RUN whose RESULT names the input it ran on."""
         self._preloaded = None  # this upload replaces whatever was sent ahead
-        step = self._chunk_bytes("chunk")
-        chunks = [
-            pack("chunk", offset=off) + data[off : off + step] for off in range(0, len(data), step)
-        ]
+        chunks = self._input_chunks(data)
+        if quiet:
+            self._send_quiet(chunks)
+            return
         try:
             self._send_pipelined(chunks)
             return
@@ -87,10 +100,20 @@ class Inference:
             self.stats.note(f"pipelined input: {exc}")
         # Something was lost or damaged: every chunk again, each acknowledged
         # before the next (chunk writes are idempotent), with the link's resends.
-        for payload in chunks:
-            self._expect_ack(g.MSG_LOAD_INPUT, payload)
+        for c in chunks:
+            frame = self.link.request(
+                g.MSG_LOAD_INPUT, c.payload, expect={g.MSG_ACK}, flags=c.flags
+            )
+            if unpack("ack", frame.payload)[0]["status"] != g.STATUS["OK"]:
+                raise ProtocolError("the device refused an input chunk")
 
-    def _send_pipelined(self, chunks: list[bytes]) -> None:
+    def _send_quiet(self, chunks: list[InputChunk]) -> None:
+        for c in chunks:
+            self.link.send(
+                Frame(g.MSG_LOAD_INPUT, self.link.next_seq(), c.payload, c.flags | QUIET)
+            )
+
+    def _send_pipelined(self, chunks: list[InputChunk]) -> None:
         """Up to INPUT_WINDOW chunks in flight, so the wire never idles waiting for an ACK.
 
         Any surprise (a damaged-frame ERROR, an ACK that does not come, a
@@ -100,9 +123,9 @@ class Inference:
         link = self.link
         pending: deque[int] = deque()
         wait = max(1.0, 2 * link.resend_after)
-        for i, payload in enumerate(chunks):
+        for i, c in enumerate(chunks):
             seq = link.next_seq()
-            link.send(Frame(g.MSG_LOAD_INPUT, seq, payload))
+            link.send(Frame(g.MSG_LOAD_INPUT, seq, c.payload, c.flags))
             pending.append(seq)
             while pending and (len(pending) >= INPUT_WINDOW or i == len(chunks) - 1):
                 got = link.receive(wait, "ACK answering LOAD_INPUT")
@@ -117,9 +140,20 @@ class Inference:
                     link.stats.stale_frames += 1
 
     def infer(
-        self, x: np.ndarray, dump: str = "all", next_x: np.ndarray | None = None
+        self,
+        x: np.ndarray,
+        dump: str = "all",
+        next_x: np.ndarray | None = None,
+        *,
+        expected_crcs: list[int] | None = None,
     ) -> list[LayerResult]:
         """Run the network on ``x``; one LayerResult per layer that ran.
+
+        ``dump="digest"`` is one SUMMARY run: a single RESULT frame whose
+        digest over all layer digests is checked against ``expected_crcs``
+        (the reference's CRC-32 per layer); only when it differs, or without
+        them, are the per-layer digests fetched (DETAIL). Either way every
+        result carries its layer's CRC-32, which then is proven the same.
 
         Lost or damaged frames, timeouts, cuts and device resets are recovered
         from (see the module doc). A DeviceError (DeviceFault included) that
@@ -136,6 +170,8 @@ class Inference:
         data = self._input_bytes(x)
         ahead = self._input_bytes(next_x) if next_x is not None and self._link_clean else None
         crc = zlib.crc32(data)
+        if mode == PROTOCOL_MODES["digest"]:
+            return self._infer_summary(data, crc, ahead, expected_crcs)
         state = _RunState(mode, self._require_info().num_layers, crc)
         failures = stalled = best = 0
         resent_before = self.link.stats.retransmissions
@@ -180,6 +216,158 @@ class Inference:
         else:
             self._shrink_chunk("layer_chunk")
         return state.results()
+
+    def _infer_summary(
+        self, data: bytes, crc: int, ahead: bytes | None, expected: list[int] | None
+    ) -> list[LayerResult]:
+        """One vector as a SUMMARY run, recovered like a streamed one (see infer)."""
+        failures = stalled = 0
+        upload = self._preloaded != crc
+        self._preloaded = None
+        quiet = self._link_clean
+        resent_before = self.link.stats.retransmissions
+        while True:
+            heard = self.link.counters()["damaged_frames"]
+            finished = _RunState(PROTOCOL_MODES["digest"], self._require_info().num_layers, crc)
+            try:
+                if upload:
+                    self._send_input(data, quiet=quiet)
+                upload = True
+                run_seq, summary = self._summary_run(ahead, finished)
+                heard = -1  # the device answered
+                ahead = None  # sent once; a retry uploads its own input
+                if summary.input_crc32 == crc:
+                    results = self._summary_results(run_seq, summary, expected, crc)
+                    break
+                self.stats.reruns += 1
+                self.stats.note("the device ran on another input (a frame lost, or it restarted?)")
+                quiet = False  # acknowledged chunks next time
+            except TERMINAL_ERRORS as exc:
+                # A fault handler sends the layers the run finished before it.
+                exc.results = finished.results()
+                raise
+            except DeviceError as exc:
+                self.stats.note(str(exc))
+                self._counts_base = None
+                quiet = False
+                try:
+                    self.resync()
+                except TERMINAL_ERRORS:
+                    raise
+                except DeviceError as again:
+                    self.stats.note(f"resync: {again}")
+                    time.sleep(0.05)
+            failures += 1
+            # Smaller frames may get through a noisy link: while they can still
+            # shrink, an attempt the device answered (if only with damaged
+            # frames) is not held against the budget; a silent device's is.
+            before = self._chunk_bytes("chunk")
+            self._shrink_chunk("chunk")
+            answered = heard < 0 or self.link.counters()["damaged_frames"] > heard
+            stalled += not answered or self._chunk_bytes("chunk") == before
+            if stalled > self.vector_retries or failures > 8 * (self.vector_retries + 1):
+                raise RecoveryGaveUp(
+                    f"gave up on a vector after {failures} attempts; last causes: "
+                    f"{self.stats.causes()}",
+                    hint=self.link.log_hint() + "; a noisy link needs a lower baud rate or "
+                    "a better cable, a silent device a reset",
+                )
+        self._link_clean = not failures and self.link.stats.retransmissions == resent_before
+        if self._link_clean:
+            self._grow_chunk("chunk")
+        return results
+
+    def _summary_run(self, ahead: bytes | None, finished: "_RunState") -> tuple[int, Summary]:
+        """RUN in SUMMARY mode; the seq it went out with and its decoded RESULT.
+
+        LAYER_DONE frames come only ahead of a FAULT (the layers finished
+        before it) and are gathered in ``finished``.
+
+        ``ahead`` (the next input) follows the RUN at once, quietly, when it
+        fits the device's receive buffer: the device reads it once it has
+        answered, so the wire keeps busy while the device computes.
+        """
+        base = self._counts_base
+        run = pack("run", dump=SUMMARY, max_chunk=0, base=base[0] if base else 0)
+        # Asked again every resend_after until the whole run's time is up: a RUN
+        # sent again is answered from what the device holds, so a lost RESULT
+        # costs a resend interval, not a run.
+        wait = self.link.resend_after
+        stream = self.link.exchange(
+            g.MSG_RUN,
+            run,
+            until={g.MSG_RESULT},
+            timeout=wait,
+            retries=max(2, math.ceil(self._summary_wait() / wait)) if wait > 0 else 2,
+            sent=(lambda: self._send_ahead(ahead)) if ahead is not None else None,
+        )
+        try:
+            for frame in stream:
+                if frame.type == g.MSG_RESULT:
+                    break
+                if frame.type != g.MSG_LAYER_DONE:
+                    raise ProtocolError(f"unexpected frame type 0x{frame.type:02x} answering RUN")
+                finished.done(unpack("layer_done", frame.payload)[0])
+        finally:
+            stream.close()
+        seq = frame.seq
+        summary = decode_result(
+            frame.payload,
+            num_layers=self._require_info().num_layers,
+            base=base[1] if base else None,
+        )
+        self._counts_base = (seq, summary.ticks)
+        return seq, summary
+
+    def _summary_wait(self) -> float:
+        """How long a whole run may take before its RESULT is asked for again."""
+        if self.layer_timeouts is None:
+            return self.run_timeout
+        base = self.link.resend_after
+        return min(self.run_timeout, base + sum(max(0.0, t - base) for t in self.layer_timeouts))
+
+    def _summary_results(
+        self, run_seq: int, summary: Summary, expected: list[int] | None, crc: int
+    ) -> list[LayerResult]:
+        if (
+            expected is not None
+            and summary.layers_run == len(expected)
+            and summary.status == 0
+            and summary.digest == layers_digest(expected)
+        ):
+            # Every layer's digest is the reference's: CRC-32 of the CRC-32s
+            # differs for any other list but with probability 2^-32.
+            return [
+                LayerResult(i, None, c, t, 0)
+                for i, (c, t) in enumerate(zip(expected, summary.ticks))
+            ]
+        return self._detail(run_seq, summary, crc)
+
+    def _detail(self, run_seq: int, summary: Summary, crc: int) -> list[LayerResult]:
+        """The per-layer digests of the run the device holds (DETAIL), asked
+        again for what a noisy link lost: the device does not compute them twice."""
+        state = _RunState(PROTOCOL_MODES["digest"], self._require_info().num_layers, crc)
+        for _ in range(self.vector_retries + 1):
+            state.begin_run()
+            try:
+                # Records already made: the frames follow each other at once.
+                for frame in self.link.exchange(
+                    g.MSG_DETAIL,
+                    pack("detail", run_seq=run_seq),
+                    until={g.MSG_RUN_DONE},
+                    timeout=self.link.resend_after,
+                ):
+                    self._take(state, frame)
+            except LinkTimeout as exc:
+                self.stats.note(f"DETAIL: {exc}")
+            if state.complete():
+                break
+        results = state.results()
+        if not state.complete() or len(results) != summary.layers_run:
+            raise ProtocolError("DETAIL did not bring every layer of the run")
+        if layers_digest([r.crc32 for r in results]) != summary.digest:
+            raise ProtocolError("DETAIL's layer digests do not give the RESULT's digest")
+        return results
 
     def _try_resync(self, state: "_RunState") -> None:
         try:
@@ -229,17 +417,12 @@ class Inference:
         return state.complete()
 
     def _send_ahead(self, data: bytes) -> None:
-        """LOAD_INPUT frames the device reads after its current RUN; their ACKs
-        arrive later and are dropped as stale, so nothing here waits."""
-        step = self._chunk_bytes("chunk")
-        for off in range(0, len(data), step):
-            self.link.send(
-                Frame(
-                    g.MSG_LOAD_INPUT,
-                    self.link.next_seq(),
-                    pack("chunk", offset=off) + data[off : off + step],
-                )
-            )
+        """Quiet LOAD_INPUT frames the device reads after its current RUN, if
+        they fit its receive buffer; nothing here waits."""
+        chunks = self._input_chunks(data)
+        if sum(len(c.payload) for c in chunks) + 16 * len(chunks) > AHEAD_BYTES:
+            return  # sent with the vector's own RUN instead
+        self._send_quiet(chunks)
         self._preloaded = zlib.crc32(data)
 
     def _take(self, state: "_RunState", frame) -> None:

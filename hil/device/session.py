@@ -158,6 +158,8 @@ class DeviceSession(Inference, KernelRuns):
         # Sending ahead pays only on a clean link: on a noisy one a damaged
         # frame sent ahead costs a whole re-run, so it waits for a clean vector.
         self._link_clean = True
+        # (seq of a RUN, its ticks per layer): what a SUMMARY run's counts are coded against.
+        self._counts_base: tuple[int, tuple[int, ...]] | None = None
         self.stats = SessionStats()
         self._chunk: int | None = None  # current payload limit; shrinks on a noisy link
 
@@ -233,6 +235,7 @@ class DeviceSession(Inference, KernelRuns):
         the device if it stays silent; ImageChanged if a different image answers."""
         self.stats.resyncs += 1
         self._preloaded = None  # a reset device has lost it
+        self._counts_base = None
         if self.link.broken:
             self.link.reopen()
         self.link.flush_input()

@@ -54,6 +54,7 @@ def render_glue(export: Export) -> str:
         f"const uint16_t hil_num_layers = {up}_NUM_LAYERS;\n"
         f"const uint32_t hil_input_size = {up}_INPUT_SIZE;\n"
         f"q7_t hil_input[{up}_INPUT_SIZE];\n"
+        f"hil_layer_record_t hil_layer_records[{up}_NUM_LAYERS];\n"
         f"const uint8_t hil_model_hash[{HASH_BYTES}] = {{ {_bytes(digest)} }};\n"
         f"const uint8_t hil_export_hash[{HASH_BYTES}] = {{ {_bytes(export_digest)} }};\n"
         f"const char hil_model_name[] = {c_string(export.network.name)};\n\n"

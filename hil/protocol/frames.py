@@ -23,6 +23,7 @@ class Frame:
     type: int
     seq: int
     payload: bytes = b""
+    flags: int = 0  # header flags (enums.frame_flag)
 
 
 def cobs_encode(data: bytes) -> bytes:
@@ -58,7 +59,10 @@ def encode(frame: Frame) -> bytes:
         raise ProtocolError(
             f"payload of {len(frame.payload)} bytes exceeds the protocol's {g.MAX_PAYLOAD}"
         )
-    body = _HEADER.pack(frame.type, 0, frame.seq & 0xFFFF, len(frame.payload)) + frame.payload
+    body = (
+        _HEADER.pack(frame.type, frame.flags, frame.seq & 0xFFFF, len(frame.payload))
+        + frame.payload
+    )
     return cobs_encode(body + struct.pack("<I", zlib.crc32(body))) + b"\x00"
 
 
@@ -70,11 +74,11 @@ def decode(encoded: bytes) -> Frame:
     data, crc = body[:-4], struct.unpack("<I", body[-4:])[0]
     if zlib.crc32(data) != crc:
         raise ProtocolError("frame CRC mismatch")
-    ftype, _flags, seq, length = _HEADER.unpack_from(data)
+    ftype, flags, seq, length = _HEADER.unpack_from(data)
     payload = data[g.HEADER_BYTES :]
     if length != len(payload):
         raise ProtocolError(f"frame header says {length} payload bytes, frame has {len(payload)}")
-    return Frame(ftype, seq, payload)
+    return Frame(ftype, seq, payload, flags)
 
 
 class FrameDecoder:

@@ -16,6 +16,7 @@ made with (a cut cable, an emulator's socket); ``stats`` counts it all.
 from __future__ import annotations
 
 import math
+import socket
 import time
 from collections import deque
 from dataclasses import dataclass
@@ -76,7 +77,9 @@ def open_port(url: str, *, baudrate: int = 115200):
 
     try:
         # exclusive: a tty another program holds is refused, not silently shared.
-        return serial.serial_for_url(url, baudrate=baudrate, timeout=_POLL, exclusive=True)
+        port = serial.serial_for_url(url, baudrate=baudrate, timeout=_POLL, exclusive=True)
+        _no_delay(port)
+        return port
     except (serial.SerialException, ValueError, OSError) as exc:
         busy = "lock" in str(exc).lower() or "busy" in str(exc).lower()
         raise DeviceError(
@@ -85,6 +88,14 @@ def open_port(url: str, *, baudrate: int = 115200):
             hint="check the port exists and no other program (a terminal, another hil run) "
             "holds it; for an emulator, check it is still running",
         ) from exc
+
+
+def _no_delay(port) -> None:
+    """Small frames go out at once on a TCP link (socket://): without it, Nagle's
+    algorithm holds a RUN behind the input's unacknowledged bytes for tens of ms."""
+    sock = getattr(port, "_socket", None)
+    if sock is not None and sock.family in (socket.AF_INET, socket.AF_INET6):
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
 
 class Link:
@@ -180,6 +191,11 @@ class Link:
 
     # -- raw frames -------------------------------------------------------
 
+    @property
+    def last_seq(self) -> int:
+        """The seq of the request sent last."""
+        return self._seq
+
     def next_seq(self) -> int:
         self._seq = self._seq % 0xFFFF + 1  # 1..65535; 0 is the device's own HELLO
         return self._seq
@@ -249,6 +265,7 @@ class Link:
         expect: Iterable[int],
         timeout: float | None = None,
         retries: int | None = None,
+        flags: int = 0,
     ) -> Frame:
         """Send ``msg`` and return the first response of a type in ``expect``.
 
@@ -265,7 +282,9 @@ class Link:
             retries = (
                 max(self.retries, math.ceil(patience / wait) - 1) if wait > 0 else self.retries
             )
-        for frame in self.exchange(msg, payload, until=expect, timeout=wait, retries=retries):
+        for frame in self.exchange(
+            msg, payload, until=expect, timeout=wait, retries=retries, flags=flags
+        ):
             if frame.type not in expect:
                 raise ProtocolError(
                     f"device answered {MESSAGE_NAMES.get(msg, hex(msg))} with "
@@ -299,12 +318,15 @@ class Link:
         until: Iterable[int],
         timeout: float | Callable[[], float] | None = None,
         retries: int | None = 0,
+        sent: Callable[[], None] | None = None,
+        flags: int = 0,
     ) -> Iterator[Frame]:
         """Send ``msg``; yield each response frame up to and including one in ``until``.
 
         ``timeout`` bounds the wait for each frame, not the whole stream; a
         callable is asked before each wait (the caller knows how much work
-        the device does before its next frame).
+        the device does before its next frame). ``sent`` is called once the
+        request is out, before any wait: the moment to send ahead.
         """
         until = frozenset(until)
         timeout = self.timeout if timeout is None else timeout
@@ -315,8 +337,10 @@ class Link:
             f"{' or '.join(sorted(MESSAGE_NAMES.get(t, hex(t)) for t in until))} answering {name}"
         )
         seq = self.next_seq()
-        frame = Frame(msg, seq, payload)
+        frame = Frame(msg, seq, payload, flags)
         self.send(frame)
+        if sent is not None:
+            sent()
         answered = False
         while True:
             try:

@@ -2,17 +2,22 @@
 
 ``WireTap.wrap(port)`` records every byte each way without changing them;
 ``account()`` decodes the recorded streams into frames and splits the bytes
-into what a user pays for: the input tensor, layer outputs, digests and
-counts, acknowledgements, other control messages, and the framing itself
-(headers, CRC, COBS overhead, delimiters).
+into what a user pays for: the input tensor as sent (zero-run coded where
+that was smaller), layer outputs, results (digests and counts),
+acknowledgements, other control messages, and the framing itself (headers,
+CRC, COBS overhead, delimiters). ``input_raw`` is not on the wire: it is
+the tensor bytes the input frames stand for, so ``input / input_raw`` is the
+coding's ratio.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from hil.errors import ProtocolError
 from hil.protocol import generated as g
 from hil.protocol.frames import FrameDecoder, encode
+from hil.protocol.input_coding import ZERO_RUN, zero_run_decode
 from hil.protocol.messages import size
 
 # For frames that carry tensor bytes: which struct heads the payload.
@@ -23,34 +28,45 @@ _DATA_FRAMES = {
     g.MSG_KERNEL_OUTPUT: ("outputs", "chunk"),
 }
 _WHOLE_FRAMES = {
-    g.MSG_LAYER_DONE: "digests",
-    g.MSG_KERNEL_DONE: "digests",
+    g.MSG_RESULT: "results",
+    g.MSG_LAYER_DONE: "results",
+    g.MSG_RUN_DONE: "results",
+    g.MSG_KERNEL_DONE: "results",
     g.MSG_ACK: "acks",
 }
-CATEGORIES = ("input", "outputs", "digests", "acks", "control", "framing")
+CATEGORIES = ("input", "outputs", "results", "acks", "control", "framing")
 
 
 @dataclass
 class WireAccount:
-    to_device: dict[str, int] = field(default_factory=lambda: dict.fromkeys(CATEGORIES, 0))
-    to_host: dict[str, int] = field(default_factory=lambda: dict.fromkeys(CATEGORIES, 0))
-    unparsed: int = 0  # bytes that did not decode as frames (noise)
+    to_device: dict[str, float] = field(default_factory=lambda: dict.fromkeys(CATEGORIES, 0))
+    to_host: dict[str, float] = field(default_factory=lambda: dict.fromkeys(CATEGORIES, 0))
+    unparsed: float = 0  # bytes that did not decode as frames (noise)
+    input_raw: float = 0  # tensor bytes the input frames stand for (not on the wire)
 
     @property
-    def total(self) -> int:
+    def total(self) -> float:
         return sum(self.to_device.values()) + sum(self.to_host.values()) + self.unparsed
 
+    @property
+    def input_ratio(self) -> float:
+        """Input bytes on the wire per tensor byte they carry (1.0: sent raw)."""
+        return self.to_device["input"] / self.input_raw if self.input_raw else 1.0
+
     def per(self, n: int) -> "WireAccount":
-        def scale(d: dict[str, int]) -> dict[str, float]:
+        def scale(d: dict[str, float]) -> dict[str, float]:
             return {k: v / n for k, v in d.items()}
 
-        return WireAccount(scale(self.to_device), scale(self.to_host), self.unparsed / n)
+        return WireAccount(
+            scale(self.to_device), scale(self.to_host), self.unparsed / n, self.input_raw / n
+        )
 
 
-def _classify(stream: bytes, into: dict[str, int]) -> int:
+def _classify(stream: bytes, into: dict[str, float]) -> tuple[int, int]:
+    """Tally ``stream``'s frames into ``into``; (bytes not in frames, input bytes carried)."""
     decoder = FrameDecoder()
     frames = decoder.feed(stream)
-    seen = 0
+    seen = raw = 0
     for frame in frames:
         wire = len(encode(frame))
         seen += wire
@@ -59,13 +75,24 @@ def _classify(stream: bytes, into: dict[str, int]) -> int:
             data = max(0, len(frame.payload) - size(head))
             into[what] += data
             into["framing"] += wire - data
+            if what == "input":
+                raw += _carried(frame.payload[size(head) :], frame.flags)
         elif frame.type in _WHOLE_FRAMES:
             into[_WHOLE_FRAMES[frame.type]] += len(frame.payload)
             into["framing"] += wire - len(frame.payload)
         else:
             into["control"] += len(frame.payload)
             into["framing"] += wire - len(frame.payload)
-    return len(stream) - seen
+    return len(stream) - seen, raw
+
+
+def _carried(data: bytes, flags: int) -> int:
+    if not flags & ZERO_RUN:
+        return len(data)
+    try:
+        return len(zero_run_decode(data, g.MAX_PAYLOAD * 128))
+    except ProtocolError:
+        return 0  # the device refuses it too
 
 
 class WireTap:
@@ -84,8 +111,9 @@ class WireTap:
 
     def account(self) -> WireAccount:
         acc = WireAccount()
-        acc.unparsed += _classify(bytes(self.sent), acc.to_device)
-        acc.unparsed += _classify(bytes(self.received), acc.to_host)
+        noise, acc.input_raw = _classify(bytes(self.sent), acc.to_device)
+        acc.unparsed += noise
+        acc.unparsed += _classify(bytes(self.received), acc.to_host)[0]
         return acc
 
 

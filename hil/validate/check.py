@@ -11,7 +11,7 @@ from hil.device.session import DeviceSession, LayerResult
 from hil.errors import ConfigError
 from hil.model import Network
 from hil.reference.network import run_layer, run_network
-from hil.validate.compare import LayerVerdict, compare_layer, with_isolated
+from hil.validate.compare import LayerVerdict, compare_layer, crc32, with_isolated
 from hil.validate.run_report import RunReport
 
 # What a run can be judged with: a ticks-only run (DumpMode.NONE) has nothing to judge.
@@ -37,11 +37,14 @@ def check_vector(
     still get element-level detail; "digest" sends digests only. ``keep_diff(layer,
     vector, expected, got)`` receives the tensors of every full-dump mismatch.
     ``next_x``, the vector checked next on this device, is sent ahead while
-    this one computes (DeviceSession.infer).
+    this one computes (DeviceSession.infer). The reference's digests go with a
+    digest run, so a device that matched them all answers in one small frame.
     """
     mode = judging_mode(dump)
     expected = run_network(network, x, variant)
-    results = session.infer(x, dump=mode.first_pass, next_x=next_x)
+    results = session.infer(
+        x, dump=mode.first_pass, next_x=next_x, expected_crcs=[crc32(e) for e in expected]
+    )
     verdicts = _judge(index, expected, results, keep_diff)
     if mode is DumpMode.MISMATCH and not all(v.matched for v in verdicts):
         results = session.infer(x, dump="all")

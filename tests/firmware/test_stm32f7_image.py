@@ -134,7 +134,7 @@ def test_uart_rx_ring_is_in_dtcm_right_after_the_stack(image):
     """The DMA fills the ring behind the CPU's back: it must sit where the D-cache never looks."""
     s = Elf(image.elf).symbols
     assert s["__rx_ring_start"] == s["_estack"]
-    assert s["__rx_ring_end"] - s["__rx_ring_start"] == 4096
+    assert s["__rx_ring_end"] - s["__rx_ring_start"] == 8192
     assert s["__rx_ring_end"] <= DTCM_END and s["_sdata"] >= s["__rx_ring_end"]
 
 

@@ -44,7 +44,7 @@ static struct { uint32_t addr, value; } regs[128];
 static int nregs;
 static uint8_t bytes8[256];
 static int hse_present = 1, pll_locks = 1;
-static uint8_t rx_queue[16384];
+static uint8_t rx_queue[32768];
 static int rx_len, rx_pos;
 /* DMA model: dma_serves 0 = USART DMA requests reach nothing (Renode);
  * dma_latency = register accesses before a received byte is taken. */
@@ -344,7 +344,7 @@ def test_usart3_is_on_pd8_pd9_with_rx_by_dma(harness):
     assert not cr & 0b11110, "no DMA interrupt"
     assert not r["dma_fcr"] & (1 << 2), "direct mode: each byte reaches the ring as it arrives"
     assert r["dma_par"] == 0x40004824  # USART3_RDR
-    assert r["dma_ndtr"] == 4096 and r["dma_m0ar"] and r["dma_m0ar"] % 4 == 0
+    assert r["dma_ndtr"] == 8192 and r["dma_m0ar"] and r["dma_m0ar"] % 4 == 0
     assert r["ipr"] == 0x40
 
 
@@ -357,8 +357,8 @@ def test_rx_ring_keeps_a_burst_in_order(harness, latency):
 
 
 def test_rx_ring_wraps_around_in_order(harness):
-    """7 x 1500 bytes: the circular DMA passes the end of the 4 KiB ring twice."""
-    r = run(harness, "ring", 1, 0, 7, 1500, 1500)
+    """12 x 1500 bytes: the circular DMA passes the end of the 8 KiB ring twice."""
+    r = run(harness, "ring", 1, 0, 12, 1500, 1500)
     assert (r["in_order"], r["marker_next"], r["left_in_usart"]) == (1, 1, 0)
     assert r["cr3"] & DMAR and r["dma_cr"] & 1 and not r["cr1"] & RXNEIE
 
@@ -373,7 +373,7 @@ def test_without_usart_dma_rx_falls_back_to_the_interrupt(harness):
 
 def test_interrupt_rx_ring_keeps_the_oldest_bytes_when_full(harness):
     """Without DMA a burst longer than the ring loses its newest bytes (the frame's CRC fails, the host resends)."""
-    r = run(harness, "ring", 0, 0, 1, 5000, 4096)
+    r = run(harness, "ring", 0, 0, 1, 10000, 8192)
     assert (r["in_order"], r["marker_next"], r["left_in_usart"]) == (1, 1, 0)
 
 

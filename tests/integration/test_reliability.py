@@ -87,7 +87,9 @@ def test_without_a_watchdog_the_host_timeout_still_ends_a_hang(build_root, net, 
     )
     assert "gave up on a vector" in err.message and "timed out" in err.message
     assert "qemu.log" in err.hint
-    assert len(err.results) == 2
+    # A digest run reports its layers in one frame at the end, or ahead of a
+    # fault report: a hang that nothing reports leaves none of them.
+    assert err.results == []
 
 
 def test_waiting_for_the_host_never_trips_the_watchdog(build_root, net, tmp_path):

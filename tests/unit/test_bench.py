@@ -51,12 +51,12 @@ def test_link_table_shows_bytes_per_category_and_time_beyond_the_wire():
     from hil.transport.wire_tap import CATEGORIES, WireAccount
 
     to_device = dict.fromkeys(CATEGORIES, 0) | {"input": 1152}
-    to_host = dict.fromkeys(CATEGORIES, 0) | {"digests": 288, "framing": 0}
-    row = LinkRow(115200, "mismatch", 4, 0.5, 0.2, WireAccount(to_device, to_host))
+    to_host = dict.fromkeys(CATEGORIES, 0) | {"results": 288, "framing": 0}
+    row = LinkRow(115200, "mismatch", 4, 0.5, 0.2, WireAccount(to_device, to_host, input_raw=1152))
     base = Baseline(compute_s=0.1, receive_s=0.01, reference_s=0.001, input_bytes=1152)
     # 1,440 bytes at 10 bits per byte and 115,200 baud take 0.125 s; 0.1 s is compute.
     assert row.beyond_wire_s(base) == pytest.approx(0.275)
-    assert row.category_bytes("input") == 1152 and row.category_bytes("digests") == 288
+    assert row.category_bytes("input") == 1152 and row.category_bytes("results") == 288
     console = Console(record=True, width=300)
     render_link_bench(load_board("qemu-m7"), build_example("lenet5"), base, [row], console)
     lines = console.export_text().splitlines()
@@ -64,5 +64,5 @@ def test_link_table_shows_bytes_per_category_and_time_beyond_the_wire():
     (data,) = [line for line in lines if "115,200" in line]
     cells = [c.strip() for c in data.strip("│ ").split("│")]
     assert cells[:8] == ["115,200", "digest", "2.00", "0.500", "0.200", "2.50x", "2.50x", "1,440"]
-    assert cells[8:] == ["1,152", "0", "288", "0", "0", "0", "0.275"]
+    assert cells[8:] == ["1.250", "1,152", "1,152", "1.00", "0", "288", "0", "0", "0", "0.275"]
     assert lines[-1].startswith("device compute 100.0 ms per vector")

@@ -46,7 +46,7 @@ class ChainingDevice:
         self.network, self.bad, self.fault = network, bad, fault
         self.full_dumps = 0
 
-    def infer(self, x, dump="all", next_x=None):
+    def infer(self, x, dump="all", next_x=None, expected_crcs=None):
         y = np.asarray(x, dtype=np.int8).ravel()
         results = []
         for i, layer in enumerate(self.network.layers):

@@ -30,7 +30,7 @@ def test_hash_changes_with_the_spec(tmp_path):
     gen = _generator()
     spec = (REPO / "hil" / "protocol" / "spec.toml").read_text()
     changed = tmp_path / "spec.toml"
-    changed.write_text(spec.replace("max_payload = 1024", "max_payload = 512"))
+    changed.write_text(spec.replace("max_payload = 4096", "max_payload = 512"))
     assert gen.load(changed)["hash"] != g.PROTOCOL_HASH
     assert gen.load(REPO / "hil" / "protocol" / "spec.toml")["hash"] == g.PROTOCOL_HASH
 

@@ -11,8 +11,10 @@ from hil.device.session import DeviceSession
 from hil.errors import ConfigError, DeviceError
 from hil.protocol import generated as g
 from hil.protocol.frames import Frame, encode
+from hil.protocol.input_coding import zero_run_decode
 from hil.protocol.link import Link
 from hil.protocol.messages import pack, unpack
+from hil.protocol.summary import encode_result
 
 from helpers.fakedev import FakeDevice
 
@@ -46,6 +48,21 @@ def device(hello=None, *, crc=None, forget_input=False):
     """Answers HELLO_REQ, acks loads, runs a one-layer 'network' returning OUTPUT.
     ``forget_input``: runs on zeros whatever was loaded (a device that rebooted)."""
     loaded = bytearray(4)
+    held: dict = {}
+    layer_crc = zlib.crc32(OUTPUT.tobytes()) if crc is None else crc
+
+    def layer_done(seq: int) -> bytes:
+        done = pack(
+            "layer_done",
+            layer=0,
+            size=OUTPUT.size,
+            ticks=1234,
+            input_crc32=held["input_crc32"],
+            crc32=layer_crc,
+        )
+        return encode(Frame(g.MSG_LAYER_DONE, seq, done)) + encode(
+            Frame(g.MSG_RUN_DONE, seq, pack("run_done", layers_run=1))
+        )
 
     def handler(f: Frame) -> bytes:
         if f.type == g.MSG_HELLO_REQ:
@@ -53,11 +70,23 @@ def device(hello=None, *, crc=None, forget_input=False):
         if f.type == g.MSG_LOAD_INPUT:
             off = unpack("chunk", f.payload, exact=False)[0]["offset"]
             data = f.payload[4:]
+            if f.flags & g.ENUMS["frame_flag"]["ZERO_RUN"]:
+                data = zero_run_decode(data, len(loaded) - off)
             if not forget_input:
                 loaded[off : off + len(data)] = data
+            if f.flags & g.ENUMS["frame_flag"]["QUIET"]:
+                return b""
             return encode(Frame(g.MSG_ACK, f.seq, pack("ack")))
+        if f.type == g.MSG_DETAIL:
+            if unpack("detail", f.payload)[0]["run_seq"] != held.get("seq"):
+                return encode(Frame(g.MSG_ERROR, f.seq, pack("error", status=7)))
+            return layer_done(f.seq)
         if f.type == g.MSG_RUN:
             dump = unpack("run", f.payload)[0]["dump"]
+            held.update(seq=f.seq, input_crc32=zlib.crc32(loaded))
+            if dump == g.ENUMS["dump"]["SUMMARY"]:
+                result = encode_result(zlib.crc32(loaded), [layer_crc], [1234], num_layers=1)
+                return encode(Frame(g.MSG_RESULT, f.seq, result))
             out = b""
             if dump == 0:
                 out += encode(
@@ -67,19 +96,7 @@ def device(hello=None, *, crc=None, forget_input=False):
                         pack("layer_chunk", layer=0, offset=0) + OUTPUT.tobytes(),
                     )
                 )
-            done = pack(
-                "layer_done",
-                layer=0,
-                size=OUTPUT.size,
-                ticks=1234,
-                input_crc32=zlib.crc32(loaded),
-                crc32=zlib.crc32(OUTPUT.tobytes()) if crc is None else crc,
-            )
-            return (
-                out
-                + encode(Frame(g.MSG_LAYER_DONE, f.seq, done))
-                + encode(Frame(g.MSG_RUN_DONE, f.seq, pack("run_done", layers_run=1)))
-            )
+            return out + layer_done(f.seq)
         return b""
 
     return FakeDevice(handler)

@@ -21,7 +21,7 @@
 #include "stm32f7_regs.h"
 
 /* Larger than one whole frame (1 KiB payload + header + COBS overhead). */
-#define RX_RING_SIZE 4096u
+#define RX_RING_SIZE 8192u
 #define RX_RING_MASK (RX_RING_SIZE - 1u)
 _Static_assert((RX_RING_SIZE & (RX_RING_SIZE - 1u)) == 0, "ring size must be a power of two");
 
