@@ -10,9 +10,9 @@ a three-layer network (fuzz_network), with a KERNEL_ARENA_BYTES small enough
 that no fuzzed KERNEL_RUN can work for long (a call past TIMEOUT_SECONDS
 counts as a crash). New inputs go to build/fuzz/corpus (not committed);
 fuzz/corpus holds the small seed set: request streams as on the wire, and
-kernel calls as the [type][length][payload] records the target frames
-itself. A crash leaves its input in build/fuzz/crash-* and makes this script
-exit 1.
+kernel calls and zero-run coded inputs as the [type][flags][length][payload]
+records the target hands to the dispatcher as intact frames. A crash
+leaves its input in build/fuzz/crash-* and makes this script exit 1.
 """
 
 from __future__ import annotations

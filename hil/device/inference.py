@@ -233,9 +233,9 @@ class Inference:
                 if upload:
                     self._send_input(data, quiet=quiet)
                 upload = True
-                run_seq, summary = self._summary_run(ahead, finished)
+                pending, ahead = ahead, None  # sent ahead once at most: a retry is not clean
+                run_seq, summary = self._summary_run(pending, finished)
                 heard = -1  # the device answered
-                ahead = None  # sent once; a retry uploads its own input
                 if summary.input_crc32 == crc:
                     results = self._summary_results(run_seq, summary, expected, crc)
                     break

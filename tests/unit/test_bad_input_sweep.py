@@ -126,6 +126,43 @@ def test_bench_device_more_full_vectors_than_vectors(tmp_path, capsys):
     assert_refused(code, text, "--full-vectors 3", "--vectors 2", tmp_path=tmp_path)
 
 
+def test_bench_device_more_vectors_than_the_data_set_has(tmp_path, capsys):
+    code, text = cli(
+        [
+            "bench",
+            "device",
+            "--model",
+            "lenet5-mnist",
+            "--dataset",
+            "mnist-test",
+            "--vectors",
+            "1001",
+            "--build-dir",
+            str(tmp_path),
+        ],
+        capsys,
+    )
+    assert_refused(code, text, "1,000 inputs", "--vectors 1000", tmp_path=tmp_path)
+
+
+def test_bench_device_data_set_that_does_not_fit_the_model(tmp_path, capsys):
+    code, text = cli(
+        ["bench", "device", "--model", "cifar10", "--dataset", "mnist-test"]
+        + ["--build-dir", str(tmp_path)],
+        capsys,
+    )
+    assert_refused(code, text, "mnist-test", "cifar10", tmp_path=tmp_path)
+
+
+def test_bench_device_both_inputs_and_dataset(tmp_path, capsys, inputs_file):
+    code, text = cli(
+        ["bench", "device", "--model", "lenet5", "--dataset", "mnist-test"]
+        + ["--inputs", str(inputs_file), "--build-dir", str(tmp_path)],
+        capsys,
+    )
+    assert_refused(code, text, "--dataset and --inputs", tmp_path=tmp_path)
+
+
 # ------------------------------------------------------ silently ignored before
 
 
