@@ -225,7 +225,7 @@ class Inference:
         upload = self._preloaded != crc
         self._preloaded = None
         quiet = self._link_clean
-        resent_before = self.link.stats.retransmissions
+        damage_before = self.link.damage_seen
         while True:
             heard = self.link.counters()["damaged_frames"]
             finished = _RunState(PROTOCOL_MODES["digest"], self._require_info().num_layers, crc)
@@ -272,9 +272,15 @@ class Inference:
                     hint=self.link.log_hint() + "; a noisy link needs a lower baud rate or "
                     "a better cable, a silent device a reset",
                 )
-        self._link_clean = not failures and self.link.stats.retransmissions == resent_before
+        # As for streamed runs: frames shrink while the link damages them and
+        # grow back after a clean vector, settling where most get through.
+        # A RUN asked again because its RESULT was slow (the device still taking
+        # in what was sent ahead) is no sign of noise; damage is.
+        self._link_clean = not failures and self.link.damage_seen == damage_before
         if self._link_clean:
             self._grow_chunk("chunk")
+        else:
+            self._shrink_chunk("chunk")
         return results
 
     def _summary_run(self, ahead: bytes | None, finished: "_RunState") -> tuple[int, Summary]:

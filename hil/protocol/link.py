@@ -127,6 +127,7 @@ class Link:
         self.stats = LinkStats()
         self.broken = False  # the connection failed; reopen() before using it again
         self._answered_any = False  # until then a HELLO seq 0 is the boot greeting
+        self._damage_reports = 0  # requests the device said arrived damaged
 
     @classmethod
     def open(
@@ -149,6 +150,13 @@ class Link:
         """``stats`` as a dict, the decoder's damaged-frame count brought up to date."""
         self._sync_damaged()
         return self.stats.as_dict()
+
+    @property
+    def damage_seen(self) -> int:
+        """Frames damaged either way so far: dropped here, or reported by the device.
+        Unlike retransmissions, a slow answer (a resend on timeout) adds nothing."""
+        self._sync_damaged()
+        return self.stats.damaged_frames + self._damage_reports
 
     @property
     def stale_frames(self) -> int:
@@ -354,6 +362,8 @@ class Link:
             self.check_device_event(got, f"serving {name}", hello_expected=msg == g.MSG_HELLO_REQ)
             if got.type == g.MSG_ERROR and not answered:
                 status = unpack("error", got.payload, exact=False)[0]["status"]
+                if status in _RESEND:
+                    self._damage_reports += 1
                 if status in _RESEND and retries > 0:
                     retries -= 1
                     self._resend(frame)
