@@ -200,14 +200,8 @@ class Inference:
             progress = state.progress()
             stalled = 0 if progress > best else stalled + 1
             best = max(best, progress)
-            if stalled > self.vector_retries or failures > 8 * (self.vector_retries + 1):
-                raise RecoveryGaveUp(
-                    f"gave up on a vector after {failures} attempts; last causes: "
-                    f"{self.stats.causes()}",
-                    hint=self.link.log_hint() + "; a noisy link needs a lower baud rate or "
-                    "a better cable, a silent device a reset",
-                    results=state.results(),
-                )
+            if self._out_of_attempts(stalled, failures):
+                raise self._gave_up(failures, state.results())
         # Frames shrink while the link damages them and grow back once a
         # vector goes through clean: the size settles where most frames survive.
         self._link_clean = not failures and self.link.stats.retransmissions == resent_before
@@ -216,6 +210,18 @@ class Inference:
         else:
             self._shrink_chunk("layer_chunk")
         return state.results()
+
+    def _out_of_attempts(self, stalled: int, failures: int) -> bool:
+        """Too many attempts in a row brought nothing new, or too many in all."""
+        return stalled > self.vector_retries or failures > 8 * (self.vector_retries + 1)
+
+    def _gave_up(self, failures: int, results: list[LayerResult]) -> RecoveryGaveUp:
+        return RecoveryGaveUp(
+            f"gave up on a vector after {failures} attempts; last causes: {self.stats.causes()}",
+            hint=self.link.log_hint() + "; a noisy link needs a lower baud rate or "
+            "a better cable, a silent device a reset",
+            results=results,
+        )
 
     def _infer_summary(
         self, data: bytes, crc: int, ahead: bytes | None, expected: list[int] | None
@@ -265,13 +271,8 @@ class Inference:
             self._shrink_chunk("chunk")
             answered = heard < 0 or self.link.counters()["damaged_frames"] > heard
             stalled += not answered or self._chunk_bytes("chunk") == before
-            if stalled > self.vector_retries or failures > 8 * (self.vector_retries + 1):
-                raise RecoveryGaveUp(
-                    f"gave up on a vector after {failures} attempts; last causes: "
-                    f"{self.stats.causes()}",
-                    hint=self.link.log_hint() + "; a noisy link needs a lower baud rate or "
-                    "a better cable, a silent device a reset",
-                )
+            if self._out_of_attempts(stalled, failures):
+                raise self._gave_up(failures, [])
         # As for streamed runs: frames shrink while the link damages them and
         # grow back after a clean vector, settling where most get through.
         # A RUN asked again because its RESULT was slow (the device still taking
