@@ -135,6 +135,11 @@ def _ended_within(runner: Runner, grace: float) -> bool:
     return False
 
 
+# Seconds QEMU's emulated UART takes to take in one byte, with room to spare:
+# it measured about 70 us (a 3,072-byte input in 212 ms, hil bench device).
+EMULATOR_BYTE_S = 150e-6
+
+
 def reply_wait(baud: int | None, timeout: float) -> float:
     """How long to wait for a reply before resending: the largest frame there and back at
     ``baud`` (None: an unthrottled emulator link) plus slack for the device to answer."""
@@ -186,6 +191,10 @@ def open_device(
                 wrap=_compose(link_faults.wrap if link_faults is not None else None, link_wrap),
                 resend_after=base,
                 alive=alive_check(runner),
+                byte_s=max(
+                    BITS_PER_BYTE / baud if baud else 0.0,
+                    EMULATOR_BYTE_S if board.emulated else 0.0,
+                ),
             )
         )
         session = DeviceSession(

@@ -128,7 +128,7 @@ class Inference:
             link.send(Frame(g.MSG_LOAD_INPUT, seq, c.payload, c.flags))
             pending.append(seq)
             while pending and (len(pending) >= INPUT_WINDOW or i == len(chunks) - 1):
-                got = link.receive(wait, "ACK answering LOAD_INPUT")
+                got = link.receive(wait + link.in_flight_s(), "ACK answering LOAD_INPUT")
                 link.check_device_event(got, "receiving the input")
                 if got.type == g.MSG_ACK and got.seq == pending[0]:
                     if unpack("ack", got.payload)[0]["status"] != g.STATUS["OK"]:

@@ -111,8 +111,13 @@ class Link:
         resend_after: float | None = None,
         opener: Opener | None = None,
         alive: AliveCheck | None = None,
+        byte_s: float = 0.0,
     ) -> None:
         self._port = port
+        # Seconds the device takes to take in one byte (a UART at its baud, an
+        # emulator's at its own pace): waits grow by what is still on its way.
+        self.byte_s = byte_s
+        self._unanswered = 0  # bytes sent since the last frame arrived
         self.timeout = timeout
         self.retries = retries
         self.resend_after = timeout if resend_after is None else min(resend_after, timeout)
@@ -184,6 +189,7 @@ class Link:
         self._decoder = FrameDecoder()
         self._dropped_before = 0
         self._queue.clear()
+        self._unanswered = 0
         self.broken = False
         self.stats.reconnects += 1
 
@@ -208,9 +214,15 @@ class Link:
         self._seq = self._seq % 0xFFFF + 1  # 1..65535; 0 is the device's own HELLO
         return self._seq
 
+    def in_flight_s(self) -> float:
+        """How long the device may still be taking in what was sent since its last frame."""
+        return self._unanswered * self.byte_s
+
     def send(self, frame: Frame) -> None:
+        data = encode(frame)
+        self._unanswered += len(data)
         try:
-            self._port.write(encode(frame))
+            self._port.write(data)
         except Exception as exc:  # pyserial raises SerialException or OSError
             self.broken = True
             self._check_gone()
@@ -230,6 +242,7 @@ class Link:
             if data:
                 self._tail = (self._tail + data)[-_TAIL:]
                 self._queue.extend(self._decoder.feed(data))
+        self._unanswered = 0
         return self._queue.popleft()
 
     def _read_some(self, wait: float) -> bytes:
@@ -338,7 +351,13 @@ class Link:
         """
         until = frozenset(until)
         timeout = self.timeout if timeout is None else timeout
-        wait = timeout if callable(timeout) else (lambda: timeout)
+        given = timeout if callable(timeout) else (lambda: timeout)
+
+        def wait() -> float:
+            # A large request (a 4 KiB chunk into an emulator's slow UART) is
+            # answered only once it is all in: no resend before then.
+            return given() + self.in_flight_s()
+
         retries = self.retries if retries is None else retries
         name = MESSAGE_NAMES.get(msg, hex(msg))
         expected = (

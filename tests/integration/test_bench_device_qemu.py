@@ -38,7 +38,8 @@ def test_random_cifar10_inputs_cost_under_five_percent_more_than_the_input(tmp_p
     assert wire["per_input_byte"] <= 1.05, wire
     assert wire["to_device"]["input"] == wire["input_raw"] == 3072  # random data goes raw
     assert row["input_coding_ratio_per_vector"] == [1.0, 1.0, 1.0]
-    assert wire["to_host"]["results"] < 40  # one RESULT frame: counts repeat under -icount
+    # One RESULT a vector: 9 bytes and the counts, as deltas after the first vector.
+    assert wire["to_host"]["results"] < 100
     assert wire["to_host"]["acks"] == 0 and wire["to_host"]["outputs"] == 0
     assert wire["unparsed"] == 0
     (full,) = [r for r in doc["rows"] if r["dump"] == "all"]

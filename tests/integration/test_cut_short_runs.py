@@ -20,6 +20,8 @@ import pytest
 
 from hil.cli import main
 
+from helpers.signals import default_sigint
+
 pytestmark = [pytest.mark.qemu, pytest.mark.needs_qemu, pytest.mark.needs_arm_gcc]
 REPO = Path(__file__).resolve().parents[2]
 BOARD, MODEL = "qemu-m7", "cifar10"
@@ -44,6 +46,7 @@ def _start(args: list[str]) -> subprocess.Popen:
         ],
         cwd=REPO,
         start_new_session=True,
+        preexec_fn=default_sigint,
         text=True,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,

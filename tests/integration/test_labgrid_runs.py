@@ -18,6 +18,8 @@ import pytest
 
 from hil.cli import main
 
+from helpers.signals import default_sigint
+
 pytestmark = [pytest.mark.qemu, pytest.mark.needs_qemu, pytest.mark.needs_arm_gcc]
 
 REPO = Path(__file__).resolve().parents[2]
@@ -165,7 +167,8 @@ def test_a_signal_releases_every_place_and_cancels_the_reservations(
         [sys.executable, "-c", "import sys; from hil.cli import main; sys.exit(main(sys.argv[1:]))",
          "run", *_hil(farm_with_benches, "--reserve", "board=qemu-m4"), "--devices", "2",
          "-n", "2000", "--log", str(log)],
-        cwd=REPO, env=farm_with_benches.farm.env(), start_new_session=True, text=True,
+        cwd=REPO, env=farm_with_benches.farm.env(), start_new_session=True,
+        preexec_fn=default_sigint, text=True,
         stdout=subprocess.PIPE, stderr=subprocess.PIPE,
     )  # fmt: skip
     try:
