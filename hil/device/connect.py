@@ -137,7 +137,7 @@ def _ended_within(runner: Runner, grace: float) -> bool:
 
 # Seconds QEMU's emulated UART takes to take in one byte, with room to spare:
 # it measured about 70 us (a 3,072-byte input in 212 ms, hil bench device).
-EMULATOR_BYTE_S = 150e-6
+EMULATOR_BYTE_S = 100e-6
 
 
 def reply_wait(baud: int | None, timeout: float) -> float:

@@ -300,8 +300,12 @@ class Link:
             # Resends are for frames lost on the wire; a device that is only slow (an
             # emulator on a loaded machine) still gets the whole reply timeout.
             patience = self.timeout if timeout is None else timeout
+            # Each try also waits for the request itself to be taken in (exchange).
+            per_try = wait + (len(payload) + g.HEADER_BYTES + g.CRC_BYTES) * self.byte_s
             retries = (
-                max(self.retries, math.ceil(patience / wait) - 1) if wait > 0 else self.retries
+                max(self.retries, math.ceil(patience / per_try) - 1)
+                if per_try > 0
+                else self.retries
             )
         for frame in self.exchange(
             msg, payload, until=expect, timeout=wait, retries=retries, flags=flags
@@ -399,6 +403,9 @@ class Link:
 
     def _resend(self, frame: Frame) -> None:
         self.stats.retransmissions += 1
+        # What went before was lost or has been taken in by now: the wait is
+        # for this copy, not for every copy a silent device has not answered.
+        self._unanswered = 0
         self.send(frame)
 
     # -- errors ---------------------------------------------------------------
