@@ -101,11 +101,7 @@ class Inference:
         # Something was lost or damaged: every chunk again, each acknowledged
         # before the next (chunk writes are idempotent), with the link's resends.
         for c in chunks:
-            frame = self.link.request(
-                g.MSG_LOAD_INPUT, c.payload, expect={g.MSG_ACK}, flags=c.flags
-            )
-            if unpack("ack", frame.payload)[0]["status"] != g.STATUS["OK"]:
-                raise ProtocolError("the device refused an input chunk")
+            self._expect_ack(g.MSG_LOAD_INPUT, c.payload, flags=c.flags)
 
     def _send_quiet(self, chunks: list[InputChunk]) -> None:
         for c in chunks:

@@ -282,8 +282,8 @@ class DeviceSession(Inference, KernelRuns):
 
     # -- inference --------------------------------------------------------------
 
-    def _expect_ack(self, msg: int, payload: bytes) -> int:
-        frame = self.link.request(msg, payload, expect={g.MSG_ACK})
+    def _expect_ack(self, msg: int, payload: bytes, *, flags: int = 0) -> int:
+        frame = self.link.request(msg, payload, expect={g.MSG_ACK}, flags=flags)
         f, _ = unpack("ack", frame.payload)
         if f["status"] != g.STATUS["OK"]:
             raise ProtocolError(f"device answered ACK with status {f['status']}")
