@@ -1,0 +1,318 @@
+/*
+ * hil_nn_s8_internal.h: arithmetic shared by the s8 kernels. Not part of
+ * the API; arm_nnfunctions.h documents the semantics.
+ *
+ * Every int32 operation that TFLite Micro lets wrap is written on uint32_t
+ * here, so the results are defined C and equal on every path.
+ */
+#ifndef HIL_NN_S8_INTERNAL_H
+#define HIL_NN_S8_INTERNAL_H
+
+#include <stdint.h>
+
+#include "arm_nnfunctions.h"
+
+#if defined(ARM_MATH_MVEI)
+#include <arm_mve.h>
+#elif defined(ARM_MATH_DSP)
+#include <arm_acle.h>
+#endif
+
+static inline int32_t hil_s8_wrap_add(int32_t a, int32_t b)
+{
+    return (int32_t)((uint32_t)a + (uint32_t)b);
+}
+
+static inline int32_t hil_s8_wrap_mul(int32_t a, int32_t b)
+{
+    return (int32_t)((uint32_t)a * (uint32_t)b);
+}
+
+/* gemmlowp's SaturatingRoundingDoublingHighMul: round(a * b / 2^31), halves
+ * away from zero; the one overflowing case saturates. */
+static inline int32_t hil_s8_srdhm(int32_t a, int32_t b)
+{
+    if (a == INT32_MIN && b == INT32_MIN)
+    {
+        return INT32_MAX;
+    }
+    const int64_t ab = (int64_t)a * (int64_t)b;
+    const int64_t nudge = ab >= 0 ? ((int64_t)1 << 30) : (1 - ((int64_t)1 << 30));
+    return (int32_t)((ab + nudge) / ((int64_t)1 << 31));
+}
+
+/* gemmlowp's RoundingDivideByPOT: x / 2^e, halves away from zero. */
+static inline int32_t hil_s8_rdbypot(int32_t x, int32_t e)
+{
+    const int32_t mask = (int32_t)(((uint32_t)1 << e) - 1u);
+    const int32_t rem = x & mask;
+    const int32_t threshold = (mask >> 1) + (x < 0 ? 1 : 0);
+    return (x >> e) + (rem > threshold ? 1 : 0);
+}
+
+/* gemmlowp's SaturatingRoundingMultiplyByPOT for a left shift 0 <= e < 31. */
+static inline int32_t hil_s8_sat_left_shift(int32_t x, int32_t e)
+{
+    const int32_t threshold = (int32_t)(((uint32_t)1 << (31 - e)) - 1u);
+    if (x > threshold)
+    {
+        return INT32_MAX;
+    }
+    if (x < -threshold)
+    {
+        return INT32_MIN;
+    }
+    return (int32_t)((uint32_t)x << e);
+}
+
+/* TFLite Micro's MultiplyByQuantizedMultiplier: x * m * 2^(shift - 31),
+ * shift in [-31, 30]. */
+static inline int32_t hil_s8_requantize(int32_t x, int32_t m, int32_t shift)
+{
+#if defined(CMSIS_NN_USE_SINGLE_ROUNDING)
+    const int32_t total = 31 - shift;
+    const int64_t round = (int64_t)1 << (total - 1);
+    return (int32_t)(((int64_t)x * (int64_t)m + round) >> total);
+#else
+    const int32_t left = shift > 0 ? shift : 0;
+    const int32_t right = shift > 0 ? 0 : -shift;
+    return hil_s8_rdbypot(hil_s8_srdhm(hil_s8_wrap_mul(x, (int32_t)((uint32_t)1 << left)), m), right);
+#endif
+}
+
+/* Requantise an accumulator, add the output zero point and clamp. */
+static inline int8_t hil_s8_output(int32_t acc, int32_t m, int32_t shift, int32_t offset, int32_t lo, int32_t hi)
+{
+    int32_t v = hil_s8_requantize(acc, m, shift) + offset;
+    v = v < lo ? lo : v;
+    v = v > hi ? hi : v;
+    return (int8_t)v;
+}
+
+/*
+ * sum(a[i] * b[i]) over n values, and in *sum_b the sum of b, both wrapping
+ * mod 2^32. An accumulation of (a + offset) * b then equals
+ * dot + offset * sum_b in the same modular arithmetic, so each path may
+ * order its additions as it likes and still give TFLM's int32 bytes.
+ */
+static inline int32_t hil_s8_dot(const int8_t *a, const int8_t *b, int32_t n, int32_t *sum_b)
+{
+    int32_t dot = 0;
+    int32_t sb = 0;
+    int32_t i = 0;
+#if defined(ARM_MATH_MVEI)
+    for (; i < n; i += 16)
+    {
+        const mve_pred16_t p = vctp8q((uint32_t)(n - i));
+        const int8x16_t va = vldrbq_z_s8(a + i, p);
+        const int8x16_t vb = vldrbq_z_s8(b + i, p);
+        dot = vmladavaq_p_s8(dot, va, vb, p);
+        sb = vaddvaq_p_s8(sb, vb, p);
+    }
+#elif defined(ARM_MATH_DSP)
+    const int32_t ones = 0x00010001;
+    for (; i + 4 <= n; i += 4)
+    {
+        uint32_t wa;
+        uint32_t wb;
+        memcpy(&wa, a + i, 4);
+        memcpy(&wb, b + i, 4);
+        const int32_t a02 = __sxtb16((int32_t)wa);
+        const int32_t a13 = __sxtb16((int32_t)(wa >> 8));
+        const int32_t b02 = __sxtb16((int32_t)wb);
+        const int32_t b13 = __sxtb16((int32_t)(wb >> 8));
+        dot = __smlad(a02, b02, dot);
+        dot = __smlad(a13, b13, dot);
+        sb = __smlad(b02, ones, sb);
+        sb = __smlad(b13, ones, sb);
+    }
+#endif
+    for (; i < n; i++)
+    {
+        dot = hil_s8_wrap_add(dot, (int32_t)a[i] * (int32_t)b[i]);
+        sb = hil_s8_wrap_add(sb, b[i]);
+    }
+    *sum_b = sb;
+    return dot;
+}
+
+/*
+ * Fully connected, shared by the per-tensor and per-channel entry points:
+ * mult and shift hold one value (step 0) or one per output (step 1).
+ * acc = bias + sum((x + io) * (w + fo)), expanded as
+ * dot + io*sum_w + fo*sum_x + depth*io*fo in wrapping int32.
+ */
+static inline arm_cmsis_nn_status hil_s8_fully_connected(const cmsis_nn_fc_params *fc,
+                                                         const int32_t *mult,
+                                                         const int32_t *shift,
+                                                         int32_t step,
+                                                         const cmsis_nn_dims *input_dims,
+                                                         const int8_t *input,
+                                                         const cmsis_nn_dims *filter_dims,
+                                                         const int8_t *weights,
+                                                         const int32_t *bias,
+                                                         const cmsis_nn_dims *output_dims,
+                                                         int8_t *output)
+{
+    const int32_t depth = filter_dims->n;
+    const int32_t outputs = output_dims->c;
+    const int32_t io = fc->input_offset;
+    const int32_t fo = fc->filter_offset;
+    if (input_dims->n < 1)
+    {
+        return ARM_CMSIS_NN_ARG_ERROR;
+    }
+    for (int32_t n = 0; n < input_dims->n; n++)
+    {
+        const int8_t *x = input + (size_t)n * depth;
+        int32_t sum_x = 0;
+        for (int32_t k = 0; k < depth; k++)
+        {
+            sum_x = hil_s8_wrap_add(sum_x, x[k]);
+        }
+        const int32_t row_const =
+            hil_s8_wrap_add(hil_s8_wrap_mul(fo, sum_x), hil_s8_wrap_mul(hil_s8_wrap_mul(depth, io), fo));
+        for (int32_t o = 0; o < outputs; o++)
+        {
+            int32_t sum_w;
+            const int32_t dot = hil_s8_dot(x, weights + (size_t)o * depth, depth, &sum_w);
+            int32_t acc = bias != NULL ? bias[o] : 0;
+            acc = hil_s8_wrap_add(acc, hil_s8_wrap_add(dot, hil_s8_wrap_mul(io, sum_w)));
+            acc = hil_s8_wrap_add(acc, row_const);
+            *output++ = hil_s8_output(
+                acc, mult[o * step], shift[o * step], fc->output_offset, fc->activation.min, fc->activation.max);
+        }
+    }
+    return ARM_CMSIS_NN_SUCCESS;
+}
+
+/* One axis of a window: output position o covers [o*stride - pad, +kernel),
+ * clipped to [0, dim). */
+static inline void hil_s8_span(int32_t o, int32_t stride, int32_t pad, int32_t kernel, int32_t dim, int32_t *start,
+                               int32_t *stop)
+{
+    const int32_t first = o * stride - pad;
+    const int32_t end = first + kernel;
+    *start = first < 0 ? 0 : first;
+    *stop = end > dim ? dim : end;
+}
+
+/* Buffer-size rules of the genuine library's internal kernels, shared by
+ * the *_get_buffer_size functions. */
+#define HIL_S8_MVE_DW_CH_BLOCK 124
+
+static inline int32_t hil_s8_max(int32_t a, int32_t b)
+{
+    return a > b ? a : b;
+}
+
+static inline int hil_s8_is_1x1(const cmsis_nn_conv_params *p, const cmsis_nn_dims *in, const cmsis_nn_dims *f)
+{
+    return p->padding.w == 0 && p->padding.h == 0 && f->w == 1 && f->h == 1 && p->dilation.w == 1 &&
+        p->dilation.h == 1 && in->c == f->c;
+}
+
+static inline int hil_s8_is_1x1_unit_stride(const cmsis_nn_conv_params *p)
+{
+    return p->stride.w == 1 && p->stride.h == 1;
+}
+
+static inline int hil_s8_is_1_x_n(const cmsis_nn_conv_params *p, const cmsis_nn_dims *in, const cmsis_nn_dims *f)
+{
+    return in->h == 1 && p->dilation.w == 1 && f->h == 1 && (p->stride.w * in->c) % 4 == 0 && in->c == f->c;
+}
+
+/* im2col of two columns widened to int16, rows padded to a multiple of 4. */
+static inline int32_t hil_s8_im2col_size(const cmsis_nn_dims *in, const cmsis_nn_dims *f)
+{
+    const int32_t cols = f->w * f->h * in->c;
+    const int32_t padded = (cols + 3) / 4 * 4;
+    return 2 * padded * (int32_t)sizeof(int16_t);
+}
+
+/* Four int8 im2col columns rounded up to whole 16-byte vectors. */
+static inline int32_t hil_s8_im2col_size_mve(const cmsis_nn_dims *in, const cmsis_nn_dims *f)
+{
+    const int32_t vectors = (in->c * f->w * f->h + 15) / 16;
+    return 4 * vectors * 16;
+}
+
+/* The 1x1 unit-stride kernel wants a buffer only when built by Arm Compiler 6. */
+static inline int32_t hil_s8_1x1_fast_size_dsp(const cmsis_nn_dims *in)
+{
+#if defined(__ARMCC_VERSION) && (__ARMCC_VERSION >= 6010050)
+    return 2 * in->c * (int32_t)sizeof(int16_t);
+#else
+    (void)in;
+    return 0;
+#endif
+}
+
+/* Output channels above which Helium runs a one-input-channel depthwise
+ * convolution as a regular one (compiler dependent, as in the genuine library). */
+#if defined(__ARMCC_VERSION) && (__ARMCC_VERSION >= 6010050)
+#define HIL_S8_MVE_DW_AS_CONV_ABOVE 8
+#else
+#define HIL_S8_MVE_DW_AS_CONV_ABOVE 1
+#endif
+
+/* The 1xN kernel's scratch on Helium: one padded row at either edge. */
+static inline int32_t hil_s8_1_x_n_size_mve(const cmsis_nn_conv_params *p,
+                                            const cmsis_nn_dims *in,
+                                            const cmsis_nn_dims *f,
+                                            const cmsis_nn_dims *out)
+{
+    const int32_t stride = p->stride.w;
+    const int32_t pad = p->padding.w;
+    const int32_t asym = ((out->w - 1) * stride + f->w - in->w) % 2;
+    const int32_t right_n = pad + asym != 0 ? hil_s8_max(1, (pad + asym + stride - 1) / stride) : 0;
+    const int32_t left_n = pad != 0 ? hil_s8_max(1, (pad + stride - 1) / stride) : 0;
+    const int32_t middle_n = hil_s8_max(out->w - (right_n + left_n), 0);
+    if (right_n + middle_n + left_n != out->w)
+    {
+        return hil_s8_im2col_size_mve(in, f);
+    }
+    const int32_t left_pad = pad * in->c;
+    const int32_t right_pad = asym ? right_n * in->c : left_pad;
+    const int32_t left_elems = f->w * in->c;
+    const int32_t right_elems = left_elems - in->c;
+    return hil_s8_max(left_elems + left_pad, right_elems + right_pad);
+}
+
+/* A depthwise convolution qualifies for the genuine library's buffered
+ * kernels only with C_IN == C_OUT, one batch and no dilation. */
+static inline int hil_s8_dw_is_opt(const cmsis_nn_dw_conv_params *p, const cmsis_nn_dims *in, const cmsis_nn_dims *out)
+{
+    return in->c == out->c && in->n == 1 && p->dilation.w == 1 && p->dilation.h == 1;
+}
+
+/* ... and among those, a 3x3 with padding <= 1 needs none off Helium. */
+static inline int hil_s8_dw_is_3x3(const cmsis_nn_dw_conv_params *p, const cmsis_nn_dims *f)
+{
+    return f->w == 3 && f->h == 3 && p->padding.h <= 1 && p->padding.w <= 1;
+}
+
+static inline int32_t hil_s8_dw_opt_size_dsp(const cmsis_nn_dims *in, const cmsis_nn_dims *f)
+{
+    return in->c * f->w * f->h * (int32_t)sizeof(int16_t);
+}
+
+static inline int32_t hil_s8_dw_opt_size_mve(const cmsis_nn_dims *f)
+{
+    return 4 * HIL_S8_MVE_DW_CH_BLOCK * f->w * f->h;
+}
+
+/* Helium runs a one-input-channel depthwise convolution as a regular one:
+ * that convolution's scratch plus a transposed copy of the filter. */
+static inline int32_t hil_s8_dw_one_in_ch_size_mve(const cmsis_nn_dw_conv_params *p,
+                                                   const cmsis_nn_dims *in,
+                                                   const cmsis_nn_dims *f,
+                                                   const cmsis_nn_dims *out)
+{
+    const cmsis_nn_dims conv_filter = {f->c, f->h, f->w, f->n};
+    const cmsis_nn_conv_params conv = {
+        p->input_offset, p->output_offset, p->stride, p->padding, p->dilation, p->activation};
+    return arm_convolve_wrapper_s8_get_buffer_size_mve(&conv, in, &conv_filter, out) + f->c * f->h * f->w * f->n;
+}
+
+#endif /* HIL_NN_S8_INTERNAL_H */
