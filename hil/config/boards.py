@@ -6,12 +6,13 @@ serial numbers or tty paths. Every check runs at load time so a bad file
 fails with a message naming the file and the key.
 
 QEMU timing: under ``-icount shift=S`` every instruction advances virtual
-time by 2**S ns and the port's timer counts the 25 MHz clock (40 ns), so
-``instructions = ticks * 40 / 2**S``. The shipped boards use S=7: one
-instruction is 3.2 ticks, so rounding ``ticks * 40 / 128`` recovers the exact
-instruction count whatever the timer's phase when a layer starts (a coarser
-tick would let the phase, which depends on when host bytes arrived, move a
-count by one tick between runs).
+time by 2**S ns and the port's timer counts a fixed clock (``[qemu] timer_hz``:
+25 MHz, 40 ns, on the mps2 machines; 32 MHz, 31.25 ns, on mps3-an547), so
+``instructions = ticks * (1e9 / timer_hz) / 2**S``. The shipped boards use
+S=7: one instruction is 3.2 ticks (4.096 on mps3-an547), so rounding recovers
+the exact instruction count whatever the timer's phase when a layer starts (a
+coarser tick would let the phase, which depends on when host bytes arrived,
+move a count by one tick between runs).
 """
 
 from __future__ import annotations
@@ -45,12 +46,12 @@ CORES: dict[str, tuple[bool | None, tuple[str, ...]]] = {
     "cortex-m55": (True, ("fpv5-d16", "auto")),
 }
 
-QEMU_TICK_NS = 40  # the mps2 timer on the 25 MHz clock
+QEMU_TIMER_HZ = 25_000_000  # the mps2 ports' timer, unless a board file says otherwise
 
 
-def icount_instructions_per_tick(shift: int) -> float:
-    """Executed instructions per timer tick under ``-icount shift=shift``."""
-    return QEMU_TICK_NS / 2**shift
+def icount_instructions_per_tick(shift: int, timer_hz: int = QEMU_TIMER_HZ) -> float:
+    """Executed instructions per tick of a ``timer_hz`` timer under ``-icount shift=shift``."""
+    return 1e9 / timer_hz / 2**shift
 
 
 def _one_of(choices: tuple[str, ...]) -> dict[str, Any]:
@@ -131,14 +132,17 @@ class QemuAccess(BoardAccess):
 
     machine: str
     icount_shift: int = 7
+    timer_hz: int = QEMU_TIMER_HZ  # the clock of the timer the port counts with
 
     def instructions(self, ticks: int) -> float:
         """Executed instructions for a timer count taken under -icount."""
-        return ticks * icount_instructions_per_tick(self.icount_shift)
+        return ticks * icount_instructions_per_tick(self.icount_shift, self.timer_hz)
 
     def problems(self) -> Iterator[tuple[str, str]]:
         if not 0 <= self.icount_shift <= 10:
             yield "icount_shift", f"is {self.icount_shift}; QEMU accepts 0..10"
+        if not 0 < self.timer_hz <= 1_000_000_000:
+            yield "timer_hz", f"is {self.timer_hz}; the port timer's clock in Hz, 1..1e9"
 
 
 @dataclass(frozen=True)

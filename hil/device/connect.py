@@ -108,8 +108,14 @@ class Device:
 
 def device_count_source(board: Board, info: DeviceInfo) -> CountSource:
     emulated = board.emulated
-    shift = board.qemu.icount_shift if board.qemu is not None else None
-    return count_source(info.cycle_source, emulated=emulated, icount_shift=shift)
+    if board.qemu is None:
+        return count_source(info.cycle_source, emulated=emulated, icount_shift=None)
+    return count_source(
+        info.cycle_source,
+        emulated=emulated,
+        icount_shift=board.qemu.icount_shift,
+        timer_hz=board.qemu.timer_hz,
+    )
 
 
 def alive_check(runner: Runner) -> Callable[[float], None]:

@@ -2,16 +2,18 @@
 
 The firmware reports raw ticks and what produced them (HELLO names the
 source and its clock). On silicon the DWT counts core cycles. On QEMU there
-is no DWT; a timer runs from the 25 MHz clock, and under ``-icount
-shift=S`` QEMU advances it by 2**S / 40 ticks per executed instruction, so
-instructions = ticks * 40 / 2**S (rounded: exact when 2**S / 40 > 2).
+is no DWT; a timer runs from a fixed clock (the board file's ``timer_hz``:
+25 MHz on mps2, 32 MHz on mps3-an547), and under ``-icount shift=S`` QEMU
+advances it by 2**S * timer_hz / 1e9 ticks per executed instruction, so
+instructions = ticks * (1e9 / timer_hz) / 2**S (rounded: exact when there
+are more than 2 ticks per instruction).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from hil.config.boards import icount_instructions_per_tick
+from hil.config.boards import QEMU_TIMER_HZ, icount_instructions_per_tick
 
 
 @dataclass(frozen=True)
@@ -26,10 +28,17 @@ class CountSource:
         return int(round(ticks * self.scale))
 
 
-def count_source(device_source: str, *, emulated: bool, icount_shift: int | None) -> CountSource:
+def count_source(
+    device_source: str,
+    *,
+    emulated: bool,
+    icount_shift: int | None,
+    timer_hz: int = QEMU_TIMER_HZ,
+) -> CountSource:
     """Pick the label and scale for a device's reported tick source.
 
-    ``device_source`` is the name from HELLO ("dwt", "systick", "timer").
+    ``device_source`` is the name from HELLO ("dwt", "systick", "timer");
+    ``timer_hz`` the clock of an emulated board's timer (its ``[qemu] timer_hz``).
     """
     if device_source == "dwt":
         if emulated:
@@ -39,6 +48,6 @@ def count_source(device_source: str, *, emulated: bool, icount_shift: int | None
         return CountSource("dwt", "cycles", 1.0)
     if device_source in ("systick", "timer") and emulated and icount_shift is not None:
         return CountSource(
-            "qemu-icount", "instructions", icount_instructions_per_tick(icount_shift)
+            "qemu-icount", "instructions", icount_instructions_per_tick(icount_shift, timer_hz)
         )
     return CountSource(device_source, "ticks", 1.0)

@@ -1,4 +1,4 @@
-"""Run an image on QEMU's mps2 machines; the UART is a TCP socket on localhost.
+"""Run an image on QEMU's mps2/mps3 machines; the UART is a TCP socket on localhost.
 
 The host binds both sockets (UART and QMP) to port 0 and hands QEMU the
 listening file descriptors, so there is no port race. The UART chardev
@@ -146,7 +146,8 @@ class QemuRunner(ProcessRunner):
 
     def instructions(self, ticks: int) -> float:
         """Executed instructions for a timer count from this run (uses its icount shift)."""
-        return ticks * icount_instructions_per_tick(self.icount_shift)
+        assert self.board.qemu is not None
+        return ticks * icount_instructions_per_tick(self.icount_shift, self.board.qemu.timer_hz)
 
     def wait(self, timeout: float) -> int | None:
         """Wait for QEMU to end by itself (firmware reset with -no-reboot); its status or None."""

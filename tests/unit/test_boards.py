@@ -113,6 +113,16 @@ def test_icount_conversion() -> None:
     assert qemu.instructions(3200) == 1000  # 40 ns per tick, 128 ns per instruction
 
 
+def test_qemu_m55_board() -> None:
+    board = load_board("qemu-m55")
+    assert (board.family, board.core, board.variant) == ("mps3", "cortex-m55", "dsp")
+    assert board.qemu == QemuAccess(machine="mps3-an547", icount_shift=7, timer_hz=32_000_000)
+    assert board.qemu.instructions(4096) == 1000  # 31.25 ns per tick, 128 ns per instruction
+    assert (board.flash.origin, board.flash.size) == (0, 512 * 1024)  # ITCM
+    assert (board.ram.origin, board.ram.size) == (0x20000000, 512 * 1024)  # DTCM
+    assert "-mfpu=auto" in board.cpu.gcc_flags() and "-mfloat-abi=hard" in board.cpu.gcc_flags()
+
+
 def test_unknown_board_lists_known_ones_and_where_they_live() -> None:
     with pytest.raises(ConfigError) as err:
         load_board("nope-board")
@@ -296,7 +306,11 @@ def test_access_defaults_come_from_the_access_type(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize(
     ("kind", "known"),
-    [("qemu", "icount_shift, machine"), ("pyocd", "target"), ("renode", "cpu, platform, uart")],
+    [
+        ("qemu", "icount_shift, machine, timer_hz"),
+        ("pyocd", "target"),
+        ("renode", "cpu, platform, uart"),
+    ],
 )
 def test_unknown_access_key_is_refused_naming_the_kinds_keys(
     tmp_path: Path, kind: str, known: str

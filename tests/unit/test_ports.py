@@ -51,7 +51,7 @@ def refused(root: Path, name: str) -> str:
 
 def test_every_port_dir_has_a_valid_description() -> None:
     names = port_names()
-    assert {"armv7m", "mps2", "stm32f7", "host"} <= set(names)
+    assert {"armv7m", "armv8m", "mps2", "mps3", "stm32f7", "host"} <= set(names)
     for name in names:
         port = load_port(name)
         assert port.name == name and port.description
@@ -66,9 +66,20 @@ def test_shipped_ports_have_the_expected_shape() -> None:
         "armv7m_reset.c",
         "armv7m_stack_guard.c",
     ]
-    for family, script in (("mps2", "mps2.ld"), ("stm32f7", "stm32f746.ld")):
+    v8 = load_port("armv8m")
+    assert v8.kind == "arch" and v8.cores == ("cortex-m33", "cortex-m55")
+    assert [p.name for p in v8.source_files()] == [
+        "armv8m_fault.c",
+        "armv8m_reset.c",
+        "armv8m_stack_guard.c",
+    ]
+    for family, script, on in (
+        ("mps2", "mps2.ld", "armv7m"),
+        ("stm32f7", "stm32f746.ld", "armv7m"),
+        ("mps3", "mps3.ld", "armv8m"),
+    ):
         port = load_port(family)
-        assert (port.kind, port.arch) == ("board", "armv7m")
+        assert (port.kind, port.arch) == ("board", on)
         assert port.linker_script == firmware_root() / "port" / family / script
     host = load_port("host")
     assert host.kind == "host"
@@ -76,17 +87,18 @@ def test_shipped_ports_have_the_expected_shape() -> None:
 
 
 def test_families_are_the_board_ports() -> None:
-    assert known_families() == ("mps2", "stm32f7")
+    assert known_families() == ("mps2", "mps3", "stm32f7")
 
 
 def test_every_board_builds_on_a_port_that_serves_its_core() -> None:
-    for board_id in ("qemu-m3", "qemu-m4", "qemu-m7", "nucleo-f746", "renode-f746"):
+    for board_id in ("qemu-m3", "qemu-m4", "qemu-m7", "nucleo-f746", "renode-f746", "qemu-m55"):
         board = load_board(board_id)
         ports = ports_for_board(board)
-        assert ports.board.name == board.family and ports.arch.name == "armv7m"
+        arch = "armv8m" if board.core == "cortex-m55" else "armv7m"
+        assert ports.board.name == board.family and ports.arch.name == arch
         names = [p.name for p in ports.source_files()]
         # The board port first, then the architecture port: the link order the images have.
-        assert names[-3:] == ["armv7m_fault.c", "armv7m_reset.c", "armv7m_stack_guard.c"]
+        assert names[-3:] == [f"{arch}_fault.c", f"{arch}_reset.c", f"{arch}_stack_guard.c"]
 
 
 # --- the loader ----------------------------------------------------------------------------
