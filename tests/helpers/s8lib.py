@@ -181,7 +181,8 @@ def conv_structs(function: str, p: Mapping[str, int]) -> tuple[ctypes.Structure,
             Dims(1, fh, fw, oc),
             out_dims,
         )
-    return ConvParams(**common), in_dims, Dims(oc, fh, fw, in_dims.c), out_dims
+    filter_c = int(p.get("filter_c", in_dims.c))  # below input_c: a grouped convolution
+    return ConvParams(**common), in_dims, Dims(oc, fh, fw, filter_c), out_dims
 
 
 def output_size(function: str, p: Mapping[str, int], x_size: int) -> int:
