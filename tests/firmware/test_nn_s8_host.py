@@ -216,7 +216,7 @@ def test_grouped_convolution_is_one_convolution_per_group(s8_libs, path):
         assert np.array_equal(got[:, :, sl].reshape(-1), want), f"group {g}"
 
 
-# --- buffer sizes against the genuine library ---------------------------------
+# --- against the genuine library ($CMSIS_NN_PATH) ----------------------------
 
 GENUINE_SIZE_SOURCES = (
     "Source/ConvolutionFunctions/arm_convolve_get_buffer_sizes_s8.c",
@@ -245,6 +245,41 @@ def genuine_sizes(tmp_path_factory, require_tool) -> ctypes.CDLL:
     result = subprocess.run(cmd, capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
     return ctypes.CDLL(str(out))
+
+
+@pytest.fixture(scope="module")
+def genuine_kernels(tmp_path_factory, require_tool) -> s8lib.S8Lib:
+    """The genuine library's integer kernels built for the host (its plain C path)."""
+    root = os.environ.get("CMSIS_NN_PATH")
+    if not root:
+        pytest.skip("set CMSIS_NN_PATH to a CMSIS-NN (>= 4.0) tree to compare with it")
+    require_tool("gcc")
+    root_path = Path(root)
+    float_kernel = ("_f16", "_f32", "_flt")
+    sources = [
+        str(s)
+        for s in sorted((root_path / "Source").glob("*/*.c"))
+        if s.parent.name != "Bindings" and not any(k in s.stem for k in float_kernel)
+    ]
+    out = tmp_path_factory.mktemp("genuine_kernels") / "libgenuine_s8.so"
+    cmd = ["gcc", "-std=c99", "-O2", "-fPIC", "-shared", f"-I{root_path / 'Include'}"]
+    result = subprocess.run([*cmd, *sources, "-o", str(out)], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr[-3000:]
+    return s8lib.S8Lib(out)
+
+
+@pytest.mark.parametrize("function", sorted(FUNCTIONS))
+def test_kernels_equal_the_genuine_library(s8_libs, s8_cases, genuine_kernels, function):
+    ours = s8_libs["plain", "double"]
+    for i, case in enumerate(s8_cases(function)):
+        x_ours = x_genuine = case.x
+        for layer in case.layers:
+            args = (layer.function, layer.params, layer.arrays)
+            x_ours = ours.run(*args, x_ours)
+            x_genuine = genuine_kernels.run(*args, x_genuine, scratch=1 << 20)
+        assert np.array_equal(x_ours, x_genuine), (
+            f"case {i}: {_first_difference(x_ours, x_genuine)}"
+        )
 
 
 def _size_shapes():

@@ -216,9 +216,10 @@ class S8Lib:
         x: np.ndarray,
         *,
         fill: int = FILLS[0],
+        scratch: int = 0,
     ) -> np.ndarray:
         """The flat int8 output; raises S8CallError on a bad status or buffer."""
-        status, out, inputs = self.call(function, params, arrays, x, fill=fill)
+        status, out, inputs = self.call(function, params, arrays, x, fill=fill, scratch=scratch)
         if status not in (None, SUCCESS):
             raise S8CallError(f"{function} returned status {status}")
         if not out.guards_intact():
@@ -236,8 +237,12 @@ class S8Lib:
         x: np.ndarray,
         *,
         fill: int = FILLS[0],
+        scratch: int = 0,
     ) -> tuple[int | None, GuardedBuffer, dict[str, tuple[GuardedBuffer, np.ndarray]]]:
-        """(status, output buffer, {input name: (buffer, original bytes)})."""
+        """(status, output buffer, {input name: (buffer, original bytes)}).
+
+        ``scratch`` bytes go to the kernel as ctx->buf (these kernels need
+        none; the genuine library's do)."""
         p = params
         x = np.ascontiguousarray(x, dtype=np.int8).reshape(-1)
         inputs: dict[str, tuple[GuardedBuffer, np.ndarray]] = {}
@@ -259,7 +264,8 @@ class S8Lib:
 
         out = GuardedBuffer(None, size, fill)
         src = const("input", x, np.int8)
-        ctx = Context(None, 0)
+        work = np.zeros(max(scratch, 1), dtype=np.uint8)
+        ctx = Context(work.ctypes.data if scratch else None, scratch)
         fn = getattr(self.dll, function)
         if function in ("arm_convolve_wrapper_s8", "arm_depthwise_conv_wrapper_s8"):
             conv, in_dims, f_dims, out_dims = conv_structs(function, p)
