@@ -16,7 +16,7 @@ from hil.firmware.codegen import ModelSources
 
 REPO = Path(__file__).resolve().parents[2]
 APP = REPO / "tests" / "fixtures" / "firmware"
-BOARDS = ("qemu-m7", "qemu-m4", "qemu-m3")
+BOARDS = ("qemu-m7", "qemu-m4", "qemu-m3", "qemu-m55")
 
 pytestmark = pytest.mark.needs_arm_gcc
 

@@ -45,7 +45,7 @@ def _counts(log: Path) -> dict[tuple[int, int], int]:
     return counts
 
 
-@pytest.mark.parametrize("board", ("qemu-m7", "qemu-m3"))
+@pytest.mark.parametrize("board", ("qemu-m7", "qemu-m3", "qemu-m55"))
 def test_counts_are_identical_across_dump_modes_and_devices(board, build_root, tmp_path, capsys):
     counts = {}
     for name, extra in RUNS.items():

@@ -24,7 +24,7 @@ from hil.validate.check import check_vectors
 from hil.validate.run_report import RunInfo, RunReport
 
 pytestmark = [pytest.mark.qemu, pytest.mark.needs_qemu, pytest.mark.needs_arm_gcc]
-BOARDS = ("qemu-m7", "qemu-m4", "qemu-m3")
+BOARDS = ("qemu-m7", "qemu-m4", "qemu-m3", "qemu-m55")
 
 
 @pytest.fixture(scope="module")
@@ -73,13 +73,15 @@ def test_hil_run_passes_bit_exactly(board, model, build_root, tmp_path, capsys):
     assert junit.read_text().count("<testcase") == len(report["layers"])
 
 
-def test_on_device_conformance_qemu_m7(shared_dir, build_root, capsys):
+# qemu-m55: the same SIMD (dsp) kernel path on Armv8.1-M, built with MVE auto-vectorisation.
+@pytest.mark.parametrize("board", ("qemu-m7", "qemu-m55"))
+def test_on_device_conformance_simd_path(board, shared_dir, build_root, capsys):
     code = main(
         [
             "conformance",
             str(shared_dir / "conformance" / "cmsis-nn-q7"),
             "--board",
-            "qemu-m7",
+            board,
             "--build-dir",
             str(build_root),
         ]

@@ -1,4 +1,4 @@
-"""QEMU runner: boot the port test firmware on every mps2 machine and talk to it."""
+"""QEMU runner: boot the port test firmware on every emulated board (mps2, mps3) and talk to it."""
 
 from __future__ import annotations
 
@@ -20,7 +20,7 @@ from hil.runners.qemu import QemuRunner
 
 REPO = Path(__file__).resolve().parents[2]
 APP = REPO / "tests" / "fixtures" / "firmware"
-BOARDS = ("qemu-m7", "qemu-m4", "qemu-m3")
+BOARDS = ("qemu-m7", "qemu-m4", "qemu-m3", "qemu-m55")
 READ_TIMEOUT = 10.0  # generous: a loaded CI machine, never part of an assertion
 
 pytestmark = [
@@ -84,7 +84,9 @@ def test_banner_and_echo_burst(images, board_id: str, tmp_path: Path) -> None:
             banner = fields(read_line(port, b"HIL-TEST"))
             assert banner["board"] == board_id and banner["core"] == load_board(board_id).core
             assert banner["build"] == images[board_id].build_id
-            assert banner["source"] == "systick" and banner["hz"] == "25000000"
+            # The fixture says "systick" for any source but the DWT: QEMU models no DWT.
+            assert banner["source"] == "systick"
+            assert banner["hz"] == str(load_board(board_id).qemu.timer_hz)
             payload = random.Random(board_id).randbytes(4096)
             port.write(b"e" + len(payload).to_bytes(2, "little") + payload)
             assert read_exactly(port, len(payload)) == payload
@@ -124,11 +126,18 @@ def test_undefined_instruction_reports_cfsr_and_pc(images, board_id: str, tmp_pa
         assert runner.wait(READ_TIMEOUT) == 0  # hil_on_fault resets; -no-reboot ends QEMU
 
 
-@pytest.mark.parametrize(("command", "cfsr_bit"), [(b"d", 25), (b"s", 4)])  # DIVBYZERO, MSTKERR
+@pytest.mark.parametrize(
+    ("board_id", "command", "cfsr_bit"),
+    [
+        ("qemu-m3", b"d", 25),  # DIVBYZERO
+        ("qemu-m3", b"s", 4),  # MSTKERR: the MPU guard (armv7m)
+        ("qemu-m55", b"s", 20),  # STKOF: MSPLIM (armv8m)
+    ],
+)
 def test_divide_by_zero_and_stack_overflow_fault(
-    images, tmp_path: Path, command: bytes, cfsr_bit: int
+    images, tmp_path: Path, board_id: str, command: bytes, cfsr_bit: int
 ) -> None:
-    with run(images, "qemu-m3", tmp_path) as runner, open_uart(runner.url) as port:
+    with run(images, board_id, tmp_path) as runner, open_uart(runner.url) as port:
         read_line(port, b"HIL-TEST")
         port.write(command)
         assert int(fields(read_line(port, b"FAULT"))["cfsr"], 16) & (1 << cfsr_bit)
