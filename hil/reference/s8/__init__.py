@@ -1,0 +1,92 @@
+"""The s8 (int8) reference: numpy kernels bit-exact with TFLite Micro's reference.
+
+``FUNCTIONS`` maps each CMSIS-NN s8 function name to its kernel and to the
+scalar parameters and arrays it takes; :func:`run_layer` runs one layer and
+:func:`run_network` every layer of an :class:`~hil.model.s8.S8Network`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+
+import numpy as np
+
+from hil.model.s8 import S8Layer, S8Network
+from hil.reference.s8.convolution import convolve, depthwise
+from hil.reference.s8.fully_connected import fully_connected, fully_connected_per_channel
+from hil.reference.s8.pooling import avg_pool, max_pool
+from hil.reference.s8.requantize import ROUNDINGS, Rounding
+from hil.reference.s8.softmax import softmax
+
+Kernel = Callable[[np.ndarray, Mapping[str, int], Mapping[str, np.ndarray], Rounding], np.ndarray]
+
+_CONV = (
+    "input_n", "input_h", "input_w", "input_c", "filter_h", "filter_w",
+    "output_h", "output_w", "output_c", "stride_h", "stride_w", "padding_h", "padding_w",
+    "dilation_h", "dilation_w", "input_offset", "output_offset",
+    "activation_min", "activation_max",
+)  # fmt: skip
+_FC = (
+    "input_n", "accum_depth", "output_depth", "input_offset", "filter_offset",
+    "output_offset", "activation_min", "activation_max",
+)  # fmt: skip
+_POOL = (
+    "input_n", "input_h", "input_w", "input_c", "filter_h", "filter_w",
+    "output_h", "output_w", "stride_h", "stride_w", "padding_h", "padding_w",
+    "activation_min", "activation_max",
+)  # fmt: skip
+_PER_CHANNEL = ("weights", "bias", "multiplier", "shift")
+
+
+@dataclass(frozen=True)
+class S8Function:
+    name: str
+    kernel: Kernel
+    scalars: tuple[str, ...]
+    arrays: tuple[str, ...]  # the arrays it reads, in C argument order
+
+
+FUNCTIONS: dict[str, S8Function] = {
+    f.name: f
+    for f in (
+        S8Function("arm_convolve_wrapper_s8", convolve, _CONV, _PER_CHANNEL),
+        S8Function("arm_depthwise_conv_wrapper_s8", depthwise, (*_CONV, "ch_mult"), _PER_CHANNEL),
+        S8Function(
+            "arm_fully_connected_s8",
+            fully_connected,
+            (*_FC, "multiplier", "shift"),
+            ("weights", "bias"),
+        ),
+        S8Function(
+            "arm_fully_connected_per_channel_s8",
+            fully_connected_per_channel,
+            _FC,
+            _PER_CHANNEL,
+        ),
+        S8Function("arm_max_pool_s8", max_pool, _POOL, ()),
+        S8Function("arm_avgpool_s8", avg_pool, _POOL, ()),
+        S8Function(
+            "arm_softmax_s8", softmax, ("num_rows", "row_size", "mult", "shift", "diff_min"), ()
+        ),
+    )
+}
+
+__all__ = ["FUNCTIONS", "ROUNDINGS", "Rounding", "run_layer", "run_network"]
+
+
+def run_layer(layer: S8Layer, x: np.ndarray, rounding: Rounding = "double") -> np.ndarray:
+    """One layer's int8 output (flat) for its int8 input."""
+    f = FUNCTIONS[layer.function]
+    return f.kernel(np.asarray(x, dtype=np.int8), layer.params, layer.arrays, rounding).reshape(-1)
+
+
+def run_network(
+    network: S8Network, x: np.ndarray, rounding: Rounding = "double"
+) -> list[np.ndarray]:
+    """Every layer's flat int8 output for one int8 input, in order."""
+    outputs = []
+    for layer in network.layers:
+        x = run_layer(layer, x, rounding)
+        outputs.append(x)
+    return outputs
