@@ -8,9 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from hil.config.boards import load_board
+from hil.config.boards import CpuFlags, load_board
 from hil.errors import ConfigError
 from hil.firmware.build import build_firmware
+
+APP = Path(__file__).resolve().parents[2] / "tests" / "fixtures" / "firmware"
 
 
 def board_of(family: str, core: str = "cortex-m3"):
@@ -24,3 +26,17 @@ def test_the_build_refuses_an_unserved_core_before_compiling(tmp_path: Path) -> 
             board_of("mps2", "cortex-m0"), None, tmp_path / "out", cache_dir=tmp_path / "cache"
         )
     assert not (tmp_path / "out" / "obj").exists()
+
+
+@pytest.mark.needs_arm_gcc
+def test_the_armv8m_port_also_builds_for_a_cortex_m33(tmp_path: Path) -> None:
+    # armv8m serves cortex-m33 too: the same reset, fault entry and MSPLIM guard
+    # link without MVE (no board ships one; mps3-an547 in QEMU takes only an M55).
+    m55 = load_board("qemu-m55")
+    m33 = dataclasses.replace(
+        m55, core="cortex-m33", cpu=CpuFlags("cortex-m33", "hard", "fpv5-sp-d16")
+    )
+    image = build_firmware(
+        m33, None, tmp_path / "out", app_dir=APP, with_nn=False, cache_dir=tmp_path / "cache"
+    )
+    assert image.elf.is_file() and image.flash_bytes > 0

@@ -17,7 +17,7 @@ yaml = pytest.importorskip("yaml", reason="pyyaml is in the test extra: pip inst
 
 REPO = Path(__file__).resolve().parents[2]
 WORKFLOW = REPO / ".github" / "workflows" / "nightly.yml"
-BOARDS = {"qemu-m7", "qemu-m4", "qemu-m3"}
+BOARDS = {"qemu-m7", "qemu-m4", "qemu-m3", "qemu-m55"}
 
 
 @pytest.fixture(scope="module")
