@@ -19,6 +19,7 @@ from hil.config.boards import (
     load_all_boards,
     load_board,
 )
+from hil.device.counts import count_source
 from hil.errors import ConfigError
 from hil.runners import RUNNERS
 
@@ -121,6 +122,8 @@ def test_qemu_m55_board() -> None:
     assert (board.flash.origin, board.flash.size) == (0, 512 * 1024)  # ITCM
     assert (board.ram.origin, board.ram.size) == (0x20000000, 512 * 1024)  # DTCM
     assert "-mfpu=auto" in board.cpu.gcc_flags() and "-mfloat-abi=hard" in board.cpu.gcc_flags()
+    source = count_source("timer", emulated=True, icount_shift=7, timer_hz=board.qemu.timer_hz)
+    assert (source.name, source.convert(4096 * 3 + 1)) == ("qemu-icount", 3000)
 
 
 def test_unknown_board_lists_known_ones_and_where_they_live() -> None:
