@@ -39,38 +39,95 @@ _POOL = (
 _PER_CHANNEL = ("weights", "bias", "multiplier", "shift")
 
 
+Size = Callable[[Mapping[str, int]], int]
+
+
+def _nhwc_in(p: Mapping[str, int]) -> int:
+    return p["input_n"] * p["input_h"] * p["input_w"] * p["input_c"]
+
+
+def _conv_out(p: Mapping[str, int]) -> int:
+    return p["input_n"] * p["output_h"] * p["output_w"] * p["output_c"]
+
+
+def _pool_out(p: Mapping[str, int]) -> int:
+    return p["input_n"] * p["output_h"] * p["output_w"] * p["input_c"]
+
+
+def _fc_in(p: Mapping[str, int]) -> int:
+    return p["input_n"] * p["accum_depth"]
+
+
+def _fc_out(p: Mapping[str, int]) -> int:
+    return p["input_n"] * p["output_depth"]
+
+
+def _rows(p: Mapping[str, int]) -> int:
+    return p["num_rows"] * p["row_size"]
+
+
+def _conv_weights(p: Mapping[str, int]) -> int:
+    return p["output_c"] * p["filter_h"] * p["filter_w"] * p["input_c"]
+
+
+def _dw_weights(p: Mapping[str, int]) -> int:
+    return p["filter_h"] * p["filter_w"] * p["output_c"]
+
+
 @dataclass(frozen=True)
 class S8Function:
     name: str
     kernel: Kernel
     scalars: tuple[str, ...]
     arrays: tuple[str, ...]  # the arrays it reads, in C argument order
+    input_size: Size
+    output_size: Size
+    weights_size: Size | None = None
+    channels: Size | None = None  # the length of bias, multiplier and shift
+
+    def array_sizes(self, p: Mapping[str, int]) -> dict[str, int]:
+        """Elements of each array: weights int8, the others int32."""
+        sizes = {}
+        for name in self.arrays:
+            size = self.weights_size if name == "weights" else self.channels
+            assert size is not None
+            sizes[name] = size(p)
+        return sizes
 
 
+# fmt: off
+# fmt: off
 FUNCTIONS: dict[str, S8Function] = {
     f.name: f
     for f in (
-        S8Function("arm_convolve_wrapper_s8", convolve, _CONV, _PER_CHANNEL),
-        S8Function("arm_depthwise_conv_wrapper_s8", depthwise, (*_CONV, "ch_mult"), _PER_CHANNEL),
         S8Function(
-            "arm_fully_connected_s8",
-            fully_connected,
-            (*_FC, "multiplier", "shift"),
-            ("weights", "bias"),
+            "arm_convolve_wrapper_s8", convolve, _CONV, _PER_CHANNEL,
+            _nhwc_in, _conv_out, _conv_weights, lambda p: p["output_c"],
         ),
         S8Function(
-            "arm_fully_connected_per_channel_s8",
-            fully_connected_per_channel,
-            _FC,
-            _PER_CHANNEL,
+            "arm_depthwise_conv_wrapper_s8", depthwise, (*_CONV, "ch_mult"), _PER_CHANNEL,
+            _nhwc_in, _conv_out, _dw_weights, lambda p: p["output_c"],
         ),
-        S8Function("arm_max_pool_s8", max_pool, _POOL, ()),
-        S8Function("arm_avgpool_s8", avg_pool, _POOL, ()),
         S8Function(
-            "arm_softmax_s8", softmax, ("num_rows", "row_size", "mult", "shift", "diff_min"), ()
+            "arm_fully_connected_s8", fully_connected, (*_FC, "multiplier", "shift"),
+            ("weights", "bias"), _fc_in, _fc_out,
+            lambda p: p["output_depth"] * p["accum_depth"], lambda p: p["output_depth"],
+        ),
+        S8Function(
+            "arm_fully_connected_per_channel_s8", fully_connected_per_channel, _FC,
+            _PER_CHANNEL, _fc_in, _fc_out,
+            lambda p: p["output_depth"] * p["accum_depth"], lambda p: p["output_depth"],
+        ),
+        S8Function("arm_max_pool_s8", max_pool, _POOL, (), _nhwc_in, _pool_out),
+        S8Function("arm_avgpool_s8", avg_pool, _POOL, (), _nhwc_in, _pool_out),
+        S8Function(
+            "arm_softmax_s8", softmax, ("num_rows", "row_size", "mult", "shift", "diff_min"),
+            (), _rows, _rows,
         ),
     )
 }
+# fmt: on
+# fmt: on
 
 __all__ = ["FUNCTIONS", "ROUNDINGS", "Rounding", "run_layer", "run_network"]
 
