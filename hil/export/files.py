@@ -16,12 +16,15 @@ from pathlib import Path
 
 from hil import __version__
 from hil.errors import ConfigError
+from hil.export import s8_module
 from hil.export.buildfiles import render_cmake, render_makefile, render_readme
 from hil.export.kernels import KERNELS_DIR, portable_kernel_files
 from hil.export.module import ModuleLayout, render_header, render_source, render_weights
 from hil.export.names import check_name
+from hil.export.s8_plan import plan_s8
 from hil.model.hashing import model_hash
 from hil.model.layer import Network
+from hil.model.s8 import S8Network
 
 BACKENDS = ("portable", "cmsis-nn")
 SUMS = "SHA256SUMS"
@@ -35,7 +38,7 @@ class Export:
 
     name: str
     backend: str
-    network: Network
+    network: Network | S8Network
     files: dict[str, bytes]
     sizes: dict[str, int]  # bytes of the input, output, scratch and weights
 
@@ -71,10 +74,12 @@ def check_backend(backend: str) -> str:
     return backend
 
 
-def build_export(network: Network, name: str, backend: str = "portable") -> Export:
+def build_export(network: Network | S8Network, name: str, backend: str = "portable") -> Export:
     """Every file of ``network`` exported as module ``name``, in memory."""
     check_name(name)
     check_backend(backend)
+    if isinstance(network, S8Network):
+        return _build_s8_export(network, name, backend)
     files: dict[str, bytes] = {
         f"{name}.h": render_header(name, network, backend).encode(),
         f"{name}.c": render_source(name, network).encode(),
@@ -82,13 +87,7 @@ def build_export(network: Network, name: str, backend: str = "portable") -> Expo
     }
     kernels: dict[str, bytes] = {}
     if backend == "portable":
-        chosen = portable_kernel_files([layer.function for layer in network.layers])
-        for path in chosen.headers:
-            kernels[
-                f"{KERNELS_DIR}/{'include' if path.parent.name == 'include' else 'src'}/{path.name}"
-            ] = path.read_bytes()
-        for path in chosen.sources:
-            kernels[f"{KERNELS_DIR}/src/{path.name}"] = path.read_bytes()
+        kernels = _portable_kernels([layer.function for layer in network.layers], "q7")
     files.update(kernels)
     layout = ModuleLayout.of(network)
     weights = sum(
@@ -106,6 +105,51 @@ def build_export(network: Network, name: str, backend: str = "portable") -> Expo
     files["CMakeLists.txt"] = render_cmake(name, kernels, backend).encode()
     files[f"{name}.mk"] = render_makefile(name, kernels, backend).encode()
     files["README.md"] = render_readme(name, network.name, backend, sizes).encode()
+    return _finish(name, backend, network, files, sizes, {})
+
+
+def _portable_kernels(functions: list[str], family: str) -> dict[str, bytes]:
+    chosen = portable_kernel_files(functions, family)
+    kernels: dict[str, bytes] = {}
+    for path in chosen.headers:
+        where = "include" if path.parent.name == "include" else "src"
+        kernels[f"{KERNELS_DIR}/{where}/{path.name}"] = path.read_bytes()
+    for path in chosen.sources:
+        kernels[f"{KERNELS_DIR}/src/{path.name}"] = path.read_bytes()
+    return kernels
+
+
+def _build_s8_export(network: S8Network, name: str, backend: str) -> Export:
+    files: dict[str, bytes] = {
+        f"{name}.h": s8_module.render_header(name, network, backend).encode(),
+        f"{name}.c": s8_module.render_source(name, network, backend).encode(),
+        f"{name}_weights.c": s8_module.render_weights(name, network).encode(),
+    }
+    kernels: dict[str, bytes] = {}
+    if backend == "portable":
+        kernels = _portable_kernels([layer.function for layer in network.layers], "s8")
+    files.update(kernels)
+    sizes = {
+        "input": network.input_size,
+        "output": network.layers[-1].output_size,
+        "scratch": plan_s8(network).scratch_size,
+        "weights": s8_module.weight_bytes(network),
+    }
+    files["CMakeLists.txt"] = render_cmake(name, kernels, backend, "s8").encode()
+    files[f"{name}.mk"] = render_makefile(name, kernels, backend, "s8").encode()
+    files["README.md"] = render_readme(name, network.name, backend, sizes, "s8").encode()
+    return _finish(name, backend, network, files, sizes, {"family": "s8"})
+
+
+def _finish(
+    name: str,
+    backend: str,
+    network: Network | S8Network,
+    files: dict[str, bytes],
+    sizes: dict[str, int],
+    extra: dict[str, str],
+) -> Export:
+    """``files`` with SHA256SUMS and the manifest (``extra`` added to it) added."""
     sums = "".join(
         f"{hashlib.sha256(data).hexdigest()}  {path}\n" for path, data in sorted(files.items())
     )
@@ -113,6 +157,7 @@ def build_export(network: Network, name: str, backend: str = "portable") -> Expo
     export_hash = hashlib.sha256(files[SUMS]).hexdigest()
     manifest = {
         "name": name,
+        **extra,
         "model": network.name,
         "model_hash": model_hash(network).hex(),
         "backend": backend,
@@ -164,7 +209,7 @@ def write_export(export: Export, out_dir: Path) -> None:
             target.unlink()
 
 
-def read_export(folder: Path, network: Network, option: str = "--export") -> Export:
+def read_export(folder: Path, network: Network | S8Network, option: str = "--export") -> Export:
     """The export in ``folder``, checked: every file as SHA256SUMS lists it, and an
     export of ``network``. Any edit or a different model is one ConfigError."""
     shown = f"{option} {folder}"

@@ -23,15 +23,19 @@ class KernelFiles:
     headers: tuple[Path, ...]  # every header of the portable library
 
 
-def portable_dir() -> Path:
-    return firmware_root() / "nn"
+# Where each family's portable library lives under firmware/nn.
+FAMILY_DIRS = {"q7": ".", "s8": "s8"}
 
 
-@lru_cache(maxsize=1)
-def _definitions() -> dict[str, frozenset[str]]:
+def portable_dir(family: str = "q7") -> Path:
+    return firmware_root() / "nn" / FAMILY_DIRS[family]
+
+
+@lru_cache(maxsize=len(FAMILY_DIRS))
+def _definitions(family: str = "q7") -> dict[str, frozenset[str]]:
     """Per source file of the portable library: the global symbols it defines."""
     out = {}
-    for src in sorted((portable_dir() / "src").glob("*.c")):
+    for src in sorted((portable_dir(family) / "src").glob("*.c")):
         out[src.name] = _defines(src.read_text())
     return out
 
@@ -61,10 +65,11 @@ def kernel_dependencies(sources: dict[str, str]) -> dict[str, set[str]]:
     return {name: _calls(text, name, defined) for name, text in sources.items()}
 
 
-def portable_kernel_files(functions: list[str]) -> KernelFiles:
-    """The portable sources that define ``functions``, with everything they call."""
-    src_dir = portable_dir() / "src"
-    defined = _definitions()
+def portable_kernel_files(functions: list[str], family: str = "q7") -> KernelFiles:
+    """The portable sources of ``family`` that define ``functions``, with everything
+    they call."""
+    src_dir = portable_dir(family) / "src"
+    defined = _definitions(family)
     todo = [f"{fn}.c" for fn in dict.fromkeys(functions)]
     for name in todo:
         if not (src_dir / name).is_file():
@@ -76,6 +81,6 @@ def portable_kernel_files(functions: list[str]) -> KernelFiles:
             continue
         chosen.add(name)
         todo.extend(_needs(src_dir / name, defined) - chosen)
-    inc = portable_dir() / "include"
+    inc = portable_dir(family) / "include"
     headers = sorted(inc.glob("*.h")) + sorted(src_dir.glob("*.h"))
     return KernelFiles(tuple(src_dir / n for n in sorted(chosen)), tuple(headers))
