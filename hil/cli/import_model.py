@@ -86,16 +86,21 @@ def _print_diagnostics(diag, title: str) -> None:
 
 
 def import_model(
-    model: Annotated[Path, typer.Argument(help="The trained float model (.onnx).")],
-    calibration: Annotated[
-        Path,
-        typer.Option(help="float32 .npy (N, *input shape) in the ONNX layout, for the formats."),
+    model: Annotated[
+        Path, typer.Argument(help="The trained float model (.onnx) or a full-int8 .tflite.")
     ],
     out: Annotated[Path, typer.Option(help="The model file to write: DIR/NAME.toml (+ .npz).")],
+    calibration: Annotated[
+        Path | None,
+        typer.Option(
+            help="float32 .npy (N, *input shape) in the ONNX layout, for the formats (ONNX only)."
+        ),
+    ] = None,
     name: Annotated[str | None, typer.Option(help="Model name; default: the --out stem.")] = None,
     method: Annotated[
-        str, typer.Option(help="Activation calibration: minmax, percentile or kl.")
-    ] = "minmax",
+        str | None,
+        typer.Option(help="Activation calibration: minmax (default), percentile or kl."),
+    ] = None,
     prefer: Annotated[
         list[str],
         typer.Option(help="Prefer these kernels where legal: basic, fast, rgb, opt, nonsquare."),
@@ -109,11 +114,17 @@ def import_model(
     labels: Annotated[
         Path | None, typer.Option(help="int class ids for --validate: adds top-1 accuracy.")
     ] = None,
+    float_model: Annotated[
+        Path | None,
+        typer.Option(
+            "--float",
+            help="The float model (.tflite or .onnx) a .tflite came from: adds its accuracy.",
+        ),
+    ] = None,
     force: Annotated[bool, typer.Option("--force", help="Overwrite an existing model.")] = False,
 ) -> None:
-    """Quantise a trained ONNX model to a q7 model file (TOML + npz)."""
-    from hil.model.importer import import_onnx
-    from hil.model.io import save_model
+    """Import a model: quantise a trained ONNX model to q7, or read a full-int8 TFLite
+    model as s8 (TOML + npz)."""
     from hil.outputs import check_output_file
 
     if out.suffix != ".toml":
@@ -124,6 +135,36 @@ def import_model(
         check_output_file(path, "--out")
         if path.exists() and not force:
             raise ConfigError(f"{path} already exists", hint="pass --force to overwrite it")
+    if model.suffix == ".tflite":
+        from hil.cli.import_tflite import import_tflite_cmd
+
+        onnx_only = {
+            "--calibration": calibration is not None,
+            "--method": method is not None,
+            "--prefer": bool(prefer),
+            "--kernel": bool(kernel),
+        }
+        for option, given in onnx_only.items():
+            if given:
+                raise ConfigError(
+                    f"{option} is for ONNX models; {model.name} is already quantised to int8",
+                    hint=f"leave out {option}",
+                )
+        import_tflite_cmd(model, out, name or out.stem, validate, labels, float_model)
+        return
+    if float_model is not None:
+        raise ConfigError(
+            "--float is for .tflite models; an ONNX model is the float model itself",
+            hint="leave out --float",
+        )
+    if calibration is None:
+        raise ConfigError(
+            "an ONNX model needs --calibration",
+            hint="give float32 inputs (N, *input shape) that represent the data set",
+        )
+    from hil.model.importer import import_onnx
+    from hil.model.io import save_model
+
     cal = _load_npy(calibration, "--calibration")
     held_out = None
     if validate is not None:
@@ -135,7 +176,7 @@ def import_model(
         model,
         cal,
         name=name or out.stem,
-        method=method,
+        method=method or "minmax",
         prefer=_prefer(prefer),
         overrides=_overrides(kernel),
         validate=held_out,

@@ -55,6 +55,7 @@ import numpy as np
 
 from hil.errors import ConfigError
 from hil.model.layer import Layer, Network, Quantisation
+from hil.model.s8 import S8Network
 from hil.model.validate import check_name, validate_network
 from hil.reference.spec import KERNEL_SPECS
 
@@ -371,16 +372,49 @@ def _parse_network(path: Path, doc: dict) -> Network:
     )
 
 
-def load_model_file(path: str | Path) -> Network:
-    """Read and validate a .toml model file and its .npz."""
+def load_any_model_file(path: str | Path) -> "Network | S8Network":
+    """Read and validate a .toml model file of either family, and its .npz."""
     path = Path(path)
-    network = _parse_network(path, _read_toml(path))
+    doc = _read_toml(path)
+    family = doc.get("family", "q7")
+    if family == "s8":
+        from hil.model.s8_io import load_s8_model_file
+
+        return load_s8_model_file(path, doc)
+    if family != "q7":
+        raise ConfigError(
+            f"{path}: family {family!r} is not a kernel family",
+            hint='use family = "s8" (int8) or leave it out (q7)',
+        )
+    network = _parse_network(path, {k: v for k, v in doc.items() if k != "family"})
     validate_network(network, source=str(path))
     return network
 
 
+def load_model_file(path: str | Path) -> Network:
+    """Read and validate a q7 .toml model file and its .npz."""
+    network = load_any_model_file(path)
+    if not isinstance(network, Network):
+        raise ConfigError(
+            f"{path} is an s8 (int8) model; this command runs q7 models only",
+            hint="s8 models run with hil infer, hil import and hil export (docs/int8.md)",
+        )
+    return network
+
+
 def load_model(spec: str | Path) -> Network:
-    """A built-in example by name, or a model file by path (validated)."""
+    """A built-in example by name, or a q7 model file by path (validated)."""
+    network = load_any_model(spec)
+    if not isinstance(network, Network):
+        raise ConfigError(
+            f"{spec} is an s8 (int8) model; this command runs q7 models only",
+            hint="s8 models run with hil infer, hil import and hil export (docs/int8.md)",
+        )
+    return network
+
+
+def load_any_model(spec: str | Path) -> "Network | S8Network":
+    """A built-in example by name, or a model file of either family by path (validated)."""
     from hil.model.examples import EXAMPLES, build_example
     from hil.model.packaged import packaged_models
 
@@ -406,4 +440,9 @@ def load_model(spec: str | Path) -> Network:
             f"{path} is a model's weights file, not the model",
             hint=f"give the .toml beside it: {path.with_suffix('.toml')}",
         )
-    return load_model_file(path)
+    if path.suffix == ".tflite":
+        raise ConfigError(
+            f"{path} is a TFLite model, not a hil model file",
+            hint=f"import it first: hil import {path} --out {path.with_suffix('.toml').name}",
+        )
+    return load_any_model_file(path)

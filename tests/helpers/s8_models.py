@@ -176,3 +176,30 @@ def write_small_cnn(path: Path, seed: int = 0) -> np.ndarray:
     graph, x = small_cnn(seed)
     Path(path).write_bytes(serialise(graph))
     return x
+
+
+def float_twin(graph: Graph) -> Graph:
+    """The float model ``graph`` would have been converted from: every constant
+    dequantised, activations float32, no QUANTIZE or DEQUANTIZE."""
+    tensors = []
+    for t in graph.tensors:
+        if t.data is not None and t.scale:
+            scale = np.asarray(t.scale, np.float32)
+            zp = np.asarray(t.zero_point, np.float32)
+            shape = [1] * t.data.ndim
+            if len(scale) > 1:
+                shape[t.quantized_dimension] = len(scale)
+            data = (t.data.astype(np.float32) - zp.reshape(shape)) * scale.reshape(shape)
+            tensors.append(Tensor(t.name, t.shape, "FLOAT32", data=data.astype(np.float32)))
+        elif t.dtype in ("INT8", "FLOAT32"):
+            tensors.append(Tensor(t.name, t.shape, "FLOAT32"))
+        else:
+            tensors.append(t)
+    ops = graph.operators[1:-1]  # QUANTIZE ... DEQUANTIZE
+    first, last = ops[0], ops[-1]
+    ops = (
+        Operator(first.op, (0, *first.inputs[1:]), first.outputs, first.options),
+        *ops[1:-1],
+        Operator(last.op, last.inputs, (graph.outputs[0],), last.options),
+    )
+    return Graph(tuple(tensors), ops, graph.inputs, graph.outputs, graph.description + " (float)")

@@ -129,7 +129,7 @@ FUNCTIONS: dict[str, S8Function] = {
 # fmt: on
 # fmt: on
 
-__all__ = ["FUNCTIONS", "ROUNDINGS", "Rounding", "run_layer", "run_network"]
+__all__ = ["FUNCTIONS", "ROUNDINGS", "Rounding", "run_layer", "run_network", "run_network_batch"]
 
 
 def run_layer(layer: S8Layer, x: np.ndarray, rounding: Rounding = "double") -> np.ndarray:
@@ -145,5 +145,32 @@ def run_network(
     outputs = []
     for layer in network.layers:
         x = run_layer(layer, x, rounding)
+        outputs.append(x)
+    return outputs
+
+
+_BATCH_KEYS = ("input_n", "num_rows")  # the parameter that counts samples, per function
+
+
+def _batched(layer: S8Layer, n: int) -> S8Layer:
+    params = dict(layer.params)
+    for key in _BATCH_KEYS:
+        if key in params:
+            params[key] *= n
+    return S8Layer(layer.name, layer.function, params, layer.arrays)
+
+
+def run_network_batch(
+    network: S8Network, x: np.ndarray, rounding: Rounding = "double"
+) -> list[np.ndarray]:
+    """Every layer's int8 output, (N, layer output size), for int8 inputs (N, ...).
+
+    One call per layer over the whole batch: every s8 function treats its
+    samples (or softmax rows) independently, so this equals N single runs."""
+    x = np.asarray(x, dtype=np.int8)
+    n = len(x)
+    outputs = []
+    for layer in network.layers:
+        x = run_layer(_batched(layer, n), x, rounding).reshape(n, -1)
         outputs.append(x)
     return outputs

@@ -1,0 +1,126 @@
+"""`hil import MODEL.tflite` and `hil infer` on the s8 model it writes, as a user runs them."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from hil.cli import main
+from hil.model.io import load_any_model
+from hil.model.s8 import S8Network
+from hil.model.tflite.writer import serialise
+
+from helpers import tflm
+from helpers.s8_models import float_twin, small_cnn
+
+
+def cli(args: list[str], capsys) -> tuple[int, str]:
+    code = main([str(a) for a in args])
+    out = capsys.readouterr()
+    return code, " ".join((out.err + out.out).split())
+
+
+@pytest.fixture(scope="module")
+def files(tmp_path_factory) -> dict[str, Path]:
+    d = tmp_path_factory.mktemp("tflite")
+    graph, _ = small_cnn(seed=2)
+    rng = np.random.default_rng(5)
+    x = rng.normal(0, 1, size=(48, 16, 16, 3)).astype(np.float32)
+    twin = float_twin(graph)
+    labels = np.array([np.argmax(tflm.run(twin, r[None])[0]) for r in x])  # float: 100%
+    paths = {k: d / v for k, v in {"int8": "cnn.tflite", "float": "cnn_float.tflite",
+             "x": "x.npy", "y": "y.npy"}.items()}  # fmt: skip
+    paths["int8"].write_bytes(serialise(graph))
+    paths["float"].write_bytes(serialise(twin))
+    np.save(paths["x"], x)
+    np.save(paths["y"], labels)
+    return paths
+
+
+def test_import_checks_every_layer_and_reports_accuracy(files, tmp_path, capsys):
+    out = tmp_path / "m" / "cnn.toml"
+    code, text = cli(["import", files["int8"], "--out", out, "--validate", files["x"],
+                      "--labels", files["y"], "--float", files["float"]], capsys)  # fmt: skip
+    assert code == 0, text
+    assert text.count("exact") == 8, text  # every layer equals TFLite Micro
+    assert "every layer on 48 inputs (the --validate inputs)" in text
+    m = re.search(r"accuracy: float 100\.0%, int8 reference (\d+\.\d)% \(48 inputs\)", text)
+    assert m, text
+    assert float(m.group(1)) >= 75  # int8 close to its float twin
+    net = load_any_model(out)
+    assert isinstance(net, S8Network) and len(net.layers) == 8
+    import tomllib
+
+    doc = tomllib.loads(out.read_text())
+    assert (out.parent / doc["source"]).resolve() == files["int8"].resolve()  # relative to it
+    assert len(doc["source_sha256"]) == 64
+
+
+def test_infer_on_the_imported_model_equals_tflite_micro(files, tmp_path, capsys):
+    out = tmp_path / "cnn.toml"
+    assert cli(["import", files["int8"], "--out", out], capsys)[0] == 0
+    y = tmp_path / "y.npy"
+    code, text = cli(["infer", "--model", out, "--inputs", files["x"], "--output", y], capsys)
+    assert code == 0, text
+    graph, _ = small_cnn(seed=2)
+    interp = tflm.interpreter(graph)
+    want = np.stack([tflm.run(interp, r[None])[0].reshape(-1) for r in np.load(files["x"])])
+    got = np.load(y)
+    assert got.dtype == np.int8
+    assert np.array_equal((got.astype(np.float32) + 128) / 256, want)  # DEQUANTIZE's own
+
+
+def assert_refused(code: int, text: str, *words: str) -> None:
+    assert code == 2, text
+    assert text.startswith("error:") and "Traceback" not in text, text
+    for w in words:
+        assert w in text, f"{w!r} not in {text}"
+
+
+def test_onnx_options_on_a_tflite_model_are_refused(files, tmp_path, capsys):
+    out = tmp_path / "cnn.toml"
+    code, text = cli(["import", files["int8"], "--out", out, "--calibration", files["x"]], capsys)
+    assert_refused(code, text, "--calibration is for ONNX models", "leave out --calibration")
+    code, text = cli(["import", files["int8"], "--out", out, "--method", "kl"], capsys)
+    assert_refused(code, text, "--method is for ONNX models")
+    assert not out.exists()
+
+
+def test_a_float_tflite_model_is_refused_with_how_to_quantise(files, tmp_path, capsys):
+    code, text = cli(["import", files["float"], "--out", tmp_path / "f.toml"], capsys)
+    assert_refused(code, text, "float model", "representative dataset")
+
+
+def test_an_onnx_model_still_needs_calibration(tmp_path, capsys):
+    model = tmp_path / "m.onnx"
+    model.write_bytes(b"")
+    code, text = cli(["import", model, "--out", tmp_path / "m.toml"], capsys)
+    assert_refused(code, text, "needs --calibration")
+    code, text = cli(["import", model, "--out", tmp_path / "m.toml", "--float", model], capsys)
+    assert_refused(code, text, "--float is for .tflite models")
+
+
+def test_q7_options_on_an_s8_model_are_refused(files, tmp_path, capsys):
+    out = tmp_path / "cnn.toml"
+    assert cli(["import", files["int8"], "--out", out], capsys)[0] == 0
+    args = ["infer", "--model", out, "--inputs", files["x"], "--output", tmp_path / "y.npy"]
+    assert_refused(*cli([*args, "--variant", "plain"], capsys), "--variant is for q7 models")
+    assert_refused(*cli([*args, "--rounding", "triple"], capsys), "--rounding 'triple'")
+    code, text = cli(["run", "--model", out, "--board", "qemu-m7"], capsys)
+    assert_refused(code, text, "s8 (int8) model")
+
+
+def test_a_tflite_path_given_as_model_says_to_import_it(files, tmp_path, capsys):
+    args = [
+        "infer",
+        "--model",
+        files["int8"],
+        "--inputs",
+        files["x"],
+        "--output",
+        tmp_path / "y.npy",
+    ]
+    assert_refused(*cli(args, capsys), "TFLite model, not a hil model file", "hil import")
