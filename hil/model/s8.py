@@ -46,6 +46,15 @@ class S8Layer:
     def output_size(self) -> int:
         return int(np.prod(self.output_shape))
 
+    @property
+    def input_size(self) -> int:
+        from hil.reference.s8 import FUNCTIONS
+
+        return FUNCTIONS[self.function].input_size(self.params)
+
+    out_frac_bits = None  # q7's output format: an s8 tensor has a scale instead
+    float_tensor = None
+
 
 @dataclass(frozen=True)
 class S8Network:
@@ -57,6 +66,9 @@ class S8Network:
     float_output: bool = False  # the model dequantises its output (DEQUANTIZE)
     description: str = ""
     family: str = FAMILY
+
+    quantisation = None  # q7's float-input table: an s8 network has input_quant
+    metadata: dict[str, str] = field(default_factory=dict)
 
     @property
     def input_size(self) -> int:

@@ -13,13 +13,16 @@ from __future__ import annotations
 
 import threading
 import weakref
+from typing import cast
 
 import numpy as np
 
 from hil.errors import ConfigError
 from hil.model.layer import Layer, Network
+from hil.model.s8 import S8Layer, S8Network
 from hil.reference import plan_kernel
 from hil.reference._kernel import Plan, check_variant
+from hil.reference.s8.requantize import Rounding
 
 _plans: dict[tuple[int, str], tuple[weakref.ref, Plan]] = {}
 _lock = threading.Lock()
@@ -70,14 +73,32 @@ def _check_input(what: str, x: np.ndarray, size: int) -> np.ndarray:
     return np.ascontiguousarray(x).reshape(-1)
 
 
-def run_layer(layer: Layer, x: np.ndarray, variant: str = "dsp") -> np.ndarray:
+def _rounding(variant: str) -> Rounding:
+    """An s8 network's reference variant is its requantisation rounding."""
+    from hil.reference.s8 import ROUNDINGS
+
+    if variant not in ROUNDINGS:
+        raise ConfigError(
+            f"reference variant {variant!r} is not an s8 rounding",
+            hint="s8 networks run with variant double (TFLite Micro's) or single",
+        )
+    return cast(Rounding, variant)
+
+
+def run_layer(layer: Layer | S8Layer, x: np.ndarray, variant: str = "dsp") -> np.ndarray:
     """One layer's output (flat int8) for input ``x``; ``x`` is never modified."""
+    if isinstance(layer, S8Layer):
+        from hil.reference import s8
+
+        x = _check_input(f"layer '{layer.name}'", x, layer.input_size)
+        return s8.run_layer(layer, x, _rounding(variant))
     check_variant(variant)
     plan = layer_plan(layer, variant)
     return plan(_check_input(f"layer '{layer.name}'", x, layer.input_size))
 
 
-def _check_batch(network: Network, x: np.ndarray) -> np.ndarray:
+def _check_batch(network: Network | S8Network, x: np.ndarray) -> np.ndarray:
+    # an s8 network passes flat rows: its input_shape carries the model's batch axis
     """The batch as (N, input_size) rows; accepts (N, *input_shape) or (N, input_size)."""
     what = f"model '{network.name}'"
     if not isinstance(x, np.ndarray):
@@ -121,15 +142,26 @@ DEFAULT_CHUNK = 32
 
 
 def run_network_batch(
-    network: Network, x: np.ndarray, variant: str = "dsp", chunk_size: int = DEFAULT_CHUNK
+    network: Network | S8Network,
+    x: np.ndarray,
+    variant: str = "dsp",
+    chunk_size: int = DEFAULT_CHUNK,
 ) -> list[np.ndarray]:
     """Every layer's outputs for a batch: one (N, layer.output_size) int8 array per layer.
 
     ``x`` is (N, *network.input_shape) int8 (or (N, input_size)). Row i of
     each array equals run_network(network, x[i], variant) for that layer.
     Layers run on ``chunk_size`` images at a time, so the working memory is
-    bounded; only the outputs themselves grow with N.
+    bounded; only the outputs themselves grow with N. An s8 network's
+    ``variant`` is its rounding.
     """
+    if isinstance(network, S8Network):
+        from hil.reference import s8
+
+        n = len(x) if isinstance(x, np.ndarray) and x.ndim else 0
+        rows = _check_batch(network, np.asarray(x).reshape(n, -1) if n else x)
+        batch = rows.reshape(n, *network.input_shape[1:])
+        return s8.run_network_batch(network, batch, _rounding(variant))
     check_variant(variant)
     if isinstance(chunk_size, bool) or not isinstance(chunk_size, int) or chunk_size < 1:
         raise ConfigError(
@@ -149,8 +181,17 @@ def run_network_batch(
     return outputs
 
 
-def run_network(network: Network, x: np.ndarray, variant: str = "dsp") -> list[np.ndarray]:
-    """Every layer's output, in order (flat int8 arrays); the last is the network's."""
+def run_network(
+    network: Network | S8Network, x: np.ndarray, variant: str = "dsp"
+) -> list[np.ndarray]:
+    """Every layer's output, in order (flat int8 arrays); the last is the network's.
+
+    An s8 network's ``variant`` is its rounding ("double" or "single")."""
+    if isinstance(network, S8Network):
+        from hil.reference import s8
+
+        y = _check_input(f"model '{network.name}'", x, network.input_size)
+        return s8.run_network(network, y, _rounding(variant))
     check_variant(variant)
     plans = [layer_plan(layer, variant) for layer in network.layers]
     y = _check_input(f"model '{network.name}'", x, network.input_size)
