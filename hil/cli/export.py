@@ -70,6 +70,26 @@ def cmsis_nn_include_dirs(backend: str, cmsis_nn: Path | None) -> list[Path]:
     return genuine_backend(cmsis_nn, core_include_from_env()).include_dirs
 
 
+def s8_cmsis_nn_include_dirs(backend: str, cmsis_nn: Path | None) -> list[Path]:
+    """An s8 export's cmsis-nn backend: the Include folder of a CMSIS-NN >= 7.0."""
+    from hil.cli.option_checks import check_needs
+
+    if backend != "cmsis-nn":
+        check_needs("--cmsis-nn", "cmsis_nn", "--backend cmsis-nn", False)
+        return []
+    header = None if cmsis_nn is None else cmsis_nn / "Include" / "arm_nnfunctions.h"
+    text = header.read_text(errors="replace") if header is not None and header.is_file() else ""
+    if "arm_convolve_wrapper_s8" not in text or "arm_vector_sum_s8" not in text:
+        given = "none was given" if cmsis_nn is None else f"{cmsis_nn} is not one"
+        raise ConfigError(
+            "--backend cmsis-nn: an s8 module includes arm_nnfunctions.h from a CMSIS-NN "
+            f"7.0 or later, and {given}",
+            hint="point --cmsis-nn (or HIL_CMSIS_NN) at a checkout of ARM-software/CMSIS-NN; "
+            "or use --backend portable, which copies hil's s8 kernels in",
+        )
+    return [cmsis_nn / "Include"]  # type: ignore[operator]
+
+
 def files_lines(files: list[str]) -> list[str]:
     """The files written, with the kernel files in one line per folder."""
     top = [f for f in files if "/" not in f]
@@ -184,15 +204,19 @@ def register(app: typer.Typer) -> None:
         from hil.export.names import check_name, default_name
         from hil.export.sizes import measure_export
         from hil.model.hashing import model_hash
-        from hil.model.io import load_model
+        from hil.model.io import load_any_model
+        from hil.model.s8 import S8Network
         from hil.outputs import write_error
 
         # Every check before any file is written.
         check_backend(backend)
-        include_dirs = cmsis_nn_include_dirs(backend, cmsis_nn)
+        network = load_any_model(model)
+        s8 = isinstance(network, S8Network)
+        include_dirs = (s8_cmsis_nn_include_dirs if s8 else cmsis_nn_include_dirs)(
+            backend, cmsis_nn
+        )
         check_out_dir(out, force)
         target_board = load_board(board)
-        network = load_model(model)
         module = check_name(name) if name is not None else default_name(network.name)
         export = build_export(network, module, backend)
         check_targets(out, sorted(export.files))
@@ -225,11 +249,8 @@ def register(app: typer.Typer) -> None:
                 markup=False,
             )
         say(f"model hash {model_hash(network).hex()}", markup=False)
-        say(
-            f"on {target_board.id} its outputs equal `hil infer -m {model} --variant "
-            f"{target_board.variant}`",
-            markup=False,
-        )
+        same = "--rounding double" if s8 else f"--variant {target_board.variant}"
+        say(f"on {target_board.id} its outputs equal `hil infer -m {model} {same}`", markup=False)
         if report.measured:
             console.print(size_table(report, module))
             if backend == "cmsis-nn":

@@ -124,3 +124,34 @@ def test_a_tflite_path_given_as_model_says_to_import_it(files, tmp_path, capsys)
         tmp_path / "y.npy",
     ]
     assert_refused(*cli(args, capsys), "TFLite model, not a hil model file", "hil import")
+
+
+def test_export_writes_the_s8_module_of_the_imported_model(files, tmp_path, capsys, monkeypatch):
+    import json
+
+    from hil.export.files import build_export
+
+    monkeypatch.setenv("PATH", str(tmp_path))  # no cross compiler: the known sizes only
+    model = tmp_path / "cnn.toml"
+    assert cli(["import", files["int8"], "--out", model], capsys)[0] == 0
+    out = tmp_path / "export"
+    code, text = cli(["export", "--model", model, "--out", out], capsys)
+    assert code == 0, text
+    manifest = json.loads((out / "hil-export.json").read_text())
+    assert manifest["family"] == "s8"
+    expected = build_export(load_any_model(model), "cnn").files
+    assert {p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_file()} == set(expected)
+    assert "arm_convolve_wrapper_s8" in (out / "cnn.c").read_text()
+    assert "--rounding double" in text
+
+
+def test_an_s8_export_against_a_q7_era_cmsis_nn_is_refused(files, tmp_path, capsys):
+    model = tmp_path / "cnn.toml"
+    assert cli(["import", files["int8"], "--out", model], capsys)[0] == 0
+    old = tmp_path / "cmsis5" / "Include"
+    old.mkdir(parents=True)
+    (old / "arm_nnfunctions.h").write_text("void arm_convolve_HWC_q7_basic(void);\n")
+    args = ["export", "--model", model, "--out", tmp_path / "e", "--backend", "cmsis-nn"]
+    code, text = cli([*args, "--cmsis-nn", tmp_path / "cmsis5"], capsys)
+    assert_refused(code, text, "CMSIS-NN 7.0 or later", "is not one")
+    assert not (tmp_path / "e").exists()
