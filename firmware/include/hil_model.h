@@ -12,6 +12,15 @@
 #include <stdint.h>
 #include "arm_nn_math_types.h"
 
+/* An s8 image (HIL_NN_FAMILY_S8) is built against the CMSIS-NN >= 4.0
+ * headers, which have no q7_t/q15_t: the application's byte buffers keep
+ * those names. */
+#if defined(HIL_NN_FAMILY_S8) && !defined(HIL_Q7_NAMES)
+#define HIL_Q7_NAMES
+typedef int8_t q7_t;
+typedef int16_t q15_t;
+#endif
+
 /* The module's layer events (NAME_LAYER_BEGIN / NAME_LAYER_END; the glue
  * checks that they agree). */
 #define HIL_LAYER_BEGIN 0

@@ -6,7 +6,7 @@
 #include <stdint.h>
 
 #define HIL_PROTOCOL_VERSION 3u
-#define HIL_PROTOCOL_HASH 0x78D0CD4Fu
+#define HIL_PROTOCOL_HASH 0x0038C190u
 #define HIL_MAX_PAYLOAD 4096u
 #define HIL_ERROR_DETAIL_MAX 60u
 #define HIL_HEADER_BYTES 6u
@@ -42,6 +42,8 @@
 #define HIL_STATUS_BAD_REQUEST 7u
 
 #define HIL_KSTATUS_SUCCESS (0)
+#define HIL_KSTATUS_ARG_ERROR (-1)
+#define HIL_KSTATUS_NO_IMPL (-2)
 #define HIL_KSTATUS_SIZE_MISMATCH (-3)
 #define HIL_KSTATUS_BAD_FUNCTION (-100)
 #define HIL_KSTATUS_BAD_PARAMS (-101)
@@ -64,6 +66,13 @@
 
 #define HIL_BACKEND_PORTABLE 1u
 #define HIL_BACKEND_CMSIS_NN 2u
+
+#define HIL_FAMILY_Q7 1u
+#define HIL_FAMILY_S8 2u
+
+#define HIL_ROUNDING_NONE 0u
+#define HIL_ROUNDING_DOUBLE 1u
+#define HIL_ROUNDING_SINGLE 2u
 
 #define HIL_VARIANT_DSP 1u
 #define HIL_VARIANT_PLAIN 2u
@@ -148,7 +157,8 @@ typedef struct __attribute__((packed)) {
     uint8_t reset_cause;
     uint32_t cycle_hz;
     uint16_t num_layers;
-    uint16_t reserved2;
+    uint8_t family;
+    uint8_t rounding;
     uint32_t input_size;
     uint32_t kernel_arena_bytes;
     uint8_t export_hash[8];

@@ -57,6 +57,18 @@ void hil_send_hello(uint16_t seq)
 #else
     h.variant = HIL_VARIANT_PLAIN;
 #endif
+    /* The kernel family (one per image) and, for s8, its requantisation. */
+#if defined(HIL_NN_FAMILY_S8)
+    h.family = HIL_FAMILY_S8;
+#if defined(CMSIS_NN_USE_SINGLE_ROUNDING)
+    h.rounding = HIL_ROUNDING_SINGLE;
+#else
+    h.rounding = HIL_ROUNDING_DOUBLE;
+#endif
+#else
+    h.family = HIL_FAMILY_Q7;
+    h.rounding = HIL_ROUNDING_NONE;
+#endif
     h.cycle_source = (uint8_t)hal_cycle_source();
     h.reset_cause = (uint8_t)hal_reset_cause();
     h.cycle_hz = hal_cycle_source_hz();

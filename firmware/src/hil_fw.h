@@ -11,6 +11,15 @@
 #include "arm_nnfunctions.h"
 #include "hil_protocol.h"
 
+/* An s8 image (HIL_NN_FAMILY_S8) is built against the CMSIS-NN >= 4.0
+ * headers, which have no q7_t/q15_t: the application's byte buffers keep
+ * those names. */
+#if defined(HIL_NN_FAMILY_S8) && !defined(HIL_Q7_NAMES)
+#define HIL_Q7_NAMES
+typedef int8_t q7_t;
+typedef int16_t q15_t;
+#endif
+
 /* crc32.c: CRC-32 (IEEE 802.3, reflected, table-driven). Pass 0 to start. */
 uint32_t hil_crc32(uint32_t crc, const void *data, size_t len);
 

@@ -104,6 +104,20 @@ def conformance(
             "(drawn cases, the device's outputs as the expected ones, and a README.md).",
         ),
     ] = None,
+    family: Annotated[
+        str,
+        typer.Option(
+            help="Kernel family: q7 (the legacy CMSIS_5 functions) or s8 (the int8 "
+            "CMSIS-NN >= 4.0 functions; --random on --board only).",
+        ),
+    ] = "q7",
+    rounding: Annotated[
+        Optional[str],
+        typer.Option(
+            help="s8 requantisation the image is built with and the reference uses: double "
+            "or single (CMSIS_NN_USE_SINGLE_ROUNDING) [default: double]."
+        ),
+    ] = None,
     cmsis_nn: CmsisNnOpt = None,
     build_dir: BuildDirOpt = None,
     port: PortOpt = None,
@@ -116,6 +130,7 @@ def conformance(
     """Run golden vectors (or drawn cases) through the host reference or a device, bit-exactly."""
     skip = frozenset(skip_function or ())
     on_device = board is not None or place is not None
+    _check_family(family, rounding, directory, generate, save_failures, variant, place)
     drawn = _check_sources(directory, random_cases, generate, save_failures, seed, on_device)
     wiring = {
         "port": port,
@@ -125,6 +140,13 @@ def conformance(
         "attach": attach,
     }
     device = _DeviceRun(board, variant, cmsis_nn, build_dir, timeout, wiring)
+    if drawn and family == "s8":
+        from hil.validate.s8_random_cases import select_s8_functions
+
+        assert random_cases is not None
+        functions = select_s8_functions(function or (), skip)
+        _random_s8(device, functions, random_cases, seed, rounding or "double")
+        return
     if drawn:
         from hil.validate.random_cases import select_functions
 
@@ -175,6 +197,40 @@ def _refuse_device_options() -> None:
                 "conformance runs the host reference",
                 hint=f"add --board BOARD (see `hil boards`) to run the cases on "
                 f"a device's kernels, or drop {option}",
+            )
+
+
+FAMILIES = ("q7", "s8")
+
+
+def _check_family(family, rounding, directory, generate, save_failures, variant, place) -> None:
+    """--family s8 runs drawn cases on a board only; --rounding belongs to it."""
+    if family not in FAMILIES:
+        raise ConfigError(
+            f"--family {family}: no such kernel family", hint="use --family q7 or --family s8"
+        )
+    if rounding is not None and rounding not in ("double", "single"):
+        raise ConfigError(
+            f"--rounding {rounding}: use double or single", hint="e.g. --rounding single"
+        )
+    if family == "q7":
+        if rounding is not None:
+            raise ConfigError(
+                "--rounding applies to the s8 family", hint="add --family s8, or drop --rounding"
+            )
+        return
+    given = [
+        (directory is not None, "DIR (golden vectors are q7)"),
+        (generate is not None, "--generate"),
+        (save_failures is not None, "--save-failures"),
+        (variant is not None, "--variant (every s8 kernel path gives the same bytes)"),
+        (place is not None, "--place"),
+    ]
+    for present, what in given:
+        if present:
+            raise ConfigError(
+                f"--family s8 runs --random cases on --board only, not {what}",
+                hint="e.g. hil conformance --random 50 --family s8 --board qemu-m7",
             )
 
 
@@ -321,6 +377,57 @@ class _DeviceRun:
                 f"{self.board.id} ({interruption_name(exc)}); {interrupted()}",
                 hint="run it again to the end",
             ) from exc
+
+    @contextmanager
+    def kernels_connected(self, family: str, rounding: str) -> Iterator:
+        """A device running ``family``'s kernels-only image, family and board checked."""
+        from hil.cli.build import check_outputs
+        from hil.cli.console import say_plain
+        from hil.config.boards import DEFAULT_BOARD, load_board
+        from hil.device.connect import connect_kernels
+        from hil.firmware.nn_backend import core_include_from_env, genuine_s8_backend
+
+        if self.cmsis_nn is not None:  # refused before the build starts
+            genuine_s8_backend(self.cmsis_nn, core_include_from_env())
+        b = self.board = load_board(self.board_name or DEFAULT_BOARD)
+        root = check_outputs(self.build_dir, folders=("logs",))
+        with connect_kernels(
+            b,
+            family,
+            build_root=root,
+            cmsis_nn=self.cmsis_nn,
+            rounding=rounding,
+            port=self.wiring["port"],
+            timeout=self.timeout,
+            attach=self.wiring["attach"],
+            say=say_plain,
+        ) as dev:
+            yield dev
+
+
+def _random_s8(device: _DeviceRun, functions, count: int, seed: int, rounding: str) -> None:
+    from hil.validate.s8_conformance import device_s8_runner, failure_lines, run_s8_differential
+    from hil.validate.s8_random_cases import generate_s8_set
+
+    with device.kernels_connected("s8", rounding) as dev:
+        cases = generate_s8_set(functions, count, seed, dev.info.kernel_arena_bytes)
+        total = sum(len(c) for c in cases.values())
+        with device.progress(total, lambda: "no conformance verdict") as on_case:
+            report, failing = run_s8_differential(
+                cases,
+                device_s8_runner(dev.session, dev.counts),
+                rounding,  # type: ignore[arg-type]
+                f"{count} random s8 cases per function (every fifth an edge case), seed {seed}",
+                on_case=on_case,
+            )
+        render_conformance(
+            report,
+            console,
+            notes=failure_lines(report, failing),
+            where=f"{dev.board.id}, {dev.info.backend} s8 kernels",
+            count_label=f"median {dev.counts.unit} ({dev.counts.name})",
+        )
+        _verdict(report, hint="see the failing cases and their parameters above")
 
 
 def _runner(dev):

@@ -21,7 +21,7 @@ from hil.config.boards import Board
 from hil.device.counts import CountSource, count_source
 from hil.device.session import DeviceInfo, DeviceSession, layer_timeouts
 from hil.device.target import Target
-from hil.errors import DeviceGone, HilError
+from hil.errors import DeviceError, DeviceGone, HilError
 from hil.export.files import Export
 from hil.firmware.build import FirmwareImage, backend_name, build_firmware
 from hil.firmware.codegen import generate_model_sources
@@ -86,6 +86,78 @@ def prepare_image(
         **(defines or {}),
     }
     return build_firmware(board, model, out, cmsis_nn=cmsis_nn, defines=defines, progress=say)
+
+
+def kernel_image_dir(
+    build_root: Path, board: Board, family: str, rounding: str, cmsis_nn: Path | None
+) -> Path:
+    """One directory per (board, family, rounding, kernel library) of a kernels-only image."""
+    extra = {
+        "family": family,
+        "rounding": rounding,
+        "cmsis_nn": str(cmsis_nn) if cmsis_nn else None,
+    }
+    key = hashlib.sha256(json.dumps(extra, sort_keys=True).encode()).hexdigest()[:8]
+    return build_root / board.id / f"kernels-{family}-{rounding}-{key}"
+
+
+def prepare_kernel_image(
+    board: Board,
+    family: str,
+    *,
+    build_root: Path | None = None,
+    cmsis_nn: Path | None = None,
+    rounding: str = "double",
+    say: Say | None = None,
+) -> FirmwareImage:
+    """An image of ``family``'s kernels (s8: no network) for single-kernel runs (cached)."""
+    out = kernel_image_dir(build_root or default_build_root(), board, family, rounding, cmsis_nn)
+    return build_firmware(
+        board,
+        None,
+        out,
+        cmsis_nn=cmsis_nn,
+        progress=say,
+        family=family,
+        rounding=rounding,
+    )
+
+
+@contextmanager
+def connect_kernels(
+    board: Board,
+    family: str,
+    *,
+    build_root: Path,
+    cmsis_nn: Path | None = None,
+    rounding: str = "double",
+    port: str | None = None,
+    timeout: float = 10.0,
+    attach: bool = False,
+    say: Say | None = None,
+) -> Iterator["Device"]:
+    """A device running ``family``'s kernels-only image (hil conformance --family s8):
+    built (cached), started, handshaken, its protocol, family, board and rounding checked."""
+    image = prepare_kernel_image(
+        board, family, build_root=build_root, cmsis_nn=cmsis_nn, rounding=rounding, say=say
+    )
+    fix = (
+        f"flash the {family} image: hil conformance --random N --family {family} "
+        f"--board {board.id} (without --attach)"
+    )
+    with (
+        symbolized(image.elf),
+        open_device(
+            board, image, log_dir=build_root / "logs", port=port, timeout=timeout, attach=attach
+        ) as dev,
+    ):
+        dev.image = image
+        dev.session.check_kernel_image(family, board.id, fix)
+        if family == "s8" and dev.info.rounding != rounding:
+            raise DeviceError(
+                f"device image uses {dev.info.rounding} rounding, not {rounding}", hint=fix
+            )
+        yield dev
 
 
 @dataclass

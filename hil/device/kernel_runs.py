@@ -72,6 +72,67 @@ class KernelRuns:
         out_size = spec.output_size(params)
         self._check_arena_fits(function, [len(b) for b in data.values()] + [out_size])
 
+        mode = protocol_mode(dump)
+        values = [params[name] for name in spec.scalars]
+        f, out = self._kernel_exchange(data, out_size, FUNCTION_IDS[function], values, mode)
+        refusal = _kernel_refusal(spec, params, f)
+        if refusal is not None:
+            raise refusal
+        output = assemble(out, f, mode, function)
+        return KernelResult(output, f["status"], f["ticks"], f["crc32"])
+
+    def run_s8_kernel(
+        self,
+        function: str,
+        params: Mapping[str, int],
+        x: np.ndarray,
+        arrays: Mapping[str, np.ndarray],
+        dump: str = "all",
+    ) -> KernelResult:
+        """Run one CMSIS-NN s8 function on an s8 image's kernel arena.
+
+        ``params`` are its scalars by name (hil.reference.s8.FUNCTIONS), ``x``
+        its int8 input, ``arrays`` its weights (int8) and bias, multiplier,
+        shift (int32); the regions are those of hil.kernels.s8. A call the
+        device refuses raises KernelRefused naming the parameter or region."""
+        from hil.kernels.s8 import S8_FUNCTION_IDS, region_bytes, region_data, s8_function
+
+        if function not in S8_FUNCTION_IDS:
+            raise ConfigError(
+                f"unknown s8 kernel {function!r}", hint=f"use one of: {', '.join(S8_FUNCTION_IDS)}"
+            )
+        f8 = s8_function(function)
+        values = [int(params[name]) for name in f8.scalars]
+        sizes = region_bytes(function, params)
+        blobs = region_data(function, arrays)
+        data = {
+            "input": np.ascontiguousarray(x, np.int8).tobytes(),
+            "weights": blobs["weights"],
+            "bias": blobs["bias"],
+        }
+        for region, blob in data.items():
+            if len(blob) != sizes[region]:
+                raise ConfigError(
+                    f"{function}: the {region} region has {len(blob)} bytes, the parameters "
+                    f"say {sizes[region]}"
+                )
+        self._preloaded = None
+        self._check_arena_fits(function, [len(b) for b in data.values()] + [sizes["output"]])
+        mode = protocol_mode(dump)
+        f, out = self._kernel_exchange(
+            data, sizes["output"], S8_FUNCTION_IDS[function], values, mode
+        )
+        refusal = _s8_refusal(function, f8.scalars, params, f)
+        if refusal is not None:
+            raise refusal
+        output = assemble(out, f, mode, function)
+        return KernelResult(output, f["status"], f["ticks"], f["crc32"])
+
+    def _kernel_exchange(
+        self, data: dict[str, bytes], out_size: int, fid: int, values: list[int], mode: int
+    ) -> tuple[dict, bytearray]:
+        """KERNEL_SETUP, the regions' KERNEL_LOADs, KERNEL_RUN: the KERNEL_DONE
+        fields and the output bytes received."""
         setup = pack(
             "kernel_setup",
             input_size=len(data["input"]),
@@ -89,11 +150,9 @@ class KernelRuns:
                     pack("kernel_chunk", region=rid, offset=off) + blob[off : off + step],
                 )
 
-        mode = protocol_mode(dump)
-        values = [params[name] for name in spec.scalars]
-        run = pack(
-            "kernel_run", function=FUNCTION_IDS[function], n_params=len(values), dump=mode
-        ) + struct.pack(f"<{len(values)}i", *values)
+        run = pack("kernel_run", function=fid, n_params=len(values), dump=mode) + struct.pack(
+            f"<{len(values)}i", *values
+        )
         out = bytearray()
         for frame in self.link.exchange(
             g.MSG_KERNEL_RUN, run, until={g.MSG_KERNEL_DONE}, timeout=self.run_timeout
@@ -103,11 +162,7 @@ class KernelRuns:
                 place(out, f["offset"], chunk)
             elif frame.type == g.MSG_KERNEL_DONE:
                 f, _ = unpack("kernel_done", frame.payload)
-                refusal = _kernel_refusal(spec, params, f)
-                if refusal is not None:
-                    raise refusal
-                output = assemble(out, f, mode, function)
-                return KernelResult(output, f["status"], f["ticks"], f["crc32"])
+                return f, out
             else:
                 raise ProtocolError(f"unexpected frame type 0x{frame.type:02x} during KERNEL_RUN")
         raise ProtocolError("KERNEL_RUN ended without KERNEL_DONE")
@@ -165,6 +220,41 @@ def _kernel_refusal(spec, params: Mapping[str, int], done: dict) -> KernelRefuse
     else:
         return None
     return KernelRefused(message, status=status, what=what, hint=mismatch)
+
+
+def _s8_refusal(
+    function: str, scalars: tuple[str, ...], params: Mapping[str, int], done: dict
+) -> KernelRefused | None:
+    """The error for a KERNEL_DONE saying an s8 image did not call the kernel, else None."""
+    status, index = done["status"], done["param"]
+    hint = "the call breaks the device's rules (firmware/src/s8/kcall_s8.c)"
+    what = None
+    if status == _KS["PARAM_RANGE"]:
+        if index < len(scalars):
+            what = scalars[index]
+            message = f"the device refused {function}: parameter {what} = {params.get(what)}"
+        else:
+            what = "shift"
+            message = (
+                f"the device refused {function}: a shift in the bias region is outside -31..30"
+            )
+    elif status == _KS["REGION_SIZE"]:
+        what = _KERNEL_REGIONS.get(index, f"#{index}")
+        message = f"the device refused {function}: its {what} region is too small"
+        if what == "scratch":
+            hint = (
+                "the kernel arena leaves too little scratch for this call: rebuild the "
+                "firmware with a larger -DHIL_KERNEL_ARENA_BYTES"
+            )
+    elif status == _KS["BAD_FUNCTION"]:
+        message = f"the device's s8 image has no function {function}"
+        hint = "rebuild the image with this hil (hil/kernels/s8.py)"
+    elif status == _KS["BAD_PARAMS"]:
+        message = f"the device expects a different number of parameters for {function}"
+        hint = "rebuild the image with this hil (hil/kernels/s8.py)"
+    else:
+        return None
+    return KernelRefused(message, status=status, what=what, hint=hint)
 
 
 def _scalar_params(spec, scalars: Mapping[str, int]) -> dict[str, int]:

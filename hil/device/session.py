@@ -50,6 +50,9 @@ __all__ = [
 
 _BACKENDS = {1: "portable", 2: "cmsis-nn"}
 _VARIANTS = {v: k.lower() for k, v in g.ENUMS["variant"].items()}
+# 0: the field was reserved (zero) before families, when every image was q7.
+_FAMILIES = {0: "q7", **{v: k.lower() for k, v in g.ENUMS["family"].items()}}
+_ROUNDINGS = {v: k.lower() for k, v in g.ENUMS["rounding"].items()}
 _CYCLE_SOURCES = {v: k.lower() for k, v in g.ENUMS["cycle_source"].items()}
 _RESET_CAUSES = {v: k.lower() for k, v in g.ENUMS["reset_cause"].items()}
 DEFAULT_RUN_TIMEOUT = 30.0
@@ -104,6 +107,8 @@ class DeviceInfo:
     kernel_arena_bytes: int
     reset_cause: str = "unknown"  # why it last booted: "watchdog", "software", "pin", ...
     export_hash: bytes = b""  # first 8 bytes of the hash of the exported module it runs
+    family: str = "q7"  # the kernel family the image holds: "q7" or "s8"
+    rounding: str = "none"  # s8 requantisation: "double" or "single" ("none" for q7)
 
     @classmethod
     def from_payload(cls, payload: bytes) -> "DeviceInfo":
@@ -126,6 +131,16 @@ class DeviceInfo:
             kernel_arena_bytes=f["kernel_arena_bytes"],
             reset_cause=_RESET_CAUSES.get(f["reset_cause"], f"unknown({f['reset_cause']})"),
             export_hash=bytes(f["export_hash"]),
+            family=_FAMILIES.get(f["family"], f"unknown({f['family']})"),
+            rounding=_ROUNDINGS.get(f["rounding"], f"unknown({f['rounding']})"),
+        )
+
+
+def check_family(info: DeviceInfo, family: str, fix: str) -> None:
+    """Refuse an image of another kernel family than ``family``."""
+    if info.family != family:
+        raise DeviceError(
+            f"device image holds the {info.family} kernel family, not {family}", hint=fix
         )
 
 
@@ -191,6 +206,7 @@ class DeviceSession(Inference, KernelRuns):
                 f"(hash {g.PROTOCOL_HASH:08x})",
                 hint=fix,
             )
+        check_family(info, "q7", fix)
         want = bytes(expected_model_hash)[: len(info.model_hash)]
         if info.model_hash != want:
             raise DeviceError(
@@ -209,6 +225,24 @@ class DeviceSession(Inference, KernelRuns):
         if variant is not None and info.variant != variant:
             raise DeviceError(
                 f"device image uses the {info.variant} kernel path, expected {variant}", hint=fix
+            )
+        return info
+
+    def check_kernel_image(self, family: str, board_id: str, fix: str) -> DeviceInfo:
+        """Refuse a device whose protocol, family or board is not the expected one, for
+        single-kernel runs (no network); ``fix`` is the hint."""
+        info = self.info or self.hello()
+        if (info.protocol_version, info.protocol_hash) != (g.PROTOCOL_VERSION, g.PROTOCOL_HASH):
+            raise DeviceError(
+                f"device speaks protocol v{info.protocol_version} "
+                f"(hash {info.protocol_hash:08x}), this hil speaks v{g.PROTOCOL_VERSION} "
+                f"(hash {g.PROTOCOL_HASH:08x})",
+                hint=fix,
+            )
+        check_family(info, family, fix)
+        if info.board_id != board_id:
+            raise DeviceError(
+                f"device image was built for board {info.board_id!r}, not {board_id!r}", hint=fix
             )
         return info
 

@@ -24,7 +24,13 @@ from hil.config.boards import Board
 from hil.datadirs import firmware_root
 from hil.errors import BuildError
 from hil.firmware.codegen import ModelSources
-from hil.firmware.nn_backend import NnBackend, genuine_backend, portable_backend
+from hil.firmware.nn_backend import (
+    NnBackend,
+    genuine_backend,
+    genuine_s8_backend,
+    portable_backend,
+    portable_s8_backend,
+)
 from hil.firmware.ports import ports_for_board
 from hil.firmware.toolchain import Toolchain, find_toolchain, section_sizes
 from hil.firmware.watchdog import watchdog_define
@@ -51,6 +57,17 @@ LINK_FLAGS = (
 ERROR_TAIL_LINES = 25
 STACK_GUARD_BYTES = 1024  # the port's no-access region below the stack
 
+# Kernel families: one per image (the libraries' headers share file names).
+FAMILIES = ("q7", "s8")
+ROUNDINGS = ("double", "single")  # s8 requantisation; "double" unless asked
+Q7_ONLY_SOURCES = ("kernel.c", "kcall.c", "kcheck.c")  # firmware/src's q7 kernel calls
+S8_APP_DIR = "s8"  # firmware/src/s8: the s8 kernel calls and the empty network
+# Cores whose CMSIS-NN (>= 4.0) builds take the DSP (ARM_MATH_DSP) and Helium
+# (ARM_MATH_MVEI) paths, as its arm_nn_math_types.h derives them from
+# __ARM_FEATURE_DSP and __ARM_FEATURE_MVE.
+DSP_CORES = ("cortex-m4", "cortex-m7", "cortex-m33", "cortex-m35p", "cortex-m55", "cortex-m85")
+MVE_CORES = ("cortex-m55", "cortex-m85")
+
 
 @dataclass(frozen=True)
 class FirmwareImage:
@@ -63,6 +80,8 @@ class FirmwareImage:
     board_id: str
     variant: str  # "dsp" | "plain"
     compiled: tuple[Path, ...] = ()  # sources compiled this time; the rest came from the cache
+    family: str = "q7"  # "q7" | "s8"
+    rounding: str = "none"  # s8: "double" | "single"; q7: "none"
 
 
 @dataclass
@@ -116,6 +135,8 @@ def build_firmware(
     app_dir: Path | None = None,
     with_nn: bool = True,
     cache_dir: Path | None = None,
+    family: str = "q7",
+    rounding: str = "double",
 ) -> FirmwareImage:
     """Build ``out_dir/firmware.elf`` (and .bin) for ``board``.
 
@@ -124,13 +145,19 @@ def build_firmware(
     ``cmsis_core`` (or $HIL_CMSIS_CORE) its CMSIS Core include dirs when it
     is a standalone CMSIS-NN. ``app_dir`` replaces firmware/src (test
     firmware); ``with_nn=False`` leaves the kernels out.
+
+    ``family`` "s8" builds the int8 kernels (firmware/nn/s8, or a genuine
+    CMSIS-NN >= 4.0) with the s8 kernel calls of firmware/src/s8 and no
+    network (``model`` must be None); ``rounding`` "single" builds them with
+    CMSIS_NN_USE_SINGLE_ROUNDING.
     """
     say = progress or (lambda _msg: None)
     check_cache_dir(cache_dir)
     tools = find_toolchain()
     out_dir.mkdir(parents=True, exist_ok=True)
-    backend = _backend(board, cmsis_nn, cmsis_core) if with_nn else None
-    plan = _plan(board, model, backend, defines or {}, app_dir)
+    _check_family(family, rounding, model)
+    backend = _backend(board, cmsis_nn, cmsis_core, family) if with_nn else None
+    plan = _plan(board, model, backend, defines or {}, app_dir, family, rounding)
     build_id = _build_id(plan, tools)
     plan.defines["HIL_BUILD_ID"] = f'"{build_id}"'
 
@@ -155,7 +182,39 @@ def build_firmware(
         board_id=board.id,
         variant=board.variant,
         compiled=compiled,
+        family=family,
+        rounding=rounding if family == "s8" else "none",
     )
+
+
+def _check_family(family: str, rounding: str, model: ModelSources | None) -> None:
+    if family not in FAMILIES:
+        raise BuildError(
+            f"unknown kernel family {family!r}", hint=f"use one of: {', '.join(FAMILIES)}"
+        )
+    if rounding not in ROUNDINGS:
+        raise BuildError(
+            f"unknown rounding {rounding!r}", hint=f"use one of: {', '.join(ROUNDINGS)}"
+        )
+    if family == "s8" and model is not None:
+        raise BuildError(
+            "an s8 image runs single kernels only and carries no network",
+            hint="build the s8 family without a model",
+        )
+
+
+def s8_defines(board: Board, rounding: str = "double") -> dict[str, str]:
+    """The defines of an s8 image: the family, the core's kernel path, the rounding."""
+    defines = {"HIL_NN_FAMILY_S8": "1"}
+    mcpu = board.cpu.mcpu
+    core = mcpu.split("+")[0]
+    if core in DSP_CORES and "+nodsp" not in mcpu:
+        defines["ARM_MATH_DSP"] = "1"
+    if core in MVE_CORES and "+nomve" not in mcpu:
+        defines["ARM_MATH_MVEI"] = "1"
+    if rounding == "single":
+        defines["CMSIS_NN_USE_SINGLE_ROUNDING"] = "1"
+    return defines
 
 
 def _cmsis_nn_root(cmsis_nn: Path | None) -> Path | None:
@@ -170,12 +229,17 @@ def backend_name(cmsis_nn: Path | None) -> str:
     return "portable" if _cmsis_nn_root(cmsis_nn) is None else "cmsis-nn"
 
 
-def _backend(board: Board, cmsis_nn: Path | None, cmsis_core: Sequence[Path] | None) -> NnBackend:
+def _backend(
+    board: Board, cmsis_nn: Path | None, cmsis_core: Sequence[Path] | None, family: str = "q7"
+) -> NnBackend:
     root = _cmsis_nn_root(cmsis_nn)
     if root is None:
-        return portable_backend(firmware_root())
+        fw = firmware_root()
+        return portable_s8_backend(fw) if family == "s8" else portable_backend(fw)
     if cmsis_core is None and os.environ.get("HIL_CMSIS_CORE"):
         cmsis_core = [Path(p) for p in os.environ["HIL_CMSIS_CORE"].split(os.pathsep) if p]
+    if family == "s8":
+        return genuine_s8_backend(root, cmsis_core)
     return genuine_backend(root, cmsis_core)
 
 
@@ -189,6 +253,8 @@ def _plan(
     backend: NnBackend | None,
     user_defines: dict[str, str],
     app_dir: Path | None,
+    family: str = "q7",
+    rounding: str = "double",
 ) -> _Plan:
     fw = firmware_root()
     port_dir = fw / "port" / board.family
@@ -200,8 +266,14 @@ def _plan(
     ports = ports_for_board(board, fw)
     app = app_dir or fw / "src"
     # The order fixes the link order, hence the image: application, board port, architecture port.
-    sources = _c_files(app) + ports.source_files()
+    app_sources = _c_files(app)
+    if family == "s8":
+        app_sources = [p for p in app_sources if p.name not in Q7_ONLY_SOURCES]
+        app_sources += _c_files(app / S8_APP_DIR)
+    sources = app_sources + ports.source_files()
     include_dirs = [fw / "include", ports.board.directory, app, ports.arch.directory]
+    if family == "s8":
+        include_dirs.insert(3, app / S8_APP_DIR)
     quiet: set[Path] = set()
     if model is not None:
         missing = [p for p in (*model.sources, *model.kernel_sources) if not p.is_file()]
@@ -230,6 +302,8 @@ def _plan(
     }
     if backend and backend.name == "cmsis-nn":
         defines["HIL_NN_BACKEND_CMSIS_NN"] = "1"
+    if family == "s8":
+        defines.update(s8_defines(board, rounding))
     defines.update(user_defines)
     headers = sorted({h for d in include_dirs if d.is_dir() for h in d.rglob("*.h")})
     return _Plan(

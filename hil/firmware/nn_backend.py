@@ -141,3 +141,54 @@ def _core_dirs(given: Sequence[Path] | None) -> list[Path]:
         else:
             dirs.append(d)
     return dirs
+
+
+# The s8 family: CMSIS-NN 4.0 and later (arm_cmsis_nn_status; no q7 functions).
+S8_MARKER = "arm_convolve_wrapper_s8.c"
+S8_STATUS = "arm_cmsis_nn_status"
+S8_SUPPORTED = "a standalone CMSIS-NN checkout, v4.0.0 or later (Source/, Include/)"
+
+
+def portable_s8_backend(firmware: Path) -> NnBackend:
+    nn = firmware / "nn" / "s8"
+    return NnBackend("portable", sorted((nn / "src").glob("*.c")), [nn / "include"])
+
+
+def genuine_s8_backend(root: Path, core_include: Sequence[Path] | None = None) -> NnBackend:
+    """A user's CMSIS-NN >= 4.0: every Source/*/*.c, its Include, and CMSIS Core
+    include dirs when its arm_nn_math_types.h includes cmsis_compiler.h."""
+    root = Path(root).expanduser()
+    hint = f"point --cmsis-nn / HIL_CMSIS_NN at {S8_SUPPORTED}"
+    if not root.is_dir():
+        raise ConfigError(f"CMSIS-NN checkout {root} is not a folder", hint=hint)
+    if _is_cmsis5(root) or not _is_standalone(root):
+        raise ConfigError(
+            f"{root} is not a CMSIS-NN (>= 4.0) checkout with Source/ and Include/: the s8 "
+            "family needs the int8 API of CMSIS-NN 4.0 or later",
+            hint=hint,
+        )
+    sources = sorted((root / "Source").glob("*/*.c"))
+    names = {s.name for s in sources}
+    types = root / "Include" / "arm_nn_types.h"
+    if LEGACY_MARKER in names or S8_MARKER not in names or not types.is_file():
+        raise ConfigError(
+            f"the CMSIS-NN at {root} is older than 4.0 (legacy q7 API, or no {S8_MARKER})",
+            hint=f"check out {S8_SUPPORTED}, or build the q7 family (--family q7) against it",
+        )
+    if S8_STATUS not in types.read_text(errors="replace"):
+        raise ConfigError(
+            f"{types} has no {S8_STATUS}: the CMSIS-NN at {root} is older than 4.0",
+            hint=f"check out {S8_SUPPORTED}",
+        )
+    dirs = [root / "Include", *(d for d in _core_dirs(core_include) if d.is_dir())]
+    math_types = root / "Include" / "arm_nn_math_types.h"
+    needs_core = math_types.is_file() and "cmsis_compiler.h" in math_types.read_text(
+        errors="replace"
+    )
+    if needs_core and not any((d / "cmsis_compiler.h").is_file() for d in dirs):
+        raise ConfigError(
+            f"the CMSIS-NN at {root} includes cmsis_compiler.h, and no CMSIS Core include dir "
+            "has it",
+            hint="set HIL_CMSIS_CORE to a CMSIS Core include folder (or a CMSIS_5 checkout)",
+        )
+    return NnBackend("cmsis-nn", sources, dirs)
