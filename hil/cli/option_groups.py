@@ -101,7 +101,7 @@ class Options:
         from hil.config.lab import load_lab
         from hil.device.target import Target
         from hil.errors import ConfigError
-        from hil.model.io import load_model
+        from hil.model.io import load_any_model
 
         v = self.values
         check_cmsis_nn(v["cmsis_nn"])
@@ -122,7 +122,7 @@ class Options:
                 raise
             if not (farm_asked or bench_lab.board(board.id).place):
                 check_lab_options(board, lab_options)
-        network = load_model(v["model"])
+        network = load_any_model(v["model"])
         export = user_export(v["export"], network, v["cmsis_nn"])
         faults = link_faults(v["link_faults"], v["link_baud"]) if "link" in self.groups else None
         ctx = get_current_context(silent=True)

@@ -50,6 +50,21 @@ def register(app: typer.Typer) -> None:
                 "replaces --inputs and --labels.",
             ),
         ] = None,
+        float_model: Annotated[
+            Optional[Path],
+            typer.Option(
+                "--float",
+                help="s8 models: the float model (.tflite or .onnx) the int8 one came from; "
+                "with --labels, adds its accuracy.",
+            ),
+        ] = None,
+        rounding: Annotated[
+            Optional[str],
+            typer.Option(
+                help="s8 models: double (TFLite Micro's; default) or single "
+                "(CMSIS_NN_USE_SINGLE_ROUNDING): the image's requantisation."
+            ),
+        ] = None,
         seed: Annotated[int, typer.Option(help="Seed of the generated vectors.")] = 0,
         dump: DumpOpt = None,
         json_path: Annotated[
@@ -164,6 +179,7 @@ def register(app: typer.Typer) -> None:
             "--save-baseline": save_baseline_path,
         }
         target = opts.resolve(outputs, folders=("results", "logs"))
+        target = _s8_settings(target, rounding, float_model, labels)
         layer_names = [layer.name for layer in target.network.layers]
         if inject_fault is not None:
             fault = parse_inject_fault(inject_fault, layer_names)
@@ -188,9 +204,10 @@ def register(app: typer.Typer) -> None:
                 net,
                 x,
                 data.labels,
-                b.variant,
+                target.reference_variant,
                 x_float=data.x_float,
                 input_saturated=data.saturated,
+                float_model=float_model,
             )
             if data is not None and data.labels is not None
             else None
@@ -234,12 +251,14 @@ def register(app: typer.Typer) -> None:
         ):
             dev = devs[0]
             info = dev.info
+            # What the host reference runs as: the kernel path (q7) or the rounding (s8).
+            reference = info.rounding if target.family == "s8" else info.variant
             report = RunReport(
                 net,
                 RunInfo(
                     net.name,
                     b.id,
-                    info.variant,
+                    reference,
                     info.backend,
                     dev.counts,
                     device=_hello_dict(info, target.inject_fault, layer_names),
@@ -272,7 +291,7 @@ def register(app: typer.Typer) -> None:
                         net,
                         x,
                         report,
-                        variant=info.variant,
+                        variant=reference,
                         dump=mode,
                         start=start,
                         on_vector=lambda _i: progress.advance(task),
@@ -367,3 +386,29 @@ def _hello_dict(info, fault: tuple[int, str] | None, layer_names: list[str]) -> 
     if fault is not None:  # the report's JSON and log say the image was a faulted variant
         d["inject_fault"] = {"layer": fault[0], "name": layer_names[fault[0]], "kind": fault[1]}
     return d
+
+
+def _s8_settings(target, rounding: str | None, float_model: Path | None, labels: Path | None):
+    """--rounding and --float belong to s8 models; refused on q7 ones, not ignored."""
+    import dataclasses
+
+    from hil.errors import ConfigError
+    from hil.reference.s8 import ROUNDINGS
+
+    s8 = target.family == "s8"
+    for option, given in (("--rounding", rounding), ("--float", float_model)):
+        if given is not None and not s8:
+            raise ConfigError(
+                f"{option} is for s8 (int8) models; {target.network.name} is q7",
+                hint=f"leave out {option} (a q7 model names its float model in its "
+                "[quantisation] table)",
+            )
+    if float_model is not None and labels is None:
+        raise ConfigError("--float needs --labels", hint="the float model is run for accuracy")
+    if rounding is None:
+        return target
+    if rounding not in ROUNDINGS:
+        raise ConfigError(
+            f"--rounding {rounding!r} is not a rounding", hint="use --rounding double or single"
+        )
+    return dataclasses.replace(target, rounding=rounding)

@@ -29,6 +29,7 @@ from hil.firmware.image import symbolized
 from hil.firmware.watchdog import watchdog_define
 from hil.model import Network
 from hil.model.hashing import model_hash
+from hil.model.s8 import S8Network
 from hil.protocol import generated as proto
 from hil.protocol.link import Link
 from hil.runners import RESET, Runner, runner_for
@@ -48,10 +49,11 @@ def default_build_root() -> Path:
 def image_dir(
     build_root: Path,
     board: Board,
-    network: Network,
+    network: Network | S8Network,
     defines: dict[str, str] | None = None,
     cmsis_nn: Path | None = None,
     export: Export | None = None,
+    rounding: str = "double",
 ) -> Path:
     """One directory per (board, model, build options), so images never overwrite each other."""
     key = model_hash(network).hex()[:12]
@@ -60,23 +62,30 @@ def image_dir(
         "cmsis_nn": str(cmsis_nn) if cmsis_nn else None,
         "export": export.hash if export else None,
     }
-    if defines or cmsis_nn or export:
+    single = isinstance(network, S8Network) and rounding != "double"
+    if single:
+        extra["rounding"] = rounding
+    if defines or cmsis_nn or export or single:
         key += "-" + hashlib.sha256(json.dumps(extra, sort_keys=True).encode()).hexdigest()[:8]
     return build_root / board.id / f"{network.name}-{key}"
 
 
 def prepare_image(
     board: Board,
-    network: Network,
+    network: Network | S8Network,
     *,
     build_root: Path | None = None,
     cmsis_nn: Path | None = None,
     defines: dict[str, str] | None = None,
     say: Say | None = None,
     export: Export | None = None,
+    rounding: str = "double",
 ) -> FirmwareImage:
-    """Export ``network`` as a C module and build the firmware for ``board`` from it (cached)."""
-    out = image_dir(build_root or default_build_root(), board, network, defines, cmsis_nn, export)
+    """Export ``network`` as a C module and build the firmware for ``board`` from it (cached).
+
+    An s8 network builds an s8 image (its kernels, ``rounding``)."""
+    root = build_root or default_build_root()
+    out = image_dir(root, board, network, defines, cmsis_nn, export, rounding)
     model = generate_model_sources(
         network, out / "generated", backend=backend_name(cmsis_nn), export=export
     )
@@ -85,7 +94,17 @@ def prepare_image(
         **watchdog_define(board, [layer.macs for layer in network.layers]),
         **(defines or {}),
     }
-    return build_firmware(board, model, out, cmsis_nn=cmsis_nn, defines=defines, progress=say)
+    family = "s8" if isinstance(network, S8Network) else "q7"
+    return build_firmware(
+        board,
+        model,
+        out,
+        cmsis_nn=cmsis_nn,
+        defines=defines,
+        progress=say,
+        family=family,
+        rounding=rounding,
+    )
 
 
 def kernel_image_dir(
@@ -300,6 +319,7 @@ def build(target: Target, *, say: Say | None = None) -> FirmwareImage:
         defines=target.build_defines() or None,
         say=say,
         export=target.export,
+        rounding=target.rounding,
     )
 
 
@@ -345,11 +365,14 @@ def connect(
                 )
         for dev, seat in zip(opened, chosen):
             with _naming(seat if target.benches else None):
+                s8 = target.family == "s8"
                 dev.session.check_image(
                     model_hash(target.network),
                     target.board.id,
                     model=target.model,
                     variant=target.board.variant,
+                    family=target.family,
+                    rounding=target.rounding if s8 else None,
                 )
             dev.image = image
         yield opened

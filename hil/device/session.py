@@ -193,6 +193,8 @@ class DeviceSession(Inference, KernelRuns):
         model: str | None = None,
         variant: str | None = None,
         build_id: str | None = None,
+        family: str = "q7",
+        rounding: str | None = None,
     ) -> DeviceInfo:
         """Refuse a device whose protocol, model, board (or variant/build) is not
         the expected one. ``model`` names the model in the hint."""
@@ -206,7 +208,7 @@ class DeviceSession(Inference, KernelRuns):
                 f"(hash {g.PROTOCOL_HASH:08x})",
                 hint=fix,
             )
-        check_family(info, "q7", fix)
+        check_family(info, family, fix)
         want = bytes(expected_model_hash)[: len(info.model_hash)]
         if info.model_hash != want:
             raise DeviceError(
@@ -226,6 +228,8 @@ class DeviceSession(Inference, KernelRuns):
             raise DeviceError(
                 f"device image uses the {info.variant} kernel path, expected {variant}", hint=fix
             )
+        if rounding is not None and info.rounding != rounding:
+            raise DeviceError(f"device image rounds {info.rounding}, expected {rounding}", hint=fix)
         return info
 
     def check_kernel_image(self, family: str, board_id: str, fix: str) -> DeviceInfo:

@@ -18,6 +18,7 @@ from hil.export.files import Export
 from hil.farm.request import FarmRequest
 from hil.farm.wiring import Bench
 from hil.model import Network
+from hil.model.s8 import S8Network
 from hil.transport.faults import LinkFaults
 
 # --inject-fault kinds -> HIL_INJECT_FAULT_KIND (firmware/src/runner.c says what each does).
@@ -27,7 +28,7 @@ FAULT_KINDS: dict[str, int] = {"off-by-one": 1, "bit-flip": 2, "no-saturation": 
 @dataclass(frozen=True)
 class Target:
     board: Board
-    network: Network
+    network: Network | S8Network
     model: str  # as the user named it: the image check reports it in its messages
     build_root: Path
     cmsis_nn: Path | None = None
@@ -47,6 +48,18 @@ class Target:
     board_given: bool = True  # False when --board was left to its default (a place's tag decides)
     # Setting name -> where its value came from ("command line (--board)", "lab file ...").
     sources: Mapping[str, str] = field(default_factory=dict)
+    rounding: str = "double"  # an s8 network's requantisation (CMSIS_NN_USE_SINGLE_ROUNDING)
+
+    @property
+    def family(self) -> str:
+        """The kernel family the image holds: the network's."""
+        return "s8" if isinstance(self.network, S8Network) else "q7"
+
+    @property
+    def reference_variant(self) -> str:
+        """The host reference the device's outputs must equal: the board's kernel path
+        for q7, the rounding for s8 (whose kernels give the same bytes on every core)."""
+        return self.rounding if self.family == "s8" else self.board.variant
 
     @property
     def emulated(self) -> bool:

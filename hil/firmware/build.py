@@ -62,6 +62,7 @@ FAMILIES = ("q7", "s8")
 ROUNDINGS = ("double", "single")  # s8 requantisation; "double" unless asked
 Q7_ONLY_SOURCES = ("kernel.c", "kcall.c", "kcheck.c")  # firmware/src's q7 kernel calls
 S8_APP_DIR = "s8"  # firmware/src/s8: the s8 kernel calls and the empty network
+S8_NO_MODEL = "no_model.c"  # ... the empty network, for kernels-only s8 images
 # Cores whose CMSIS-NN (>= 4.0) builds take the DSP (ARM_MATH_DSP) and Helium
 # (ARM_MATH_MVEI) paths, as its arm_nn_math_types.h derives them from
 # __ARM_FEATURE_DSP and __ARM_FEATURE_MVE.
@@ -147,9 +148,9 @@ def build_firmware(
     firmware); ``with_nn=False`` leaves the kernels out.
 
     ``family`` "s8" builds the int8 kernels (firmware/nn/s8, or a genuine
-    CMSIS-NN >= 4.0) with the s8 kernel calls of firmware/src/s8 and no
-    network (``model`` must be None); ``rounding`` "single" builds them with
-    CMSIS_NN_USE_SINGLE_ROUNDING.
+    CMSIS-NN >= 4.0) with the s8 kernel calls of firmware/src/s8 and the s8
+    model's export (or, with ``model`` None, an empty network); ``rounding``
+    "single" builds them with CMSIS_NN_USE_SINGLE_ROUNDING.
     """
     say = progress or (lambda _msg: None)
     check_cache_dir(cache_dir)
@@ -195,11 +196,6 @@ def _check_family(family: str, rounding: str, model: ModelSources | None) -> Non
     if rounding not in ROUNDINGS:
         raise BuildError(
             f"unknown rounding {rounding!r}", hint=f"use one of: {', '.join(ROUNDINGS)}"
-        )
-    if family == "s8" and model is not None:
-        raise BuildError(
-            "an s8 image runs single kernels only and carries no network",
-            hint="build the s8 family without a model",
         )
 
 
@@ -269,7 +265,10 @@ def _plan(
     app_sources = _c_files(app)
     if family == "s8":
         app_sources = [p for p in app_sources if p.name not in Q7_ONLY_SOURCES]
-        app_sources += _c_files(app / S8_APP_DIR)
+        # The empty network stands in only when no model is built in.
+        app_sources += [
+            p for p in _c_files(app / S8_APP_DIR) if model is None or p.name != S8_NO_MODEL
+        ]
     sources = app_sources + ports.source_files()
     include_dirs = [fw / "include", ports.board.directory, app, ports.arch.directory]
     if family == "s8":

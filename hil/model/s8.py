@@ -52,6 +52,14 @@ class S8Layer:
 
         return FUNCTIONS[self.function].input_size(self.params)
 
+    @property
+    def macs(self) -> int:
+        """Multiply-accumulates (window taps for pooling, elements for softmax): what
+        the device's per-layer waits and watchdog scale with."""
+        from hil.reference.s8 import FUNCTIONS
+
+        return FUNCTIONS[self.function].macs(self.params)
+
     out_frac_bits = None  # q7's output format: an s8 tensor has a scale instead
     float_tensor = None
 

@@ -101,22 +101,23 @@ def _metric(value: float | None, fmt: str) -> str:
 
 def _accuracy_parts(report: RunReport) -> list[str]:
     """The accuracy and quantisation-diagnostics sections; none for a run without labels."""
-    from hil.validate.accuracy import accuracy_line
+    from hil.validate.accuracy import accuracy_line, reference_name
 
     acc = report.accuracy
     if acc is None:
         return []
+    family = getattr(report.network, "family", "q7")
     rows = (
         "".join(
             f"<tr><td>{escape(name)}</td><td class=n>{_pct(acc[key])}</td></tr>"
-            for name, key in (("float model", "float"), ("q7 reference", "q7_reference"))
+            for name, key in (("float model", "float"), (reference_name(family), "q7_reference"))
             if acc[key] is not None or key == "q7_reference"
         )
         + f"<tr><td>device</td><td class=n>{_pct(acc['device'])}</td></tr>"
     )
     parts = [
         "<h2>Accuracy</h2>",
-        f"<p><b>{escape(accuracy_line(acc))}</b></p>",
+        f"<p><b>{escape(accuracy_line(acc, family))}</b></p>",
         f"<p class=meta>{escape(acc['top1'])}.</p>",
         f"<table><thead><tr><th>top-1 of</th><th>accuracy</th></tr></thead><tbody>{rows}"
         "</tbody></table>",

@@ -108,6 +108,7 @@ class AccuracyRun:
     reference: np.ndarray  # (N, classes) int8, the q7 reference's last layer
     float_output: np.ndarray | None = None  # (N, classes) float, the float model's
     out_frac_bits: int | None = None  # the last layer's Q format, to compare in float units
+    out_quant: tuple[float, int] | None = None  # s8: the last layer's (scale, zero point)
     input_saturated: int | None = None  # float inputs only
     input_values: int | None = None
     float_note: str | None = None  # why there is no float figure, when there is none
@@ -180,28 +181,38 @@ class AccuracyRun:
                 for j in known
             ]
         ).astype(np.float64)
-        scale = 1.0 if self.out_frac_bits is None else 2.0**-self.out_frac_bits
+        scale, zero = 1.0, 0
+        if self.out_frac_bits is not None:
+            scale = 2.0**-self.out_frac_bits
+        elif self.out_quant is not None:
+            scale, zero = self.out_quant
+        real = self.out_frac_bits is not None or self.out_quant is not None
         labels = self.labels[known]
+        ref = (self.reference[known].astype(np.float64) - zero) * scale
         metrics = {
             "vectors": len(known),
-            "units": "q7" if self.out_frac_bits is None else "float",
-            "device_vs_reference": output_metrics(
-                self.reference[known].astype(np.float64) * scale, got * scale, labels
-            ),
+            "units": "float" if real else "q7",
+            "device_vs_reference": output_metrics(ref, (got - zero) * scale, labels),
         }
-        if self.float_output is not None and self.out_frac_bits is not None:
+        if self.float_output is not None and real:
             metrics["device_vs_float"] = output_metrics(
-                self.float_output[known], got * scale, labels
+                self.float_output[known], (got - zero) * scale, labels
             )
         return metrics
 
 
-def accuracy_line(section: dict[str, Any]) -> str:
-    """``accuracy: float 91.6%, q7 reference 91.2%, device 91.2% (1000 inputs)``."""
+def reference_name(family: str) -> str:
+    """What the host reference of a family is called in reports."""
+    return "int8 reference" if family == "s8" else "q7 reference"
+
+
+def accuracy_line(section: dict[str, Any], family: str = "q7") -> str:
+    """``accuracy: float 91.6%, q7 reference 91.2%, device 91.2% (1000 inputs)``
+    (``int8 reference`` for an s8 network)."""
     figures = []
     if section["float"] is not None:
         figures.append(f"float {section['float']:.1f}%")
-    for key, words in (("q7_reference", "q7 reference"), ("device", "device")):
+    for key, words in (("q7_reference", reference_name(family)), ("device", "device")):
         value = section[key]
         figures.append(f"{words} {'n/a' if value is None else f'{value:.1f}%'}")
     judged, total = section["judged"], section["inputs"]
@@ -220,10 +231,33 @@ def prepare_accuracy(
     *,
     x_float: np.ndarray | None = None,
     input_saturated: int | None = None,
+    float_model: Path | None = None,
 ) -> AccuracyRun:
     """Everything the accuracy needs before the device runs. With float inputs and a
-    float model the float figure and the per-layer diagnostics come too."""
+    float model the float figure and the per-layer diagnostics come too.
+
+    ``float_model`` is an s8 network's float model (.tflite or .onnx), run on the
+    float inputs (or, for int8 inputs, on them dequantised)."""
+    from hil.model.s8 import S8Network
     from hil.validate.float_diagnostics import float_outputs_and_diagnostics
+
+    if isinstance(network, S8Network):
+        last = network.layers[-1].output_quant
+        run = AccuracyRun(
+            labels,
+            reference_final(network, x, variant),
+            out_quant=(last.scale, last.zero_point),
+            input_saturated=input_saturated,
+            input_values=None if x_float is None else int(x_float.size),
+        )
+        if float_model is not None:
+            from hil.model.tflite.float_model import float_outputs
+
+            real = x_float if x_float is not None else network.input_quant.dequantise(x)
+            run.float_output = float_outputs(
+                float_model, np.asarray(real, np.float32).reshape(len(x), *network.input_shape[1:])
+            )
+        return run
 
     run = AccuracyRun(
         labels,
@@ -252,15 +286,46 @@ class RunData:
     x_float: np.ndarray | None = None
     labels: np.ndarray | None = None
     saturated: int | None = None  # input values clipped by the quantisation (float inputs)
+    quantised_to: str = "q7 (HWC)"
 
     def quantised_text(self) -> str | None:
         """``1000 float inputs quantised to q7 (HWC): 12 of 784,000 values saturated``."""
         if self.x_float is None or self.saturated is None:
             return None
         return (
-            f"{plural(len(self.x), 'float input')} quantised to q7 (HWC): "
+            f"{plural(len(self.x), 'float input')} quantised to {self.quantised_to}: "
             f"{self.saturated:,} of {self.x_float.size:,} values saturated"
         )
+
+
+def _s8_run_data(
+    network, inputs: Path | None, labels: Path | None, dataset: str | None
+) -> RunData | None:
+    """An s8 network's vectors: int8 as given, float32 quantised with the input
+    tensor's scale and zero point (NHWC, batch first)."""
+    from hil.model.npy_file import load_npy
+    from hil.model.s8_inputs import s8_inputs
+
+    if dataset is not None:
+        raise ConfigError(
+            f"--dataset {dataset} holds q7-era data in its own layout; {network.name} is s8",
+            hint="pass the data set as --inputs X.npy (NHWC, int8 or float32) --labels Y.npy",
+        )
+    if inputs is None:
+        if labels is not None:
+            raise ConfigError(
+                "--labels does nothing without --inputs: generated vectors have no classes",
+                hint="add --inputs X.npy, or drop --labels",
+            )
+        return None
+    raw = load_npy(inputs, "input file", "int8 or float32 (N, *input shape) NHWC")
+    x, saturated = s8_inputs(raw, network)
+    x = x.reshape(len(x), *network.input_shape)
+    x_float = raw.astype(np.float32) if np.issubdtype(raw.dtype, np.floating) else None
+    y = None if labels is None else load_labels(labels, len(x), network)
+    made_from = {"path": str(Path(inputs).resolve())}
+    into = "int8 (NHWC) with the input tensor's scale and zero point"
+    return RunData(x, made_from, x_float, y, saturated if x_float is not None else None, into)
 
 
 def load_run_data(
@@ -274,6 +339,10 @@ def load_run_data(
     the run generates its vectors. Every problem is one ConfigError, before any build."""
     from hil.model.datasets import load_dataset
     from hil.model.float_inputs import as_batch, load_run_inputs, quantise_inputs
+    from hil.model.s8 import S8Network
+
+    if isinstance(network, S8Network):
+        return _s8_run_data(network, inputs, labels, dataset)
 
     if dataset is not None:
         if inputs is not None or labels is not None:

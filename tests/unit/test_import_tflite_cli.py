@@ -109,8 +109,17 @@ def test_q7_options_on_an_s8_model_are_refused(files, tmp_path, capsys):
     args = ["infer", "--model", out, "--inputs", files["x"], "--output", tmp_path / "y.npy"]
     assert_refused(*cli([*args, "--variant", "plain"], capsys), "--variant is for q7 models")
     assert_refused(*cli([*args, "--rounding", "triple"], capsys), "--rounding 'triple'")
-    code, text = cli(["run", "--model", out, "--board", "qemu-m7"], capsys)
+    code, text = cli(["bench", "reference", "--model", out], capsys)
     assert_refused(code, text, "s8 (int8) model")
+
+
+def test_s8_options_on_a_q7_run_are_refused(files, tmp_path, capsys):
+    build = ["--build-dir", tmp_path / "b"]
+    code, text = cli(["run", "--model", "lenet5", "--rounding", "single", *build], capsys)
+    assert_refused(code, text, "--rounding is for s8 (int8) models")
+    code, text = cli(["run", "--model", "lenet5", "--float", files["float"], *build], capsys)
+    assert_refused(code, text, "--float is for s8 (int8) models")
+    assert not (tmp_path / "b").exists() or not list((tmp_path / "b").rglob("*.elf"))
 
 
 def test_a_tflite_path_given_as_model_says_to_import_it(files, tmp_path, capsys):

@@ -84,6 +84,7 @@ class S8Function:
     output_size: Size
     weights_size: Size | None = None
     channels: Size | None = None  # the length of bias, multiplier and shift
+    macs: Size = lambda p: 0  # multiply-accumulates (taps, for pooling) of one call
 
     def array_sizes(self, p: Mapping[str, int]) -> dict[str, int]:
         """Elements of each array: weights int8, the others int32."""
@@ -103,26 +104,36 @@ FUNCTIONS: dict[str, S8Function] = {
         S8Function(
             "arm_convolve_wrapper_s8", convolve, _CONV, _PER_CHANNEL,
             _nhwc_in, _conv_out, _conv_weights, lambda p: p["output_c"],
+            lambda p: _conv_out(p) * p["filter_h"] * p["filter_w"] * p["input_c"],
         ),
         S8Function(
             "arm_depthwise_conv_wrapper_s8", depthwise, (*_CONV, "ch_mult"), _PER_CHANNEL,
             _nhwc_in, _conv_out, _dw_weights, lambda p: p["output_c"],
+            lambda p: _conv_out(p) * p["filter_h"] * p["filter_w"],
         ),
         S8Function(
             "arm_fully_connected_s8", fully_connected, (*_FC, "multiplier", "shift"),
             ("weights", "bias"), _fc_in, _fc_out,
             lambda p: p["output_depth"] * p["accum_depth"], lambda p: p["output_depth"],
+            lambda p: _fc_out(p) * p["accum_depth"],
         ),
         S8Function(
             "arm_fully_connected_per_channel_s8", fully_connected_per_channel, _FC,
             _PER_CHANNEL, _fc_in, _fc_out,
             lambda p: p["output_depth"] * p["accum_depth"], lambda p: p["output_depth"],
+            lambda p: _fc_out(p) * p["accum_depth"],
         ),
-        S8Function("arm_max_pool_s8", max_pool, _POOL, (), _nhwc_in, _pool_out),
-        S8Function("arm_avgpool_s8", avg_pool, _POOL, (), _nhwc_in, _pool_out),
+        S8Function(
+            "arm_max_pool_s8", max_pool, _POOL, (), _nhwc_in, _pool_out,
+            macs=lambda p: _pool_out(p) * p["filter_h"] * p["filter_w"],
+        ),
+        S8Function(
+            "arm_avgpool_s8", avg_pool, _POOL, (), _nhwc_in, _pool_out,
+            macs=lambda p: _pool_out(p) * p["filter_h"] * p["filter_w"],
+        ),
         S8Function(
             "arm_softmax_s8", softmax, ("num_rows", "row_size", "mult", "shift", "diff_min"),
-            (), _rows, _rows,
+            (), _rows, _rows, macs=_rows,
         ),
     )
 }
