@@ -22,13 +22,14 @@ def at_least(option: str, value: int, minimum: int = 1, example: int | None = No
         )
 
 
-def check_cmsis_nn(path: Path | None) -> None:
-    """A --cmsis-nn that is not a usable checkout is refused before the build starts."""
+def check_cmsis_nn(path: Path | None, family: str = "q7") -> None:
+    """A --cmsis-nn that is not a usable checkout for ``family`` is refused before the
+    build starts (q7: the legacy API, up to CMSIS_5 5.9.0; s8: CMSIS-NN 4.0 and later)."""
     if path is None:
         return
-    from hil.firmware.nn_backend import core_include_from_env, genuine_backend
+    from hil.firmware.nn_backend import core_include_from_env, genuine_backend, genuine_s8_backend
 
-    genuine_backend(path, core_include_from_env())
+    (genuine_s8_backend if family == "s8" else genuine_backend)(path, core_include_from_env())
 
 
 def check_generated_only(inputs: Path | None, names: dict[str, str]) -> None:

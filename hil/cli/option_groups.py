@@ -104,7 +104,8 @@ class Options:
         from hil.model.io import load_any_model
 
         v = self.values
-        check_cmsis_nn(v["cmsis_nn"])
+        network = load_any_model(v["model"])
+        check_cmsis_nn(v["cmsis_nn"], getattr(network, "family", "q7"))
         root = check_outputs(v["build_dir"], outputs, folders=folders)
         board = load_board(v["board"])
         device = "device" in self.groups
@@ -122,7 +123,6 @@ class Options:
                 raise
             if not (farm_asked or bench_lab.board(board.id).place):
                 check_lab_options(board, lab_options)
-        network = load_any_model(v["model"])
         export = user_export(v["export"], network, v["cmsis_nn"])
         faults = link_faults(v["link_faults"], v["link_baud"]) if "link" in self.groups else None
         ctx = get_current_context(silent=True)

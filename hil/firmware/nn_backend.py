@@ -167,7 +167,11 @@ def genuine_s8_backend(root: Path, core_include: Sequence[Path] | None = None) -
             "family needs the int8 API of CMSIS-NN 4.0 or later",
             hint=hint,
         )
-    sources = sorted((root / "Source").glob("*/*.c"))
+    # The float kernels newer releases carry (*_f16.c, *_f32.c) are not the int8 API,
+    # and _f16 needs a compiler with float16_t for the core: they are left out.
+    sources = [
+        p for p in sorted((root / "Source").glob("*/*.c")) if not p.stem.endswith(("_f16", "_f32"))
+    ]
     names = {s.name for s in sources}
     types = root / "Include" / "arm_nn_types.h"
     if LEGACY_MARKER in names or S8_MARKER not in names or not types.is_file():
