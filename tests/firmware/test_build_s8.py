@@ -71,3 +71,13 @@ def test_an_unknown_family_is_refused_and_families_have_their_own_folders(tmp_pa
     dirs = {kernel_image_dir(tmp_path, board, f, r, None) for f in ("q7", "s8")
             for r in ("double", "single")}  # fmt: skip
     assert len(dirs) == 4
+
+
+def test_the_float_kernels_of_a_newer_library_are_left_out(tmp_path):
+    tree = _genuine_layout(tmp_path / "CMSIS-NN")
+    basic = tree / "Source" / "BasicMathFunctions"
+    basic.mkdir()
+    (basic / "arm_elementwise_add_f16.c").write_text("float16_t does_not_compile;\n")
+    (basic / "arm_elementwise_add_s8.c").write_text("int hil_probe_s8;\n")
+    names = {p.name for p in genuine_s8_backend(tree).sources}
+    assert "arm_elementwise_add_s8.c" in names and "arm_elementwise_add_f16.c" not in names
