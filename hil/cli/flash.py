@@ -22,7 +22,7 @@ def hello_table(info) -> Table:
         ("model hash", info.model_hash.hex()),
         ("export hash", info.export_hash.hex()),
         ("firmware build", info.build_id),
-        ("kernels", f"{info.backend}, {info.variant} path"),
+        ("kernels", _kernels(info)),
         ("cycle source", f"{info.cycle_source} @ {info.cycle_hz:,} Hz"),
         ("protocol", f"v{info.protocol_version} ({info.protocol_hash:08x})"),
         ("layers", str(info.num_layers)),
@@ -45,7 +45,7 @@ def register(app: typer.Typer) -> None:
         from hil.device.benches import on_benches
         from hil.device.connect import connect
 
-        with on_benches(opts.resolve(), say=say_plain) as target:
+        with on_benches(opts.resolve(s8=True), say=say_plain) as target:
             b = target.board
             image = build_with_status(target)
             with (
@@ -56,3 +56,11 @@ def register(app: typer.Typer) -> None:
             where = f"place {dev.name}" if target.benches else escape(b.id)
             how = "attached, nothing flashed" if dev.attached else escape(str(image.elf))
             console.print(f"[green]{where} runs {target.network.name}[/] ({how})")
+
+
+def _kernels(info) -> str:
+    """``portable, dsp path`` (q7) or ``s8, portable, dsp path, double rounding``."""
+    text = f"{info.backend}, {info.variant} path"
+    if info.family == "s8":
+        text = f"s8, {text}, {info.rounding} rounding"
+    return text

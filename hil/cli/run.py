@@ -178,7 +178,7 @@ def register(app: typer.Typer) -> None:
             "--log": log_path,
             "--save-baseline": save_baseline_path,
         }
-        target = opts.resolve(outputs, folders=("results", "logs"))
+        target = opts.resolve(outputs, folders=("results", "logs"), s8=True)
         target = _s8_settings(target, rounding, float_model, labels)
         layer_names = [layer.name for layer in target.network.layers]
         if inject_fault is not None:

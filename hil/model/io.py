@@ -397,7 +397,7 @@ def load_model_file(path: str | Path) -> Network:
     if not isinstance(network, Network):
         raise ConfigError(
             f"{path} is an s8 (int8) model; this command runs q7 models only",
-            hint="s8 models run with hil infer, hil import and hil export (docs/int8.md)",
+            hint="s8 models run with hil run, hil build, hil flash, hil infer and hil export",
         )
     return network
 
@@ -408,7 +408,7 @@ def load_model(spec: str | Path) -> Network:
     if not isinstance(network, Network):
         raise ConfigError(
             f"{spec} is an s8 (int8) model; this command runs q7 models only",
-            hint="s8 models run with hil infer, hil import and hil export (docs/int8.md)",
+            hint="s8 models run with hil run, hil build, hil flash, hil infer and hil export",
         )
     return network
 
