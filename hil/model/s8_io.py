@@ -223,7 +223,7 @@ _RANGES = {
     "output_offset": (-128, 127),
     "activation_min": (-128, 127),
     "activation_max": (-128, 127),
-    "filter_offset": (-127, 128),
+    "filter_offset": (0, 0),  # CMSIS-NN's contract (and TFLite's): symmetric weights
     "shift": (-31, 30),
 }
 _POSITIVE = (

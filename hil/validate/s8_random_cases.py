@@ -202,7 +202,7 @@ def _fc(rng, edge: bool, function: str):
     in_zp, out_zp = _zero_point(rng, edge), _zero_point(rng, edge)
     p = dict(
         input_n=n, accum_depth=accum, output_depth=depth, input_offset=-in_zp,
-        filter_offset=_i(rng, -127, 128) if edge and rng.random() < 0.3 else 0,
+        filter_offset=0,  # CMSIS-NN's contract: symmetric weights
         output_offset=out_zp,
     )  # fmt: skip
     arrays = {"weights": _weights(rng, (depth, accum), edge), "bias": _bias(rng, depth, edge)}

@@ -169,3 +169,13 @@ def test_an_s8_export_against_a_q7_era_cmsis_nn_is_refused(files, tmp_path, caps
     code, text = cli([*args, "--cmsis-nn", tmp_path / "cmsis5"], capsys)
     assert_refused(code, text, "CMSIS-NN 7.0 or later", "is not one")
     assert not (tmp_path / "e").exists()
+
+
+def test_a_model_file_with_asymmetric_weights_is_refused(files, tmp_path, capsys):
+    out = tmp_path / "cnn.toml"
+    assert cli(["import", files["int8"], "--out", out], capsys)[0] == 0
+    text = out.read_text()
+    assert "filter_offset = 0" in text
+    out.write_text(text.replace("filter_offset = 0", "filter_offset = 3", 1))
+    args = ["infer", "--model", out, "--inputs", files["x"], "--output", tmp_path / "y.npy"]
+    assert_refused(*cli(args, capsys), "layer 'fc1'", "filter_offset = 3 is outside 0..0")

@@ -92,7 +92,10 @@ static uint8_t fc_checks(const int32_t *p)
 #define C(name) IDX(arm_fully_connected_per_channel_s8, name)
     uint8_t bad = outside(p, C(input_n), 3, 1, DIM_MAX);
     if (bad == NONE)
-        bad = outside(p, C(input_offset), 2, -127, 128);
+        bad = outside(p, C(input_offset), 1, -127, 128);
+    /* CMSIS-NN's contract: weights are symmetric (its Helium kernels ignore the offset). */
+    if (bad == NONE)
+        bad = outside(p, C(filter_offset), 1, 0, 0);
     if (bad == NONE)
         bad = outside(p, C(output_offset), 1, -128, 127);
     if (bad == NONE)
@@ -334,6 +337,20 @@ int32_t hil_s8_prepare(uint8_t fn, const int32_t *p, uint8_t n_params,
     }
     c->ctx.buf = scratch > 0 ? r->base[HIL_REGION_SCRATCH] : NULL;
     c->ctx.size = scratch;
+#if defined(ARM_MATH_MVEI) && defined(HIL_NN_BACKEND_CMSIS_NN)
+    /* The genuine Helium fully connected kernels read each output's weight sum
+     * (times the input offset, plus the bias) from ctx.buf, which an application
+     * fills once at set-up: so here, before the timed call, as the export does
+     * before each layer. hil's own kernels compute it inline. */
+    if (fn == HIL_S8_FN_arm_fully_connected_s8 ||
+        fn == HIL_S8_FN_arm_fully_connected_per_channel_s8) {
+        arm_cmsis_nn_status sums = arm_vector_sum_s8(
+            (int32_t *)c->ctx.buf, c->filter_dims.n, c->output_dims.c, c->weights,
+            c->fc.input_offset, c->fc.filter_offset, c->bias);
+        if (sums != ARM_CMSIS_NN_SUCCESS)
+            return sums;
+    }
+#endif
     return HIL_KSTATUS_SUCCESS;
 }
 
