@@ -87,6 +87,13 @@ def import_tflite_cmd(
             real = real.reshape(result.inputs, *result.network.input_shape[1:])
             f_acc = 100 * np.mean(_top1(float_outputs(float_model, real)) == y)
             line = f"float {f_acc:.1f}%, " + line
+            from hil.report.accuracy_table import diagnostics_table
+            from hil.validate.s8_diagnostics import diagnose
+
+            q, _ = s8_inputs(x, result.network, "--validate")
+            section = diagnose(result.network, q, real, float_model, "double")
+            if section is not None:
+                console.print(diagnostics_table(section))
         console.print(f"accuracy: {line} ({plural(result.inputs, 'input')})", markup=False)
         console.print(TIE_RULE, markup=False)
     source = {

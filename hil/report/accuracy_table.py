@@ -12,21 +12,31 @@ from hil.validate.accuracy import accuracy_line
 from hil.validate.run_report import RunReport
 
 
+def units(row: dict[str, Any]) -> str:
+    """A row's number format: q7's fractional bits, or an s8 tensor's scale and zero point."""
+    if row.get("out_frac_bits") is not None:
+        return str(row["out_frac_bits"])
+    if row.get("scale") is not None:
+        return f"{row['scale']:.4g}, zp {row['zero_point']}"
+    return ""
+
+
 def _num(value: float | None, fmt: str) -> str:
     return "exact" if value is None else format(value, fmt)
 
 
 def diagnostics_table(section: dict[str, Any]) -> Table:
     """One row per layer: how far its dequantised q7 output is from the float tensor."""
+    s8 = section.get("family") == "s8"
+    what = "int8 reference, dequantised," if s8 else "q7 reference"
     t = Table(
-        title=f"quantisation diagnostics (q7 reference vs float model, "
-        f"{section['vectors']:,} inputs)"
+        title=f"quantisation diagnostics ({what} vs float model, {section['vectors']:,} inputs)"
     )
     for col, just in (
         ("#", "right"),
         ("layer", "left"),
         ("float tensor", "left"),
-        ("Q", "right"),
+        ("scale" if s8 else "Q", "right"),
         ("cosine", "right"),
         ("RMSE", "right"),
         ("SNR dB", "right"),
@@ -37,7 +47,7 @@ def diagnostics_table(section: dict[str, Any]) -> Table:
         t.add_column(col, justify=just)  # type: ignore[arg-type]
     inp = section["input"]
     t.add_row(
-        "", "input", "", str(inp["out_frac_bits"]), _num(inp["cosine"], ".4f"),
+        "", "input", "", units(inp), _num(inp["cosine"], ".4f"),
         _num(inp["rmse"], ".4g"), _num(inp["snr_db"], ".1f"), "",
         _num(inp["max_abs_error"], ".4g"), f"{inp['saturated_share']:.2%}",
     )  # fmt: skip
@@ -50,7 +60,7 @@ def diagnostics_table(section: dict[str, Any]) -> Table:
             str(row["index"]),
             row["name"] + (" [bold red]<- largest SNR drop[/]" if row["worst"] else ""),
             row["float_tensor"],
-            str(row["out_frac_bits"]),
+            units(row),
             _num(row["cosine"], ".4f"),
             _num(row["rmse"], ".4g"),
             _num(row["snr_db"], ".1f"),

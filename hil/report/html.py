@@ -176,10 +176,13 @@ def _confusion(c: dict) -> str:
 
 
 def _diagnostics(d: dict) -> str:
-    """Per-layer q7 reference vs float model; the layer with the largest SNR drop marked."""
+    """Per-layer reference vs float model; the layer with the largest SNR drop marked."""
+    from hil.report.accuracy_table import units
+
+    fmt = "scale, zero point" if d.get("family") == "s8" else "Q (frac bits)"
     head = "".join(
         f"<th>{h}</th>"
-        for h in ("#", "layer", "float tensor", "Q (frac bits)", "cosine", "RMSE", "SNR dB",
+        for h in ("#", "layer", "float tensor", fmt, "cosine", "RMSE", "SNR dB",
                   "SNR drop dB", "max |err|", "saturated")
     )  # fmt: skip
     rows = []
@@ -194,7 +197,7 @@ def _diagnostics(d: dict) -> str:
             escape(str(row["index"])),
             escape(row["name"]) + (" <b class=no>largest SNR drop</b>" if worst else ""),
             escape(row["float_tensor"] or ""),
-            str(row["out_frac_bits"]),
+            escape(units(row)),
             _metric(row["cosine"], ".4f"),
             _metric(row["rmse"], ".4g"),
             _metric(row["snr_db"], ".1f"),

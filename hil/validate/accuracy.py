@@ -252,11 +252,16 @@ def prepare_accuracy(
         )
         if float_model is not None:
             from hil.model.tflite.float_model import float_outputs
+            from hil.validate.s8_diagnostics import diagnose
 
             real = x_float if x_float is not None else network.input_quant.dequantise(x)
-            run.float_output = float_outputs(
-                float_model, np.asarray(real, np.float32).reshape(len(x), *network.input_shape[1:])
-            )
+            real = np.asarray(real, np.float32).reshape(len(x), *network.input_shape[1:])
+            run.float_output = float_outputs(float_model, real)
+            run.diagnostics = diagnose(network, x, real, float_model, variant)
+            if run.diagnostics is None:
+                run.float_note = (
+                    "no per-layer diagnostics: an ONNX float model compares its final output only"
+                )
         return run
 
     run = AccuracyRun(

@@ -70,6 +70,7 @@ def test_trained_lenet5_runs_bit_exactly_with_its_accuracy(models, build_root, b
     )
     assert m, text
     assert m.group(2) == m.group(3) and int(m.group(4)) == DIGITS  # the device is the reference
+    assert "quantisation diagnostics (int8 reference, dequantised, vs float model" in text
 
 
 @pytest.mark.parametrize("board", BOARDS)

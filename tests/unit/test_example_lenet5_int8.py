@@ -23,7 +23,7 @@ def test_trained_lenet5_int8_imports_exactly_with_its_accuracy(tmp_path, capsys)
     ]  # fmt: skip
     assert main([str(a) for a in args]) == 0
     text = " ".join(capsys.readouterr().out.split())
-    assert text.count("exact") == 8, text
+    assert text.count("exact") >= 8 and "values differ" not in text, text
     m = re.search(r"accuracy: float (\d+\.\d)%, int8 reference (\d+\.\d)% \(1,000 inputs\)", text)
     assert m, text
     float_acc, int8_acc = float(m.group(1)), float(m.group(2))

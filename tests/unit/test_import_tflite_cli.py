@@ -45,11 +45,17 @@ def test_import_checks_every_layer_and_reports_accuracy(files, tmp_path, capsys)
     code, text = cli(["import", files["int8"], "--out", out, "--validate", files["x"],
                       "--labels", files["y"], "--float", files["float"]], capsys)  # fmt: skip
     assert code == 0, text
-    assert text.count("exact") == 8, text  # every layer equals TFLite Micro
+    # exit 0: every layer equalled TFLite Micro (a difference stops the import)
+    assert text.count("exact") >= 8 and "values differ" not in text, text
     assert "every layer on 48 inputs (the --validate inputs)" in text
     m = re.search(r"accuracy: float 100\.0%, int8 reference (\d+\.\d)% \(48 inputs\)", text)
     assert m, text
     assert float(m.group(1)) >= 75  # int8 close to its float twin
+    # every layer dequantised against the float twin's tensor of the same name
+    assert (
+        "quantisation diagnostics (int8 reference, dequantised, vs float model, 48 inputs)" in text
+    )
+    assert "no float tensor" not in text and "largest SNR drop" in text
     net = load_any_model(out)
     assert isinstance(net, S8Network) and len(net.layers) == 8
     import tomllib
@@ -179,3 +185,16 @@ def test_a_model_file_with_asymmetric_weights_is_refused(files, tmp_path, capsys
     out.write_text(text.replace("filter_offset = 0", "filter_offset = 3", 1))
     args = ["infer", "--model", out, "--inputs", files["x"], "--output", tmp_path / "y.npy"]
     assert_refused(*cli(args, capsys), "layer 'fc1'", "filter_offset = 3 is outside 0..0")
+
+
+def test_real_metrics_dequantise_through_scale_and_zero_point():
+    from hil.model.s8 import Quant
+    from hil.validate.s8_diagnostics import real_metrics
+
+    quant = Quant(0.5, -128)
+    q = np.array([-128, -127, 0, 127], np.int8)
+    exact = real_metrics((q.astype(float) + 128) * 0.5, q, quant)
+    assert exact.rmse == 0 and exact.max_abs_error == 0
+    assert exact.saturated_share == 0.25  # 127 is clipped; -128 is the zero point, a ReLU's 0
+    off = real_metrics((q.astype(float) + 128) * 0.5 + np.array([0, 0, 0.25, 0]), q, quant)
+    assert off.max_abs_error == 0.25
