@@ -136,6 +136,17 @@ class DeviceInfo:
         )
 
 
+def check_protocol(info: DeviceInfo, fix: str) -> None:
+    """Refuse an image that speaks another protocol than this hil."""
+    if (info.protocol_version, info.protocol_hash) != (g.PROTOCOL_VERSION, g.PROTOCOL_HASH):
+        raise DeviceError(
+            f"device speaks protocol v{info.protocol_version} "
+            f"(hash {info.protocol_hash:08x}), this hil speaks v{g.PROTOCOL_VERSION} "
+            f"(hash {g.PROTOCOL_HASH:08x})",
+            hint=fix,
+        )
+
+
 def check_family(info: DeviceInfo, family: str, fix: str) -> None:
     """Refuse an image of another kernel family than ``family``."""
     if info.family != family:
@@ -201,13 +212,7 @@ class DeviceSession(Inference, KernelRuns):
         info = self.info or self.hello()
         model = model or info.model_name or "MODEL"
         fix = f"rebuild and flash the image: hil flash --board {board_id} --model {model}"
-        if (info.protocol_version, info.protocol_hash) != (g.PROTOCOL_VERSION, g.PROTOCOL_HASH):
-            raise DeviceError(
-                f"device speaks protocol v{info.protocol_version} "
-                f"(hash {info.protocol_hash:08x}), this hil speaks v{g.PROTOCOL_VERSION} "
-                f"(hash {g.PROTOCOL_HASH:08x})",
-                hint=fix,
-            )
+        check_protocol(info, fix)
         check_family(info, family, fix)
         want = bytes(expected_model_hash)[: len(info.model_hash)]
         if info.model_hash != want:
@@ -236,13 +241,7 @@ class DeviceSession(Inference, KernelRuns):
         """Refuse a device whose protocol, family or board is not the expected one, for
         single-kernel runs (no network); ``fix`` is the hint."""
         info = self.info or self.hello()
-        if (info.protocol_version, info.protocol_hash) != (g.PROTOCOL_VERSION, g.PROTOCOL_HASH):
-            raise DeviceError(
-                f"device speaks protocol v{info.protocol_version} "
-                f"(hash {info.protocol_hash:08x}), this hil speaks v{g.PROTOCOL_VERSION} "
-                f"(hash {g.PROTOCOL_HASH:08x})",
-                hint=fix,
-            )
+        check_protocol(info, fix)
         check_family(info, family, fix)
         if info.board_id != board_id:
             raise DeviceError(

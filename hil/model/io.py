@@ -391,26 +391,23 @@ def load_any_model_file(path: str | Path) -> "Network | S8Network":
     return network
 
 
-def load_model_file(path: str | Path) -> Network:
-    """Read and validate a q7 .toml model file and its .npz."""
-    network = load_any_model_file(path)
+def _q7_only(network: "Network | S8Network", what: object) -> Network:
     if not isinstance(network, Network):
         raise ConfigError(
-            f"{path} is an s8 (int8) model; this command runs q7 models only",
+            f"{what} is an s8 (int8) model; this command runs q7 models only",
             hint="s8 models run with hil run, hil build, hil flash, hil infer and hil export",
         )
     return network
+
+
+def load_model_file(path: str | Path) -> Network:
+    """Read and validate a q7 .toml model file and its .npz."""
+    return _q7_only(load_any_model_file(path), path)
 
 
 def load_model(spec: str | Path) -> Network:
     """A built-in example by name, or a q7 model file by path (validated)."""
-    network = load_any_model(spec)
-    if not isinstance(network, Network):
-        raise ConfigError(
-            f"{spec} is an s8 (int8) model; this command runs q7 models only",
-            hint="s8 models run with hil run, hil build, hil flash, hil infer and hil export",
-        )
-    return network
+    return _q7_only(load_any_model(spec), spec)
 
 
 def load_any_model(spec: str | Path) -> "Network | S8Network":

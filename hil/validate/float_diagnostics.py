@@ -130,13 +130,7 @@ def layer_diagnostics(
         row.update(_finite(asdict(m)))
         measured.append((row, m.snr_db))
         rows.append(row)
-    drops = snr_drops(inp.snr_db, [snr for _row, snr in measured])
-    for (row, _snr), drop in zip(measured, drops):
-        row["snr_drop_db"] = drop if math.isfinite(drop) else None
-    blamed = blamed_layer(drops, [row["function"] for row, _snr in measured])
-    worst = None if blamed is None else measured[blamed][0]["index"]
-    for row in rows:
-        row["worst"] = row["index"] == worst
+    worst = mark_drops(inp.snr_db, measured, rows)
     return {
         "vectors": len(x),
         "input": {"out_frac_bits": q.input_frac_bits, **_finite(asdict(inp))},
@@ -145,6 +139,21 @@ def layer_diagnostics(
         "note": "SNR drop: the layer's SNR below the previous layer's (the input's for the "
         "first); the largest drop is marked",
     }
+
+
+def mark_drops(
+    input_snr: float, measured: list[tuple[dict[str, Any], float]], rows: list[dict[str, Any]]
+) -> int | None:
+    """Give each measured row (row, its SNR) its ``snr_drop_db`` and every row its
+    ``worst`` flag; the index of the layer where SNR drops most (or None)."""
+    drops = snr_drops(input_snr, [snr for _row, snr in measured])
+    for (row, _snr), drop in zip(measured, drops):
+        row["snr_drop_db"] = drop if math.isfinite(drop) else None
+    blamed = blamed_layer(drops, [row["function"] for row, _snr in measured])
+    worst = None if blamed is None else measured[blamed][0]["index"]
+    for row in rows:
+        row["worst"] = row["index"] == worst
+    return worst
 
 
 def _finite(metrics: dict[str, float]) -> dict[str, float | None]:

@@ -11,17 +11,17 @@ Q format, so the terminal and HTML reports show both.
 
 from __future__ import annotations
 
-import math
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from hil.model.diagnostics import LayerMetrics, blamed_layer, cosine, snr_db, snr_drops
+from hil.model.diagnostics import LayerMetrics, cosine, snr_db
 from hil.model.s8 import Quant, S8Network
 from hil.model.tflite import micro
 from hil.model.tflite.reader import read_model
+from hil.validate.float_diagnostics import _finite, mark_drops
 
 DIAGNOSED_INPUTS = 200  # enough for stable statistics; TFLM runs one input at a time
 
@@ -41,11 +41,6 @@ def real_metrics(float_out: np.ndarray, q: np.ndarray, quant: Quant) -> LayerMet
         max_abs_error=float(np.max(np.abs(err))) if err.size else 0.0,
         saturated_share=float(np.mean(clipped)) if q.size else 0.0,
     )
-
-
-def _finite(metrics: dict[str, float]) -> dict[str, float | None]:
-    """inf (an exact layer) as None, as JSON has no infinity."""
-    return {k: (v if math.isfinite(v) else None) for k, v in metrics.items()}
 
 
 def float_tensors(path: Path, names: list[str], x_float: np.ndarray) -> dict[str, np.ndarray]:
@@ -99,13 +94,7 @@ def s8_diagnostics(
         row.update(_finite(asdict(m)))
         measured.append((row, m.snr_db))
         rows.append(row)
-    drops = snr_drops(inp.snr_db, [snr for _row, snr in measured])
-    for (row, _snr), drop in zip(measured, drops, strict=True):
-        row["snr_drop_db"] = drop if math.isfinite(drop) else None
-    blamed = blamed_layer(drops, [row["function"] for row, _snr in measured])
-    worst = None if blamed is None else measured[blamed][0]["index"]
-    for row in rows:
-        row["worst"] = row["index"] == worst
+    worst = mark_drops(inp.snr_db, measured, rows)
     return {
         "vectors": len(x),
         "family": "s8",

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from hil.kernels.s8 import S8_FUNCTIONS
 from hil.model.s8 import S8Layer
 from hil.model.tflite.graph import Graph, Operator, Tensor
 from hil.model.tflite.lower import lower_graph
@@ -22,15 +23,7 @@ from hil.reference.s8.fully_connected import fc_accumulators
 
 from helpers import tflm
 
-FUNCTIONS = (
-    "arm_convolve_wrapper_s8",
-    "arm_depthwise_conv_wrapper_s8",
-    "arm_fully_connected_s8",
-    "arm_fully_connected_per_channel_s8",
-    "arm_max_pool_s8",
-    "arm_avgpool_s8",
-    "arm_softmax_s8",
-)
+FUNCTIONS = S8_FUNCTIONS
 ACTIVATIONS = ("NONE", "RELU", "RELU6")
 
 

@@ -13,25 +13,15 @@ import numpy as np
 
 from hil.errors import ConfigError
 from hil.model.tflite.graph import Graph
-from hil.model.tflite.schema import INSTALL_HINT
+from hil.model.tflite.schema import runtime as tflite_runtime
 from hil.model.tflite.writer import serialise
 
 ARENA_BYTES = 8 << 20
 
 
-def _runtime() -> Any:
-    try:
-        from tflite_micro.python.tflite_micro import runtime
-    except ImportError as exc:
-        raise ConfigError(
-            "running TFLite models needs the tflite-micro package", hint=INSTALL_HINT
-        ) from exc
-    return runtime
-
-
 def interpreter(model: bytes | Graph) -> Any:
     """A TFLM interpreter that keeps every intermediate tensor."""
-    runtime = _runtime()
+    runtime = tflite_runtime("running TFLite models")
     data = serialise(model) if isinstance(model, Graph) else model
     try:
         return runtime.Interpreter.from_bytes(

@@ -15,15 +15,18 @@ INSTALL_HINT = "install the tflite extra: pip install 'hil[tflite]'"
 FILE_IDENTIFIER = b"TFL3"
 
 
-def schema() -> ModuleType:
-    """The generated schema module (object API: ModelT, SubGraphT, ...)."""
+def runtime(need: str = "reading TFLite models") -> ModuleType:
+    """tflite_micro's runtime module (its interpreter and the schema)."""
     try:
         from tflite_micro.python.tflite_micro import runtime
     except ImportError as exc:
-        raise ConfigError(
-            "reading TFLite models needs the tflite-micro package", hint=INSTALL_HINT
-        ) from exc
-    return runtime.schema_fb
+        raise ConfigError(f"{need} needs the tflite-micro package", hint=INSTALL_HINT) from exc
+    return runtime
+
+
+def schema() -> ModuleType:
+    """The generated schema module (object API: ModelT, SubGraphT, ...)."""
+    return runtime().schema_fb
 
 
 def enum_names(enum: Any) -> dict[int, str]:
