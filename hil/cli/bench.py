@@ -127,7 +127,7 @@ def device(
             "full-dump measurement reuses the digest-mode vectors",
             hint=f"use --full-vectors {vectors} or fewer, or raise --vectors",
         )
-    target = opts.resolve({"--json": json_path})
+    target = opts.resolve({"--json": json_path}, s8=True)
     target = replace(target, logs=target.log_dir / "bench")
     data = load_run_data(target.network, inputs=inputs, labels=None, dataset=dataset)
     if data is not None and len(data.x) < vectors:
@@ -173,7 +173,7 @@ def devices(
 
     at_least("--devices", count, example=2)
     at_least("--vectors", vectors)
-    target = opts.resolve()
+    target = opts.resolve(s8=True)
     target = replace(target, logs=target.log_dir / "bench")
     b, net = target.board, target.network
     if not target.emulated or target.port:

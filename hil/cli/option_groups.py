@@ -111,7 +111,7 @@ class Options:
             command = ctx_name()
             raise ConfigError(
                 f"{v['model']} is an s8 (int8) model; hil {command} runs q7 models only",
-                hint="s8 models run with hil run, hil build, hil flash, hil infer and hil export",
+                hint="s8 models run with hil run, build, flash, soak, bench device(s), infer and export",
             )
         check_cmsis_nn(v["cmsis_nn"], getattr(network, "family", "q7"))
         root = check_outputs(v["build_dir"], outputs, folders=folders)

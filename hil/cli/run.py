@@ -251,8 +251,7 @@ def register(app: typer.Typer) -> None:
         ):
             dev = devs[0]
             info = dev.info
-            # What the host reference runs as: the kernel path (q7) or the rounding (s8).
-            reference = info.rounding if target.family == "s8" else info.variant
+            reference = info.reference_variant
             report = RunReport(
                 net,
                 RunInfo(

@@ -120,7 +120,7 @@ def register(app: typer.Typer) -> None:
                 f"--reset-every {reset_every:g} must be 0 (never) or a positive number of seconds",
                 hint="e.g. --reset-every 5",
             )
-        target = opts.resolve({"--json": json_path})
+        target = opts.resolve({"--json": json_path}, s8=True)
         target = get_current_context().with_resource(on_benches(target, say=say_plain))
         layer_names = [layer.name for layer in target.network.layers]
         if inject_fault is not None:
@@ -136,7 +136,7 @@ def register(app: typer.Typer) -> None:
             info = dev.info
             report = RunReport(
                 net,
-                RunInfo(net.name, b.id, info.variant, info.backend, dev.counts),
+                RunInfo(net.name, b.id, info.reference_variant, info.backend, dev.counts),
                 vectors_requested=len(x),
             )
             resetter = _Resetter(dev.runner, reset_every)
@@ -149,7 +149,7 @@ def register(app: typer.Typer) -> None:
                         net,
                         x,
                         report,
-                        variant=info.variant,
+                        variant=info.reference_variant,
                         dump=mode,
                         on_vector=lambda i: status.update(f"soaking: {i + 1}/{len(x)} vectors"),
                     )

@@ -110,6 +110,12 @@ class DeviceInfo:
     family: str = "q7"  # the kernel family the image holds: "q7" or "s8"
     rounding: str = "none"  # s8 requantisation: "double" or "single" ("none" for q7)
 
+    @property
+    def reference_variant(self) -> str:
+        """The host reference this image's outputs equal: its kernel path (q7) or its
+        rounding (s8, whose kernels give the same bytes on every core)."""
+        return self.rounding if self.family == "s8" else self.variant
+
     @classmethod
     def from_payload(cls, payload: bytes) -> "DeviceInfo":
         f, _ = unpack("hello", payload)

@@ -116,3 +116,13 @@ def test_a_single_rounding_image_is_matched_by_the_host(models, build_root, caps
     )  # fmt: skip
     assert code == 0, text
     assert "reference variant single" in text
+
+
+def test_an_s8_soak_through_link_faults_passes(models, build_root, capsys):
+    code, text = _cli(
+        ["soak", "--model", models["cnn"], "--board", "qemu-m7", "--build-dir", build_root,
+         "-n", 4, "--link-faults", "drop=0.002"],
+        capsys,
+    )  # fmt: skip
+    assert code == 0, text
+    assert "PASS: 4 of 4 vectors x 8 layers" in text and "dropped" in text
