@@ -19,10 +19,6 @@ from hil.errors import ConfigError
 from hil.text import plural
 
 
-def _top1(x: np.ndarray) -> np.ndarray:
-    return np.argmax(x.reshape(len(x), -1), axis=1)  # ties: the lowest index
-
-
 def _print_layers(result) -> None:
     net = result.network
     table = Table(title=f"model {net.name} (s8): layer -> CMSIS-NN call")
@@ -52,6 +48,7 @@ def import_tflite_cmd(
     float_model: Path | None,
 ) -> None:
     from hil.cli.import_model import _load_npy
+    from hil.model.diagnostics import top1
     from hil.model.s8_io import save_s8_model
     from hil.model.tflite.importer import import_tflite
     from hil.validate.accuracy import TIE_RULE, check_labels
@@ -75,23 +72,21 @@ def import_tflite_cmd(
     if labels is not None:
         assert x is not None
         y = check_labels(_load_npy(labels, "--labels"), result.inputs, result.network, str(labels))
-        line = f"int8 reference {100 * np.mean(_top1(result.reference_outputs) == y):.1f}%"
+        line = f"int8 reference {100 * np.mean(top1(result.reference_outputs) == y):.1f}%"
         if float_model is not None:
-            from hil.model.s8_inputs import s8_inputs
             from hil.model.tflite.float_model import float_outputs
-
-            real = x if np.issubdtype(x.dtype, np.floating) else None
-            if real is None:
-                q, _ = s8_inputs(x, result.network, "--validate")
-                real = result.network.input_quant.dequantise(q)
-            real = real.reshape(result.inputs, *result.network.input_shape[1:])
-            f_acc = 100 * np.mean(_top1(float_outputs(float_model, real)) == y)
-            line = f"float {f_acc:.1f}%, " + line
             from hil.report.accuracy_table import diagnostics_table
             from hil.validate.s8_diagnostics import diagnose
 
-            q, _ = s8_inputs(x, result.network, "--validate")
-            section = diagnose(result.network, q, real, float_model, "double")
+            net = result.network
+            # the float model takes the user's floats, or int8 inputs dequantised
+            real = (
+                x if np.issubdtype(x.dtype, np.floating) else net.input_quant.dequantise(result.x)
+            )
+            real = real.reshape(result.inputs, *net.input_shape[1:])
+            f_acc = 100 * np.mean(top1(float_outputs(float_model, real)) == y)
+            line = f"float {f_acc:.1f}%, " + line
+            section = diagnose(net, result.x, real, float_model, "double")
             if section is not None:
                 console.print(diagnostics_table(section))
         console.print(f"accuracy: {line} ({plural(result.inputs, 'input')})", markup=False)

@@ -303,26 +303,12 @@ class RunData:
         )
 
 
-def _s8_run_data(
-    network, inputs: Path | None, labels: Path | None, dataset: str | None
-) -> RunData | None:
+def _s8_run_data(network, inputs: Path, labels: Path | None) -> RunData:
     """An s8 network's vectors: int8 as given, float32 quantised with the input
     tensor's scale and zero point (NHWC, batch first)."""
     from hil.model.npy_file import load_npy
     from hil.model.s8_inputs import s8_inputs
 
-    if dataset is not None:
-        raise ConfigError(
-            f"--dataset {dataset} holds q7-era data in its own layout; {network.name} is s8",
-            hint="pass the data set as --inputs X.npy (NHWC, int8 or float32) --labels Y.npy",
-        )
-    if inputs is None:
-        if labels is not None:
-            raise ConfigError(
-                "--labels does nothing without --inputs: generated vectors have no classes",
-                hint="add --inputs X.npy, or drop --labels",
-            )
-        return None
     raw = load_npy(inputs, "input file", "int8 or float32 (N, *input shape) NHWC")
     x, saturated = s8_inputs(raw, network)
     x = x.reshape(len(x), *network.input_shape)
@@ -346,8 +332,12 @@ def load_run_data(
     from hil.model.float_inputs import as_batch, load_run_inputs, quantise_inputs
     from hil.model.s8 import S8Network
 
-    if isinstance(network, S8Network):
-        return _s8_run_data(network, inputs, labels, dataset)
+    s8 = isinstance(network, S8Network)
+    if s8 and dataset is not None:
+        raise ConfigError(
+            f"--dataset {dataset} holds q7-era data in its own layout; {network.name} is s8",
+            hint="pass the data set as --inputs X.npy (NHWC, int8 or float32) --labels Y.npy",
+        )
 
     if dataset is not None:
         if inputs is not None or labels is not None:
@@ -370,9 +360,13 @@ def load_run_data(
         if labels is not None:
             raise ConfigError(
                 "--labels does nothing without --inputs: generated vectors have no classes",
-                hint="add --inputs X.npy (or --dataset NAME), or drop --labels",
+                hint="add --inputs X.npy"
+                + ("" if s8 else " (or --dataset NAME)")
+                + ", or drop --labels",
             )
         return None
+    if s8:
+        return _s8_run_data(network, inputs, labels)
     x, x_float, saturated = load_run_inputs(inputs, network)
     y_file = None if labels is None else load_labels(labels, len(x), network)
     made_from = {"path": str(Path(inputs).resolve())}

@@ -24,6 +24,7 @@ import numpy as np
 from hil.errors import ConfigError
 from hil.kernels.s8 import S8_FUNCTIONS, region_bytes
 from hil.model.s8 import S8Layer
+from hil.reference.s8 import output_and_padding
 from hil.reference.s8.convolution import conv_accumulators, depthwise_accumulators
 from hil.reference.s8.fully_connected import fc_accumulators
 from hil.reference.s8.requantize import quantize_multiplier
@@ -137,16 +138,6 @@ def _quantised(rng, acc: np.ndarray, edge: bool) -> tuple[np.ndarray, np.ndarray
     return mult, shift
 
 
-def _out_size(size: int, k: int, stride: int, dilation: int, pad: str) -> tuple[int, int]:
-    """(output size, top/left padding) as TFLite computes them for SAME or VALID."""
-    eff = (k - 1) * dilation + 1
-    if pad == "SAME":
-        out = (size + stride - 1) // stride
-        total = max((out - 1) * stride + eff - size, 0)
-        return out, total // 2
-    return (size - eff + stride) // stride, 0
-
-
 def _spatial(rng, edge: bool, max_hw: int, max_k: int, dilate: bool):
     """input h/w, filter, stride, dilation, padding and output h/w of a window op."""
     h, w = (1, 1) if edge and rng.random() < 0.4 else (_i(rng, 1, max_hw), _i(rng, 1, max_hw))
@@ -156,8 +147,8 @@ def _spatial(rng, edge: bool, max_hw: int, max_k: int, dilate: bool):
     pad = str(rng.choice(["SAME", "VALID"]))
     if pad == "VALID":  # the (dilated) filter must fit
         kh, kw = min(kh, (h - 1) // dh + 1), min(kw, (w - 1) // dw + 1)
-    oh, ph = _out_size(h, kh, sh, dh, pad)
-    ow, pw = _out_size(w, kw, sw, dw, pad)
+    oh, ph = output_and_padding(pad, h, kh, sh, dh)
+    ow, pw = output_and_padding(pad, w, kw, sw, dw)
     if edge and pad == "SAME" and rng.random() < 0.3:  # more padding than SAME's
         ph, pw = min(ph + 1, kh - 1), min(pw + 1, kw - 1)
     return dict(

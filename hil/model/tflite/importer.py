@@ -43,6 +43,7 @@ class TfliteImport:
     inputs: int  # how many inputs were compared
     random_inputs: bool
     saturated: int  # float input values clipped when quantised
+    x: np.ndarray  # the int8 inputs compared (N, *sample shape): the given ones, quantised
     reference_outputs: np.ndarray  # the last layer's int8 output per input (N, size)
     tflm_outputs: np.ndarray  # TFLM's, dequantised when the model dequantises
 
@@ -107,6 +108,7 @@ def import_tflite(
         inputs=len(x),
         random_inputs=random_inputs,
         saturated=saturated,
+        x=x,
         reference_outputs=ours[-1],
         tflm_outputs=finals,
     )

@@ -16,6 +16,7 @@ import numpy as np
 from hil.errors import ConfigError
 from hil.model.s8 import Quant, S8Layer, S8Network
 from hil.model.tflite.graph import Graph, Operator, Tensor
+from hil.reference.s8 import output_and_padding
 from hil.reference.s8.requantize import activation_range, quantize_multiplier
 from hil.reference.s8.softmax import softmax_parameters
 
@@ -47,15 +48,10 @@ def _data(t: Tensor) -> np.ndarray:
 
 def _padding(padding: str, size: int, k: int, stride: int, dilation: int) -> tuple[int, int]:
     """(output size, leading pad) as TFLM's ComputePaddingHeightWidth."""
-    eff = (k - 1) * dilation + 1
-    if padding == "SAME":
-        out = (size + stride - 1) // stride
-    elif padding == "VALID":
-        out = (size + stride - eff) // stride
-    else:
-        raise _refuse(f"padding {padding}", hint="use SAME or VALID padding")
-    total = max((out - 1) * stride + eff - size, 0)
-    return out, total // 2
+    try:
+        return output_and_padding(padding, size, k, stride, dilation)
+    except ValueError:
+        raise _refuse(f"padding {padding}", hint="use SAME or VALID padding") from None
 
 
 def _nhwc(t: Tensor, op: str) -> tuple[int, int, int, int]:
@@ -79,6 +75,9 @@ class _Lowering:
         t = self.t(index)
         if t.data is None:
             raise _refuse(f"{op.op} {what} '{t.name}' is not a constant tensor")
+        if what == "weights" and any(z != 0 for z in t.zero_point):
+            raise _refuse(f"{op.op} weights '{t.name}' have a non-zero zero point",
+                          hint="quantise weights symmetrically (TFLite does by default)")  # fmt: skip
         return t
 
     def layer_name(self, op: Operator) -> str:
@@ -113,9 +112,6 @@ class _Lowering:
 
     def per_channel(self, op: Operator, x: Tensor, w: Tensor, out: Tensor, channels: int):
         """(multiplier, shift) int32 arrays as TFLM's PopulateConvolutionQuantizationParams."""
-        if any(z != 0 for z in w.zero_point):
-            raise _refuse(f"{op.op} weights '{w.name}' have a non-zero zero point",
-                          hint="quantise weights symmetrically (TFLite does by default)")  # fmt: skip
         scales = w.scale if len(w.scale) > 1 else w.scale * channels
         if len(scales) != channels:
             raise _refuse(f"{op.op} weights '{w.name}' have {len(scales)} scales "
@@ -194,9 +190,6 @@ class _Lowering:
             activation_min=lo, activation_max=hi,
         )  # fmt: skip
         arrays = dict(weights=_data(w).astype(np.int8).reshape(-1), bias=self.bias(op, depth))
-        if any(z != 0 for z in w.zero_point):
-            raise _refuse(f"{op.op} weights '{w.name}' have a non-zero zero point",
-                          hint="quantise weights symmetrically (TFLite does by default)")  # fmt: skip
         if len(w.scale) > 1:
             arrays["multiplier"], arrays["shift"] = self.per_channel(op, x, w, out, depth)
             self.add(op, "arm_fully_connected_per_channel_s8", params, arrays)

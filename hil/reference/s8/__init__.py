@@ -140,7 +140,25 @@ FUNCTIONS: dict[str, S8Function] = {
 # fmt: on
 # fmt: on
 
-__all__ = ["FUNCTIONS", "ROUNDINGS", "Rounding", "run_layer", "run_network", "run_network_batch"]
+__all__ = [
+    "FUNCTIONS", "ROUNDINGS", "Rounding", "output_and_padding", "run_layer", "run_network",
+    "run_network_batch",
+]  # fmt: skip
+
+
+def output_and_padding(
+    padding: str, size: int, k: int, stride: int, dilation: int = 1
+) -> tuple[int, int]:
+    """(output size, top/left padding) of one axis as TFLM's ComputePaddingHeightWidth
+    gives them for ``padding`` "SAME" or "VALID" (ValueError for any other)."""
+    eff = (k - 1) * dilation + 1
+    if padding == "SAME":
+        out = (size + stride - 1) // stride
+    elif padding == "VALID":
+        out = (size + stride - eff) // stride
+    else:
+        raise ValueError(padding)
+    return out, max((out - 1) * stride + eff - size, 0) // 2
 
 
 def run_layer(layer: S8Layer, x: np.ndarray, rounding: Rounding = "double") -> np.ndarray:
