@@ -24,8 +24,9 @@ class Quant:
 
     def quantise(self, x: np.ndarray) -> np.ndarray:
         """float -> int8 as TFLM's QUANTIZE: round half away, then clamp."""
-        q = np.asarray(x, dtype=np.float32) / np.float32(self.scale)
-        q = np.sign(q) * np.floor(np.abs(q) + np.float32(0.5))
+        from hil.model.float_inputs import round_half_away
+
+        q = round_half_away(np.asarray(x, dtype=np.float32) / np.float32(self.scale))
         return np.clip(q + self.zero_point, -128, 127).astype(np.int8)
 
     def dequantise(self, q: np.ndarray) -> np.ndarray:
