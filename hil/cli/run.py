@@ -179,7 +179,9 @@ def register(app: typer.Typer) -> None:
             "--save-baseline": save_baseline_path,
         }
         target = opts.resolve(outputs, folders=("results", "logs"), s8=True)
-        target = _s8_settings(target, rounding, float_model, labels)
+        target = _s8_settings(
+            target, rounding, float_model, labels is not None or dataset is not None
+        )
         layer_names = [layer.name for layer in target.network.layers]
         if inject_fault is not None:
             fault = parse_inject_fault(inject_fault, layer_names)
@@ -387,7 +389,7 @@ def _hello_dict(info, fault: tuple[int, str] | None, layer_names: list[str]) -> 
     return d
 
 
-def _s8_settings(target, rounding: str | None, float_model: Path | None, labels: Path | None):
+def _s8_settings(target, rounding: str | None, float_model: Path | None, labelled: bool):
     """--rounding and --float belong to s8 models; refused on q7 ones, not ignored."""
     import dataclasses
 
@@ -402,8 +404,10 @@ def _s8_settings(target, rounding: str | None, float_model: Path | None, labels:
                 hint=f"leave out {option} (a q7 model names its float model in its "
                 "[quantisation] table)",
             )
-    if float_model is not None and labels is None:
-        raise ConfigError("--float needs --labels", hint="the float model is run for accuracy")
+    if float_model is not None and not labelled:
+        raise ConfigError(
+            "--float needs --labels (or --dataset)", hint="the float model is run for accuracy"
+        )
     if rounding is None:
         return target
     if rounding not in ROUNDINGS:

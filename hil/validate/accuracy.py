@@ -307,14 +307,38 @@ def _s8_run_data(network, inputs: Path, labels: Path | None) -> RunData:
     """An s8 network's vectors: int8 as given, float32 quantised with the input
     tensor's scale and zero point (NHWC, batch first)."""
     from hil.model.npy_file import load_npy
-    from hil.model.s8_inputs import s8_inputs
 
     raw = load_npy(inputs, "input file", "int8 or float32 (N, *input shape) NHWC")
-    x, saturated = s8_inputs(raw, network)
+    y = None if labels is None else load_labels(labels, len(raw), network)
+    return _s8_vectors(network, raw, y, {"path": str(Path(inputs).resolve())}, "--inputs")
+
+
+def _s8_dataset_data(network, dataset: str) -> RunData:
+    """A shipped data set for an s8 network. Data sets hold the float model's layout
+    (NCHW for images), an s8 model takes NHWC: images are transposed to it."""
+    from hil.model.datasets import load_dataset
+    from hil.model.s8_inputs import sample_shape
+
+    d = load_dataset(dataset)
+    x = d.x
+    if x.ndim == 4 and x.shape[1:] != sample_shape(network):
+        x = x.transpose(0, 2, 3, 1)  # NCHW -> NHWC
+    try:
+        y = check_labels(d.y, len(x), network, f"data set {dataset}")
+        return _s8_vectors(network, x, y, {"dataset": dataset}, f"data set {dataset}")
+    except ConfigError as exc:
+        raise ConfigError(
+            f"data set {dataset} does not fit model {network.name}: {exc.message}",
+            hint=exc.hint,
+        ) from None
+
+
+def _s8_vectors(network, raw: np.ndarray, y, made_from: dict, option: str) -> RunData:
+    from hil.model.s8_inputs import s8_inputs
+
+    x, saturated = s8_inputs(raw, network, option)
     x = x.reshape(len(x), *network.input_shape)
     x_float = raw.astype(np.float32) if np.issubdtype(raw.dtype, np.floating) else None
-    y = None if labels is None else load_labels(labels, len(x), network)
-    made_from = {"path": str(Path(inputs).resolve())}
     into = "int8 (NHWC) with the input tensor's scale and zero point"
     return RunData(x, made_from, x_float, y, saturated if x_float is not None else None, into)
 
@@ -333,12 +357,6 @@ def load_run_data(
     from hil.model.s8 import S8Network
 
     s8 = isinstance(network, S8Network)
-    if s8 and dataset is not None:
-        raise ConfigError(
-            f"--dataset {dataset} holds q7-era data in its own layout; {network.name} is s8",
-            hint="pass the data set as --inputs X.npy (NHWC, int8 or float32) --labels Y.npy",
-        )
-
     if dataset is not None:
         if inputs is not None or labels is not None:
             given = "--inputs" if inputs is not None else "--labels"
@@ -346,6 +364,8 @@ def load_run_data(
                 f"--dataset and {given} both given: the data set brings its own inputs and labels",
                 hint=f"drop {given}, or drop --dataset to run your own files",
             )
+        if s8:
+            return _s8_dataset_data(network, dataset)
         d = load_dataset(dataset)
         try:
             x, saturated = quantise_inputs(d.x, network)
@@ -360,9 +380,7 @@ def load_run_data(
         if labels is not None:
             raise ConfigError(
                 "--labels does nothing without --inputs: generated vectors have no classes",
-                hint="add --inputs X.npy"
-                + ("" if s8 else " (or --dataset NAME)")
-                + ", or drop --labels",
+                hint="add --inputs X.npy (or --dataset NAME), or drop --labels",
             )
         return None
     if s8:
