@@ -11,6 +11,22 @@ start it and handshake once per test session::
         got = hil_device.session.infer(x)
         assert np.array_equal(got[0].output, hil_reference(x)[0])
 
+Models of both kernel families work. An s8 (int8) model file (``hil import
+M.tflite``) gives an ``hil.model.s8.S8Network`` and an s8 image; its input is
+int8, or float quantised with the network's input quantisation::
+
+    pytest --hil-board qemu-m7 --hil-model models/cnn.toml [--hil-rounding single]
+
+    def test_every_layer(hil_device, hil_reference, hil_network):
+        x = hil_network.input_quant.quantise(np.full(hil_network.input_shape, 0.5))
+        for got, want in zip(hil_device.session.infer(x), hil_reference(x)):
+            assert np.array_equal(got.output, want), got.index
+
+The reference variant is the family's: for q7 the board's kernel path (dsp or
+plain, read from the device's image), for s8 the requantisation's rounding
+(``--hil-rounding double|single``, default double), which the image is built
+with and which needs no board.
+
 On a labgrid board farm, ``--hil-place NAME`` acquires the place for the
 session (its ``board`` tag names the board) and releases it at the end;
 ``--hil-wait`` waits for it when it is busy.
@@ -29,6 +45,7 @@ from typing import Callable, Iterator
 import numpy as np
 import pytest
 
+_ROUNDING = "--hil-rounding"
 _NO_BOARD = (
     "no hil board given: run pytest with --hil-board BOARD (see `hil boards`) "
     "or --hil-place PLACE (a labgrid place)"
@@ -87,10 +104,56 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="The labgrid coordinator [default: $LG_COORDINATOR, else 127.0.0.1:20408].",
     )
     group.addoption(
+        _ROUNDING,
+        default=None,
+        metavar="ROUNDING",
+        help="s8 (int8) models: double (TFLite Micro's; default) or single "
+        "(CMSIS_NN_USE_SINGLE_ROUNDING), the image's and the reference's requantisation.",
+    )
+    group.addoption(
         "--hil-attach",
         action="store_true",
         help="Flash nothing: use the image the board already runs (its model hash is checked).",
     )
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """A wrong --hil-rounding stops the run before any test, in one line."""
+    rounding = config.getoption(_ROUNDING)
+    if rounding is not None:
+        _check_rounding(rounding, _model_spec(config))
+
+
+def _check_rounding(rounding: str, spec: str) -> None:
+    """--hil-rounding names an s8 rounding, and the model is s8 (a q7 model's variant
+    is its board's kernel path, not a choice)."""
+    from hil.errors import HilError
+    from hil.model.io import load_any_model
+    from hil.reference.s8 import ROUNDINGS
+
+    if rounding not in ROUNDINGS:
+        raise pytest.UsageError(
+            f"{_ROUNDING} {rounding!r} is not a rounding: use {_ROUNDING} double or single"
+        )
+    try:
+        network = load_any_model(spec)
+    except HilError as exc:
+        hint = f" ({exc.hint})" if exc.hint else ""
+        raise pytest.UsageError(f"hil: {exc.message}{hint}") from None
+    if not _is_s8(network):
+        raise pytest.UsageError(
+            f"{_ROUNDING} is for s8 (int8) models; {spec} is q7, whose reference variant "
+            f"(dsp or plain) is the board's kernel path: leave out {_ROUNDING}"
+        )
+
+
+def _is_s8(network) -> bool:
+    return getattr(network, "family", "q7") == "s8"
+
+
+def _rounding(config: pytest.Config) -> str:
+    """The s8 requantisation rounding the image is built with and judged by."""
+    return config.getoption(_ROUNDING) or "double"
 
 
 def pytest_report_header(config: pytest.Config) -> str | None:
@@ -99,7 +162,9 @@ def pytest_report_header(config: pytest.Config) -> str | None:
     if board is None and place is None:
         return None
     where = f"place {place}" if board is None else f"board {board}"
-    return f"hil: {where}, model {_model_spec(config)}"
+    rounding = config.getoption(_ROUNDING)
+    extra = f", rounding {rounding}" if rounding else ""
+    return f"hil: {where}, model {_model_spec(config)}{extra}"
 
 
 def _model_spec(config: pytest.Config) -> str:
@@ -137,11 +202,12 @@ def hil_board(pytestconfig: pytest.Config, request: pytest.FixtureRequest):
 
 @pytest.fixture(scope="session")
 def hil_network(pytestconfig: pytest.Config):
-    """The hil.model.Network given with --hil-model (needs no board)."""
-    from hil.model.io import load_model
+    """The network given with --hil-model (needs no board): a hil.model.Network (q7) or
+    a hil.model.s8.S8Network (an s8 model file)."""
+    from hil.model.io import load_any_model
 
     with _as_pytest_failure():
-        return load_model(_model_spec(pytestconfig))
+        return load_any_model(_model_spec(pytestconfig))
 
 
 @pytest.fixture(scope="session")
@@ -183,6 +249,7 @@ def hil_target(pytestconfig: pytest.Config, hil_network):
             attach=opt("--hil-attach"),
             farm=farm,
             board_given=spec is not None,
+            rounding=_rounding(pytestconfig),
         )
     with _as_pytest_failure(), on_benches(target) as target:
         yield target
@@ -202,15 +269,23 @@ def hil_device(hil_target):
 
 
 @pytest.fixture(scope="session")
-def hil_reference(hil_device, hil_network) -> Callable[[np.ndarray], list[np.ndarray]]:
+def hil_reference(
+    pytestconfig: pytest.Config, request: pytest.FixtureRequest, hil_network
+) -> Callable[[np.ndarray], list[np.ndarray]]:
     """``reference(x)``: every layer's expected output (flat int8) for input ``x``.
 
-    Uses the reference variant the device's image was built with (SIMD or
-    plain C pooling), so it is what this device must compute bit for bit.
+    Uses the reference variant the device's image is built with, so it is what
+    the device must compute bit for bit: for q7 the image's kernel path (SIMD
+    or plain C pooling; this connects the device), for s8 the --hil-rounding
+    rounding (s8 kernels give the same bytes on every core, so no board is
+    needed; the device's image is checked to have that rounding).
     """
     from hil.reference.network import run_network
 
-    variant = hil_device.info.variant
+    if _is_s8(hil_network):
+        variant = _rounding(pytestconfig)
+    else:
+        variant = request.getfixturevalue("hil_device").info.variant
 
     def reference(x: np.ndarray) -> list[np.ndarray]:
         with _as_pytest_failure():
