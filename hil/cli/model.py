@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Optional
 
 import typer
 from rich.table import Table
@@ -21,28 +21,56 @@ def _params(layer) -> str:
     return ", ".join(f"{n}={layer.params[n]}" for n in layer.spec.scalars)
 
 
-def info(model: Annotated[str, typer.Argument(help=MODEL_HELP)]) -> None:
-    """Layers, output shapes, MACs, parameters and the firmware memory plan."""
-    from hil.firmware.plan import plan_memory
-    from hil.model.hashing import model_hash
-    from hil.model.io import load_model
-    from hil.model.validate import infer_shapes
-
-    net = load_model(model)
-    shapes = infer_shapes(net)
-    plan = plan_memory(net)
-    table = Table(title=f"model {net.name}: input {_shape(net.input_shape)}")
-    for col, justify in (
-        ("#", "right"),
-        ("layer", "left"),
-        ("function", "left"),
-        ("output", "left"),
-        ("MACs", "right"),
-        ("in@", "right"),
-        ("out@", "right"),
-    ):
+def _table(title: str, columns: tuple[tuple[str, str], ...]) -> Table:
+    table = Table(title=title)
+    for col, justify in columns:
         table.add_column(col, justify=justify, no_wrap=True)
     table.add_column("params", overflow="fold")
+    return table
+
+
+def _model_spec(positional: str | None, option: str | None) -> str:
+    """MODEL, given as the argument or as --model (the option every other command takes)."""
+    from hil.errors import ConfigError
+
+    if positional is not None and option is not None:
+        raise ConfigError(
+            f"model given twice: {positional} and --model {option}",
+            hint="give it once: hil model info MODEL or hil model info --model MODEL",
+        )
+    if positional is None and option is None:
+        raise ConfigError(
+            "no model given", hint="hil model info MODEL or hil model info --model MODEL"
+        )
+    return positional if positional is not None else option
+
+
+def info(
+    model: Annotated[Optional[str], typer.Argument(help=MODEL_HELP, show_default=False)] = None,
+    model_option: Annotated[
+        Optional[str],
+        typer.Option("--model", "-m", help="The same as MODEL.", show_default=False),
+    ] = None,
+) -> None:
+    """Layers, output shapes, MACs, parameters and the firmware memory plan (q7 and s8)."""
+    from hil.model.hashing import model_hash
+    from hil.model.io import load_any_model
+
+    net = load_any_model(_model_spec(model, model_option))
+    if getattr(net, "family", "q7") == "s8":
+        _s8_info(net)
+    else:
+        _q7_info(net)
+    console.print(f"model hash {model_hash(net).hex()}")
+
+
+def _q7_info(net) -> None:
+    from hil.firmware.plan import plan_memory
+    from hil.model.validate import infer_shapes
+
+    shapes = infer_shapes(net)
+    plan = plan_memory(net)
+    table = _table(f"model {net.name}: input {_shape(net.input_shape)}", _Q7_COLUMNS)
     for i, (layer, shape, slot) in enumerate(zip(net.layers, shapes, plan.layers)):
         table.add_row(
             str(i),
@@ -68,7 +96,68 @@ def info(model: Annotated[str, typer.Argument(help=MODEL_HELP)]) -> None:
         f"{plan.buffer_offsets[1]})   scratch {plan.scratch_size:,} q15 "
         f"({2 * plan.scratch_size:,} B)"
     )
-    console.print(f"model hash {model_hash(net).hex()}")
+
+
+_Q7_COLUMNS = (
+    ("#", "right"),
+    ("layer", "left"),
+    ("function", "left"),
+    ("output", "left"),
+    ("MACs", "right"),
+    ("in@", "right"),
+    ("out@", "right"),
+)
+# s8 adds each output tensor's quantisation and the layer's share of the kernels' ctx.buf.
+_S8_COLUMNS = (
+    *_Q7_COLUMNS,
+    ("ctx B", "right"),
+    ("out scale", "right"),
+    ("out zp", "right"),
+)
+
+
+def _quant(q) -> str:
+    return f"scale {q.scale:.6g}, zero point {q.zero_point}"
+
+
+def _s8_info(net) -> None:
+    """An s8 network as its firmware runs it: the export's scratch plan (hil.export.s8_plan),
+    which the image's glue allocates as is."""
+    from hil.export.s8_module import weight_bytes
+    from hil.export.s8_plan import plan_s8
+    from hil.reference.s8 import FUNCTIONS
+
+    plan = plan_s8(net)
+    title = f"model {net.name} (s8): input {_shape(net.input_shape)}, {_quant(net.input_quant)}"
+    table = _table(title, _S8_COLUMNS)
+    for i, (layer, slot) in enumerate(zip(net.layers, plan.layers)):
+        scalars = FUNCTIONS[layer.function].scalars
+        table.add_row(
+            str(i),
+            layer.name,
+            layer.function,
+            _shape(layer.output_shape),
+            f"{layer.macs:,}",
+            str(slot.in_offset),
+            str(slot.out_offset),
+            f"{slot.ctx_size:,}",
+            f"{layer.output_quant.scale:.6g}",
+            str(layer.output_quant.zero_point),
+            ", ".join(f"{n}={layer.params[n]}" for n in scalars),
+        )
+    console.print(table)
+    if net.description:
+        console.print(net.description, markup=False)  # the user's text, as written
+    console.print(
+        f"layers {len(net.layers)}   MACs {sum(l.macs for l in net.layers):,}   "
+        f"weights, biases, multipliers, shifts {weight_bytes(net):,} B"
+    )
+    (a, b), (size_a, size_b) = plan.buffer_offsets, plan.buffer_sizes
+    console.print(
+        f"scratch {plan.scratch_size:,} B (buffer A {size_a:,} B at {a}, buffer B "
+        f"{size_b:,} B at {b}, kernels' ctx.buf {plan.kernel_size:,} B at "
+        f"{plan.kernel_offset}: the largest layer's over plain C, DSP and Helium)"
+    )
 
 
 def export(
