@@ -1,5 +1,8 @@
 """Per-layer counts of hil's portable kernels against a genuine CMSIS-NN, by function.
 
+Models of either family (q7: the legacy ``*_q7`` calls; s8: the int8 ``*_s8``
+calls), each built as its own image.
+
 Each model is built and run on the board with the portable kernels and, when
 the target names a genuine library (``--cmsis-nn``), again with that library,
 on the same seeded vectors. Every layer of every vector is judged bit-exactly
@@ -191,12 +194,15 @@ def measure_layers(
         say(f"{plural(len(x), 'vector')} on {target.board.id}")
     with connect(target, image=image) as (dev,):
         info = dev.info
+        # The outputs are judged by the reference the image computes: its kernel path
+        # (q7) or its rounding (s8), as in `hil run`.
+        variant = info.reference_variant
         report = RunReport(
             net,
-            RunInfo(net.name, target.board.id, info.variant, info.backend, dev.counts),
+            RunInfo(net.name, target.board.id, variant, info.backend, dev.counts),
             vectors_requested=len(x),
         )
-        check_vectors(dev.session, net, x, report, variant=info.variant, dump=dump)
+        check_vectors(dev.session, net, x, report, variant=variant, dump=dump)
     return dev.counts, layer_medians(report, target)
 
 
@@ -208,7 +214,8 @@ def bench_kernels(
     progress: Say | None = None,
 ) -> KernelBench:
     """Per-layer medians of every target's model, portable kernels and (when the targets
-    name one) the genuine CMSIS-NN. The targets share one board and one --cmsis-nn."""
+    name one) the genuine CMSIS-NN. The targets share one board and one --cmsis-nn, which
+    must fit each target's family (the command line checks that before any build)."""
     say = progress or (lambda _m: None)
     first = targets[0]
     source: CountSource | None = None

@@ -35,6 +35,7 @@ if TYPE_CHECKING:
     from hil.bench.device import Baseline, LinkRow
     from hil.bench.kernels import FunctionCounts, KernelBench, LayerCounts, ModelCounts
     from hil.config.boards import Board
+    from hil.device.target import Target
     from hil.model import Network
 
 bench_app = typer.Typer(help="Benchmarks.", no_args_is_help=True)
@@ -50,7 +51,14 @@ def reference(
             f"with --batch: {DEFAULT_BATCH_REPEAT} timed batches]."
         ),
     ] = None,
-    variant: Annotated[str, typer.Option(help="Reference variant: dsp or plain.")] = "dsp",
+    variant: Annotated[
+        Optional[str],
+        typer.Option(
+            help="Reference variant: for a q7 model its kernel path, dsp or plain [default: "
+            "dsp]; for an s8 model its requantisation rounding, double or single [default: "
+            "double]."
+        ),
+    ] = None,
     batch: Annotated[
         Optional[int],
         typer.Option(
@@ -62,7 +70,7 @@ def reference(
         int, typer.Option(help="With --batch: images each layer takes at once.")
     ] = DEFAULT_CHUNK,
 ) -> None:
-    """Median time per layer and per inference of the host numpy reference.
+    """Median time per layer and per inference of the host numpy reference (q7 or s8).
 
     With --batch: images per second through the batched reference instead.
     """
@@ -215,9 +223,11 @@ def kernels(
         typer.Option(
             "--cmsis-nn",
             envvar="HIL_CMSIS_NN",
-            help="Run every model again against this genuine CMSIS-NN and compare: the root "
-            "of a CMSIS_5 checkout up to tag 5.9.0, or of a standalone CMSIS-NN checkout at "
-            "commit cc3e92d (September 2022) or older.",
+            help="Run every model again against this genuine CMSIS-NN and compare. For q7 "
+            "models: the root of a CMSIS_5 checkout up to tag 5.9.0, or of a standalone "
+            "CMSIS-NN checkout at commit cc3e92d (September 2022) or older. For s8 (int8) "
+            "models: a standalone CMSIS-NN checkout, v4.0.0 or later (measured with 7.0 and "
+            "later). One path fits one family: bench q7 and s8 models apart to compare both.",
         ),
     ] = None,
     build_dir: BuildDirOpt = None,
@@ -230,11 +240,12 @@ def kernels(
 ) -> None:
     """Median count per layer and per CMSIS-NN function, portable kernels against --cmsis-nn.
 
-    Every layer is judged bit-exactly as in `hil run`; a mismatch fails the bench.
+    q7 and s8 (int8) models alike; each model is built as its own image. Every layer is
+    judged bit-exactly as in `hil run`; a mismatch fails the bench.
     """
     from hil.bench.kernels import DEFAULT_MODELS, bench_kernels
     from hil.cli.option_checks import at_least
-    from hil.model.io import load_model
+    from hil.model.io import load_any_model
     from hil.outputs import write_text
 
     at_least("--vectors", vectors)
@@ -245,12 +256,15 @@ def kernels(
             f"--model {twice} given twice: its layers would count twice in the sums",
             hint=f"give --model {twice} once",
         )
-    values = {**opts.values, "board": board, "cmsis_nn": cmsis_nn, "build_dir": build_dir}
+    # --cmsis-nn is checked below against every model's family, not the first's alone.
+    values = {**opts.values, "board": board, "cmsis_nn": None, "build_dir": build_dir}
     first = Options(("target", "device"), {**values, "model": models[0], "export": None})
-    target = first.resolve({"--json": json_path})
+    target = first.resolve({"--json": json_path}, s8=True)
     target = replace(target, logs=target.log_dir / "bench")
     # Every model is loaded (and so checked) before the first build.
-    targets = [target] + [replace(target, network=load_model(m), model=m) for m in models[1:]]
+    targets = [target] + [replace(target, network=load_any_model(m), model=m) for m in models[1:]]
+    check_library_fits(cmsis_nn, targets)
+    targets = [replace(t, cmsis_nn=cmsis_nn) for t in targets]
     with console.status("benchmarking kernels") as status:
         result = bench_kernels(targets, vectors=vectors, progress=status.update)
     render_kernel_bench(result, console)
@@ -261,10 +275,44 @@ def kernels(
         console.print(f"counts written to {json_path}", markup=False, highlight=False)
 
 
+def _variant_words(result: BenchResult | BatchBenchResult) -> str:
+    """``dsp`` for q7 (as before s8 existed); ``s8, double rounding`` for s8."""
+    return f"s8, {result.variant} rounding" if result.family == "s8" else result.variant
+
+
+def check_library_fits(path: Path | None, targets: list[Target]) -> None:
+    """A --cmsis-nn that does not fit every model's kernel family is refused before any
+    build: q7 needs the legacy API (up to CMSIS_5 5.9.0), s8 CMSIS-NN 4.0 or later."""
+    from hil.cli.option_checks import check_cmsis_nn
+
+    if path is None:
+        return
+    for t in targets:
+        family = t.family
+        try:
+            check_cmsis_nn(path, family)
+        except ConfigError:
+            other = "q7" if family == "s8" else "s8"
+            try:
+                check_cmsis_nn(path, other)
+            except ConfigError:
+                pass  # no usable checkout for either family: the family's own words say why
+            else:
+                article = "an" if family == "s8" else "a"
+                raise ConfigError(
+                    f"--cmsis-nn {path} is a CMSIS-NN for {other} models, and --model "
+                    f"{t.model} is {article} {family} model",
+                    hint="q7 models need a CMSIS_5 checkout up to tag 5.9.0, s8 models a "
+                    "CMSIS-NN 4.0 or later: bench each family with its own --cmsis-nn",
+                ) from None
+            raise
+
+
 def reference_table(result: BenchResult) -> Table:
     """Per-layer medians with each layer's share, then the whole inference."""
     table = Table(
-        title=f"host reference: {result.model} ({result.variant}, {result.repeat} runs, median)"
+        title=f"host reference: {result.model} ({_variant_words(result)}, {result.repeat} "
+        "runs, median)"
     )
     table.add_column("layer", no_wrap=True)
     table.add_column("function", no_wrap=True)
@@ -289,7 +337,7 @@ def render_batch(result: BatchBenchResult, out: Console) -> None:
     """What was timed, then the plain line '<N> images per second'."""
     runs = plural(len(result.batch_s), "run")
     out.print(
-        f"host reference, batched: {result.model} ({result.variant}, "
+        f"host reference, batched: {result.model} ({_variant_words(result)}, "
         f"{plural(result.images, 'image')} per batch, chunks of {result.chunk_size}, "
         f"{runs}, median)",
         markup=False,

@@ -395,7 +395,8 @@ def _q7_only(network: "Network | S8Network", what: object) -> Network:
     if not isinstance(network, Network):
         raise ConfigError(
             f"{what} is an s8 (int8) model; this command runs q7 models only",
-            hint="s8 models run with hil run, build, flash, soak, bench device(s), infer and export",
+            hint="s8 models run with hil run, build, flash, soak, bench (reference, kernels, "
+            "device, devices), infer and export",
         )
     return network
 

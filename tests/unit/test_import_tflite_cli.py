@@ -115,10 +115,8 @@ def test_q7_options_on_an_s8_model_are_refused(files, tmp_path, capsys):
     args = ["infer", "--model", out, "--inputs", files["x"], "--output", tmp_path / "y.npy"]
     assert_refused(*cli([*args, "--variant", "plain"], capsys), "--variant is for q7 models")
     assert_refused(*cli([*args, "--rounding", "triple"], capsys), "--rounding 'triple'")
-    code, text = cli(["bench", "reference", "--model", out], capsys)
-    assert_refused(code, text, "s8 (int8) model")
-    code, text = cli(["bench", "kernels", "--model", out], capsys)
-    assert_refused(code, text, "s8 (int8) model", "soak, bench device(s)")
+    code, text = cli(["bench", "reference", "--model", out, "--variant", "plain"], capsys)
+    assert_refused(code, text, "--variant plain is a q7 kernel path", "--variant double")
 
 
 def test_s8_options_on_a_q7_run_are_refused(files, tmp_path, capsys):
