@@ -8,7 +8,7 @@ import typer
 from rich.table import Table
 
 from hil.cli.console import console
-from hil.cli.option_groups import TARGET, Options, with_options
+from hil.cli.option_groups import ROUNDING, TARGET, Options, with_options
 
 
 def check_outputs(
@@ -58,7 +58,7 @@ def memory_table(board, image) -> Table:
 
 def register(app: typer.Typer) -> None:
     @app.command("build")
-    @with_options(TARGET)
+    @with_options(TARGET, ROUNDING)
     def build_cmd(opts: Options) -> None:
         """Build the firmware image that runs MODEL on BOARD; report flash and RAM use."""
         target = opts.resolve(folders=(), s8=True)

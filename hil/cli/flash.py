@@ -8,7 +8,7 @@ from rich.table import Table
 
 from hil.cli.console import console
 from hil.cli.flash_bar import FlashBar
-from hil.cli.option_groups import DEVICE, FARM, TARGET, Options, with_options
+from hil.cli.option_groups import DEVICE, FARM, ROUNDING, TARGET, Options, with_options
 
 
 def hello_table(info) -> Table:
@@ -35,7 +35,7 @@ def hello_table(info) -> Table:
 
 def register(app: typer.Typer) -> None:
     @app.command("flash")
-    @with_options(TARGET, DEVICE, FARM, timeout=5.0)
+    @with_options(TARGET, ROUNDING, DEVICE, FARM, timeout=5.0)
     def flash_cmd(opts: Options) -> None:
         """Build MODEL for BOARD, put it on the board (for an emulator: boot it) and handshake.
 

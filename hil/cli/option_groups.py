@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import functools
 import inspect
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Callable
 
@@ -63,6 +63,7 @@ FARM = Group(
         ("attach", o.AttachOpt, False),
     ),
 )
+ROUNDING = Group("rounding", (("rounding", o.RoundingOpt, None),))
 LINK = Group(
     "link",
     (
@@ -164,8 +165,29 @@ class Options:
                 f"--attach on {board.id}: no port to attach to",
                 hint="name the running device's UART with --port URL, or use --place",
             )
+        if "rounding" in self.groups:
+            target = with_rounding(target, v["rounding"])
         _say_lab_settings(target)
         return target
+
+
+def with_rounding(target, rounding: str | None):
+    """--rounding belongs to s8 models: refused on q7 ones, not ignored."""
+    from hil.errors import ConfigError
+    from hil.reference.s8 import ROUNDINGS
+
+    if rounding is None:
+        return target
+    if target.family != "s8":
+        raise ConfigError(
+            f"--rounding is for s8 (int8) models; {target.network.name} is q7",
+            hint="leave out --rounding (q7 kernels have no requantisation rounding)",
+        )
+    if rounding not in ROUNDINGS:
+        raise ConfigError(
+            f"--rounding {rounding!r} is not a rounding", hint="use --rounding double or single"
+        )
+    return replace(target, rounding=rounding)
 
 
 def farm_request(v: dict, lab, board, board_given: bool):
@@ -257,7 +279,6 @@ def _say_lab_settings(target) -> None:
 
 def link_faults(spec: str | None, baud: int | None):
     """The LinkFaults for --link-faults/--link-baud, or None for a plain link."""
-    from dataclasses import replace
 
     from hil.errors import ConfigError
     from hil.transport.faults import LinkFaults, parse_spec

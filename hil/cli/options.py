@@ -61,6 +61,14 @@ CmsisNnOpt = Annotated[
         "cc3e92d (September 2022) or older (no CMSIS-NN release has the q7 API).",
     ),
 ]
+RoundingOpt = Annotated[
+    Optional[str],
+    typer.Option(
+        "--rounding",
+        help="s8 models: double (TFLite Micro's; default) or single "
+        "(CMSIS_NN_USE_SINGLE_ROUNDING): the image's requantisation.",
+    ),
+]
 BuildDirOpt = Annotated[
     Optional[Path],
     typer.Option(

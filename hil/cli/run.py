@@ -12,13 +12,13 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from hil.cli.console import console
 from hil.cli.cut_short import judged_until_cut, raise_unless_passed
 from hil.cli.flash_bar import FlashBar
-from hil.cli.option_groups import DEVICE, FARM, LINK, TARGET, Options, with_options
+from hil.cli.option_groups import DEVICE, FARM, LINK, ROUNDING, TARGET, Options, with_options
 from hil.cli.options import DumpOpt, InjectFaultOpt
 
 
 def register(app: typer.Typer) -> None:
     @app.command("run")
-    @with_options(TARGET, DEVICE, FARM, LINK)
+    @with_options(TARGET, ROUNDING, DEVICE, FARM, LINK)
     def run_cmd(
         opts: Options,
         vectors: Annotated[
@@ -56,13 +56,6 @@ def register(app: typer.Typer) -> None:
                 "--float",
                 help="s8 models: the float model (.tflite or .onnx) the int8 one came from; "
                 "with --labels, adds its accuracy.",
-            ),
-        ] = None,
-        rounding: Annotated[
-            Optional[str],
-            typer.Option(
-                help="s8 models: double (TFLite Micro's; default) or single "
-                "(CMSIS_NN_USE_SINGLE_ROUNDING): the image's requantisation."
             ),
         ] = None,
         seed: Annotated[int, typer.Option(help="Seed of the generated vectors.")] = 0,
@@ -179,9 +172,7 @@ def register(app: typer.Typer) -> None:
             "--save-baseline": save_baseline_path,
         }
         target = opts.resolve(outputs, folders=("results", "logs"), s8=True)
-        target = _s8_settings(
-            target, rounding, float_model, labels is not None or dataset is not None
-        )
+        _check_float(target, float_model, labels is not None or dataset is not None)
         layer_names = [layer.name for layer in target.network.layers]
         if inject_fault is not None:
             fault = parse_inject_fault(inject_fault, layer_names)
@@ -389,29 +380,16 @@ def _hello_dict(info, fault: tuple[int, str] | None, layer_names: list[str]) -> 
     return d
 
 
-def _s8_settings(target, rounding: str | None, float_model: Path | None, labelled: bool):
-    """--rounding and --float belong to s8 models; refused on q7 ones, not ignored."""
-    import dataclasses
-
+def _check_float(target, float_model: Path | None, labelled: bool) -> None:
+    """--float belongs to s8 models (refused on q7 ones, not ignored) and needs labels."""
     from hil.errors import ConfigError
-    from hil.reference.s8 import ROUNDINGS
 
-    s8 = target.family == "s8"
-    for option, given in (("--rounding", rounding), ("--float", float_model)):
-        if given is not None and not s8:
-            raise ConfigError(
-                f"{option} is for s8 (int8) models; {target.network.name} is q7",
-                hint=f"leave out {option} (a q7 model names its float model in its "
-                "[quantisation] table)",
-            )
+    if float_model is not None and target.family != "s8":
+        raise ConfigError(
+            f"--float is for s8 (int8) models; {target.network.name} is q7",
+            hint="leave out --float (a q7 model names its float model in its [quantisation] table)",
+        )
     if float_model is not None and not labelled:
         raise ConfigError(
             "--float needs --labels (or --dataset)", hint="the float model is run for accuracy"
         )
-    if rounding is None:
-        return target
-    if rounding not in ROUNDINGS:
-        raise ConfigError(
-            f"--rounding {rounding!r} is not a rounding", hint="use --rounding double or single"
-        )
-    return dataclasses.replace(target, rounding=rounding)

@@ -16,7 +16,7 @@ import typer
 
 from hil.cli.console import console
 from hil.cli.cut_short import judged_until_cut, raise_unless_passed
-from hil.cli.option_groups import DEVICE, FARM, LINK, TARGET, Options, with_options
+from hil.cli.option_groups import DEVICE, FARM, LINK, ROUNDING, TARGET, Options, with_options
 from hil.cli.options import DumpOpt, InjectFaultOpt
 from hil.errors import ConfigError
 
@@ -86,7 +86,7 @@ class _Resetter:
 
 def register(app: typer.Typer) -> None:
     @app.command("soak")
-    @with_options(TARGET, DEVICE, FARM, LINK, link_faults=DEFAULT_FAULTS)
+    @with_options(TARGET, ROUNDING, DEVICE, FARM, LINK, link_faults=DEFAULT_FAULTS)
     def soak_cmd(
         opts: Options,
         vectors: Annotated[int, typer.Option("--vectors", "-n", help="Vectors to run.")] = 1000,

@@ -240,7 +240,10 @@ class DeviceSession(Inference, KernelRuns):
                 f"device image uses the {info.variant} kernel path, expected {variant}", hint=fix
             )
         if rounding is not None and info.rounding != rounding:
-            raise DeviceError(f"device image rounds {info.rounding}, expected {rounding}", hint=fix)
+            raise DeviceError(
+                f"device image rounds {info.rounding}, expected {rounding} rounding",
+                hint=f"{fix} --rounding {rounding}",
+            )
         return info
 
     def check_kernel_image(self, family: str, board_id: str, fix: str) -> DeviceInfo:

@@ -118,6 +118,20 @@ def test_a_single_rounding_image_is_matched_by_the_host(models, build_root, caps
     assert "reference variant single" in text
 
 
+def test_build_flash_and_soak_take_the_rounding(models, build_root, capsys):
+    """A single-rounding image can be built and flashed on its own, and soaked."""
+    common = ["--model", models["cnn"], "--board", "qemu-m7", "--build-dir", build_root]
+    code, text = _cli(["build", *common, "--rounding", "single"], capsys)
+    assert code == 0, text
+    code, text = _cli(["flash", *common, "--rounding", "single"], capsys)
+    assert code == 0, text
+    assert "single rounding" in text  # what the image's HELLO says
+    code, text = _cli(["flash", *common], capsys)
+    assert code == 0 and "double rounding" in text, text
+    code, text = _cli(["soak", *common, "--rounding", "single", "-n", 2], capsys)
+    assert code == 0 and "PASS: 2 of 2 vectors" in text, text
+
+
 def test_an_s8_soak_through_link_faults_passes(models, build_root, capsys):
     code, text = _cli(
         ["soak", "--model", models["cnn"], "--board", "qemu-m7", "--build-dir", build_root,
