@@ -17,6 +17,9 @@ integration test; elsewhere, import them from here):
 - ``bench_image`` / ``bench_build_root``: the benches' image and the build root
   it sits in (session scope, built once); give ``hil run --build-dir`` the root
   so hil finds the same image instead of building another.
+- ``s8_farm_with_benches``: the same two places, their benches running the
+  trained LeNet-5 int8 model (``s8_bench_model``: model file, digits, labels,
+  float twin; ``s8_bench_image``: its qemu-m4 image in the same build root).
 
 Bench fixtures need QEMU and the Arm toolchain (``require_tool``); every fixture
 needs labgrid's programs, which the test extra installs next to the Python
@@ -40,12 +43,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterator
 
+import numpy as np
 import pytest
 import yaml
 
 from hil.config.boards import load_board
 from hil.device.connect import prepare_image
-from hil.model.io import load_model
+from hil.model.io import load_any_model, load_model
 from hil.runners.qemu import QemuRunner
 
 # Before anything imports grpc (hil's labgrid client does so in the test process):
@@ -55,6 +59,7 @@ os.environ.setdefault("GRPC_ENABLE_FORK_SUPPORT", "0")
 EXPORTER_NAME = "testhost"
 BENCH_BOARD = "qemu-m4"
 BENCH_MODEL = "lenet5"  # small: about a second per vector on QEMU
+S8_DIGITS = 16  # test digits for the s8 benches
 READY_TIMEOUT = 30.0  # for a start on a loaded machine; never part of an assertion
 STOP_TIMEOUT = 10.0  # SIGTERM, then SIGKILL after this
 CLIENT_TIMEOUT = 30.0
@@ -456,6 +461,42 @@ def bench_image(bench_build_root, require_tool):
     )
 
 
+@dataclass(frozen=True)
+class S8BenchModel:
+    """The trained LeNet-5 int8 (examples/lenet5_mnist/to_int8_tflite.py), imported,
+    with digits, labels and its float twin, for a farm of s8 benches."""
+
+    model: Path
+    inputs: Path
+    labels: Path
+    float_model: Path
+
+
+@pytest.fixture(scope="session")
+def s8_bench_model(tmp_path_factory) -> S8BenchModel:
+    from hil.cli import main
+
+    d = tmp_path_factory.mktemp("labgrid-s8-model")
+    script = Path(__file__).resolve().parents[2] / "examples" / "lenet5_mnist" / "to_int8_tflite.py"
+    subprocess.run([sys.executable, str(script), str(d)], check=True, capture_output=True)
+    model = d / "lenet5_int8.toml"
+    if main(["import", str(d / "lenet5_mnist_int8.tflite"), "--out", str(model)]) != 0:
+        raise FarmError(f"hil import of {d / 'lenet5_mnist_int8.tflite'} failed")
+    np.save(d / "x.npy", np.load(d / "mnist_test_x.npy")[:S8_DIGITS])
+    np.save(d / "y.npy", np.load(d / "mnist_test_y.npy")[:S8_DIGITS])
+    return S8BenchModel(model, d / "x.npy", d / "y.npy", d / "lenet5_mnist_float.tflite")
+
+
+@pytest.fixture(scope="session")
+def s8_bench_image(s8_bench_model, bench_build_root, require_tool):
+    """The LeNet-5 int8 image for qemu-m4 (hil's s8 kernels), built once per session."""
+    require_tool("qemu")
+    require_tool("arm_gcc")
+    return prepare_image(
+        load_board(BENCH_BOARD), load_any_model(s8_bench_model.model), build_root=bench_build_root
+    )
+
+
 @pytest.fixture
 def labgrid_farm(tmp_path) -> Iterator[LabgridFarm]:
     """A running coordinator (logs in the test's tmp_path/farm); torn down after the test."""
@@ -463,16 +504,16 @@ def labgrid_farm(tmp_path) -> Iterator[LabgridFarm]:
         yield farm
 
 
-@pytest.fixture
-def emulated_benches(bench_image, tmp_path) -> Iterator[Callable[[int], list[EmulatedBench]]]:
-    """``emulated_benches(n)``: start n benches; every one is stopped at teardown."""
+@contextlib.contextmanager
+def _benches_of(elf: Path, log_root: Path) -> Iterator[Callable[[int], list[EmulatedBench]]]:
+    """``start(n)`` starts n benches running ``elf``; every one is stopped on leaving."""
     started: list[EmulatedBench] = []
 
     def start(n: int) -> list[EmulatedBench]:
         new = []
         for _ in range(n):
             # One log directory each: a runner names its log after the board.
-            new.append(EmulatedBench(bench_image.elf, tmp_path / f"bench{len(started)}"))
+            new.append(EmulatedBench(elf, log_root / f"bench{len(started)}"))
             started.append(new[-1])
         return new
 
@@ -485,15 +526,35 @@ def emulated_benches(bench_image, tmp_path) -> Iterator[Callable[[int], list[Emu
 
 
 @pytest.fixture
-def farm_with_benches(labgrid_farm, emulated_benches, bench_build_root) -> BenchFarm:
-    """Two benches exported as groups bench-a and bench-b; places farm-a and farm-b
-    match one each, tagged board=qemu-m4."""
-    first, second = emulated_benches(2)
-    labgrid_farm.start_exporter(
+def emulated_benches(bench_image, tmp_path) -> Iterator[Callable[[int], list[EmulatedBench]]]:
+    """``emulated_benches(n)``: start n benches; every one is stopped at teardown."""
+    with _benches_of(bench_image.elf, tmp_path) as start:
+        yield start
+
+
+def _two_place_farm(
+    farm: LabgridFarm, start: Callable[[int], list[EmulatedBench]], build_root: Path
+) -> BenchFarm:
+    first, second = start(2)
+    farm.start_exporter(
         {"bench-a": serial_port_resource(first), "bench-b": serial_port_resource(second)}
     )
     benches = {}
     for suffix, bench in (("a", first), ("b", second)):
-        labgrid_farm.add_place(f"farm-{suffix}", f"bench-{suffix}", board=BENCH_BOARD)
+        farm.add_place(f"farm-{suffix}", f"bench-{suffix}", board=BENCH_BOARD)
         benches[f"farm-{suffix}"] = bench
-    return BenchFarm(labgrid_farm, benches, bench_build_root)
+    return BenchFarm(farm, benches, build_root)
+
+
+@pytest.fixture
+def farm_with_benches(labgrid_farm, emulated_benches, bench_build_root) -> BenchFarm:
+    """Two benches exported as groups bench-a and bench-b; places farm-a and farm-b
+    match one each, tagged board=qemu-m4."""
+    return _two_place_farm(labgrid_farm, emulated_benches, bench_build_root)
+
+
+@pytest.fixture
+def s8_farm_with_benches(labgrid_farm, s8_bench_image, bench_build_root, tmp_path):
+    """As farm_with_benches, the benches running the LeNet-5 int8 image (s8_bench_model)."""
+    with _benches_of(s8_bench_image.elf, tmp_path) as start:
+        yield _two_place_farm(labgrid_farm, start, bench_build_root)

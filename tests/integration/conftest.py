@@ -7,4 +7,7 @@ from helpers.labgrid_farm import (  # noqa: F401  (fixtures, found by pytest by 
     emulated_benches,
     farm_with_benches,
     labgrid_farm,
+    s8_bench_image,
+    s8_bench_model,
+    s8_farm_with_benches,
 )
