@@ -25,7 +25,7 @@ from hil.errors import HilError, Terminated
 
 app = typer.Typer(
     name="hil",
-    help="Hardware-in-the-loop testing of CMSIS-NN q7 networks on Cortex-M boards.",
+    help="Hardware-in-the-loop testing of CMSIS-NN networks (q7 and int8) on Cortex-M boards.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     add_completion=False,
