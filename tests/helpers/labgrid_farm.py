@@ -38,6 +38,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -400,6 +401,22 @@ class LabgridFarm:
 
     def reservations(self) -> str:
         return self.client("reservations").stdout
+
+
+def stop_once_running(bench: "EmulatedBench", log: Path, logged_layers) -> threading.Event:
+    """Stop ``bench`` (a bench dying mid-run) once the run log at ``log`` holds a judged
+    layer; the returned event is set when it has been stopped."""
+    stopped = threading.Event()
+
+    def watch() -> None:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline and not logged_layers(log):
+            time.sleep(0.02)
+        bench.stop()
+        stopped.set()
+
+    threading.Thread(target=watch, daemon=True).start()
+    return stopped
 
 
 class EmulatedBench:

@@ -18,6 +18,7 @@ import pytest
 
 from hil.cli import main
 
+from helpers.labgrid_farm import stop_once_running
 from helpers.signals import default_sigint
 
 pytestmark = [pytest.mark.qemu, pytest.mark.needs_qemu, pytest.mark.needs_arm_gcc]
@@ -81,17 +82,7 @@ def test_a_bench_killed_mid_run_has_its_vectors_finished_on_the_other(
     farm_with_benches, tmp_path, capsys, logged_layers
 ):
     out, log = tmp_path / "r.json", tmp_path / "run.jsonl"
-    victim = farm_with_benches.benches["farm-b"]
-    killed = threading.Event()
-
-    def kill_once_started() -> None:
-        deadline = time.monotonic() + 120
-        while time.monotonic() < deadline and not logged_layers(log):
-            time.sleep(0.02)
-        victim.stop()
-        killed.set()
-
-    threading.Thread(target=kill_once_started, daemon=True).start()
+    killed = stop_once_running(farm_with_benches.benches["farm-b"], log, logged_layers)
     code = main(["run", *_hil(farm_with_benches, "--reserve", "board=qemu-m4"),
                  "--devices", "2", "-n", "40", "--json", str(out), "--log", str(log)])  # fmt: skip
     said = capsys.readouterr()

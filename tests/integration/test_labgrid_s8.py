@@ -7,8 +7,6 @@ from __future__ import annotations
 
 import json
 import re
-import threading
-import time
 from pathlib import Path
 
 import jsonschema
@@ -16,7 +14,7 @@ import pytest
 
 from hil.cli import main
 
-from helpers.labgrid_farm import S8_DIGITS
+from helpers.labgrid_farm import S8_DIGITS, stop_once_running
 
 pytestmark = [pytest.mark.qemu, pytest.mark.needs_qemu, pytest.mark.needs_arm_gcc]
 
@@ -71,17 +69,7 @@ def test_an_int8_bench_lost_mid_run_has_its_vectors_finished_on_the_other(
 ):
     farm, m = s8_farm_with_benches, s8_bench_model
     out, log = tmp_path / "r.json", tmp_path / "run.jsonl"
-    victim = farm.benches["farm-b"]
-    killed = threading.Event()
-
-    def kill_once_started() -> None:
-        deadline = time.monotonic() + 120
-        while time.monotonic() < deadline and not logged_layers(log):
-            time.sleep(0.02)
-        victim.stop()
-        killed.set()
-
-    threading.Thread(target=kill_once_started, daemon=True).start()
+    killed = stop_once_running(farm.benches["farm-b"], log, logged_layers)
     code = main(["run", *_hil(farm, m, "--reserve", "board=qemu-m4"), "--devices", "2",
                  "--inputs", str(m.inputs), "--json", str(out), "--log", str(log)])  # fmt: skip
     said = capsys.readouterr()
