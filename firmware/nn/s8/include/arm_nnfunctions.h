@@ -20,7 +20,8 @@
  * The *_get_buffer_size functions return what the genuine library returns
  * for the same target (the _dsp and _mve forms: for those targets, callable
  * on any host), so buffers planned for one library suit the other. These
- * kernels need no scratch memory themselves: ctx->buf may be NULL.
+ * kernels use that scratch to go faster (the convolution's im2col columns)
+ * but work without it: ctx->buf may be NULL.
  */
 #ifndef ARM_NNFUNCTIONS_H
 #define ARM_NNFUNCTIONS_H

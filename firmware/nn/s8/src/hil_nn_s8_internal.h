@@ -136,6 +136,83 @@ static inline int32_t hil_s8_dot(const int8_t *a, const int8_t *b, int32_t n, in
     return dot;
 }
 
+/* Output positions a convolution computes together: each filter row is
+ * read once for all of them. */
+#define HIL_S8_COLS 4
+
+#if defined(ARM_MATH_DSP) && !defined(ARM_MATH_MVEI)
+/* acc + sum(x[k] * w[k]) over four int8 values, w already unpacked by
+ * __sxtb16 into its even (w02) and odd (w13) bytes. */
+static inline int32_t hil_s8_smlad4(const int8_t *x, int32_t w02, int32_t w13, int32_t acc)
+{
+    uint32_t wx;
+    memcpy(&wx, x, 4);
+    acc = __smlad(__sxtb16((int32_t)wx), w02, acc);
+    return __smlad(__sxtb16((int32_t)(wx >> 8)), w13, acc);
+}
+#endif
+
+/*
+ * One filter row against HIL_S8_COLS columns of n values:
+ * dot[j] = sum(w[k] * col[j][k]) and *sum_w = sum(w[k]), wrapping mod 2^32
+ * as in hil_s8_dot. Loading the row once for every column is the point.
+ */
+static inline void hil_s8_dot_cols(const int8_t *w,
+                                   const int8_t *const col[HIL_S8_COLS],
+                                   int32_t n,
+                                   int32_t dot[HIL_S8_COLS],
+                                   int32_t *sum_w)
+{
+    int32_t d0 = 0;
+    int32_t d1 = 0;
+    int32_t d2 = 0;
+    int32_t d3 = 0;
+    int32_t sw = 0;
+    int32_t k = 0;
+#if defined(ARM_MATH_MVEI)
+    /* Zeroing loads make the tail lanes add nothing, so the MACs need no predicate. */
+    for (; k < n; k += 16)
+    {
+        const mve_pred16_t p = vctp8q((uint32_t)(n - k));
+        const int8x16_t vw = vldrbq_z_s8(w + k, p);
+        d0 = vmladavaq_s8(d0, vldrbq_z_s8(col[0] + k, p), vw);
+        d1 = vmladavaq_s8(d1, vldrbq_z_s8(col[1] + k, p), vw);
+        d2 = vmladavaq_s8(d2, vldrbq_z_s8(col[2] + k, p), vw);
+        d3 = vmladavaq_s8(d3, vldrbq_z_s8(col[3] + k, p), vw);
+        sw = vaddvaq_s8(sw, vw);
+    }
+#elif defined(ARM_MATH_DSP)
+    const int32_t ones = 0x00010001;
+    for (; k + 4 <= n; k += 4)
+    {
+        uint32_t ww;
+        memcpy(&ww, w + k, 4);
+        const int32_t w02 = __sxtb16((int32_t)ww);
+        const int32_t w13 = __sxtb16((int32_t)(ww >> 8));
+        sw = __smlad(w02, ones, sw);
+        sw = __smlad(w13, ones, sw);
+        d0 = hil_s8_smlad4(col[0] + k, w02, w13, d0);
+        d1 = hil_s8_smlad4(col[1] + k, w02, w13, d1);
+        d2 = hil_s8_smlad4(col[2] + k, w02, w13, d2);
+        d3 = hil_s8_smlad4(col[3] + k, w02, w13, d3);
+    }
+#endif
+    for (; k < n; k++)
+    {
+        const int32_t wk = w[k];
+        sw = hil_s8_wrap_add(sw, wk);
+        d0 = hil_s8_wrap_add(d0, col[0][k] * wk);
+        d1 = hil_s8_wrap_add(d1, col[1][k] * wk);
+        d2 = hil_s8_wrap_add(d2, col[2][k] * wk);
+        d3 = hil_s8_wrap_add(d3, col[3][k] * wk);
+    }
+    dot[0] = d0;
+    dot[1] = d1;
+    dot[2] = d2;
+    dot[3] = d3;
+    *sum_w = sw;
+}
+
 /*
  * Fully connected, shared by the per-tensor and per-channel entry points:
  * mult and shift hold one value (step 0) or one per output (step 1).
