@@ -459,6 +459,12 @@ class BenchFarm:
     benches: dict[str, EmulatedBench]  # by place name
     build_root: Path  # where the benches' image was built: hil run --build-dir
 
+    def assert_nothing_held(self) -> None:
+        """Every place released and every reservation cancelled, whatever the run's end."""
+        for place in self.benches:
+            assert self.farm.acquired_by(place) is None, f"{place} is still acquired"
+        assert "Reservation '" not in self.farm.reservations()
+
 
 # -- pytest fixtures ------------------------------------------------------
 

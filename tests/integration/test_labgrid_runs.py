@@ -33,12 +33,6 @@ def _hil(farm, *args: str) -> list[str]:
             "--build-dir", str(farm.build_root)]  # fmt: skip
 
 
-def _nothing_held(farm) -> None:
-    for place in farm.benches:
-        assert farm.farm.acquired_by(place) is None, f"{place} is still acquired"
-    assert "Reservation '" not in farm.farm.reservations()
-
-
 def _said(text: str) -> str:
     return " ".join(text.split())  # the console wraps long lines
 
@@ -54,7 +48,7 @@ def test_run_on_a_place_takes_the_board_from_its_tag(farm_with_benches, tmp_path
     assert report["info"]["board"] == "qemu-m4"  # no --board: the place's tag named it
     assert [d["name"] for d in report["devices"]] == ["farm-a"]
     assert "released place farm-a" in said.out
-    _nothing_held(farm_with_benches)
+    farm_with_benches.assert_nothing_held()
 
 
 def test_reserve_two_places_shards_the_vectors_into_one_report(farm_with_benches, tmp_path, capsys):
@@ -75,7 +69,7 @@ def test_reserve_two_places_shards_the_vectors_into_one_report(farm_with_benches
     assert farm["asked"] == "board=qemu-m4"
     assert sorted(p["place"] for p in farm["places"]) == ["farm-a", "farm-b"]
     jsonschema.validate(report, json.loads((REPO / "docs" / "report-schema.json").read_text()))
-    _nothing_held(farm_with_benches)
+    farm_with_benches.assert_nothing_held()
 
 
 def test_a_bench_killed_mid_run_has_its_vectors_finished_on_the_other(
@@ -97,7 +91,7 @@ def test_a_bench_killed_mid_run_has_its_vectors_finished_on_the_other(
     assert devices["farm-b"]["failed"] and devices["farm-a"]["failed"] is None
     assert devices["farm-a"]["vectors"] + devices["farm-b"]["vectors"] == 40
     assert "warning: device farm-b failed" in _said(said.out)
-    _nothing_held(farm_with_benches)
+    farm_with_benches.assert_nothing_held()
 
 
 def test_a_lab_file_entry_can_name_a_place(farm_with_benches, tmp_path, capsys):
@@ -112,7 +106,7 @@ def test_a_lab_file_entry_can_name_a_place(farm_with_benches, tmp_path, capsys):
     said = capsys.readouterr()
     assert code == 0, said.out + said.err
     assert [d["name"] for d in json.loads(out.read_text())["devices"]] == ["farm-b"]
-    _nothing_held(farm_with_benches)
+    farm_with_benches.assert_nothing_held()
 
 
 def test_a_place_locked_by_another_user_is_refused_naming_the_owner(farm_with_benches, capsys):
@@ -145,7 +139,7 @@ def test_wait_gets_the_place_once_its_owner_releases_it(farm_with_benches, capsy
     assert code == 0, said.out + said.err
     assert waiting.is_set()
     assert "waiting for place farm-a" in _said(said.out)
-    _nothing_held(farm_with_benches)
+    farm_with_benches.assert_nothing_held()
 
 
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
@@ -177,7 +171,7 @@ def test_a_signal_releases_every_place_and_cancels_the_reservations(
             proc.communicate()
     assert proc.returncode == 130, err
     assert "released place farm-a" in out and "released place farm-b" in out
-    _nothing_held(farm_with_benches)
+    farm_with_benches.assert_nothing_held()
 
 
 def test_attach_talks_to_the_running_image_and_checks_its_model(
@@ -215,7 +209,7 @@ def test_flash_soak_and_conformance_take_a_place(farm_with_benches, shared_dir, 
     said = capsys.readouterr()
     assert code == 0, said.out + said.err
     assert "released place farm-a" in said.out
-    _nothing_held(farm_with_benches)
+    farm_with_benches.assert_nothing_held()
 
 
 def test_the_pytest_plugin_runs_users_tests_on_a_place(farm_with_benches, tmp_path):
@@ -238,4 +232,4 @@ def test_the_pytest_plugin_runs_users_tests_on_a_place(farm_with_benches, tmp_pa
     )  # fmt: skip
     assert done.returncode == 0, done.stdout + done.stderr
     assert "1 passed" in done.stdout
-    _nothing_held(farm_with_benches)
+    farm_with_benches.assert_nothing_held()

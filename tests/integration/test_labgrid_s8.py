@@ -26,12 +26,6 @@ def _hil(farm, model, *args: str) -> list[str]:
             "--build-dir", str(farm.build_root)]  # fmt: skip
 
 
-def _nothing_held(farm) -> None:
-    for place in farm.benches:
-        assert farm.farm.acquired_by(place) is None, f"{place} is still acquired"
-    assert "Reservation '" not in farm.farm.reservations()
-
-
 def _said(text: str) -> str:
     return " ".join(text.split())
 
@@ -61,7 +55,7 @@ def test_an_int8_model_runs_sharded_over_two_places_with_its_accuracy(
     assert set(devices) == {"farm-a", "farm-b"} and all(n > 0 for n in devices.values())
     assert sum(devices.values()) == S8_DIGITS
     jsonschema.validate(report, json.loads((REPO / "docs" / "report-schema.json").read_text()))
-    _nothing_held(farm)
+    farm.assert_nothing_held()
 
 
 def test_an_int8_bench_lost_mid_run_has_its_vectors_finished_on_the_other(
@@ -80,7 +74,7 @@ def test_an_int8_bench_lost_mid_run_has_its_vectors_finished_on_the_other(
     assert all(layer["matched"] == S8_DIGITS for layer in report["layers"])
     (failure,) = report["device_failures"]
     assert failure["device"] == "farm-b" and failure["rerun"] is True
-    _nothing_held(farm)
+    farm.assert_nothing_held()
 
 
 def test_a_place_running_the_other_rounding_is_refused_not_passed(
@@ -96,7 +90,7 @@ def test_a_place_running_the_other_rounding_is_refused_not_passed(
     assert "place farm-a: device image rounds double, expected single rounding" in err, err
     assert "--rounding single" in err  # the hint flashes the image the run asks for
     assert "PASS" not in said.out
-    _nothing_held(farm)
+    farm.assert_nothing_held()
 
 
 def test_soak_and_flash_take_an_int8_place(s8_farm_with_benches, s8_bench_model, capsys):
@@ -109,4 +103,4 @@ def test_soak_and_flash_take_an_int8_place(s8_farm_with_benches, s8_bench_model,
     said = capsys.readouterr()
     assert code == 0, said.out + said.err
     assert "released place farm-b" in said.out
-    _nothing_held(farm)
+    farm.assert_nothing_held()
