@@ -11,12 +11,12 @@ from __future__ import annotations
 import hashlib
 import math
 from dataclasses import asdict
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
 
 from hil.errors import ConfigError
-from hil.model.diagnostics import blamed_layer, layer_metrics, snr_drops
+from hil.model.diagnostics import LayerMetrics, blamed_layer, layer_metrics, snr_drops
 from hil.model.layer import Network
 from hil.reference.network import run_network_batch
 
@@ -106,31 +106,21 @@ def layer_diagnostics(
     drops most is ``worst_layer``."""
     q = network.quantisation
     assert q is not None
-    rows: list[dict[str, Any]] = []
     inp = layer_metrics(hwc_rows(x_float), x.reshape(len(x), -1), q.input_frac_bits)
-    measured: list[tuple[dict[str, Any], float]] = []  # (row, SNR) of the layers compared
-    for i, (layer, out) in enumerate(zip(network.layers, q7_outputs)):
-        row: dict[str, Any] = {
-            "index": i,
-            "name": layer.name,
-            "function": layer.function,
-            "float_tensor": layer.float_tensor,
-            "out_frac_bits": layer.out_frac_bits,
-        }
-        t = float_tensors.get(layer.float_tensor or "")
-        if t is None or layer.out_frac_bits is None or t.shape != out.shape:
-            row["skipped"] = (
-                "no matching float tensor"
-                if t is None or layer.out_frac_bits is None
-                else f"float tensor has {t.shape[1]} values per vector, the layer {out.shape[1]}"
-            )
-            rows.append(row)
-            continue
-        m = layer_metrics(t, out, layer.out_frac_bits)
-        row.update(_finite(asdict(m)))
-        measured.append((row, m.snr_db))
-        rows.append(row)
-    worst = mark_drops(inp.snr_db, measured, rows)
+    heads = []
+    for i, layer in enumerate(network.layers):
+        row = {"index": i, "name": layer.name, "function": layer.function,
+               "float_tensor": layer.float_tensor, "out_frac_bits": layer.out_frac_bits}  # fmt: skip
+        t = None if layer.out_frac_bits is None else float_tensors.get(layer.float_tensor or "")
+        heads.append((row, t))
+    rows, worst = compared_rows(
+        heads,
+        q7_outputs,
+        # a layer without a Q format has no tensor to compare (None above), so never gets here
+        lambda i, t, out: layer_metrics(t, out, int(network.layers[i].out_frac_bits or 0)),
+        "no matching float tensor",
+        inp.snr_db,
+    )
     return {
         "vectors": len(x),
         "input": {"out_frac_bits": q.input_frac_bits, **_finite(asdict(inp))},
@@ -139,6 +129,33 @@ def layer_diagnostics(
         "note": "SNR drop: the layer's SNR below the previous layer's (the input's for the "
         "first); the largest drop is marked",
     }
+
+
+def compared_rows(
+    heads: list[tuple[dict[str, Any], np.ndarray | None]],
+    outputs: list[np.ndarray],
+    metrics: Callable[[int, np.ndarray, np.ndarray], LayerMetrics],
+    missing: str,
+    input_snr: float,
+) -> tuple[list[dict[str, Any]], int | None]:
+    """Each layer's row (its head, given with the float tensor it is compared with, or
+    None) filled with ``metrics(index, float tensor, output)``, or marked skipped with
+    why; then the SNR drops marked. The rows and the worst layer's index."""
+    rows: list[dict[str, Any]] = []
+    measured: list[tuple[dict[str, Any], float]] = []  # (row, SNR) of the layers compared
+    for i, ((row, t), out) in enumerate(zip(heads, outputs, strict=True)):
+        if t is None or t.shape != out.shape:
+            row["skipped"] = (
+                missing
+                if t is None
+                else f"float tensor has {t.shape[1]} values per vector, the layer {out.shape[1]}"
+            )
+        else:
+            m = metrics(i, t, out)
+            row.update(_finite(asdict(m)))
+            measured.append((row, m.snr_db))
+        rows.append(row)
+    return rows, mark_drops(input_snr, measured, rows)
 
 
 def mark_drops(

@@ -21,7 +21,7 @@ from hil.model.diagnostics import LayerMetrics, cosine, snr_db
 from hil.model.s8 import Quant, S8Network
 from hil.model.tflite import micro
 from hil.model.tflite.reader import read_model
-from hil.validate.float_diagnostics import _finite, mark_drops
+from hil.validate.float_diagnostics import _finite, compared_rows
 
 DIAGNOSED_INPUTS = 200  # enough for stable statistics; TFLM runs one input at a time
 
@@ -69,32 +69,20 @@ def s8_diagnostics(
     """The diagnostics section: the quantised input, then every layer, the layer
     whose SNR drops most marked ``worst``."""
     inp = real_metrics(x_float.reshape(len(x_float), -1), x, network.input_quant)
-    rows: list[dict[str, Any]] = []
-    measured: list[tuple[dict[str, Any], float]] = []
-    for i, (layer, out) in enumerate(zip(network.layers, outputs, strict=True)):
-        row: dict[str, Any] = {
-            "index": i,
-            "name": layer.name,
-            "function": layer.function,
-            "float_tensor": layer.tensor,
-            "out_frac_bits": None,
-            "scale": layer.output_quant.scale,
-            "zero_point": layer.output_quant.zero_point,
-        }
-        t = floats.get(layer.tensor)
-        if t is None or t.shape != out.shape:
-            row["skipped"] = (
-                "no float tensor of this name"
-                if t is None
-                else f"float tensor has {t.shape[1]} values per vector, the layer {out.shape[1]}"
-            )
-            rows.append(row)
-            continue
-        m = real_metrics(t, out, layer.output_quant)
-        row.update(_finite(asdict(m)))
-        measured.append((row, m.snr_db))
-        rows.append(row)
-    worst = mark_drops(inp.snr_db, measured, rows)
+    heads = []
+    for i, layer in enumerate(network.layers):
+        row = {"index": i, "name": layer.name, "function": layer.function,
+               "float_tensor": layer.tensor, "out_frac_bits": None,
+               "scale": layer.output_quant.scale,
+               "zero_point": layer.output_quant.zero_point}  # fmt: skip
+        heads.append((row, floats.get(layer.tensor)))
+    rows, worst = compared_rows(
+        heads,
+        outputs,
+        lambda i, t, out: real_metrics(t, out, network.layers[i].output_quant),
+        "no float tensor of this name",
+        inp.snr_db,
+    )
     return {
         "vectors": len(x),
         "family": "s8",
