@@ -240,8 +240,9 @@ def kernels(
 ) -> None:
     """Median count per layer and per CMSIS-NN function, portable kernels against --cmsis-nn.
 
-    q7 and s8 (int8) models alike; each model is built as its own image. Every layer is
-    judged bit-exactly as in `hil run`; a mismatch fails the bench.
+    q7 and s8 (int8) models alike, each built as its own image.
+
+    Every layer is judged bit-exactly as in `hil run`; a mismatch fails the bench.
     """
     from hil.bench.kernels import DEFAULT_MODELS, bench_kernels
     from hil.cli.option_checks import at_least
