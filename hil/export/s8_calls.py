@@ -61,6 +61,12 @@ def _per_channel(symbols: Mapping[str, str]) -> str:
     )
 
 
+def _weighted_args(src: str, dst: str, symbols: Mapping[str, str]) -> list[str]:
+    """The arguments of a convolution or fully connected s8 call, in CMSIS-NN's order."""
+    return ["&ctx", "&params", "&quant", "&input_dims", src, "&filter_dims",
+            symbols["weights"], "&bias_dims", symbols["bias"], "&output_dims", dst]  # fmt: skip
+
+
 def _call(function: str, args: list[str]) -> str:
     return f"{_IND}status = (int32_t){function}({', '.join(args)});\n"
 
@@ -108,22 +114,7 @@ def layer_call(
             + _init("cmsis_nn_dims", "filter_dims", filt)
             + _init("cmsis_nn_dims", "bias_dims", _dims(1, 1, 1, oc))
             + _init("cmsis_nn_dims", "output_dims", _dims(n, p["output_h"], p["output_w"], oc))
-            + _call(
-                fn,
-                [
-                    "&ctx",
-                    "&params",
-                    "&quant",
-                    "&input_dims",
-                    src,
-                    "&filter_dims",
-                    symbols["weights"],
-                    "&bias_dims",
-                    symbols["bias"],
-                    "&output_dims",
-                    dst,
-                ],
-            )  # fmt: skip
+            + _call(fn, _weighted_args(src, dst, symbols))
         )
     elif fn in ("arm_fully_connected_s8", "arm_fully_connected_per_channel_s8"):
         n, depth, outs = p["input_n"], p["accum_depth"], p["output_depth"]
@@ -151,19 +142,7 @@ def layer_call(
             + _init("cmsis_nn_dims", "output_dims", _dims(n, 1, 1, outs))
             + _fc_call(
                 fn,
-                [
-                    "&ctx",
-                    "&params",
-                    "&quant",
-                    "&input_dims",
-                    src,
-                    "&filter_dims",
-                    symbols["weights"],
-                    "&bias_dims",
-                    symbols["bias"],
-                    "&output_dims",
-                    dst,
-                ],
+                _weighted_args(src, dst, symbols),
                 kernel_sums,
                 depth,
                 outs,
