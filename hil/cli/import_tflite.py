@@ -86,9 +86,7 @@ def import_tflite_cmd(
             real = real.reshape(result.inputs, *net.input_shape[1:])
             f_acc = 100 * np.mean(top1(float_outputs(float_model, real)) == y)
             line = f"float {f_acc:.1f}%, " + line
-            section = diagnose(net, result.x, real, float_model, "double")
-            if section is not None:
-                console.print(diagnostics_table(section))
+            console.print(diagnostics_table(diagnose(net, result.x, real, float_model, "double")))
         console.print(f"accuracy: {line} ({plural(result.inputs, 'input')})", markup=False)
         console.print(TIE_RULE, markup=False)
     source = {

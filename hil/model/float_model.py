@@ -72,6 +72,17 @@ class FloatModel:
             )
         return names
 
+    @property
+    def input_dims(self) -> list[int]:
+        """The input's dims, -1 where the model leaves one open (a batch axis)."""
+        (spec,) = [i for i in self._proto.graph.input if i.name == self.input_name]
+        dims = spec.type.tensor_type.shape.dim
+        return [d.dim_value if d.HasField("dim_value") else -1 for d in dims]
+
+    def tensor_names(self) -> set[str]:
+        """Every tensor a node of the graph produces: what ``run`` can return."""
+        return {name for node in self._proto.graph.node for name in node.output}
+
     def _session(self, extra: tuple[str, ...]) -> Any:
         if extra not in self._sessions:
             onnx, ort = require_onnx()

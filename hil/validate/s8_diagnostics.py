@@ -2,8 +2,9 @@
 
 Each layer's int8 reference output is dequantised through its tensor's scale and
 zero point, ``real = scale * (q - zero_point)``, and compared with the float
-model's tensor of the same name (a float TFLite model run through TFLite
-Micro's interpreter, which keeps every tensor). Layers whose tensor the float
+model's tensor of the same name: a float TFLite model run through TFLite
+Micro's interpreter, which keeps every tensor, or an ONNX model through
+onnxruntime (its NCHW tensors taken to NHWC). Layers whose tensor the float
 model lacks are listed as skipped. The rows have the shape of the q7
 diagnostics (hil.validate.float_diagnostics), with the scale where q7 has its
 Q format, so the terminal and HTML reports show both.
@@ -21,7 +22,7 @@ from hil.model.diagnostics import LayerMetrics, cosine, snr_db
 from hil.model.s8 import Quant, S8Network
 from hil.model.tflite import micro
 from hil.model.tflite.reader import read_model
-from hil.validate.float_diagnostics import _finite, compared_rows
+from hil.validate.float_diagnostics import _finite, compared_rows, hwc_rows
 
 DIAGNOSED_INPUTS = 200  # enough for stable statistics; TFLM runs one input at a time
 
@@ -57,6 +58,19 @@ def float_tensors(path: Path, names: list[str], x_float: np.ndarray) -> dict[str
         for n, t in zip(wanted, got, strict=True):
             rows[n].append(np.asarray(t, np.float64).reshape(-1))
     return {n: np.stack(v) for n, v in rows.items() if v}
+
+
+def onnx_float_tensors(path: Path, names: list[str], x_float: np.ndarray) -> dict[str, np.ndarray]:
+    """The ONNX float model's tensors named ``names`` (those its nodes produce), (K, size)
+    each in NHWC order, as the s8 layers lay out their outputs."""
+    from hil.model.float_model import FloatModel
+    from hil.model.tflite.float_model import onnx_layout
+
+    model = FloatModel(path)
+    produced = model.tensor_names()
+    wanted = [n for n in dict.fromkeys(names) if n in produced]
+    got = model.run(onnx_layout(np.asarray(x_float, np.float32), model.input_dims), wanted)
+    return {n: hwc_rows(got[n]).astype(np.float64) for n in wanted}
 
 
 def s8_diagnostics(
@@ -102,18 +116,16 @@ def s8_diagnostics(
 
 def diagnose(
     network: S8Network, x: np.ndarray, x_float: np.ndarray, float_model: Path, variant: str
-) -> dict[str, Any] | None:
-    """The section for the first DIAGNOSED_INPUTS inputs; None for an ONNX float model
-    (its tensors are named and laid out its own way: only the final output compares)."""
+) -> dict[str, Any]:
+    """The section for the first DIAGNOSED_INPUTS inputs, against the float model's
+    tensors of the layers' names: a float TFLite model's, or an ONNX model's (its NCHW
+    tensors taken to NHWC)."""
     from hil.reference.s8 import run_network_batch
 
-    if Path(float_model).suffix != ".tflite":
-        return None
     k = min(len(x), DIAGNOSED_INPUTS)
     xs = np.asarray(x[:k]).reshape(k, *network.input_shape[1:])
     outputs = run_network_batch(network, xs, variant)  # type: ignore[arg-type]
     names = [layer.tensor for layer in network.layers]
-    floats = float_tensors(
-        float_model, names, np.asarray(x_float[:k], np.float32).reshape(xs.shape)
-    )
+    tensors = onnx_float_tensors if Path(float_model).suffix == ".onnx" else float_tensors
+    floats = tensors(float_model, names, np.asarray(x_float[:k], np.float32).reshape(xs.shape))
     return s8_diagnostics(network, xs.reshape(k, -1), x_float[:k], outputs, floats)

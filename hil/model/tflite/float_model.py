@@ -27,10 +27,16 @@ def _onnx(path: Path, x: np.ndarray) -> np.ndarray:
             hint="give a valid .onnx model",
         ) from None
     spec = session.get_inputs()[0]
-    dims = [d if isinstance(d, int) else -1 for d in spec.shape]
-    if x.ndim == 4 and len(dims) == 4 and dims[1] == x.shape[3] and dims[3] != x.shape[3]:
-        x = x.transpose(0, 3, 1, 2)  # NHWC (TFLite) -> NCHW (the ONNX model's own)
+    x = onnx_layout(x, spec.shape)
     return np.asarray(session.run(None, {spec.name: x.astype(np.float32)})[0]).reshape(len(x), -1)
+
+
+def onnx_layout(x: np.ndarray, dims) -> np.ndarray:
+    """NHWC images (TFLite's layout) as NCHW when the ONNX input ``dims`` take that."""
+    dims = [d if isinstance(d, int) else -1 for d in dims]
+    if x.ndim == 4 and len(dims) == 4 and dims[1] == x.shape[3] and dims[3] != x.shape[3]:
+        return x.transpose(0, 3, 1, 2)
+    return x
 
 
 def _tflite(path: Path, x: np.ndarray) -> np.ndarray:
