@@ -135,7 +135,7 @@ def device(
             "full-dump measurement reuses the digest-mode vectors",
             hint=f"use --full-vectors {vectors} or fewer, or raise --vectors",
         )
-    target = opts.resolve({"--json": json_path}, s8=True)
+    target = opts.resolve({"--json": json_path})
     target = replace(target, logs=target.log_dir / "bench")
     data = load_run_data(target.network, inputs=inputs, labels=None, dataset=dataset)
     if data is not None and len(data.x) < vectors:
@@ -181,7 +181,7 @@ def devices(
 
     at_least("--devices", count, example=2)
     at_least("--vectors", vectors)
-    target = opts.resolve(s8=True)
+    target = opts.resolve()
     target = replace(target, logs=target.log_dir / "bench")
     b, net = target.board, target.network
     if not target.emulated or target.port:
@@ -260,7 +260,7 @@ def kernels(
     # --cmsis-nn is checked below against every model's family, not the first's alone.
     values = {**opts.values, "board": board, "cmsis_nn": None, "build_dir": build_dir}
     first = Options(("target", "device"), {**values, "model": models[0], "export": None})
-    target = first.resolve({"--json": json_path}, s8=True)
+    target = first.resolve({"--json": json_path})
     target = replace(target, logs=target.log_dir / "bench")
     # Every model is loaded (and so checked) before the first build.
     targets = [target] + [replace(target, network=load_any_model(m), model=m) for m in models[1:]]

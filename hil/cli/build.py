@@ -61,7 +61,7 @@ def register(app: typer.Typer) -> None:
     @with_options(TARGET, ROUNDING)
     def build_cmd(opts: Options) -> None:
         """Build the firmware image that runs MODEL on BOARD; report flash and RAM use."""
-        target = opts.resolve(folders=(), s8=True)
+        target = opts.resolve(folders=())
         image = build_with_status(target)
         console.print(memory_table(target.board, image))
         console.print(f"image {image.elf}  (build id {image.build_id})", markup=False)

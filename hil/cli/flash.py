@@ -45,7 +45,7 @@ def register(app: typer.Typer) -> None:
         from hil.device.benches import on_benches
         from hil.device.connect import connect
 
-        with on_benches(opts.resolve(s8=True), say=say_plain) as target:
+        with on_benches(opts.resolve(), say=say_plain) as target:
             b = target.board
             image = build_with_status(target)
             with (

@@ -90,13 +90,12 @@ class Options:
         self,
         outputs: dict[str, Path | None] | None = None,
         folders: tuple[str, ...] = ("logs",),
-        s8: bool = False,
     ):
         """The Target these options name, after every check that comes before work:
         the genuine CMSIS-NN checkout, the output files and build directory, the
         board, the probe options' fit to it, the lab file, the model, the link
-        faults. The first problem is one ConfigError line. ``s8``: the command takes
-        s8 models too (others refuse them in that line)."""
+        faults. The first problem is one ConfigError line. Models of either family
+        (q7, s8) are taken."""
         from hil.cli.build import check_outputs
         from hil.cli.click_api import get_current_context
         from hil.cli.option_checks import check_cmsis_nn, check_lab_options
@@ -108,12 +107,6 @@ class Options:
 
         v = self.values
         network = load_any_model(v["model"])
-        if getattr(network, "family", "q7") == "s8" and not s8:
-            command = ctx_name()
-            raise ConfigError(
-                f"{v['model']} is an s8 (int8) model; hil {command} runs q7 models only",
-                hint="s8 models run with hil run, build, flash, soak, bench device(s), infer and export",
-            )
         check_cmsis_nn(v["cmsis_nn"], getattr(network, "family", "q7"))
         root = check_outputs(v["build_dir"], outputs, folders=folders)
         board = load_board(v["board"])
@@ -333,13 +326,3 @@ def with_options(*groups: Group, **defaults: Any) -> Callable[[Callable], Callab
         return wrapper
 
     return decorate
-
-
-def ctx_name() -> str:
-    """The running command's name ("soak", "bench device"), for messages."""
-    from hil.cli.click_api import get_current_context
-
-    ctx = get_current_context(silent=True)
-    if ctx is None:
-        return "this command"
-    return ctx.command_path.split(" ", 1)[-1] if " " in ctx.command_path else ctx.command_path

@@ -171,7 +171,7 @@ def register(app: typer.Typer) -> None:
             "--log": log_path,
             "--save-baseline": save_baseline_path,
         }
-        target = opts.resolve(outputs, folders=("results", "logs"), s8=True)
+        target = opts.resolve(outputs, folders=("results", "logs"))
         _check_float(target, float_model, labels is not None or dataset is not None)
         layer_names = [layer.name for layer in target.network.layers]
         if inject_fault is not None:

@@ -120,7 +120,7 @@ def register(app: typer.Typer) -> None:
                 f"--reset-every {reset_every:g} must be 0 (never) or a positive number of seconds",
                 hint="e.g. --reset-every 5",
             )
-        target = opts.resolve({"--json": json_path}, s8=True)
+        target = opts.resolve({"--json": json_path})
         target = get_current_context().with_resource(on_benches(target, say=say_plain))
         layer_names = [layer.name for layer in target.network.layers]
         if inject_fault is not None:

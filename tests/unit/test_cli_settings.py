@@ -11,7 +11,7 @@ def test_defaults_and_the_command_line_are_told_apart(capsys):
     assert main(["-v", "bench", "reference", "--model", "lenet5", "--repeat", "1"]) == 0
     err = capsys.readouterr().err
     assert "setting model = lenet5 from command line (--model)" in err
-    assert "setting variant = dsp from default" in err
+    assert "setting chunk_size = 32 from default" in err
 
 
 def test_without_verbose_nothing_is_said_about_settings(capsys):
