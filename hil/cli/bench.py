@@ -25,7 +25,7 @@ from hil.bench.reference import (
     bench_reference_batch,
 )
 from hil.cli.console import console
-from hil.cli.option_groups import DEVICE, TARGET, Options, with_options
+from hil.cli.option_groups import DEVICE, ROUNDING, TARGET, Options, with_options
 from hil.cli.options import DEFAULT_BOARD, BoardOpt, BuildDirOpt, ModelOpt
 from hil.errors import ConfigError
 from hil.reference.network import DEFAULT_CHUNK
@@ -87,7 +87,7 @@ def reference(
 
 
 @bench_app.command("device")
-@with_options(TARGET, DEVICE)
+@with_options(TARGET, ROUNDING, DEVICE)
 def device(
     opts: Options,
     baud: Annotated[
@@ -167,7 +167,7 @@ def device(
 
 
 @bench_app.command("devices")
-@with_options(TARGET, DEVICE)
+@with_options(TARGET, ROUNDING, DEVICE)
 def devices(
     opts: Options,
     count: Annotated[int, typer.Option("--devices", help="Most devices to try.")] = 2,

@@ -1,5 +1,6 @@
 """--rounding is one option of the commands that build an s8 image (run, build, flash,
-soak): refused on a q7 model or with an unknown value, in one line, before any build."""
+soak, bench device(s)): refused on a q7 model or with an unknown value, in one line,
+before any build."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from hil.model.tflite.writer import serialise
 
 from helpers.s8_models import small_cnn
 
-COMMANDS = ["run", "build", "flash", "soak"]
+COMMANDS = [["run"], ["build"], ["flash"], ["soak"], ["bench", "device"], ["bench", "devices"]]
 
 
 @pytest.fixture(scope="module")
@@ -33,14 +34,14 @@ def _refused(args, tmp_path, capsys) -> str:
     return " ".join(said.err.split())
 
 
-@pytest.mark.parametrize("command", COMMANDS)
+@pytest.mark.parametrize("command", COMMANDS, ids=" ".join)
 def test_rounding_on_a_q7_model_is_refused(command, tmp_path, capsys):
-    err = _refused([command, "--model", "lenet5", "--rounding", "single"], tmp_path, capsys)
+    err = _refused([*command, "--model", "lenet5", "--rounding", "single"], tmp_path, capsys)
     assert "--rounding is for s8 (int8) models; lenet5 is q7" in err
 
 
-@pytest.mark.parametrize("command", COMMANDS)
+@pytest.mark.parametrize("command", COMMANDS, ids=" ".join)
 def test_an_unknown_rounding_is_refused(command, s8_model, tmp_path, capsys):
     capsys.readouterr()
-    err = _refused([command, "--model", str(s8_model), "--rounding", "half"], tmp_path, capsys)
+    err = _refused([*command, "--model", str(s8_model), "--rounding", "half"], tmp_path, capsys)
     assert "--rounding 'half' is not a rounding" in err and "double or single" in err
