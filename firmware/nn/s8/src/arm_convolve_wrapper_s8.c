@@ -97,14 +97,14 @@ static void im2col(const hil_s8_conv *c, const int8_t *in, int32_t oy, int32_t o
 {
     const int32_t y0 = oy * c->stride_h - c->pad_h;
     const int32_t x0 = ox * c->stride_w - c->pad_w;
-    const size_t tap = (size_t)c->in_c;
-    const size_t row_len = (size_t)c->f_w * tap;
+    const int32_t tap = c->in_c;
+    const int32_t row_len = c->f_w * tap;
     for (int32_t ky = 0; ky < c->f_h; ky++, col += row_len)
     {
         const int32_t iy = y0 + ky * c->dil_h;
         if (iy < 0 || iy >= c->in_h)
         {
-            memset(col, pad, row_len);
+            hil_s8_fill(col, pad, row_len);
             continue;
         }
         const int8_t *in_row = in + (size_t)iy * c->in_w * tap;
@@ -114,9 +114,15 @@ static void im2col(const hil_s8_conv *c, const int8_t *in, int32_t oy, int32_t o
             int32_t first;
             int32_t end;
             row_span(c, x0, &first, &end);
-            memset(col, pad, (size_t)first * tap);
-            memcpy(col + (size_t)first * tap, in_row + (size_t)(x0 + first) * tap, (size_t)(end - first) * tap);
-            memset(col + (size_t)end * tap, pad, (size_t)(c->f_w - end) * tap);
+            if (first > 0)
+            {
+                hil_s8_fill(col, pad, first * tap);
+            }
+            hil_s8_copy(col + first * tap, in_row + (x0 + first) * tap, (end - first) * tap);
+            if (end < c->f_w)
+            {
+                hil_s8_fill(col + end * tap, pad, (c->f_w - end) * tap);
+            }
             continue;
         }
         for (int32_t kx = 0; kx < c->f_w; kx++)
@@ -124,11 +130,11 @@ static void im2col(const hil_s8_conv *c, const int8_t *in, int32_t oy, int32_t o
             const int32_t ix = x0 + kx * c->dil_w;
             if (ix < 0 || ix >= c->in_w)
             {
-                memset(col + (size_t)kx * tap, pad, tap);
+                hil_s8_fill(col + kx * tap, pad, tap);
             }
             else
             {
-                memcpy(col + (size_t)kx * tap, in_row + (size_t)ix * tap, tap);
+                hil_s8_copy(col + kx * tap, in_row + ix * tap, tap);
             }
         }
     }
@@ -149,11 +155,12 @@ static void conv_columns(const hil_s8_conv *c, const int8_t *col[HIL_S8_COLS], i
         int32_t sum_w;
         hil_s8_dot_cols(filter, col, c->depth, dot, &sum_w);
         const int32_t base = hil_s8_wrap_add(c->bias != NULL ? c->bias[oc] : 0, hil_s8_wrap_mul(c->input_offset, sum_w));
-        for (int32_t j = 0; j < count; j++)
+        for (int32_t j = 0; j < HIL_S8_COLS; j++)
         {
-            out[(size_t)j * c->out_c + oc] = hil_s8_output(
-                hil_s8_wrap_add(base, dot[j]), c->mult[oc], c->shift[oc], c->output_offset, c->act_min, c->act_max);
+            dot[j] = hil_s8_wrap_add(base, dot[j]);
         }
+        hil_s8_output_cols(
+            dot, count, c->mult[oc], c->shift[oc], c->output_offset, c->act_min, c->act_max, out + oc, c->out_c);
     }
 }
 

@@ -29,7 +29,10 @@ static inline int32_t hil_s8_wrap_mul(int32_t a, int32_t b)
 }
 
 /* gemmlowp's SaturatingRoundingDoublingHighMul: round(a * b / 2^31), halves
- * away from zero; the one overflowing case saturates. */
+ * away from zero; the one overflowing case saturates. gemmlowp truncates
+ * (ab + nudge) / 2^31 with a nudge of 2^30 or 1 - 2^30 by ab's sign; for
+ * negative ab that truncation equals floor((ab + 2^30) / 2^31), so one
+ * arithmetic shift serves both signs (it is also what VQRDMULH computes). */
 static inline int32_t hil_s8_srdhm(int32_t a, int32_t b)
 {
     if (a == INT32_MIN && b == INT32_MIN)
@@ -37,8 +40,7 @@ static inline int32_t hil_s8_srdhm(int32_t a, int32_t b)
         return INT32_MAX;
     }
     const int64_t ab = (int64_t)a * (int64_t)b;
-    const int64_t nudge = ab >= 0 ? ((int64_t)1 << 30) : (1 - ((int64_t)1 << 30));
-    return (int32_t)((ab + nudge) / ((int64_t)1 << 31));
+    return (int32_t)((ab + ((int64_t)1 << 30)) >> 31);
 }
 
 /* gemmlowp's RoundingDivideByPOT: x / 2^e, halves away from zero. */
@@ -80,6 +82,38 @@ static inline int32_t hil_s8_requantize(int32_t x, int32_t m, int32_t shift)
 #endif
 }
 
+/* memcpy and memset for the short runs of im2col: on Helium a predicated
+ * vector each 16 bytes, cheaper than a library call for a few bytes. */
+static inline void hil_s8_copy(int8_t *dst, const int8_t *src, int32_t n)
+{
+#if defined(ARM_MATH_MVEI)
+    for (int32_t i = 0; i < n; i += 16)
+    {
+        const mve_pred16_t p = vctp8q((uint32_t)(n - i));
+        vstrbq_p_s8(dst + i, vldrbq_z_s8(src + i, p), p);
+    }
+#else
+    memcpy(dst, src, (size_t)n);
+#endif
+}
+
+static inline void hil_s8_fill(int8_t *dst, int8_t value, int32_t n)
+{
+#if defined(ARM_MATH_MVEI)
+    const int8x16_t v = vdupq_n_s8(value);
+    for (int32_t i = 0; i < n; i += 16)
+    {
+        vstrbq_p_s8(dst + i, v, vctp8q((uint32_t)(n - i)));
+    }
+#else
+    memset(dst, value, (size_t)n);
+#endif
+}
+
+/* Output positions a convolution computes together: each filter row is
+ * read once for all of them. */
+#define HIL_S8_COLS 4
+
 /* Requantise an accumulator, add the output zero point and clamp. */
 static inline int8_t hil_s8_output(int32_t acc, int32_t m, int32_t shift, int32_t offset, int32_t lo, int32_t hi)
 {
@@ -87,6 +121,47 @@ static inline int8_t hil_s8_output(int32_t acc, int32_t m, int32_t shift, int32_
     v = v < lo ? lo : v;
     v = v > hi ? hi : v;
     return (int8_t)v;
+}
+
+/*
+ * hil_s8_output for the accumulators of HIL_S8_COLS output positions that
+ * share one channel: out[j * stride] for j < count.
+ */
+static inline void hil_s8_output_cols(const int32_t acc[HIL_S8_COLS],
+                                      int32_t count,
+                                      int32_t m,
+                                      int32_t shift,
+                                      int32_t offset,
+                                      int32_t lo,
+                                      int32_t hi,
+                                      int8_t *out,
+                                      int32_t stride)
+{
+#if defined(ARM_MATH_MVEI) && !defined(CMSIS_NN_USE_SINGLE_ROUNDING)
+    /* Double rounding in four lanes: a wrapping left shift; VQRDMULH is
+     * hil_s8_srdhm, saturation included; VRSHL rounds halves up, so a
+     * negative value first steps down by one (saturating, which leaves
+     * INT32_MIN exact) to round its halves away from zero. */
+    const int32_t left = shift > 0 ? shift : 0;
+    const int32_t right = shift > 0 ? 0 : -shift;
+    int32x4_t v = vshlq_s32(vldrwq_s32(acc), vdupq_n_s32(left));
+    v = vqrdmulhq_n_s32(v, m);
+    if (right > 0)
+    {
+        v = vqaddq_s32(v, vshrq_n_s32(v, 31));
+        v = vrshlq_s32(v, vdupq_n_s32(-right));
+    }
+    v = vaddq_n_s32(v, offset);
+    v = vmaxq_s32(v, vdupq_n_s32(lo));
+    v = vminq_s32(v, vdupq_n_s32(hi));
+    const uint32x4_t offsets = vmulq_n_u32(vidupq_n_u32(0, 1), (uint32_t)stride);
+    vstrbq_scatter_offset_p_s32(out, offsets, v, vctp32q((uint32_t)count));
+#else
+    for (int32_t j = 0; j < count; j++)
+    {
+        out[(size_t)j * stride] = hil_s8_output(acc[j], m, shift, offset, lo, hi);
+    }
+#endif
 }
 
 /*
@@ -136,10 +211,6 @@ static inline int32_t hil_s8_dot(const int8_t *a, const int8_t *b, int32_t n, in
     return dot;
 }
 
-/* Output positions a convolution computes together: each filter row is
- * read once for all of them. */
-#define HIL_S8_COLS 4
-
 #if defined(ARM_MATH_DSP) && !defined(ARM_MATH_MVEI)
 /* acc + sum(x[k] * w[k]) over four int8 values, w already unpacked by
  * __sxtb16 into its even (w02) and odd (w13) bytes. */
@@ -170,16 +241,32 @@ static inline void hil_s8_dot_cols(const int8_t *w,
     int32_t sw = 0;
     int32_t k = 0;
 #if defined(ARM_MATH_MVEI)
-    /* Zeroing loads make the tail lanes add nothing, so the MACs need no predicate. */
-    for (; k < n; k += 16)
+    /* Whole vectors unpredicated, then one predicated tail: a predicate in
+     * the main loop costs more than the loads it guards. */
+    const int8_t *c0 = col[0];
+    const int8_t *c1 = col[1];
+    const int8_t *c2 = col[2];
+    const int8_t *c3 = col[3];
+    for (; k + 16 <= n; k += 16, w += 16, c0 += 16, c1 += 16, c2 += 16, c3 += 16)
     {
-        const mve_pred16_t p = vctp8q((uint32_t)(n - k));
-        const int8x16_t vw = vldrbq_z_s8(w + k, p);
-        d0 = vmladavaq_s8(d0, vldrbq_z_s8(col[0] + k, p), vw);
-        d1 = vmladavaq_s8(d1, vldrbq_z_s8(col[1] + k, p), vw);
-        d2 = vmladavaq_s8(d2, vldrbq_z_s8(col[2] + k, p), vw);
-        d3 = vmladavaq_s8(d3, vldrbq_z_s8(col[3] + k, p), vw);
+        const int8x16_t vw = vldrbq_s8(w);
+        d0 = vmladavaq_s8(d0, vldrbq_s8(c0), vw);
+        d1 = vmladavaq_s8(d1, vldrbq_s8(c1), vw);
+        d2 = vmladavaq_s8(d2, vldrbq_s8(c2), vw);
+        d3 = vmladavaq_s8(d3, vldrbq_s8(c3), vw);
         sw = vaddvaq_s8(sw, vw);
+    }
+    if (k < n)
+    {
+        /* Zeroing loads make the tail lanes add nothing. */
+        const mve_pred16_t p = vctp8q((uint32_t)(n - k));
+        const int8x16_t vw = vldrbq_z_s8(w, p);
+        d0 = vmladavaq_s8(d0, vldrbq_z_s8(c0, p), vw);
+        d1 = vmladavaq_s8(d1, vldrbq_z_s8(c1, p), vw);
+        d2 = vmladavaq_s8(d2, vldrbq_z_s8(c2, p), vw);
+        d3 = vmladavaq_s8(d3, vldrbq_z_s8(c3, p), vw);
+        sw = vaddvaq_s8(sw, vw);
+        k = n;
     }
 #elif defined(ARM_MATH_DSP)
     const int32_t ones = 0x00010001;
