@@ -1,8 +1,9 @@
 """Cross-compile and link a firmware image for one board.
 
 Sources: the application (firmware/src), the kernel backend (our portable
-firmware/nn or a user's genuine CMSIS-NN), the board family's port and the
-architecture port it builds on (as their port.toml files say, hil.firmware.ports)
+firmware/nn or a user's genuine CMSIS-NN), the board family's port, the driver
+ports it uses and the architecture port it builds on (as their port.toml files
+say, hil.firmware.ports)
 and the generated model tables. Objects are cached by the hash of their preprocessed
 text plus code-generation flags, so switching models recompiles only the
 generated files (and whatever expands HIL_BUILD_ID).
@@ -261,7 +262,8 @@ def _plan(
         )
     ports = ports_for_board(board, fw)
     app = app_dir or fw / "src"
-    # The order fixes the link order, hence the image: application, board port, architecture port.
+    # The order fixes the link order, hence the image: application, board port, its driver
+    # ports, architecture port.
     app_sources = _c_files(app)
     if family == "s8":
         app_sources = [p for p in app_sources if p.name not in Q7_ONLY_SOURCES]
@@ -270,9 +272,11 @@ def _plan(
             p for p in _c_files(app / S8_APP_DIR) if model is None or p.name != S8_NO_MODEL
         ]
     sources = app_sources + ports.source_files()
-    include_dirs = [fw / "include", ports.board.directory, app, ports.arch.directory]
+    drivers = [d.directory for d in ports.drivers]
+    include_dirs = [fw / "include", ports.board.directory, *drivers, app]
     if family == "s8":
-        include_dirs.insert(3, app / S8_APP_DIR)
+        include_dirs.append(app / S8_APP_DIR)
+    include_dirs.append(ports.arch.directory)
     quiet: set[Path] = set()
     if model is not None:
         missing = [p for p in (*model.sources, *model.kernel_sources) if not p.is_file()]

@@ -2,8 +2,10 @@
 
 A port is a board port (one board family: its HAL, startup and linker
 script), an architecture port (code every board of one architecture shares,
-for the cores it names) or the host port (a POSIX build for tests). A board
-port names the architecture port it builds on; the build compiles both.
+for the cores it names), a driver port (peripheral drivers several board
+families share, configured by a header each of them provides) or the host
+port (a POSIX build for tests). A board port names the architecture port it
+builds on and the driver ports it uses; the build compiles them all.
 firmware/port/README.md states the whole contract.
 """
 
@@ -19,13 +21,19 @@ from hil.datadirs import firmware_root
 from hil.errors import ConfigError
 
 DESCRIPTION_FILE = "port.toml"
-KINDS = ("board", "arch", "host")
+KINDS = ("board", "arch", "driver", "host")
 DEFAULT_SOURCES = ("*.c",)
 CONTRACT_HINT = "firmware/port/README.md lists the port.toml keys"
 
 # Keys each kind accepts; "kind" and "description" every kind needs.
-_REQUIRED = {"board": ("arch", "linker_script"), "arch": ("cores",), "host": ()}
-_OPTIONAL = ("sources",)
+_REQUIRED = {"board": ("arch", "linker_script"), "arch": ("cores",), "driver": (), "host": ()}
+_OPTIONAL = {
+    "board": ("sources", "drivers"),
+    "arch": ("sources",),
+    "driver": ("sources",),
+    "host": ("sources",),
+}
+_NOUN = {"arch": "an architecture port", "driver": "a driver port"}
 
 Fail = Callable[[str], ConfigError]
 
@@ -36,11 +44,12 @@ class Port:
 
     name: str
     directory: Path
-    kind: str  # "board" | "arch" | "host"
+    kind: str  # "board" | "arch" | "driver" | "host"
     description: str
     sources: tuple[str, ...]  # globs relative to ``directory``
     arch: str | None = None  # board ports: the architecture port they build on
     linker_script: Path | None = None  # board ports
+    drivers: tuple[str, ...] = ()  # board ports: the driver ports they use, in link order
     cores: tuple[str, ...] = ()  # architecture ports: the cores they serve
 
     def source_files(self) -> list[Path]:
@@ -60,13 +69,18 @@ class Port:
 
 @dataclass(frozen=True)
 class BoardPorts:
-    """The ports one board's image is built from: its family's, then its architecture's."""
+    """The ports one board's image is built from: its family's, its drivers', then
+    its architecture's (the link order)."""
 
     board: Port
     arch: Port
+    drivers: tuple[Port, ...] = ()
 
     def source_files(self) -> list[Path]:
-        return self.board.source_files() + self.arch.source_files()
+        files = self.board.source_files()
+        for driver in self.drivers:
+            files += driver.source_files()
+        return files + self.arch.source_files()
 
     @property
     def linker_script(self) -> Path:
@@ -94,8 +108,8 @@ def load_port(name: str, root: Path | None = None) -> Port:
 
 
 def ports_for_board(board: Board, root: Path | None = None) -> BoardPorts:
-    """The board port of ``board.family`` and the architecture port it names,
-    refusing a core that architecture port does not serve."""
+    """The board port of ``board.family`` with the architecture and driver ports
+    it names, refusing a core that architecture port does not serve."""
     family = load_port(board.family, root)
     if family.kind != "board":
         raise ConfigError(
@@ -104,19 +118,8 @@ def ports_for_board(board: Board, root: Path | None = None) -> BoardPorts:
             hint=CONTRACT_HINT,
         )
     assert family.arch is not None  # load_port requires it of board ports
-    if "/" in family.arch or not (family.directory.parent / family.arch).is_dir():
-        raise ConfigError(
-            f"{family.directory / DESCRIPTION_FILE}: arch is {family.arch!r}, which is no "
-            f"directory under {family.directory.parent}; name an architecture port there",
-            hint=CONTRACT_HINT,
-        )
-    arch = load_port(family.arch, root)
-    if arch.kind != "arch":
-        raise ConfigError(
-            f"{family.directory / DESCRIPTION_FILE}: arch is {family.arch!r}, {_a(arch.kind)} port; "
-            'name an architecture port (kind = "arch")',
-            hint=CONTRACT_HINT,
-        )
+    arch = _named_port(family, "arch is", family.arch, "arch", root)
+    drivers = tuple(_named_port(family, "drivers names", d, "driver", root) for d in family.drivers)
     if board.core not in arch.cores:
         raise ConfigError(
             f"board {board.id} has core {board.core}, which port {arch.name} does not serve "
@@ -124,7 +127,25 @@ def ports_for_board(board: Board, root: Path | None = None) -> BoardPorts:
             f"port for {board.core}",
             hint=CONTRACT_HINT,
         )
-    return BoardPorts(family, arch)
+    return BoardPorts(family, arch, drivers)
+
+
+def _named_port(family: Port, said: str, name: str, kind: str, root: Path | None) -> Port:
+    """The port of ``kind`` that ``family``'s port.toml names (``said``: "arch is", ...)."""
+    where = f"{family.directory / DESCRIPTION_FILE}: {said} {name!r}"
+    if "/" in name or name in (".", "..") or not (family.directory.parent / name).is_dir():
+        raise ConfigError(
+            f"{where}, which is no directory under {family.directory.parent}; "
+            f"name {_NOUN[kind]} there",
+            hint=CONTRACT_HINT,
+        )
+    port = load_port(name, root)
+    if port.kind != kind:
+        raise ConfigError(
+            f'{where}, {_a(port.kind)} port; name {_NOUN[kind]} (kind = "{kind}")',
+            hint=CONTRACT_HINT,
+        )
+    return port
 
 
 def _parse(data: dict[str, Any], path: Path) -> Port:
@@ -140,7 +161,7 @@ def _parse(data: dict[str, Any], path: Path) -> Port:
     kind = _string(table, "kind", fail)
     if kind not in KINDS:
         raise fail(f"[port] kind is {kind!r}; use one of {', '.join(KINDS)}")
-    allowed = ("kind", "description", *_REQUIRED[kind], *_OPTIONAL)
+    allowed = ("kind", "description", *_REQUIRED[kind], *_OPTIONAL[kind])
     for key in table:
         if key not in allowed:
             raise fail(
@@ -172,7 +193,13 @@ def _parse(data: dict[str, Any], path: Path) -> Port:
             raise fail(
                 f"[port] linker_script {script.name!r} is not a file in {directory}; fix the name"
             )
-        return replace(port, arch=_string(table, "arch", fail), linker_script=script)
+        drivers = _strings(table, "drivers", fail) if "drivers" in table else ()
+        twice = [d for i, d in enumerate(drivers) if d in drivers[:i]]
+        if twice:
+            raise fail(f"[port] drivers names {twice[0]!r} twice; name each driver port once")
+        return replace(
+            port, arch=_string(table, "arch", fail), linker_script=script, drivers=drivers
+        )
     if kind == "arch":
         cores = _strings(table, "cores", fail)
         unknown = [c for c in cores if c not in CORES]

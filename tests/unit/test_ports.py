@@ -16,6 +16,7 @@ from hil.firmware.ports import load_port, port_names, ports_for_board
 ARCH = '[port]\nkind = "arch"\ndescription = "a"\ncores = ["cortex-m3"]\n'
 BOARD = '[port]\nkind = "board"\narch = "arch"\ndescription = "b"\nlinker_script = "b.ld"\n'
 HOST = '[port]\nkind = "host"\ndescription = "h"\n'
+DRIVER = '[port]\nkind = "driver"\ndescription = "d"\n'
 
 
 def make_port(root: Path, name: str, toml: str | None, files: tuple[str, ...] = ("x.c",)) -> Path:
@@ -33,6 +34,7 @@ def tree(tmp_path: Path) -> Path:
     """A firmware tree with one valid port of each kind."""
     make_port(tmp_path, "arch", ARCH, ("a1.c", "a2.c", "a.h"))
     make_port(tmp_path, "fam", BOARD.replace("b.ld", "fam.ld"), ("hal.c", "fam.ld"))
+    make_port(tmp_path, "drv", DRIVER, ("d1.c", "d.h"))
     make_port(tmp_path, "host", HOST, ("hal_host.c",))
     return tmp_path
 
@@ -97,7 +99,8 @@ def test_every_board_builds_on_a_port_that_serves_its_core() -> None:
         arch = "armv8m" if board.core == "cortex-m55" else "armv7m"
         assert ports.board.name == board.family and ports.arch.name == arch
         names = [p.name for p in ports.source_files()]
-        # The board port first, then the architecture port: the link order the images have.
+        # The board port first, then its drivers, then the architecture port: the link
+        # order the images have.
         assert names[-3:] == [f"{arch}_fault.c", f"{arch}_reset.c", f"{arch}_stack_guard.c"]
 
 
@@ -125,13 +128,20 @@ def test_sources_globs_choose_files_in_order_once(tree: Path) -> None:
         ("[port]\n", "[port] kind is missing"),
         (
             '[port]\nkind = "bord"\ndescription = "x"\n',
-            "kind is 'bord'; use one of board, arch, host",
+            "kind is 'bord'; use one of board, arch, driver, host",
         ),
         ('[port]\nkind = "host"\n', "[port] description is missing"),
         ('[port]\nkind = "host"\ndescription = ""\n', "description must be a non-empty string"),
         (HOST + 'arch = "armv7m"\n', "[port] arch is not a key of a host port"),
         (ARCH + 'linker_script = "x.ld"\n', "linker_script is not a key of an arch port"),
         (BOARD + 'cores = ["cortex-m3"]\n', "cores is not a key of a board port"),
+        (HOST + 'drivers = ["drv"]\n', "[port] drivers is not a key of a host port"),
+        (ARCH + 'drivers = ["drv"]\n', "drivers is not a key of an arch port"),
+        (DRIVER + 'drivers = ["drv"]\n', "drivers is not a key of a driver port"),
+        (DRIVER + 'arch = "arch"\n', "arch is not a key of a driver port"),
+        (BOARD + 'drivers = "drv"\n', "drivers must be a non-empty list of strings"),
+        (BOARD + "drivers = []\n", "drivers must be a non-empty list of strings"),
+        (BOARD + 'drivers = ["drv", "drv"]\n', "drivers names 'drv' twice; name each driver"),
         (BOARD.replace('arch = "arch"\n', ""), "[port] arch is missing; a board port needs it"),
         (BOARD.replace('linker_script = "b.ld"\n', ""), "linker_script is missing"),
         (BOARD.replace("b.ld", "nope.ld"), "linker_script 'nope.ld' is not a file"),
@@ -176,6 +186,39 @@ def test_a_board_gets_its_family_then_its_arch(tree: Path) -> None:
     assert ports.linker_script.name == "fam.ld"
 
 
+def test_a_board_gets_its_drivers_between_its_family_and_its_arch(tree: Path) -> None:
+    make_port(tree, "drv2", DRIVER + 'sources = ["z.c", "y.c"]\n', ("y.c", "z.c"))
+    toml = BOARD.replace("b.ld", "w.ld") + 'drivers = ["drv2", "drv"]\n'
+    make_port(tree, "withdrv", toml, ("hal.c", "w.ld"))
+    ports = ports_for_board(board_of("withdrv"), tree)
+    assert [d.name for d in ports.drivers] == ["drv2", "drv"]  # in the order named
+    assert [p.name for p in ports.source_files()] == ["hal.c", "z.c", "y.c", "d1.c", "a1.c", "a2.c"]
+
+
+def test_a_board_port_must_name_driver_ports(tree: Path) -> None:
+    def refused_for(family: str) -> str:
+        with pytest.raises(ConfigError) as err:
+            ports_for_board(board_of(family), tree)
+        assert "\n" not in err.value.message and "README.md" in (err.value.hint or "")
+        return err.value.message
+
+    make_port(tree, "lost", BOARD + 'drivers = ["drv", "uart"]\n', ("b.ld",))
+    assert refused_for("lost") == (
+        f"{tree / 'port' / 'lost' / 'port.toml'}: drivers names 'uart', which is no "
+        f"directory under {tree / 'port'}; name a driver port there"
+    )
+    make_port(tree, "up", BOARD + 'drivers = [".."]\n', ("b.ld",))
+    assert "drivers names '..', which is no directory" in refused_for("up")
+    make_port(tree, "odd", BOARD + 'drivers = ["arch"]\n', ("b.ld",))
+    assert refused_for("odd") == (
+        f"{tree / 'port' / 'odd' / 'port.toml'}: drivers names 'arch', an arch port; "
+        'name a driver port (kind = "driver")'
+    )
+    make_port(tree, "broken", "[port\n")
+    make_port(tree, "usesbroken", BOARD + 'drivers = ["broken"]\n', ("b.ld",))
+    assert "broken/port.toml is not valid TOML" in refused_for("usesbroken")
+
+
 def test_an_unserved_core_is_refused(tree: Path) -> None:
     with pytest.raises(ConfigError) as err:
         ports_for_board(board_of("fam", "cortex-m33"), tree)
@@ -195,6 +238,8 @@ def test_a_family_must_be_a_board_port(tree: Path) -> None:
         ports_for_board(board_of("arch"), tree)
     with pytest.raises(ConfigError, match=r"family 'host' is a host port, not a board port"):
         ports_for_board(board_of("host"), tree)
+    with pytest.raises(ConfigError, match=r"family 'drv' is a driver port, not a board port"):
+        ports_for_board(board_of("drv"), tree)
 
 
 def test_a_board_port_must_build_on_an_arch_port(tree: Path) -> None:
