@@ -53,7 +53,7 @@ def refused(root: Path, name: str) -> str:
 
 def test_every_port_dir_has_a_valid_description() -> None:
     names = port_names()
-    assert {"armv7m", "armv8m", "mps2", "mps3", "stm32f7", "host"} <= set(names)
+    assert {"armv7m", "armv8m", "cmsdk", "mps2", "mps3", "stm32f7", "host"} <= set(names)
     for name in names:
         port = load_port(name)
         assert port.name == name and port.description
@@ -75,14 +75,17 @@ def test_shipped_ports_have_the_expected_shape() -> None:
         "armv8m_reset.c",
         "armv8m_stack_guard.c",
     ]
-    for family, script, on in (
-        ("mps2", "mps2.ld", "armv7m"),
-        ("stm32f7", "stm32f746.ld", "armv7m"),
-        ("mps3", "mps3.ld", "armv8m"),
+    for family, script, on, drivers in (
+        ("mps2", "mps2.ld", "armv7m", ("cmsdk",)),
+        ("stm32f7", "stm32f746.ld", "armv7m", ()),
+        ("mps3", "mps3.ld", "armv8m", ("cmsdk",)),
     ):
         port = load_port(family)
-        assert (port.kind, port.arch) == ("board", on)
+        assert (port.kind, port.arch, port.drivers) == ("board", on, drivers)
         assert port.linker_script == firmware_root() / "port" / family / script
+    cmsdk = load_port("cmsdk")
+    assert cmsdk.kind == "driver"
+    assert [p.name for p in cmsdk.source_files()] == ["cmsdk_uart.c", "cmsdk_watchdog.c"]
     host = load_port("host")
     assert host.kind == "host"
     assert [p.name for p in host.source_files()] == ["hal_host.c"]
@@ -102,6 +105,11 @@ def test_every_board_builds_on_a_port_that_serves_its_core() -> None:
         # The board port first, then its drivers, then the architecture port: the link
         # order the images have.
         assert names[-3:] == [f"{arch}_fault.c", f"{arch}_reset.c", f"{arch}_stack_guard.c"]
+        if board.family == "stm32f7":
+            assert ports.drivers == ()
+        else:
+            assert [d.name for d in ports.drivers] == ["cmsdk"]
+            assert names[-5:-3] == ["cmsdk_uart.c", "cmsdk_watchdog.c"]
 
 
 # --- the loader ----------------------------------------------------------------------------

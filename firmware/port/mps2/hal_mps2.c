@@ -1,82 +1,19 @@
 /*
  * hal_mps2.c: hal.h for the QEMU mps2 machines (an385/an386/an500).
  *
- * UART0 is the host link. QEMU models no DWT, so the cycle counter falls
- * back to the CMSDK APB timer 0 on the 25 MHz clock; under -icount its
- * ticks are proportional to executed instructions.
+ * The host link (UART0) and the watchdog are the shared CMSDK drivers
+ * (../cmsdk, addresses in cmsdk_config.h). QEMU models no DWT, so the cycle
+ * counter falls back to the CMSDK APB timer 0 on the 25 MHz clock; under
+ * -icount its ticks are proportional to executed instructions.
  */
 #include <stdint.h>
 
 #include "armv7m.h"
+#include "cmsdk.h"
 #include "hal.h"
-#include "mps2_port.h"
 #include "mps2_regs.h"
 
-#ifndef HIL_UART_BAUD
-#define HIL_UART_BAUD 115200u
-#endif
-
 static enum hal_cycle_source cycle_source;
-
-static void uart_init(void)
-{
-    uint32_t div = MPS2_CORE_HZ / HIL_UART_BAUD;
-    UART0_CTRL = 0;
-    UART0_BAUDDIV = div < 16u ? 16u : div;   /* the CMSDK UART needs >= 16 */
-    UART0_STATE = UART_STATE_TXOVR | UART_STATE_RXOVR;
-    /* The RX interrupt stays disabled in the NVIC except while
-     * hal_uart_getc sleeps (see there). */
-    UART0_CTRL = UART_CTRL_TXEN | UART_CTRL_RXEN | UART_CTRL_RXINTEN;
-    /* QEMU delays the first received byte by ~1 s without this read. */
-    (void)UART0_DATA;
-}
-
-void hal_uart_putc(uint8_t byte)
-{
-    while (UART0_STATE & UART_STATE_TXFULL)
-        ;
-    UART0_DATA = byte;
-}
-
-/* Never runs (the IRQ is enabled only under PRIMASK); acknowledges if it does. */
-void UART0_RX_IRQHandler(void)
-{
-    UART0_INTCLEAR = UART_INT_RX;
-}
-
-/*
- * Waits in WFI rather than spinning, so an idle emulator leaves the host CPU
- * to the host (and to other emulated devices). The pending flags are cleared
- * before RXFULL is tested: a byte arriving after the test pends the
- * interrupt again and WFI returns at once.
- *
- * The RX interrupt is enabled in the NVIC only here, with PRIMASK set, so it
- * wakes WFI and no handler ever runs. Left enabled, a byte the host sends
- * ahead while a kernel runs would run UART0_RX_IRQHandler inside the timed
- * call. Nothing is lost while it is off: the UART holds the byte and QEMU's
- * chardev waits until RXFULL clears.
- */
-uint8_t hal_uart_getc(void)
-{
-    if (!(UART0_STATE & UART_STATE_RXFULL)) {
-        /* Waiting for the host is not a hang: no watchdog count meanwhile. */
-        mps2_watchdog_pause();
-        uint32_t primask = irq_save();
-        NVIC_ISER0 = 1u << UART0_RX_IRQ;
-        for (;;) {
-            UART0_INTCLEAR = UART_INT_RX;
-            NVIC_ICPR0 = 1u << UART0_RX_IRQ;
-            if (UART0_STATE & UART_STATE_RXFULL)
-                break;
-            __asm volatile("wfi" ::: "memory");
-        }
-        NVIC_ICER0 = 1u << UART0_RX_IRQ;
-        __asm volatile("dsb\n\tisb" ::: "memory");   /* disabled before PRIMASK clears */
-        irq_restore(primask);
-        mps2_watchdog_resume();
-    }
-    return (uint8_t)UART0_DATA;
-}
 
 /* DEMCR/DWT read as zero on QEMU; a counter that moves means silicon. */
 static int dwt_probe(void)
@@ -140,7 +77,7 @@ uint32_t hal_cycle_source_hz(void)
 
 void hal_init(void)
 {
-    uart_init();
+    cmsdk_uart_init();
     SCB_SHCSR |= SHCSR_MEMFAULTENA | SHCSR_BUSFAULTENA | SHCSR_USGFAULTENA;
     SCB_CCR |= CCR_DIV_0_TRP;
     armv7m_stack_guard_init();
@@ -155,4 +92,10 @@ void hal_reset(void)
     __asm volatile("dsb" ::: "memory");
     for (;;)
         ;
+}
+
+/* QEMU's mps2 machines model no reset-cause register. */
+enum hal_reset_cause hal_reset_cause(void)
+{
+    return HAL_RESET_UNKNOWN;
 }

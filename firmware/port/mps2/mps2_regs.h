@@ -2,7 +2,8 @@
  * mps2_regs.h: the few registers the mps2 port touches.
  *
  * Addresses from the Armv7-M Architecture Reference Manual (System Control
- * Space) and the CMSDK APB UART description. Only what this port uses.
+ * Space) and the CMSDK APB timer description. Only what this port uses; the
+ * UART's and the watchdog's are in cmsdk_config.h.
  */
 #ifndef HIL_MPS2_REGS_H
 #define HIL_MPS2_REGS_H
@@ -16,43 +17,6 @@
 #define TIMER0_VALUE      REG32(0x40000004u)
 #define TIMER0_RELOAD     REG32(0x40000008u)
 #define TIMER_CTRL_ENABLE (1u << 0)
-
-/* CMSDK APB watchdog (ARM DDI 0479, "APB watchdog"): counts down from LOAD
- * on the 25 MHz clock while INTEN is set; at zero it raises WDOGINT (the
- * mps2 machines wire it to NMI) and reloads; at the next zero with the
- * interrupt still set and RESEN on, it resets. INTCLR clears the interrupt
- * and reloads. Writes need LOCK = key; any other value locks again. */
-#define WDOG_BASE         0x40008000u
-#define WDOG_LOAD         REG32(WDOG_BASE + 0x000u)
-#define WDOG_CTRL         REG32(WDOG_BASE + 0x008u)
-#define WDOG_INTCLR       REG32(WDOG_BASE + 0x00Cu)
-#define WDOG_LOCK         REG32(WDOG_BASE + 0xC00u)
-#define WDOG_CTRL_INTEN   (1u << 0)
-#define WDOG_CTRL_RESEN   (1u << 1)
-#define WDOG_UNLOCK_KEY   0x1ACCE551u
-#define NMI_EXCEPTION     2u
-
-/* CMSDK APB UART0 */
-#define UART0_BASE        0x40004000u
-#define UART0_DATA        REG32(UART0_BASE + 0x00u)
-#define UART0_STATE       REG32(UART0_BASE + 0x04u)
-#define UART0_CTRL        REG32(UART0_BASE + 0x08u)
-#define UART0_BAUDDIV     REG32(UART0_BASE + 0x10u)
-#define UART_STATE_TXFULL (1u << 0)
-#define UART_STATE_RXFULL (1u << 1)
-#define UART_STATE_TXOVR  (1u << 2)
-#define UART_STATE_RXOVR  (1u << 3)
-#define UART_CTRL_TXEN    (1u << 0)
-#define UART_CTRL_RXEN    (1u << 1)
-#define UART_CTRL_RXINTEN (1u << 3)
-#define UART0_INTCLEAR    REG32(UART0_BASE + 0x0Cu)
-#define UART_INT_RX       (1u << 1)
-#define UART0_RX_IRQ      0u
-
-/* NVIC (Armv7-M ARM, B3.4) */
-#define NVIC_ISER0        REG32(0xE000E100u)
-#define NVIC_ICER0        REG32(0xE000E180u)
-#define NVIC_ICPR0        REG32(0xE000E280u)
 
 /* SysTick */
 #define SYST_CSR          REG32(0xE000E010u)

@@ -8,14 +8,15 @@
 #include <stdint.h>
 
 #include "armv7m.h"
-
-void UART0_RX_IRQHandler(void);
+#include "cmsdk.h"
+#include "cmsdk_config.h"
 
 #define MPS2_NUM_IRQS 32
 
 __attribute__((section(".vectors"), used))
 const vector_t hal_vector_table[16 + MPS2_NUM_IRQS] = {
     ARMV7M_SYSTEM_VECTORS(hal_fault_entry /* the port runs no SysTick */),
-    [16 + 0] = UART0_RX_IRQHandler,
+    [16 + CMSDK_UART_IRQ] = cmsdk_uart_irq_handler,
     [16 + 1 ... 16 + MPS2_NUM_IRQS - 1] = hal_fault_entry,
 };
+_Static_assert(CMSDK_UART_IRQ == 0, "the table gives the UART IRQ 0, hal_fault_entry the rest");

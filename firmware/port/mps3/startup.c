@@ -9,15 +9,15 @@
 #include <stdint.h>
 
 #include "armv8m.h"
-#include "mps3_regs.h"
-
-void UART0_IRQHandler(void);
+#include "cmsdk.h"
+#include "cmsdk_config.h"
 
 #define MPS3_NUM_IRQS 96
 
 __attribute__((section(".vectors"), used))
 const vector_t hal_vector_table[16 + MPS3_NUM_IRQS] = {
     ARMV8M_SYSTEM_VECTORS(hal_fault_entry /* the port runs no SysTick */),
-    [16 ... 16 + MPS3_NUM_IRQS - 1] = hal_fault_entry,
-    [16 + UART0_IRQ] = UART0_IRQHandler,
+    [16 ... 16 + CMSDK_UART_IRQ - 1] = hal_fault_entry,
+    [16 + CMSDK_UART_IRQ] = cmsdk_uart_irq_handler,
+    [16 + CMSDK_UART_IRQ + 1 ... 16 + MPS3_NUM_IRQS - 1] = hal_fault_entry,
 };
