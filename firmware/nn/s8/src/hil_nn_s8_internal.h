@@ -93,7 +93,10 @@ static inline void hil_s8_copy(int8_t *dst, const int8_t *src, int32_t n)
         vstrbq_p_s8(dst + i, vldrbq_z_s8(src + i, p), p);
     }
 #else
-    memcpy(dst, src, (size_t)n);
+    if (n > 0)
+    {
+        memcpy(dst, src, (size_t)n);
+    }
 #endif
 }
 
@@ -106,7 +109,10 @@ static inline void hil_s8_fill(int8_t *dst, int8_t value, int32_t n)
         vstrbq_p_s8(dst + i, v, vctp8q((uint32_t)(n - i)));
     }
 #else
-    memset(dst, value, (size_t)n);
+    if (n > 0)
+    {
+        memset(dst, value, (size_t)n);
+    }
 #endif
 }
 
@@ -304,51 +310,21 @@ static inline void hil_s8_dot_cols(const int8_t *w,
  * Fully connected, shared by the per-tensor and per-channel entry points:
  * mult and shift hold one value (step 0) or one per output (step 1).
  * acc = bias + sum((x + io) * (w + fo)), expanded as
- * dot + io*sum_w + fo*sum_x + depth*io*fo in wrapping int32.
+ * sum((x + io) * w) + fo * (sum_x + depth * io) in wrapping int32.
  */
-static inline arm_cmsis_nn_status hil_s8_fully_connected(const cmsis_nn_fc_params *fc,
-                                                         const int32_t *mult,
-                                                         const int32_t *shift,
-                                                         int32_t step,
-                                                         const cmsis_nn_dims *input_dims,
-                                                         const int8_t *input,
-                                                         const cmsis_nn_dims *filter_dims,
-                                                         const int8_t *weights,
-                                                         const int32_t *bias,
-                                                         const cmsis_nn_dims *output_dims,
-                                                         int8_t *output)
-{
-    const int32_t depth = filter_dims->n;
-    const int32_t outputs = output_dims->c;
-    const int32_t io = fc->input_offset;
-    const int32_t fo = fc->filter_offset;
-    if (input_dims->n < 1)
-    {
-        return ARM_CMSIS_NN_ARG_ERROR;
-    }
-    for (int32_t n = 0; n < input_dims->n; n++)
-    {
-        const int8_t *x = input + (size_t)n * depth;
-        int32_t sum_x = 0;
-        for (int32_t k = 0; k < depth; k++)
-        {
-            sum_x = hil_s8_wrap_add(sum_x, x[k]);
-        }
-        const int32_t row_const =
-            hil_s8_wrap_add(hil_s8_wrap_mul(fo, sum_x), hil_s8_wrap_mul(hil_s8_wrap_mul(depth, io), fo));
-        for (int32_t o = 0; o < outputs; o++)
-        {
-            int32_t sum_w;
-            const int32_t dot = hil_s8_dot(x, weights + (size_t)o * depth, depth, &sum_w);
-            int32_t acc = bias != NULL ? bias[o] : 0;
-            acc = hil_s8_wrap_add(acc, hil_s8_wrap_add(dot, hil_s8_wrap_mul(io, sum_w)));
-            acc = hil_s8_wrap_add(acc, row_const);
-            *output++ = hil_s8_output(
-                acc, mult[o * step], shift[o * step], fc->output_offset, fc->activation.min, fc->activation.max);
-        }
-    }
-    return ARM_CMSIS_NN_SUCCESS;
-}
+/* The fully connected layer of both entry points; mult and shift hold one
+ * value (step 0) or one per output (step 1). In hil_s8_fully_connected.c. */
+arm_cmsis_nn_status hil_s8_fully_connected(const cmsis_nn_fc_params *fc,
+                                           const int32_t *mult,
+                                           const int32_t *shift,
+                                           int32_t step,
+                                           const cmsis_nn_dims *input_dims,
+                                           const int8_t *input,
+                                           const cmsis_nn_dims *filter_dims,
+                                           const int8_t *weights,
+                                           const int32_t *bias,
+                                           const cmsis_nn_dims *output_dims,
+                                           int8_t *output);
 
 /* One axis of a window: output position o covers [o*stride - pad, +kernel),
  * clipped to [0, dim). */
