@@ -13,23 +13,21 @@ import pytest
 
 from hil.cli import main
 from hil.model.examples import build_example
-from hil.model.s8_io import save_s8_model
-from hil.model.tflite.lower import lower_graph
+from hil.model.io import load_any_model
 
-from helpers.s8_models import small_cnn
+from helpers.s8_model_file import write_s8_model
 
 pytestmark = [pytest.mark.qemu, pytest.mark.needs_qemu, pytest.mark.needs_arm_gcc]
 
 
 @pytest.fixture(scope="module")
-def s8_net():
-    return lower_graph(small_cnn(seed=3)[0], "cnn")
+def s8_model(tmp_path_factory) -> Path:
+    return write_s8_model(tmp_path_factory.mktemp("s8-bench"))
 
 
 @pytest.fixture(scope="module")
-def s8_model(tmp_path_factory, s8_net) -> Path:
-    toml, _npz = save_s8_model(s8_net, tmp_path_factory.mktemp("s8-bench") / "cnn.toml")
-    return toml
+def s8_net(s8_model):
+    return load_any_model(s8_model)
 
 
 @pytest.fixture(scope="module")

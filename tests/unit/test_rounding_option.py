@@ -7,19 +7,15 @@ from __future__ import annotations
 import pytest
 
 from hil.cli import main
-from hil.model.tflite.writer import serialise
 
-from helpers.s8_models import small_cnn
+from helpers.s8_model_file import write_s8_model
 
 COMMANDS = [["run"], ["build"], ["flash"], ["soak"], ["bench", "device"], ["bench", "devices"]]
 
 
 @pytest.fixture(scope="module")
 def s8_model(tmp_path_factory):
-    d = tmp_path_factory.mktemp("rounding")
-    (d / "cnn.tflite").write_bytes(serialise(small_cnn(seed=4)[0]))
-    assert main(["import", str(d / "cnn.tflite"), "--out", str(d / "cnn.toml")]) == 0
-    return d / "cnn.toml"
+    return write_s8_model(tmp_path_factory.mktemp("rounding"))
 
 
 def _refused(args, tmp_path, capsys) -> str:
@@ -42,6 +38,5 @@ def test_rounding_on_a_q7_model_is_refused(command, tmp_path, capsys):
 
 @pytest.mark.parametrize("command", COMMANDS, ids=" ".join)
 def test_an_unknown_rounding_is_refused(command, s8_model, tmp_path, capsys):
-    capsys.readouterr()
     err = _refused([*command, "--model", str(s8_model), "--rounding", "half"], tmp_path, capsys)
     assert "--rounding 'half' is not a rounding" in err and "double or single" in err

@@ -14,10 +14,9 @@ import pytest
 from hil.cli import main
 from hil.errors import ConfigError
 from hil.model.io import load_any_model
-from hil.model.tflite.writer import serialise
 from hil.validate.accuracy import load_run_data
 
-from helpers.s8_models import small_cnn
+from helpers.s8_model_file import write_s8_model
 
 ROOT = Path(__file__).resolve().parents[2]
 SCRIPT = ROOT / "examples" / "lenet5_mnist" / "to_int8_tflite.py"
@@ -50,13 +49,11 @@ def test_a_data_set_gives_the_vectors_of_its_nhwc_file(lenet5):
 
 
 def test_a_data_set_of_another_shape_is_refused_in_one_line(tmp_path, capsys):
-    (tmp_path / "cnn.tflite").write_bytes(serialise(small_cnn(seed=1)[0]))  # 16x16x3 input
-    assert main(["import", str(tmp_path / "cnn.tflite"), "--out", str(tmp_path / "c.toml")]) == 0
-    capsys.readouterr()
-    net = load_any_model(tmp_path / "c.toml")
+    model = write_s8_model(tmp_path)  # a 16x16x3 input
+    net = load_any_model(model)
     with pytest.raises(ConfigError, match="data set mnist-test does not fit model"):
         load_run_data(net, inputs=None, labels=None, dataset="mnist-test")
-    code = main(["run", "--model", str(tmp_path / "c.toml"), "--dataset", "mnist-test",
+    code = main(["run", "--model", str(model), "--dataset", "mnist-test",
                  "--build-dir", str(tmp_path / "b")])  # fmt: skip
     said = capsys.readouterr()
     assert code != 0

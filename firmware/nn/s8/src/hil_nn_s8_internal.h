@@ -306,12 +306,6 @@ static inline void hil_s8_dot_cols(const int8_t *w,
     *sum_w = sw;
 }
 
-/*
- * Fully connected, shared by the per-tensor and per-channel entry points:
- * mult and shift hold one value (step 0) or one per output (step 1).
- * acc = bias + sum((x + io) * (w + fo)), expanded as
- * sum((x + io) * w) + fo * (sum_x + depth * io) in wrapping int32.
- */
 /* The fully connected layer of both entry points; mult and shift hold one
  * value (step 0) or one per output (step 1). In hil_s8_fully_connected.c. */
 arm_cmsis_nn_status hil_s8_fully_connected(const cmsis_nn_fc_params *fc,
