@@ -148,7 +148,7 @@ def _check_rounding(rounding: str, spec: str) -> None:
 
 
 def _is_s8(network) -> bool:
-    return getattr(network, "family", "q7") == "s8"
+    return network.family == "s8"
 
 
 def _rounding(config: pytest.Config) -> str:

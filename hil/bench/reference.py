@@ -35,10 +35,6 @@ AnyNetwork = Union[Network, S8Network]
 Step = Callable[[np.ndarray], np.ndarray]
 
 
-def family_of(network: AnyNetwork) -> str:
-    return "s8" if isinstance(network, S8Network) else "q7"
-
-
 def reference_variant(network: AnyNetwork, variant: str | None = None) -> str:
     """``variant`` checked against the network's family (None: the family's default).
 
@@ -141,7 +137,7 @@ def bench_network(
         tuple((layer.name, layer.function) for layer in network.layers),
         tuple(tuple(t) for t in per_layer),
         tuple(totals),
-        family_of(network),
+        network.family,
     )
 
 
@@ -173,23 +169,6 @@ class BatchBenchResult:
         return self.images / self.median_s if self.median_s > 0 else float("inf")
 
 
-def _batch_run(network: AnyNetwork, variant: str, chunk_size: int) -> Callable[[np.ndarray], None]:
-    """run_network_batch over a batch, ``chunk_size`` images per layer call."""
-    if isinstance(network, S8Network):
-        # The s8 reference takes whatever batch it is given in one call per layer
-        # (it has no chunk size), so the chunks are cut here.
-        def run_s8(x: np.ndarray) -> None:
-            for start in range(0, len(x), chunk_size):
-                run_network_batch(network, x[start : start + chunk_size], variant)
-
-        return run_s8
-
-    def run_q7(x: np.ndarray) -> None:
-        run_network_batch(network, x, variant, chunk_size)
-
-    return run_q7
-
-
 def bench_batch(
     network: AnyNetwork,
     images: int,
@@ -212,16 +191,13 @@ def bench_batch(
         )
     rng = np.random.default_rng(seed)
     x = rng.integers(-128, 128, size=(images, network.input_size), dtype=np.int8)
-    run = _batch_run(network, variant, chunk_size)
-    run(x[:chunk_size])  # plans, checks, warm caches
+    run_network_batch(network, x[:chunk_size], variant, chunk_size)  # plans, checks, caches
     times = []
     for _ in range(repeat):
         start = time.perf_counter()
-        run(x)
+        run_network_batch(network, x, variant, chunk_size)
         times.append(time.perf_counter() - start)
-    return BatchBenchResult(
-        network.name, variant, images, chunk_size, tuple(times), family_of(network)
-    )
+    return BatchBenchResult(network.name, variant, images, chunk_size, tuple(times), network.family)
 
 
 def bench_reference_batch(

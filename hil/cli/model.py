@@ -57,7 +57,7 @@ def info(
     from hil.model.io import load_any_model
 
     net = load_any_model(_model_spec(model, model_option))
-    if getattr(net, "family", "q7") == "s8":
+    if net.family == "s8":
         _s8_info(net)
     else:
         _q7_info(net)

@@ -107,7 +107,7 @@ class Options:
 
         v = self.values
         network = load_any_model(v["model"])
-        check_cmsis_nn(v["cmsis_nn"], getattr(network, "family", "q7"))
+        check_cmsis_nn(v["cmsis_nn"], network.family)
         root = check_outputs(v["build_dir"], outputs, folders=folders)
         board = load_board(v["board"])
         device = "device" in self.groups

@@ -94,7 +94,7 @@ def prepare_image(
         **watchdog_define(board, [layer.macs for layer in network.layers]),
         **(defines or {}),
     }
-    family = "s8" if isinstance(network, S8Network) else "q7"
+    family = network.family
     return build_firmware(
         board,
         model,

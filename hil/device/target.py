@@ -53,7 +53,7 @@ class Target:
     @property
     def family(self) -> str:
         """The kernel family the image holds: the network's."""
-        return "s8" if isinstance(self.network, S8Network) else "q7"
+        return self.network.family
 
     @property
     def reference_variant(self) -> str:

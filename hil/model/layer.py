@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import ClassVar
 
 import numpy as np
 
@@ -81,6 +82,7 @@ class Network:
     description: str = ""
     metadata: dict[str, str] = field(default_factory=dict)
     quantisation: Quantisation | None = None
+    family: ClassVar[str] = "q7"  # the kernel family (an S8Network's is "s8")
 
     @property
     def input_size(self) -> int:

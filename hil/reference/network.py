@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import threading
 import weakref
-from typing import cast
+from typing import Callable, Iterable, Iterator, cast
 
 import numpy as np
 
@@ -155,28 +155,49 @@ def run_network_batch(
     bounded; only the outputs themselves grow with N. An s8 network's
     ``variant`` is its rounding.
     """
-    if isinstance(network, S8Network):
-        from hil.reference import s8
-
-        n = len(x) if isinstance(x, np.ndarray) and x.ndim else 0
-        rows = _check_batch(network, np.asarray(x).reshape(n, -1) if n else x)
-        batch = rows.reshape(n, *network.input_shape[1:])
-        return s8.run_network_batch(network, batch, _rounding(variant))
-    check_variant(variant)
     if isinstance(chunk_size, bool) or not isinstance(chunk_size, int) or chunk_size < 1:
         raise ConfigError(
             f"chunk size {chunk_size!r} must be a whole number >= 1",
             hint=f"use e.g. {DEFAULT_CHUNK}",
         )
+    if isinstance(network, S8Network):
+        from hil.reference import s8
+
+        n = len(x) if isinstance(x, np.ndarray) and x.ndim else 0
+        rounding = _rounding(variant)
+        rows = _check_batch(network, np.asarray(x).reshape(n, -1) if n else x)
+
+        def run_chunk(chunk: np.ndarray) -> list[np.ndarray]:
+            return s8.run_network_batch(
+                network, chunk.reshape(len(chunk), *network.input_shape[1:]), rounding
+            )
+
+        return _in_chunks(network, rows, chunk_size, run_chunk)
+    check_variant(variant)
     plans = [layer_plan(layer, variant) for layer in network.layers]
     rows = _check_batch(network, x)
     _check_chain(network)
+
+    def run_plans(chunk: np.ndarray) -> Iterator[np.ndarray]:
+        for plan in plans:
+            chunk = plan(chunk)
+            yield chunk
+
+    return _in_chunks(network, rows, chunk_size, run_plans)
+
+
+def _in_chunks(
+    network: Network | S8Network,
+    rows: np.ndarray,
+    chunk_size: int,
+    run_chunk: Callable[[np.ndarray], Iterable[np.ndarray]],
+) -> list[np.ndarray]:
+    """Every layer's outputs for ``rows``, ``chunk_size`` rows at a time, so the
+    working memory stays bounded; ``run_chunk`` gives a chunk's layer outputs in order."""
     n = rows.shape[0]
     outputs = [np.empty((n, layer.output_size), dtype=np.int8) for layer in network.layers]
     for start in range(0, n, chunk_size):
-        y = rows[start : start + chunk_size]
-        for plan, out in zip(plans, outputs):
-            y = plan(y)
+        for out, y in zip(outputs, run_chunk(rows[start : start + chunk_size]), strict=True):
             out[start : start + y.shape[0]] = y
     return outputs
 

@@ -80,4 +80,4 @@ def print_accuracy(console: Console, report: RunReport) -> None:
     if section.get("float_note"):
         console.print(f"note: {section['float_note']}", markup=False)
     console.print(f"{section['top1']}", markup=False)
-    console.print(accuracy_line(section, getattr(report.network, "family", "q7")), markup=False)
+    console.print(accuracy_line(section, report.network.family), markup=False)

@@ -106,7 +106,7 @@ def _accuracy_parts(report: RunReport) -> list[str]:
     acc = report.accuracy
     if acc is None:
         return []
-    family = getattr(report.network, "family", "q7")
+    family = report.network.family
     rows = (
         "".join(
             f"<tr><td>{escape(name)}</td><td class=n>{_pct(acc[key])}</td></tr>"

@@ -10,7 +10,6 @@ import numpy as np
 import pytest
 from rich.console import Console
 
-import hil.bench.reference as bench_ref
 from hil.bench.reference import (
     bench_batch,
     bench_network,
@@ -22,22 +21,20 @@ from hil.cli import main
 from hil.cli.bench import render_batch, render_reference
 from hil.errors import ConfigError
 from hil.model.examples import build_example
-from hil.model.s8_io import save_s8_model
-from hil.model.tflite.lower import lower_graph
+from hil.model.io import load_any_model
 from hil.reference import s8
 
-from helpers.s8_models import small_cnn
+from helpers.s8_model_file import write_s8_model
 
 
 @pytest.fixture(scope="module")
-def net():
-    return lower_graph(small_cnn(seed=3)[0], "cnn")
+def model_file(tmp_path_factory) -> Path:
+    return write_s8_model(tmp_path_factory.mktemp("s8-bench"))
 
 
 @pytest.fixture(scope="module")
-def model_file(tmp_path_factory, net) -> Path:
-    toml, _npz = save_s8_model(net, tmp_path_factory.mktemp("s8-bench") / "cnn.toml")
-    return toml
+def net(model_file):
+    return load_any_model(model_file)
 
 
 def _cli(args: list, capsys) -> tuple[int, str]:
@@ -83,13 +80,14 @@ def test_bench_network_times_every_s8_layer_in_the_default_rounding(net):
 
 def test_bench_batch_runs_the_s8_reference_in_chunks(net, monkeypatch):
     calls = []
-    real = bench_ref.run_network_batch
+    real = s8.run_network_batch
 
-    def counted(network, x, variant="dsp", *rest):
-        calls.append((len(x), variant))
-        return real(network, x, variant, *rest)
+    def counted(network, x, rounding="double"):
+        calls.append((len(x), rounding))
+        return real(network, x, rounding)
 
-    monkeypatch.setattr(bench_ref, "run_network_batch", counted)
+    # hil.reference.network.run_network_batch cuts the batch into chunks for the s8 reference
+    monkeypatch.setattr(s8, "run_network_batch", counted)
     result = bench_batch(net, images=70, repeat=2, variant="single", chunk_size=32)
     # one warm-up chunk, then each timed batch of 70 as 32 + 32 + 6
     assert [n for n, _ in calls] == [32, 32, 32, 6, 32, 32, 6]
